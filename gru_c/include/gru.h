@@ -1,0 +1,216 @@
+/*
+ * gru.h - pygru's portable C99 GRU runtime: float32 inference.
+ *
+ * One contract for three users (Python bindings, firmware, cross builds):
+ *
+ *   - No dynamic allocation and no global mutable state. Every buffer belongs to
+ *     the caller; each operation has a size query, as a function and, where the
+ *     sizes are known at compile time, as a macro for `static` arrays.
+ *   - A model is a plain struct of `const` pointers (weights can live in flash).
+ *     Only the state and the scratch live in RAM.
+ *   - The configuration is checked once (gru_model_check, gru_stream_init); the
+ *     step and sequence functions then trust it.
+ *   - Results are bit-identical on every target and every vector width, provided
+ *     the sources are compiled with -ffp-contract=off and without -ffast-math
+ *     (see README: "Bit-identical results").
+ *
+ * GRU semantics (canonical gate order r, z, n, as in PyTorch):
+ *
+ *   r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+ *   z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+ *   n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))     reset_after = 1 (PyTorch, Keras 2+)
+ *   n  = tanh(W_in x + b_in + W_hn (r * h) + b_hn)     reset_after = 0 (Cho 2014, ONNX default)
+ *   h' = (1 - z) * n + z * h
+ *
+ * A model is a stack of 1..GRU_MAX_LAYERS GRU layers, optionally followed by a
+ * dense head y = act(W_o h + b_o) applied to the last layer's output.
+ *
+ * Weight layout. Matrices are stored "packed": gru_pack_matrix() turns a
+ * row-major [rows][cols] matrix (PyTorch's layout, rows = outputs) into blocks of
+ * output rows, each block stored column by column. Rows are padded with zeros to
+ * P = a multiple of GRU_PACK_ROWS, then split into ceil(P / GRU_PACK_BLOCK)
+ * blocks whose widths are multiples of GRU_PACK_ROWS, as equal as possible,
+ * wider blocks first (P = 64 gives 32 + 32, P = 104 gives 40 + 32 + 32).
+ * The kernel then reads
+ * weights strictly sequentially and keeps a block of outputs in registers. The
+ * packed layout is the same on every target; each output still sums its
+ * products in input order, so packing never changes a result.
+ */
+#ifndef GRU_H
+#define GRU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GRU_VERSION_MAJOR 0
+#define GRU_VERSION_MINOR 1
+#define GRU_VERSION_PATCH 0
+
+/* ---------------------------------------------------------------- status codes */
+
+typedef enum gru_status {
+    GRU_OK = 0,
+    GRU_ERR_NULL = -1,           /* a required pointer is NULL */
+    GRU_ERR_SIZE = -2,           /* a dimension is < 1 or > GRU_MAX_DIM */
+    GRU_ERR_LAYERS = -3,         /* num_layers outside 1..GRU_MAX_LAYERS */
+    GRU_ERR_SHAPE = -4,          /* a layer's input size is not the previous layer's hidden size */
+    GRU_ERR_BUFFER = -5,         /* a caller buffer is smaller than its size query says */
+    GRU_ERR_ACTIVATION = -6,     /* unknown activation or flag value */
+    GRU_ERR_CHECKSUM = -7,       /* weights do not match their recorded checksum */
+    GRU_ERR_ARGUMENT = -8        /* any other invalid argument (e.g. steps < 1) */
+} gru_status;
+
+/* Short, static, human-readable text for a status code. */
+const char *gru_status_string(int status);
+
+/* ---------------------------------------------------------------- limits */
+
+#ifndef GRU_MAX_LAYERS
+#define GRU_MAX_LAYERS 8
+#endif
+
+/* Largest input, hidden or output size; keeps every size computation in range. */
+#define GRU_MAX_DIM 65536
+
+/* Packed-weight geometry (see "Weight layout" above). Part of the data format:
+ * changing them changes every packed array, so they are not configurable. */
+#define GRU_PACK_ROWS 8
+#define GRU_PACK_BLOCK 48
+
+#define GRU_ROUND_UP(n, m) ((((n) + (m) - 1) / (m)) * (m))
+
+/* Floats in a packed [rows][cols] matrix. */
+#define GRU_PACKED_SIZE(rows, cols) (GRU_ROUND_UP((size_t)(rows), GRU_PACK_ROWS) * (size_t)(cols))
+
+/* Packed float counts of one layer's three matrices. */
+#define GRU_LAYER_W_IH_SIZE(input_size, hidden_size) GRU_PACKED_SIZE(3 * (hidden_size), (input_size))
+#define GRU_LAYER_W_HH_RZ_SIZE(hidden_size) GRU_PACKED_SIZE(2 * (hidden_size), (hidden_size))
+#define GRU_LAYER_W_HH_N_SIZE(hidden_size) GRU_PACKED_SIZE((hidden_size), (hidden_size))
+
+/* ---------------------------------------------------------------- descriptors */
+
+typedef enum gru_activation {
+    GRU_ACT_NONE = 0,
+    GRU_ACT_SIGMOID = 1,
+    GRU_ACT_TANH = 2,
+    GRU_ACT_SOFTMAX = 3
+} gru_activation;
+
+/* One GRU layer. Biases are the 3*hidden_size vectors in gate order r, z, n. */
+typedef struct gru_layer {
+    int input_size;
+    int hidden_size;
+    int reset_after;               /* 1: reset applied after W_hn (PyTorch); 0: before (Cho) */
+    const float *w_ih;             /* packed [3H][I]:  GRU_LAYER_W_IH_SIZE floats */
+    const float *w_hh_rz;          /* packed [2H][H]:  rows r then z of W_hh */
+    const float *w_hh_n;           /* packed [H][H]:   rows n of W_hh */
+    const float *b_ih;             /* [3H] */
+    const float *b_hh;             /* [3H] */
+} gru_layer;
+
+/* Dense head y = activation(W h + b). */
+typedef struct gru_dense {
+    int input_size;                /* = last layer's hidden_size */
+    int output_size;
+    int activation;                /* a gru_activation */
+    const float *weight;           /* packed [O][H]: GRU_PACKED_SIZE(O, H) floats */
+    const float *bias;             /* [O] */
+} gru_dense;
+
+typedef struct gru_model {
+    int num_layers;                /* 1..GRU_MAX_LAYERS */
+    gru_layer layers[GRU_MAX_LAYERS];
+    int has_head;                  /* 0: the output is the last layer's h */
+    gru_dense head;
+} gru_model;
+
+/* ---------------------------------------------------------------- weight packing */
+
+/* Pack a row-major [rows][cols] matrix into `packed` (capacity in floats; needs
+ * GRU_PACKED_SIZE(rows, cols)). `w` and `packed` must not overlap. */
+int gru_pack_matrix(const float *w, int rows, int cols, float *packed, size_t capacity);
+
+/* Inverse of gru_pack_matrix: recover the row-major matrix. */
+int gru_unpack_matrix(const float *packed, int rows, int cols, float *w, size_t capacity);
+
+/* ---------------------------------------------------------------- checks and sizes */
+
+/* GRU_OK if the model is consistent: pointers set, sizes in 1..GRU_MAX_DIM,
+ * each layer's input_size equal to the previous hidden_size, head sizes match,
+ * flags valid. Does not read the weights. */
+int gru_model_check(const gru_model *model);
+
+/* Input size, output size (head output, or last hidden size) and largest hidden
+ * size of a checked model. */
+int gru_model_input_size(const gru_model *model);
+int gru_model_output_size(const gru_model *model);
+
+/* Floats of state: the hidden vectors of all layers, layer 0 first. */
+size_t gru_state_size(const gru_model *model);
+/* Floats of scratch for gru_stream_step and gru_sequence. */
+size_t gru_scratch_size(const gru_model *model);
+
+/* Compile-time forms for static buffers:
+ *   GRU_STATE_SIZE(sum of hidden sizes)
+ *   GRU_SCRATCH_SIZE(largest hidden size, output size)   (output size = hidden size without a head)
+ * They equal (or exceed) the functions above. */
+#define GRU_STATE_SIZE(total_hidden) ((size_t)(total_hidden))
+#define GRU_SCRATCH_SIZE(max_hidden, output_size)                                   \
+    (GRU_ROUND_UP(3 * (size_t)(max_hidden), GRU_PACK_ROWS) +                        \
+     GRU_ROUND_UP(2 * (size_t)(max_hidden), GRU_PACK_ROWS) +                        \
+     2 * GRU_ROUND_UP((size_t)(max_hidden), GRU_PACK_ROWS) +                        \
+     GRU_ROUND_UP((size_t)(output_size), GRU_PACK_ROWS))
+
+/* ---------------------------------------------------------------- streaming */
+
+/* Streaming instance (CMSIS-DSP style): const model + caller-owned state and scratch. */
+typedef struct gru_stream {
+    const gru_model *model;
+    float *state;                  /* gru_state_size(model) floats */
+    float *scratch;                /* gru_scratch_size(model) floats */
+} gru_stream;
+
+/* Check the model and the buffer sizes (in floats), wire the pointers and zero
+ * the state. Returns GRU_OK or a negative gru_status; on error `stream` is left
+ * untouched. */
+int gru_stream_init(gru_stream *stream, const gru_model *model, float *state,
+                    size_t state_size, float *scratch, size_t scratch_size);
+
+/* Zero the state (all layers' h). */
+void gru_stream_reset(gru_stream *stream);
+
+/* One time step: x has input_size floats, y receives output_size floats.
+ * Trusts an initialised stream; y may not alias x, state or scratch. */
+void gru_stream_step(gru_stream *stream, const float *x, float *y);
+
+/* ---------------------------------------------------------------- sequences */
+
+/* Run `batch` independent sequences of `steps` time steps each.
+ *   x:      [batch][steps][input_size]
+ *   y:      [batch][steps][output_size] if return_sequences, else [batch][output_size]
+ *   state:  gru_state_size floats, used for each sequence in turn; every
+ *           sequence starts from h = 0 when `initial_state` is NULL, otherwise
+ *           from initial_state ([batch][state_size]).
+ *   scratch: gru_scratch_size floats.
+ * Returns GRU_OK or a negative gru_status (the model is checked). */
+int gru_sequence(const gru_model *model, const float *x, int batch, int steps,
+                 int return_sequences, const float *initial_state, float *state,
+                 size_t state_size, float *scratch, size_t scratch_size, float *y);
+
+/* ---------------------------------------------------------------- activations */
+
+/* The runtime's own branch-free activations (no libm), exactly the ones the
+ * kernels use. Measured maximum absolute error against float64 over
+ * [-20, 20] (tests/test_activations.py): tanh <= 2e-7, sigmoid <= 1e-7. */
+float gru_tanh(float x);
+float gru_sigmoid(float x);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GRU_H */

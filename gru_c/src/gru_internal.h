@@ -1,0 +1,310 @@
+/*
+ * gru_internal.h - private helpers shared by the gru_c sources (gru__ prefix).
+ *
+ * Everything here is written so that GCC and Clang vectorize the hot loops at
+ * -O2/-O3 *without* -ffast-math: unit-stride loops, restrict pointers, no calls
+ * into libm, no floating-point reductions in an inner loop. Each output is
+ * computed by the same sequence of IEEE operations at every vector width, so
+ * scalar, SSE2, AVX2, AVX-512, NEON, Helium and soft-float builds agree bit for
+ * bit (with -ffp-contract=off).
+ */
+#ifndef GRU_INTERNAL_H
+#define GRU_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "gru.h"
+
+/* Rows of outputs one call of the matrix kernel keeps in registers. 48 fills
+ * the 16 vector registers of SSE2/AVX2/NEON; targets with fewer float
+ * registers use 8. Any value gives the same results (each output's sum keeps
+ * its order). */
+#ifndef GRU_KERNEL_ROWS
+#if defined(__x86_64__) || defined(__aarch64__)
+#define GRU_KERNEL_ROWS 48
+#else
+#define GRU_KERNEL_ROWS 8
+#endif
+#endif
+
+/* With 48-row kernels the block function must be inlined at each constant
+ * width for the accumulators to stay in registers. Small targets keep one
+ * out-of-line copy (code size). */
+#if GRU_KERNEL_ROWS == 48 && defined(__GNUC__)
+#define GRU__HOT static inline __attribute__((always_inline))
+#else
+#define GRU__HOT static inline
+#endif
+
+/* Run-time dispatch: on x86-64 with GCC or Clang, the build may define
+ * GRU_DISPATCH_X86 so that the model step is compiled twice (baseline x86-64
+ * and AVX2) and the loader picks one. The source is the same; only the vector
+ * width changes, and the results do not. */
+#if defined(GRU_DISPATCH_X86) && defined(__GNUC__) && defined(__x86_64__)
+#define GRU__DISPATCH __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GRU__DISPATCH
+#endif
+
+/* Keeps GCC from fully unrolling a short inner loop before vectorizing: once
+ * unrolled, the *outer* loop gets vectorized with shuffles and the
+ * accumulators leave the registers (measured 2x slower at width 8 and 16). */
+#if defined(__GNUC__)
+#define GRU__NO_UNROLL _Pragma("GCC unroll 1")
+#else
+#define GRU__NO_UNROLL
+#endif
+
+static inline int gru__round_up(int n, int m) { return ((n + m - 1) / m) * m; }
+
+static inline int gru__max_hidden(const gru_model *model)
+{
+    int max_hidden = 0;
+    for (int l = 0; l < model->num_layers; l++)
+        if (model->layers[l].hidden_size > max_hidden)
+            max_hidden = model->layers[l].hidden_size;
+    return max_hidden;
+}
+
+/* ---------------------------------------------------------------- activations */
+
+/* Branch-free selects. A plain `a > b ? a : b` with literal bounds leaves
+ * "control flow in loop" for GCC's vectorizer; a compare turned into a bit mask
+ * vectorizes as compare + and/andnot/or. fminf/fmaxf would be libm calls. */
+static inline uint32_t gru__bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static inline float gru__from_bits(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* cond ? a : b, for cond 0 or 1. */
+static inline float gru__select(int cond, float a, float b)
+{
+    const uint32_t mask = 0u - (uint32_t)cond;
+    return gru__from_bits((gru__bits(a) & mask) | (gru__bits(b) & ~mask));
+}
+
+/* NaN compares false, so gru__max(NaN, lo) is lo: no NaN reaches exp's
+ * float-to-int conversion (which would be undefined behaviour). */
+static inline float gru__max(float a, float b) { return gru__select(a > b, a, b); }
+static inline float gru__min(float a, float b) { return gru__select(a < b, a, b); }
+
+/* exp(x) for x in [-87, 88] (callers clamp), about 1 ulp: Cody-Waite reduction
+ * x = k ln2 + r with |r| <= ln2/2, Cephes' degree-5 minimax polynomial for
+ * exp(r), and 2^k built in the exponent bits. k is rounded with the 1.5*2^23
+ * trick, which needs round-to-nearest and no -ffast-math. */
+static inline float gru__exp(float x)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    float k = x * 1.44269504088896341f + magic;
+    k = k - magic;
+    float r = x - k * 0.693359375f;
+    r = r - k * -2.12194440e-4f;
+    const float r2 = r * r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r2 + r;
+    p = p + 1.0f;
+    const int32_t ki = (int32_t)k;
+    const uint32_t bits = (uint32_t)(ki + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* sigmoid(x) = 1 / (1 + exp(-x)); |x| clamped to 80 (the result is then within
+ * 2e-35 of the true value) so that exp never overflows. NaN maps to a finite
+ * value: callers (the Python layer) reject non-finite inputs. */
+static inline float gru__sigmoid(float x)
+{
+    x = gru__min(gru__max(x, -80.0f), 80.0f);  /* NaN becomes -80 */
+    return 1.0f / (1.0f + gru__exp(-x));
+}
+
+/* tanh(x) = sign(x) * (1 - 2 / (exp(2|x|) + 1)); |x| clamped to 10, where
+ * tanh already rounds to +-1 in float. 1 - q is exact (Sterbenz). */
+static inline float gru__tanh(float x)
+{
+    const uint32_t sign = gru__bits(x) & 0x80000000u;
+    const float a = gru__min(gru__from_bits(gru__bits(x) & 0x7fffffffu), 10.0f);
+    const float t = 1.0f - 2.0f / (gru__exp(2.0f * a) + 1.0f);
+    return gru__from_bits(gru__bits(t) | sign);
+}
+
+/* ---------------------------------------------------------------- matrix kernel */
+
+/* acc[0..width) += W x for one packed block of `width` output rows, reading
+ * `cols` columns of `stride` floats each (stride = the block's row count). */
+GRU__HOT void gru__block(const float *restrict w, int stride, int cols,
+                         const float *restrict x, float *restrict y, const int width)
+{
+    float acc[GRU_PACK_BLOCK];
+    for (int j = 0; j < width; j++)
+        acc[j] = y[j];
+    for (int k = 0; k < cols; k++) {
+        const float xk = x[k];
+        if (width <= 16) {
+            /* GCC fully unrolls a loop this short before vectorizing, then
+             * vectorizes the k loop with shuffles instead (2x slower). */
+            GRU__NO_UNROLL
+            for (int j = 0; j < width; j++)
+                acc[j] += xk * w[j];
+        } else {
+            for (int j = 0; j < width; j++)
+                acc[j] += xk * w[j];
+        }
+        w += stride;
+    }
+    for (int j = 0; j < width; j++)
+        y[j] = acc[j];
+}
+
+/* Block geometry of a packed matrix with `padded` rows (a multiple of
+ * GRU_PACK_ROWS): ceil(padded / GRU_PACK_BLOCK) blocks, widths as equal as
+ * multiples of GRU_PACK_ROWS allow, wider blocks first. Balancing avoids narrow
+ * tail blocks, which keep too few accumulators busy. */
+typedef struct gru__blocks {
+    int count, base, extra; /* block b has (base + (b < extra)) * GRU_PACK_ROWS rows */
+} gru__blocks;
+
+static inline gru__blocks gru__block_split(int padded)
+{
+    gru__blocks g;
+    const int units = padded / GRU_PACK_ROWS;
+    g.count = (padded + GRU_PACK_BLOCK - 1) / GRU_PACK_BLOCK;
+    g.base = units / g.count;
+    g.extra = units % g.count;
+    return g;
+}
+
+static inline int gru__block_rows(gru__blocks g, int b)
+{
+    return (g.base + (b < g.extra ? 1 : 0)) * GRU_PACK_ROWS;
+}
+
+/* y = bias + W x, W packed from [rows][cols] (gru_pack_matrix). y must hold
+ * GRU_ROUND_UP(rows, GRU_PACK_ROWS) floats; the padding rows come out as 0.
+ * bias may be NULL (zero). Output j is bias[j] + w[j][0]*x[0] + w[j][1]*x[1]
+ * + ..., summed in that order on every target. */
+GRU__HOT void gru__gemv(const float *restrict w, int rows, int cols, const float *restrict x,
+                        const float *restrict bias, float *restrict y)
+{
+    const int padded = gru__round_up(rows, GRU_PACK_ROWS);
+    for (int j = 0; j < rows; j++)
+        y[j] = bias ? bias[j] : 0.0f;
+    for (int j = rows; j < padded; j++)
+        y[j] = 0.0f;
+    const gru__blocks g = gru__block_split(padded);
+    for (int b = 0, r0 = 0; b < g.count; b++) {
+        const int width = gru__block_rows(g, b);
+#if GRU_KERNEL_ROWS == 48
+        /* Constant widths let the compiler keep the whole block in registers. */
+        switch (width) {
+        case 48: gru__block(w, 48, cols, x, y + r0, 48); break;
+        case 40: gru__block(w, 40, cols, x, y + r0, 40); break;
+        case 32: gru__block(w, 32, cols, x, y + r0, 32); break;
+        case 24: gru__block(w, 24, cols, x, y + r0, 24); break;
+        case 16: gru__block(w, 16, cols, x, y + r0, 16); break;
+        default: gru__block(w, 8, cols, x, y + r0, 8); break;
+        }
+#else
+        for (int s = 0; s < width; s += GRU_PACK_ROWS)
+            gru__block(w + s, width, cols, x, y + r0 + s, GRU_PACK_ROWS);
+#endif
+        w += (size_t)width * (size_t)cols;
+        r0 += width;
+    }
+}
+
+/* ---------------------------------------------------------------- GRU layer step */
+
+/* Scratch layout of one layer step (floats), for the largest hidden size H:
+ *   gi  [R(3H)]  b_ih + W_ih x           gates r, z, n
+ *   gh  [R(2H)]  b_hh + W_hh h           gates r, z
+ *   ghn [R(H)]   b_hn + W_hn (h or r*h)  gate n
+ *   rh  [R(H)]   r * h (reset_before) ; z (reset_after)
+ * R(n) = n rounded up to GRU_PACK_ROWS. */
+typedef struct gru__layer_scratch {
+    float *gi, *gh, *ghn, *rh;
+} gru__layer_scratch;
+
+static inline gru__layer_scratch gru__layer_scratch_split(float *scratch, int max_hidden)
+{
+    gru__layer_scratch s;
+    s.gi = scratch;
+    s.gh = s.gi + gru__round_up(3 * max_hidden, GRU_PACK_ROWS);
+    s.ghn = s.gh + gru__round_up(2 * max_hidden, GRU_PACK_ROWS);
+    s.rh = s.ghn + gru__round_up(max_hidden, GRU_PACK_ROWS);
+    return s;
+}
+
+/* h <- GRU(x, h) for one layer. x and h must not overlap. */
+GRU__HOT void gru__layer_step(const gru_layer *layer, const float *restrict x, float *restrict h,
+                              gru__layer_scratch s)
+{
+    const int H = layer->hidden_size;
+    float *restrict gi = s.gi, *restrict gh = s.gh, *restrict ghn = s.ghn, *restrict rh = s.rh;
+
+    gru__gemv(layer->w_ih, 3 * H, layer->input_size, x, layer->b_ih, gi);
+    gru__gemv(layer->w_hh_rz, 2 * H, H, h, layer->b_hh, gh);
+    if (layer->reset_after) {
+        gru__gemv(layer->w_hh_n, H, H, h, layer->b_hh + 2 * H, ghn);
+        for (int j = 0; j < H; j++) {
+            const float r = gru__sigmoid(gi[j] + gh[j]);
+            const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
+            const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
+            h[j] = (1.0f - z) * n + z * h[j];
+        }
+    } else {
+        for (int j = 0; j < H; j++) {
+            const float r = gru__sigmoid(gi[j] + gh[j]);
+            gh[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
+            rh[j] = r * h[j];
+        }
+        gru__gemv(layer->w_hh_n, H, H, rh, layer->b_hh + 2 * H, ghn);
+        for (int j = 0; j < H; j++) {
+            const float z = gh[H + j];
+            const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
+            h[j] = (1.0f - z) * n + z * h[j];
+        }
+    }
+}
+
+/* In-place output activation of the dense head over n values. The softmax sum
+ * runs in index order so every target adds in the same order. */
+static inline void gru__activate(int activation, float *v, int n)
+{
+    if (activation == GRU_ACT_SIGMOID) {
+        for (int j = 0; j < n; j++)
+            v[j] = gru__sigmoid(v[j]);
+    } else if (activation == GRU_ACT_TANH) {
+        for (int j = 0; j < n; j++)
+            v[j] = gru__tanh(v[j]);
+    } else if (activation == GRU_ACT_SOFTMAX) {
+        float m = v[0];
+        for (int j = 1; j < n; j++)
+            m = gru__max(m, v[j]);
+        float sum = 0.0f;
+        for (int j = 0; j < n; j++) {
+            v[j] = gru__exp(gru__max(v[j] - m, -87.0f));
+            sum += v[j];
+        }
+        for (int j = 0; j < n; j++)
+            v[j] = v[j] / sum;
+    }
+}
+
+#endif /* GRU_INTERNAL_H */

@@ -1,0 +1,225 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Thin binding of gru_c's float32 inference API.
+
+Validation and user-facing logic live in plain Python (model.py, _validate.py);
+this module only wires numpy buffers into the C descriptors and calls C,
+releasing the GIL around work that scales with the input.
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.string cimport memcpy
+from libc.math cimport isfinite
+
+from pygru._gru cimport *
+
+cnp.import_array()
+
+ACTIVATIONS = {None: 0, "none": 0, "sigmoid": 1, "tanh": 2, "softmax": 3}
+C_VERSION = "%d.%d.%d" % (GRU_VERSION_MAJOR, GRU_VERSION_MINOR, GRU_VERSION_PATCH)
+MAX_LAYERS = GRU_MAX_LAYERS
+MAX_DIM = GRU_MAX_DIM
+
+
+class GRUError(RuntimeError):
+    """A gru_c call returned a negative status code."""
+
+
+cdef int _check(int status) except -1:
+    if status != GRU_OK:
+        raise GRUError("gru_c error %d: %s" % (status, gru_status_string(status).decode()))
+    return 0
+
+
+def pack_matrix(w):
+    """Pack a float32 row-major [rows][cols] matrix into gru_c's kernel layout."""
+    cdef const float[:, ::1] src = np.ascontiguousarray(w, dtype=np.float32)
+    cdef int rows = <int>src.shape[0], cols = <int>src.shape[1]
+    padded = ((rows + GRU_PACK_ROWS - 1) // GRU_PACK_ROWS) * GRU_PACK_ROWS
+    out = np.empty(padded * cols, dtype=np.float32)
+    cdef float[::1] dst = out
+    _check(gru_pack_matrix(&src[0, 0], rows, cols, &dst[0], <size_t>dst.shape[0]))
+    return out
+
+
+def unpack_matrix(packed, int rows, int cols):
+    """Inverse of pack_matrix."""
+    cdef const float[::1] src = np.ascontiguousarray(packed, dtype=np.float32)
+    out = np.empty((rows, cols), dtype=np.float32)
+    cdef float[:, ::1] dst = out
+    if src.shape[0] < ((rows + GRU_PACK_ROWS - 1) // GRU_PACK_ROWS) * GRU_PACK_ROWS * cols:
+        raise ValueError("packed array is too small for a %d x %d matrix" % (rows, cols))
+    _check(gru_unpack_matrix(&src[0], rows, cols, &dst[0, 0], <size_t>(rows * cols)))
+    return out
+
+
+cdef inline const float *_ptr(object arr):
+    return <const float *>cnp.PyArray_DATA(<cnp.ndarray>arr)
+
+
+cdef class NativeModel:
+    """A gru_model descriptor whose packed weights are numpy arrays it owns.
+
+    layers: list of (reset_after, weight_ih [3H,I], weight_hh [3H,H], bias_ih [3H], bias_hh [3H])
+    head:   None or (activation name, weight [O,H], bias [O])
+    All arrays float32, C-contiguous and already validated by the caller.
+    """
+    cdef gru_model c
+    cdef list _keep
+    cdef readonly int input_size
+    cdef readonly int output_size
+    cdef readonly Py_ssize_t state_size
+    cdef readonly Py_ssize_t scratch_size
+
+    def __init__(self, list layers, head=None):
+        cdef int l, H
+        if not 1 <= len(layers) <= GRU_MAX_LAYERS:
+            raise ValueError("expected 1..%d layers, got %d" % (GRU_MAX_LAYERS, len(layers)))
+        self._keep = []
+        self.c.num_layers = len(layers)
+        for l, (reset_after, w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
+            H = <int>w_hh.shape[1]
+            parts = (pack_matrix(w_ih), pack_matrix(w_hh[:2 * H]), pack_matrix(w_hh[2 * H:]),
+                     np.ascontiguousarray(b_ih, dtype=np.float32),
+                     np.ascontiguousarray(b_hh, dtype=np.float32))
+            self._keep.extend(parts)
+            self.c.layers[l].input_size = <int>w_ih.shape[1]
+            self.c.layers[l].hidden_size = H
+            self.c.layers[l].reset_after = 1 if reset_after else 0
+            self.c.layers[l].w_ih = _ptr(parts[0])
+            self.c.layers[l].w_hh_rz = _ptr(parts[1])
+            self.c.layers[l].w_hh_n = _ptr(parts[2])
+            self.c.layers[l].b_ih = _ptr(parts[3])
+            self.c.layers[l].b_hh = _ptr(parts[4])
+        self.c.has_head = 0
+        if head is not None:
+            activation, weight, bias = head
+            parts = (pack_matrix(weight), np.ascontiguousarray(bias, dtype=np.float32))
+            self._keep.extend(parts)
+            self.c.has_head = 1
+            self.c.head.input_size = <int>weight.shape[1]
+            self.c.head.output_size = <int>weight.shape[0]
+            self.c.head.activation = ACTIVATIONS[activation]
+            self.c.head.weight = _ptr(parts[0])
+            self.c.head.bias = _ptr(parts[1])
+        _check(gru_model_check(&self.c))
+        self.input_size = gru_model_input_size(&self.c)
+        self.output_size = gru_model_output_size(&self.c)
+        self.state_size = <Py_ssize_t>gru_state_size(&self.c)
+        self.scratch_size = <Py_ssize_t>gru_scratch_size(&self.c)
+
+    def packed_arrays(self):
+        """The packed arrays in descriptor order (per layer: w_ih, w_hh_rz, w_hh_n,
+        b_ih, b_hh; then head weight, bias), for C header export."""
+        return list(self._keep)
+
+    def sequence(self, x, bint return_sequences, initial_state=None):
+        """x: float32 C-contiguous [B, T, I], validated by the caller."""
+        cdef const float[:, :, ::1] xv = x
+        cdef int batch = <int>xv.shape[0], steps = <int>xv.shape[1]
+        cdef const float *init = NULL
+        cdef const float[:, ::1] initv
+        if initial_state is not None:
+            initv = initial_state
+            init = &initv[0, 0]
+        if return_sequences:
+            y = np.empty((batch, steps, self.output_size), dtype=np.float32)
+        else:
+            y = np.empty((batch, self.output_size), dtype=np.float32)
+        state = np.empty(self.state_size, dtype=np.float32)
+        scratch = np.empty(self.scratch_size, dtype=np.float32)
+        cdef float *yp = <float *>cnp.PyArray_DATA(<cnp.ndarray>y)
+        cdef float *sp = <float *>cnp.PyArray_DATA(<cnp.ndarray>state)
+        cdef float *wp = <float *>cnp.PyArray_DATA(<cnp.ndarray>scratch)
+        cdef int status
+        with nogil:
+            status = gru_sequence(&self.c, &xv[0, 0, 0], batch, steps, return_sequences, init,
+                                  sp, <size_t>self.state_size, wp, <size_t>self.scratch_size, yp)
+        _check(status)
+        return y
+
+
+cdef class Stream:
+    """Batch-1 streaming state. step() works on buffers the object already holds,
+    so a call costs little more than the arithmetic."""
+    cdef gru_stream s
+    cdef readonly NativeModel model
+    cdef object _state
+    cdef object _scratch
+    cdef object _x
+    cdef cnp.npy_intp _n_out
+    cdef int _n_in
+
+    def __init__(self, NativeModel model):
+        self.model = model
+        self._state = np.zeros(model.state_size, dtype=np.float32)
+        self._scratch = np.zeros(model.scratch_size, dtype=np.float32)
+        self._x = np.zeros(model.input_size, dtype=np.float32)
+        self._n_in = model.input_size
+        self._n_out = model.output_size
+        _check(gru_stream_init(&self.s, &model.c,
+                               <float *>cnp.PyArray_DATA(<cnp.ndarray>self._state), <size_t>model.state_size,
+                               <float *>cnp.PyArray_DATA(<cnp.ndarray>self._scratch), <size_t>model.scratch_size))
+
+    def reset(self):
+        """Zero the hidden state of every layer."""
+        gru_stream_reset(&self.s)
+
+    @property
+    def state(self):
+        """A copy of the hidden state, all layers concatenated (layer 0 first)."""
+        return self._state.copy()
+
+    @state.setter
+    def state(self, value):
+        value = np.asarray(value, dtype=np.float32).reshape(-1)
+        if value.shape[0] != self._state.shape[0] or not np.isfinite(value).all():
+            raise ValueError("state: expected %d finite values, got shape %s"
+                             % (self._state.shape[0], np.shape(value)))
+        self._state[:] = value
+
+    def step(self, x):
+        """One time step; x has shape (input_size,). Returns a new float32 array."""
+        cdef cnp.ndarray arr
+        cdef const float *xp
+        cdef int i
+        if (cnp.PyArray_CheckExact(x) and cnp.PyArray_TYPE(<cnp.ndarray>x) == cnp.NPY_FLOAT32
+                and cnp.PyArray_NDIM(<cnp.ndarray>x) == 1
+                and cnp.PyArray_DIM(<cnp.ndarray>x, 0) == self._n_in
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>x)):
+            arr = <cnp.ndarray>x
+        else:
+            arr = <cnp.ndarray>self._coerce(x)
+        xp = <const float *>cnp.PyArray_DATA(arr)
+        for i in range(self._n_in):
+            if not isfinite(xp[i]):
+                raise ValueError("x: expected finite values, got %r at index %d" % (xp[i], i))
+        out = cnp.PyArray_SimpleNew(1, &self._n_out, cnp.NPY_FLOAT32)
+        gru_stream_step(&self.s, xp, <float *>cnp.PyArray_DATA(<cnp.ndarray>out))
+        return out
+
+    def _coerce(self, x):
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fiu":
+            raise TypeError("x: expected a real numeric array, got dtype %s" % arr.dtype)
+        if arr.shape != (self._n_in,):
+            raise ValueError("x: expected shape (%d,), got %s" % (self._n_in, arr.shape))
+        return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def activations(x, str name):
+    """Apply the C runtime's own tanh or sigmoid elementwise (for accuracy tests)."""
+    cdef const float[::1] src = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
+    out = np.empty(src.shape[0], dtype=np.float32)
+    cdef float[::1] dst = out
+    cdef Py_ssize_t i
+    if name == "tanh":
+        with nogil:
+            for i in range(src.shape[0]):
+                dst[i] = gru_tanh(src[i])
+    elif name == "sigmoid":
+        with nogil:
+            for i in range(src.shape[0]):
+                dst[i] = gru_sigmoid(src[i])
+    else:
+        raise ValueError("name: expected 'tanh' or 'sigmoid', got %r" % (name,))
+    return out.reshape(np.shape(x))

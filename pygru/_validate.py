@@ -1,0 +1,46 @@
+"""Argument checks shared by the Python API: every error names the argument,
+what was expected and what came."""
+import numbers
+
+import numpy as np
+
+
+def positive_int(name, value, maximum=None):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected a positive integer, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name}: expected at most {maximum}, got {value}")
+    return value
+
+
+def float_array(name, value, ndims, last_dim=None, dtype=np.float32):
+    """Return `value` as a C-contiguous array of `dtype` after checking it is a
+    real float32/float64 array with one of the allowed ranks, the expected last
+    dimension, no empty axis and only finite values."""
+    if isinstance(value, np.ndarray):
+        arr = value
+    else:
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"{name}: expected a numeric array, got {type(value).__name__} ({exc})") from None
+    if arr.dtype not in (np.float32, np.float64):
+        if arr.dtype.kind in "iu" and not isinstance(value, np.ndarray):
+            arr = arr.astype(np.float64)  # a plain Python list of ints is fine
+        else:
+            raise TypeError(f"{name}: expected dtype float32 or float64, got {arr.dtype}")
+    if arr.ndim not in ndims:
+        want = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{name}: expected a {want} array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name}: expected a non-empty array, got shape {arr.shape}")
+    if last_dim is not None and arr.shape[-1] != last_dim:
+        raise ValueError(f"{name}: expected last dimension {last_dim}, got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{name}: expected finite values, got {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+    return arr

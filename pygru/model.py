@@ -1,0 +1,204 @@
+"""GRUModel: a stack of GRU layers with an optional dense head, run by gru_c."""
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from . import _core
+from ._io import atomic_write
+from ._validate import float_array, positive_int
+
+FORMAT_VERSION = 1
+OUTPUT_ACTIVATIONS = (None, "sigmoid", "tanh", "softmax")
+
+
+def _layer_shapes(input_size, hidden_sizes):
+    """(name, shape) of every GRU parameter, PyTorch names and layouts."""
+    shapes = []
+    size_in = input_size
+    for l, H in enumerate(hidden_sizes):
+        shapes += [(f"weight_ih_l{l}", (3 * H, size_in)), (f"weight_hh_l{l}", (3 * H, H)),
+                   (f"bias_ih_l{l}", (3 * H,)), (f"bias_hh_l{l}", (3 * H,))]
+        size_in = H
+    return shapes
+
+
+class GRUModel:
+    """A GRU network: `len(hidden_sizes)` stacked GRU layers, then (if
+    `output_size` is given) a dense head ``y = activation(W h + b)``.
+
+    Gate order is PyTorch's (r, z, n); `reset_after=True` is the PyTorch / Keras
+    default, False the Cho 2014 / ONNX default. It may be a list, one per layer.
+
+    >>> model = GRUModel(input_size=3, hidden_sizes=[16], output_size=2, seed=0)
+    >>> model.predict(np.zeros((4, 10, 3), np.float32)).shape
+    (4, 2)
+    """
+
+    def __init__(self, input_size, hidden_sizes, output_size=None, reset_after=True,
+                 output_activation=None, return_sequences=False, seed=None):
+        self.input_size = positive_int("input_size", input_size, _core.MAX_DIM)
+        if isinstance(hidden_sizes, (list, tuple)):
+            if not 1 <= len(hidden_sizes) <= _core.MAX_LAYERS:
+                raise ValueError(f"hidden_sizes: expected 1..{_core.MAX_LAYERS} layer sizes, "
+                                 f"got {len(hidden_sizes)}")
+            self.hidden_sizes = tuple(positive_int(f"hidden_sizes[{i}]", h, _core.MAX_DIM)
+                                      for i, h in enumerate(hidden_sizes))
+        else:
+            self.hidden_sizes = (positive_int("hidden_sizes", hidden_sizes, _core.MAX_DIM),)
+        self.output_size = None if output_size is None else positive_int("output_size", output_size, _core.MAX_DIM)
+        if isinstance(reset_after, (list, tuple)):
+            if len(reset_after) != len(self.hidden_sizes):
+                raise ValueError(f"reset_after: expected one flag per layer ({len(self.hidden_sizes)}), "
+                                 f"got {len(reset_after)}")
+            self.reset_after = tuple(bool(r) for r in reset_after)
+        else:
+            self.reset_after = (bool(reset_after),) * len(self.hidden_sizes)
+        if output_activation not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"output_activation: expected one of {OUTPUT_ACTIVATIONS}, got {output_activation!r}")
+        if output_activation is not None and self.output_size is None:
+            raise ValueError(f"output_activation: {output_activation!r} needs a dense head; set output_size")
+        self.output_activation = output_activation
+        self.return_sequences = bool(return_sequences)
+        self._native = None
+        self._weights = self._initial_weights(np.random.default_rng(seed))
+
+    # ------------------------------------------------------------------ shapes and weights
+
+    @property
+    def num_layers(self):
+        return len(self.hidden_sizes)
+
+    @property
+    def output_dim(self):
+        """Values per output step: the head's output size, else the last hidden size."""
+        return self.output_size if self.output_size is not None else self.hidden_sizes[-1]
+
+    def weight_shapes(self):
+        """Dict name -> shape of every parameter, in PyTorch's names and layouts."""
+        shapes = _layer_shapes(self.input_size, self.hidden_sizes)
+        if self.output_size is not None:
+            shapes += [("head.weight", (self.output_size, self.hidden_sizes[-1])),
+                       ("head.bias", (self.output_size,))]
+        return dict(shapes)
+
+    def _initial_weights(self, rng):
+        # PyTorch's initialisation: U(-1/sqrt(H), 1/sqrt(H)) for GRU and Linear.
+        weights = {}
+        for name, shape in self.weight_shapes().items():
+            fan = self.hidden_sizes[-1] if name.startswith("head.") else shape[0] // 3
+            bound = 1.0 / np.sqrt(fan)
+            weights[name] = rng.uniform(-bound, bound, size=shape).astype(np.float32)
+        return weights
+
+    def get_weights(self):
+        """A copy of every parameter as float32 arrays named as PyTorch names them
+        (weight_ih_l0 [3H, I], weight_hh_l0 [3H, H], bias_ih_l0, bias_hh_l0, ...,
+        head.weight [O, H], head.bias [O]); gate order r, z, n."""
+        return {name: w.copy() for name, w in self._weights.items()}
+
+    def set_weights(self, weights):
+        """Replace every parameter. `weights` must have exactly the names and shapes
+        of get_weights(); values are converted to float32 and must be finite."""
+        expected = self.weight_shapes()
+        if not hasattr(weights, "keys"):
+            raise TypeError(f"weights: expected a dict of arrays, got {type(weights).__name__}")
+        missing = sorted(set(expected) - set(weights))
+        extra = sorted(set(weights) - set(expected))
+        if missing or extra:
+            raise ValueError(f"weights: names do not match the model: missing {missing}, unexpected {extra}")
+        new = {}
+        for name, shape in expected.items():
+            arr = float_array(f"weights[{name!r}]", weights[name], (len(shape),))
+            if arr.shape != shape:
+                raise ValueError(f"weights[{name!r}]: expected shape {shape}, got {arr.shape}")
+            new[name] = arr.copy()
+        self._weights = new
+        self._native = None
+
+    def _native_model(self):
+        """The gru_c descriptor for the current weights (packed once, cached)."""
+        if self._native is None:
+            w = self._weights
+            layers = [(self.reset_after[l], w[f"weight_ih_l{l}"], w[f"weight_hh_l{l}"],
+                       w[f"bias_ih_l{l}"], w[f"bias_hh_l{l}"]) for l in range(self.num_layers)]
+            head = None
+            if self.output_size is not None:
+                head = (self.output_activation, w["head.weight"], w["head.bias"])
+            self._native = _core.NativeModel(layers, head)
+        return self._native
+
+    # ------------------------------------------------------------------ inference
+
+    def predict(self, X, return_sequences=None):
+        """Run the model on X of shape (B, T, input_size) or (T, input_size),
+        float32 or float64. Returns float32 of shape (B, output_dim), or
+        (B, T, output_dim) when return_sequences; without the batch axis for 2-D X.
+        Every sequence starts from a zero state."""
+        X = float_array("X", X, (2, 3), self.input_size)
+        single = X.ndim == 2
+        if single:
+            X = X[None]
+        if X.shape[0] > 2**31 - 1 or X.shape[1] > 2**31 - 1:
+            raise ValueError(f"X: batch and time axes must be below 2**31, got shape {X.shape}")
+        seq = self.return_sequences if return_sequences is None else bool(return_sequences)
+        Y = self._native_model().sequence(X, seq)
+        return Y[0] if single else Y
+
+    def stream(self):
+        """A batch-1 streaming state: `s.step(x)` for x of shape (input_size,)
+        returns that step's output; `s.reset()` zeroes the state."""
+        return _core.Stream(self._native_model())
+
+    # ------------------------------------------------------------------ persistence
+
+    def config(self):
+        return {"input_size": self.input_size, "hidden_sizes": list(self.hidden_sizes),
+                "output_size": self.output_size, "reset_after": list(self.reset_after),
+                "output_activation": self.output_activation,
+                "return_sequences": self.return_sequences}
+
+    def save(self, path):
+        """Write the model to `path` (.npz, no pickle, format version
+        FORMAT_VERSION), atomically: the file appears whole or not at all."""
+        arrays = {"__format_version__": np.array(FORMAT_VERSION, dtype=np.int64),
+                  "__config__": np.array(json.dumps(self.config()))}
+        arrays.update(self._weights)
+        atomic_write(path, lambda f: np.savez(f, **arrays))
+
+    def __repr__(self):
+        head = "" if self.output_size is None else f", output_size={self.output_size}"
+        act = "" if self.output_activation is None else f", output_activation={self.output_activation!r}"
+        return (f"GRUModel(input_size={self.input_size}, hidden_sizes={list(self.hidden_sizes)}{head}, "
+                f"reset_after={list(self.reset_after)}{act}, return_sequences={self.return_sequences})")
+
+
+def load(path):
+    """Load a model written by GRUModel.save. Never unpickles; a file that is not
+    a pygru model raises ValueError saying what is wrong."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"path: no such file {path!r}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"path: {path!r} is not a readable pygru .npz model ({exc})") from None
+    if "__format_version__" not in arrays or "__config__" not in arrays:
+        raise ValueError(f"path: {path!r} is an .npz file but not a pygru model (no format version/config)")
+    version = arrays.pop("__format_version__")
+    if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
+        raise ValueError(f"path: {path!r} has model format version {version!r}; this pygru reads {FORMAT_VERSION}")
+    config_arr = arrays.pop("__config__")
+    try:
+        config = json.loads(str(config_arr[()]))
+        keys = {"input_size", "hidden_sizes", "output_size", "reset_after", "output_activation",
+                "return_sequences"}
+        if not isinstance(config, dict) or set(config) != keys:
+            raise ValueError(f"expected keys {sorted(keys)}")
+        model = GRUModel(**config)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"path: {path!r} has an invalid model config ({exc})") from None
+    model.set_weights(arrays)
+    return model

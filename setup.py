@@ -1,0 +1,69 @@
+"""Build the pygru extension from the portable C core in gru_c/.
+
+Flags (why each one, see README "Bit-identical results"):
+  -O3                 the kernels are written for the auto-vectorizer
+  -fno-wrapv          Python's sysconfig CFLAGS add -fwrapv, which blocks loop
+                      optimisations (1.2-2.4x slower here); it must come after them
+  -ffp-contract=off   no fused multiply-adds, so the host computes what Cortex-M
+                      and RISC-V builds compute, bit for bit
+Never -march=native: wheels run anywhere. On x86-64 Linux the C core is built
+with GRU_DISPATCH_X86, which compiles the step kernel for baseline x86-64 and
+for AVX2 and lets the loader pick (same source, same results).
+Set PYGRU_NO_DISPATCH=1 to build the baseline kernel only.
+"""
+import os
+import platform
+import shutil
+import sys
+from glob import glob
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+C_SOURCES = sorted(glob("gru_c/src/*.c"))
+
+extra_compile_args = []
+define_macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+if sys.platform != "win32":
+    extra_compile_args = ["-O3", "-fno-wrapv", "-ffp-contract=off", "-fno-math-errno"]
+    dispatch = (platform.machine().lower() in ("x86_64", "amd64")
+                and sys.platform.startswith("linux")
+                and os.environ.get("PYGRU_NO_DISPATCH", "") in ("", "0"))
+    if dispatch:
+        define_macros.append(("GRU_DISPATCH_X86", "1"))
+
+
+def extension(name, pyx):
+    return Extension(
+        name,
+        sources=[pyx] + C_SOURCES,
+        include_dirs=["gru_c/include", "gru_c/src", np.get_include()],
+        define_macros=define_macros,
+        extra_compile_args=extra_compile_args,
+    )
+
+
+class build_py_with_c_sources(build_py):
+    """Ship gru_c/ inside the package (pygru/gru_c) so that firmware builds can
+    use the installed copy: pygru.c_include_dir(), pygru.c_source_dir()."""
+
+    def run(self):
+        super().run()
+        target = os.path.join(self.build_lib, "pygru", "gru_c")
+        if os.path.isdir(target):
+            shutil.rmtree(target)
+        shutil.copytree(os.path.join(HERE, "gru_c"), target,
+                        ignore=shutil.ignore_patterns("build*", "*.o", "*.a"))
+
+
+extensions = [extension("pygru." + os.path.splitext(os.path.basename(p))[0], p)
+              for p in sorted(glob("pygru/*.pyx"))]
+
+setup(
+    ext_modules=cythonize(extensions, language_level=3,
+                          compiler_directives={"embedsignature": True}),
+    cmdclass={"build_py": build_py_with_c_sources},
+)

@@ -1,0 +1,59 @@
+"""An independent float64 numpy GRU: the oracle the tests compare against.
+
+Written from the equations in DESIGN.md with numpy's own tanh/exp, sharing no
+code with gru_c or pygru.
+"""
+import numpy as np
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def gru_layer(x, weight_ih, weight_hh, bias_ih, bias_hh, reset_after=True, h0=None):
+    """x: (B, T, I) -> (B, T, H), float64, gate order r, z, n."""
+    x = np.asarray(x, np.float64)
+    Wi, Wh = np.asarray(weight_ih, np.float64), np.asarray(weight_hh, np.float64)
+    bi, bh = np.asarray(bias_ih, np.float64), np.asarray(bias_hh, np.float64)
+    B, T, _ = x.shape
+    H = Wh.shape[1]
+    h = np.zeros((B, H)) if h0 is None else np.asarray(h0, np.float64).copy()
+    out = np.empty((B, T, H))
+    for t in range(T):
+        gi = x[:, t] @ Wi.T + bi
+        r = sigmoid(gi[:, :H] + h @ Wh[:H].T + bh[:H])
+        z = sigmoid(gi[:, H:2 * H] + h @ Wh[H:2 * H].T + bh[H:2 * H])
+        if reset_after:
+            n = np.tanh(gi[:, 2 * H:] + r * (h @ Wh[2 * H:].T + bh[2 * H:]))
+        else:
+            n = np.tanh(gi[:, 2 * H:] + (r * h) @ Wh[2 * H:].T + bh[2 * H:])
+        h = (1 - z) * n + z * h
+        out[:, t] = h
+    return out
+
+
+def activate(y, activation):
+    if activation == "sigmoid":
+        return sigmoid(y)
+    if activation == "tanh":
+        return np.tanh(y)
+    if activation == "softmax":
+        e = np.exp(y - y.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    return y
+
+
+def gru_model(x, weights, num_layers, reset_after, output_activation=None, return_sequences=False):
+    """The whole model (stacked layers + optional head), float64."""
+    x = np.asarray(x, np.float64)
+    if isinstance(reset_after, bool):
+        reset_after = [reset_after] * num_layers
+    for l in range(num_layers):
+        x = gru_layer(x, weights[f"weight_ih_l{l}"], weights[f"weight_hh_l{l}"],
+                      weights[f"bias_ih_l{l}"], weights[f"bias_hh_l{l}"], reset_after[l])
+    if not return_sequences:
+        x = x[:, -1]
+    if "head.weight" in weights:
+        x = activate(x @ np.asarray(weights["head.weight"], np.float64).T + weights["head.bias"],
+                     output_activation)
+    return x
