@@ -79,7 +79,7 @@ int main(void)
         model.head.bias = read_floats((size_t)output_size);
     }
     const float *x = read_floats((size_t)batch * (size_t)steps * (size_t)input_size);
-    const size_t n_state = gru_state_size(&model), n_scratch = gru_scratch_size(&model);
+    const size_t n_state = gru_sequence_state_size(&model), n_scratch = gru_sequence_scratch_size(&model);
     const size_t n_out = (size_t)batch * (size_t)(return_sequences ? steps : 1) *
                          (size_t)gru_model_output_size(&model);
     float *state = malloc(n_state * sizeof *state), *scratch = malloc(n_scratch * sizeof *scratch);

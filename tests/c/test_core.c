@@ -194,10 +194,13 @@ static void test_checks(void)
     CHECK(gru_stream_init(&s, &t.m, state, ns - 1, scratch, nw) == GRU_ERR_BUFFER, "small state");
     CHECK(gru_stream_init(&s, &t.m, state, ns, scratch, nw - 1) == GRU_ERR_BUFFER, "small scratch");
     CHECK(memcmp(&s, &before, sizeof s) == 0, "stream untouched on error");
-    float x[3] = {0}, y[4];
-    CHECK(gru_sequence(&t.m, x, 0, 1, 0, NULL, state, ns, scratch, nw, y) == GRU_ERR_ARGUMENT, "batch 0");
-    CHECK(gru_sequence(&t.m, x, 1, 0, 0, NULL, state, ns, scratch, nw, y) == GRU_ERR_ARGUMENT, "steps 0");
-    CHECK(gru_sequence(&t.m, x, 1, 1, 0, NULL, state, ns, scratch, nw - 1, y) == GRU_ERR_BUFFER, "seq scratch");
+    float x[3] = {0}, y[4], seq_state[GRU_SEQUENCE_STATE_SIZE(12)], seq_scratch[GRU_SEQUENCE_SCRATCH_SIZE(7, 4)];
+    const size_t nss = gru_sequence_state_size(&t.m), nsw = gru_sequence_scratch_size(&t.m);
+    CHECK(nss == GRU_SEQUENCE_STATE_SIZE(12) && nsw <= GRU_SEQUENCE_SCRATCH_SIZE(7, 4), "sequence sizes");
+    CHECK(gru_sequence(&t.m, x, 0, 1, 0, NULL, seq_state, nss, seq_scratch, nsw, y) == GRU_ERR_ARGUMENT, "batch 0");
+    CHECK(gru_sequence(&t.m, x, 1, 0, 0, NULL, seq_state, nss, seq_scratch, nsw, y) == GRU_ERR_ARGUMENT, "steps 0");
+    CHECK(gru_sequence(&t.m, x, 1, 1, 0, NULL, seq_state, nss, seq_scratch, nsw - 1, y) == GRU_ERR_BUFFER, "seq scratch");
+    CHECK(gru_sequence(&t.m, x, 1, 1, 0, NULL, seq_state, nss - 1, seq_scratch, nsw, y) == GRU_ERR_BUFFER, "seq state");
     CHECK(gru_status_string(GRU_ERR_SHAPE)[0] != '\0', "status string");
     free_model(&t);
 }
@@ -206,7 +209,7 @@ static void test_checks(void)
  * bounds, for every small size. */
 static void test_guarded_runs(void)
 {
-    const int steps = 3, batch = 2;
+    const int steps = 3, batch = GRU_SEQUENCE_LANES + 2; /* lanes and the remainder */
     for (int H = 1; H <= 50; H += (H < 17 ? 1 : 11))
         for (int I = 1; I <= 9; I += 4)
             for (int variant = 0; variant < 4; variant++) {
@@ -218,10 +221,12 @@ static void test_guarded_runs(void)
                 CHECK(gru_model_check(&t.m) == GRU_OK, "check H=%d I=%d", H, I);
                 const size_t ns = gru_state_size(&t.m), nw = gru_scratch_size(&t.m);
                 const size_t no = (size_t)gru_model_output_size(&t.m);
+                const size_t nss = gru_sequence_state_size(&t.m), nsw = gru_sequence_scratch_size(&t.m);
                 float *state = guarded(ns), *scratch = guarded(nw);
+                float *seq_state = guarded(nss), *seq_scratch = guarded(nsw);
                 float *x = random_guarded((size_t)(batch * steps * I), 4.0f);
                 float *y_seq = guarded((size_t)(batch * steps) * no), *y = guarded(no);
-                CHECK(gru_sequence(&t.m, x, batch, steps, 1, NULL, state, ns, scratch, nw, y_seq) == GRU_OK,
+                CHECK(gru_sequence(&t.m, x, batch, steps, 1, NULL, seq_state, nss, seq_scratch, nsw, y_seq) == GRU_OK,
                       "sequence H=%d", H);
                 gru_stream s;
                 CHECK(gru_stream_init(&s, &t.m, state, ns, scratch, nw) == GRU_OK, "init");
@@ -235,10 +240,11 @@ static void test_guarded_runs(void)
                             CHECK(isfinite(y[j]), "finite output");
                     }
                 }
+                CHECK(guard_intact(seq_state, nss) && guard_intact(seq_scratch, nsw), "sequence guards");
                 CHECK(guard_intact(state, ns) && guard_intact(scratch, nw) && guard_intact(x, (size_t)(batch * steps * I)) &&
                       guard_intact(y_seq, (size_t)(batch * steps) * no) && guard_intact(y, no) &&
                       model_guards_intact(&t), "guards H=%d I=%d variant=%d", H, I, variant);
-                release(state); release(scratch); release(x); release(y_seq); release(y);
+                release(state); release(scratch); release(seq_state); release(seq_scratch); release(x); release(y_seq); release(y);
                 free_model(&t);
             }
 }
