@@ -1,8 +1,8 @@
 """Cross-build C programs with gru_c for the firmware targets and run them under
 QEMU with semihosting.
 
-    python tools/firmware/build.py list
-    python tools/firmware/build.py run cortex-m4f prog.c [more.c ...] [-I dir] [-D NAME=V]
+    python tools/firmware/fwbuild.py list
+    python tools/firmware/fwbuild.py run cortex-m4f prog.c [more.c ...] [-I dir] [-D NAME=V]
 
 Used by tests/test_targets.py and tools/footprint.py. Everything a target needs
 is in TARGETS: compiler flags, the C library (newlib + librdimon on Cortex-M,
