@@ -10,6 +10,7 @@ PYGRU_REQUIRE_TARGETS=1 (set by .ci/run), which turns the skip into a failure.
 """
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -120,3 +121,47 @@ def test_fault_exits_with_status_1(target, tmp_path):
     res = fwbuild.build_and_run(target, [str(src)], timeout=20, with_runtime=False)
     assert not res.timed_out
     assert (res.returncode, res.stdout) == (1, "before\n")
+
+
+@pytest.mark.parametrize("target", sorted(fwbuild.TARGETS))
+def test_static_library_make(target, tmp_path):
+    """gru_c/Makefile builds libgru.a for every target at -Os with -Werror."""
+    require_target(target)
+    if shutil.which("make") is None:
+        pytest.skip("make not installed; install with: apt-get install -y make")
+    proc = subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "gru_c"), f"TARGET={target}",
+                           "OPT=-Os", "WERROR=-Werror", f"BUILD={tmp_path}"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr == "", proc.stderr   # warning-free
+    members = subprocess.run([fwbuild.get_target(target).tool("ar"), "t", str(tmp_path / "libgru.a")],
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert sorted(members) == sorted(os.path.basename(s)[:-2] + ".o"
+                                     for s in fwbuild.runtime_sources())
+
+
+@pytest.mark.parametrize("target", ["cortex-m4f", "rv32imac"])
+def test_cmake_add_subdirectory(target, tmp_path):
+    """An application pulls gru_c in with add_subdirectory and builds it with
+    the parameterised toolchain file (gru_c/cmake/gru-toolchain.cmake)."""
+    require_target(target)
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake not installed; install with: apt-get install -y cmake")
+    app = tmp_path / "app"
+    app.mkdir()
+    gru_c = os.path.join(ROOT, "gru_c").replace("\\", "/")
+    (app / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.13)\nproject(app C)\n"
+        f"add_subdirectory({gru_c} gru_c)\n"
+        "add_library(app STATIC app.c)\ntarget_link_libraries(app PRIVATE gru)\n")
+    (app / "app.c").write_text('#include "gru.h"\nfloat app(float x);\n'
+                               "float app(float x) { return gru_tanh(x); }\n")
+    build = tmp_path / "build"
+    for cmd in (["cmake", "-S", str(app), "-B", str(build),
+                 "-DCMAKE_TOOLCHAIN_FILE=" + os.path.join(gru_c, "cmake", "gru-toolchain.cmake"),
+                 f"-DGRU_TARGET={target}", "-DGRU_WERROR=ON", "-DCMAKE_BUILD_TYPE=MinSizeRel"],
+                ["cmake", "--build", str(build), "-j1"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        assert proc.returncode == 0, f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+    assert (build / "gru_c" / "libgru.a").is_file()
+    assert (build / "libapp.a").is_file()
