@@ -6,6 +6,7 @@ reference (tests/reference.py). Fixed-point activations against float64.
 """
 import os
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -14,8 +15,10 @@ import pygru
 from pygru import _quant
 from pygru.quantize import emulate_integer, qi_sigmoid, qi_tanh, tanh_table
 
-import quant_case
 import reference
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "firmware"))
+import quant_header as quant_case  # noqa: E402
 
 # Documented bounds (measured here, with margin):
 TANH_MAX_ERR = 4.7e-5        # gru_quant.h
@@ -121,21 +124,21 @@ def _host_case(tmp_path, hidden, out, act, ra, B=2, T=12):
     X = _data(B=B, T=T, seed=4)
     q8 = pygru.quantize(model, X, mode="int8")
     qi = pygru.quantize(model, X, mode="integer")
-    quant_case.write_case_header(str(tmp_path / "quant_case.h"), q8, qi, X)
+    quant_case.write_case_header(str(tmp_path / "quant_case.h"), model, q8, qi, X)
     return q8, qi, X
 
 
 @pytest.mark.skipif(shutil.which(quant_case.host_cc()[0]) is None, reason="no C compiler (install gcc)")
-@pytest.mark.parametrize("cfg", [CONFIGS[1], CONFIGS[2]])
-def test_host_c_bit_exact(tmp_path, cfg):
+@pytest.mark.parametrize("cfg,flags", [
+    (CONFIGS[1], [["-O0"], ["-O3"]] + ([["-O3", "-mavx2"]] if os.uname().machine == "x86_64" else [])),
+    (CONFIGS[2], [["-O2"]]),
+])
+def test_host_c_bit_exact(tmp_path, cfg, flags):
     q8, qi, X = _host_case(tmp_path, *cfg)
     B, T, _ = X.shape
     want8 = q8.predict(X, return_sequences=True)
     wanti = qi.predict_int(qi.quantize_input(X), return_sequences=True)
     np.testing.assert_array_equal(wanti, emulate_integer(qi, qi.quantize_input(X), True))
-    flags = [["-O0"], ["-O3"]]
-    if os.uname().machine == "x86_64":
-        flags.append(["-O3", "-mavx2"])
     for f in flags:
         y8, yi = quant_case.parse_output(quant_case.build_and_run_host(str(tmp_path), f), B, T, q8.output_dim)
         assert np.array_equal(y8.view(np.uint32), want8.view(np.uint32)), f
@@ -233,3 +236,30 @@ def test_weight_flash_quarter_of_float():
     for mode in ("int8", "integer"):
         q = pygru.quantize(model, _data(I=40), mode=mode)
         assert q.weight_bytes() < 0.3 * float_bytes, (mode, q.weight_bytes(), float_bytes)
+
+
+# ------------------------------------------------------------------ QEMU targets
+
+import fwbuild  # noqa: E402  (tools/firmware, on sys.path above)
+
+
+@pytest.mark.parametrize("target", list(fwbuild.TARGETS))
+def test_targets_bit_exact(tmp_path, target):
+    """The same program cross-built for each firmware target and run under QEMU
+    prints exactly what the Python binding computes: int8 mode bit for bit
+    (float32 patterns), integer mode equal to the numpy emulation."""
+    reason = fwbuild.skip_reason(target)
+    if reason:
+        if os.environ.get("PYGRU_REQUIRE_TARGETS", "") not in ("", "0"):
+            pytest.fail(reason + " [PYGRU_REQUIRE_TARGETS is set]")
+        pytest.skip(reason)
+    q8, qi, X = _host_case(tmp_path, *CONFIGS[3], B=1, T=10)
+    B, T, _ = X.shape
+    elf = fwbuild.build_image(target, [os.path.join(fwbuild.HERE, "quant_infer.c")],
+                              str(tmp_path / "prog.elf"), include_dirs=[str(tmp_path)])
+    res = fwbuild.run_image(target, elf)
+    assert res.returncode == 0, res.stdout + res.stderr
+    y8, yi = quant_case.parse_output(res.stdout, B, T, q8.output_dim)
+    want8 = q8.predict(X, return_sequences=True)
+    assert np.array_equal(y8.view(np.uint32), want8.view(np.uint32))
+    np.testing.assert_array_equal(yi, emulate_integer(qi, qi.quantize_input(X), True))

@@ -1,6 +1,10 @@
-"""Writes the C header that tests/c/quant_host.c compiles: a quantized model
-pair (int8 and integer modes of one GRUModel) and its inputs, as static C
-arrays. Shared by the host test and the cross-target tests."""
+"""Write the C header that tools/firmware/quant_infer.c compiles: one GRUModel
+as a float model, its int8-mode and integer-mode quantizations, and input
+sequences, as static C arrays (float weights as exact hex literals). Used by
+tests/test_quant.py (host and QEMU targets) and benchmarks/bench_quant.py.
+
+The quantized weights are written row-major and packed by the C program itself
+(gru_q8_pack_matrix), so the test also covers the C packing."""
 import os
 import shlex
 import subprocess
@@ -8,8 +12,10 @@ import sysconfig
 
 import numpy as np
 
+from model_header import model_header
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 C_SOURCES = [os.path.join(ROOT, "gru_c", "src", f) for f in
              ("gru_model.c", "gru_forward.c", "gru_quant.c", "gru_quant_table.c")]
 WARN = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror"]
@@ -24,9 +30,9 @@ def _arr(ctype, name, values, const=True):
     return f"static {'const ' if const else ''}{ctype} {name}[{len(values)}] = {{{body}}};\n"
 
 
-def write_case_header(path, q8, qi, X):
-    """q8, qi: QuantizedGRUModel of modes int8 / integer (same architecture);
-    X: float32 (B, T, I) inputs."""
+def write_case_header(path, model, q8, qi, X):
+    """model: the float GRUModel; q8, qi: its QuantizedGRUModel in modes int8 /
+    integer; X: float32 (B, T, I) inputs."""
     B, T, I = X.shape
     Hs = q8.hidden_sizes
     O = q8.output_dim
@@ -79,12 +85,13 @@ def write_case_header(path, q8, qi, X):
                     "head_qi_shift, head_qi_bias};\n")
     body.append("    st = gru_q8_model_check(q8);\n    if (st != GRU_OK) return st;\n"
                 "    return gru_qi_model_check(qi);\n}\n")
+    fl = model_header(model, X[0], prefix="case_float").replace('#include "gru.h"', "")
     with open(path, "w", encoding="utf-8") as f:
-        f.write("".join(out) + "".join(body))
+        f.write("".join(out) + "".join(body) + fl)
 
 
 def parse_output(text, B, T, O):
-    """(q8 float32 (B, T, O), qi int64 (B, T, O)) from quant_host's stdout."""
+    """(q8 float32 (B, T, O), qi int64 (B, T, O)) from quant_infer's stdout."""
     q8, qi = [], []
     for line in text.splitlines():
         kind, *vals = line.split()
@@ -100,11 +107,11 @@ def host_cc():
     return shlex.split(cc)
 
 
-def build_and_run_host(workdir, flags, name="quant_host"):
+def build_and_run_host(workdir, flags, name="quant_infer"):
     exe = os.path.join(workdir, name)
     cmd = host_cc() + WARN + flags + ["-ffp-contract=off", "-I", os.path.join(ROOT, "gru_c", "include"),
                                       "-I", os.path.join(ROOT, "gru_c", "src"), "-I", workdir,
-                                      os.path.join(HERE, "c", "quant_host.c")] + C_SOURCES + ["-o", exe]
+                                      os.path.join(HERE, "quant_infer.c")] + C_SOURCES + ["-o", exe]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     res = subprocess.run([exe], check=True, capture_output=True, text=True, timeout=60)
     return res.stdout
