@@ -23,6 +23,8 @@
 #ifndef GRU_KERNEL_ROWS
 #if defined(__x86_64__) || defined(__aarch64__)
 #define GRU_KERNEL_ROWS 48
+#elif defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2)
+#define GRU_KERNEL_ROWS 16 /* Helium: 4 of the 8 Q registers hold accumulators */
 #else
 #define GRU_KERNEL_ROWS 8
 #endif
@@ -206,6 +208,79 @@ GRU__HOT void gru__block_lanes(const float *restrict w, int stride, int cols, co
 }
 #endif
 
+#if GRU_KERNEL_ROWS != 48
+/* The same sums for small cores (Cortex-M, RV32, Helium): `width` (8 or 16, a
+ * constant after inlining) outputs of one packed block, with the row loop
+ * unrolled completely so that each accumulator is a register and each k costs
+ * one load of x[k], `width` weight loads and `width` multiply-adds. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define GRU__UNROLL_ROWS _Pragma("GCC unroll 16")
+#elif defined(__clang__)
+#define GRU__UNROLL_ROWS _Pragma("unroll")
+#else
+#define GRU__UNROLL_ROWS
+#endif
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void gru__block_regs(const float *restrict w, int stride, int cols,
+                                   const float *restrict x, float *restrict y, const int width)
+{
+    float acc[16];
+    GRU__UNROLL_ROWS
+    for (int j = 0; j < width; j++)
+        acc[j] = y[j];
+    for (int k = 0; k < cols; k++) {
+        const float xk = x[k];
+        GRU__UNROLL_ROWS
+        for (int j = 0; j < width; j++)
+            acc[j] += xk * w[j];
+        w += stride;
+    }
+    GRU__UNROLL_ROWS
+    for (int j = 0; j < width; j++)
+        y[j] = acc[j];
+}
+
+#if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__ARM_FP) && (__ARM_FP & 4) && \
+    !defined(GRU_PORTABLE_KERNEL)
+/* Cortex-M4F / M7: the same 8-row block with VMLA.F32, the *chained* (not
+ * fused) multiply-accumulate of VFPv4/FPv5: it rounds the product and then the
+ * sum, exactly like vmul + vadd, so results do not change (tests/test_targets.py
+ * compares them with the portable build on the host). GCC never emits VMLA
+ * under -ffp-contract=off, and loads the 8 weights one by one; this loop does
+ * one x load, one 8-weight VLDM and 8 VMLA per column: 1.6 instructions per
+ * multiply-accumulate instead of 3.5. -DGRU_PORTABLE_KERNEL turns it off. */
+static inline void gru__block8_vmla(const float *w, int stride, int cols, const float *x, float *y)
+{
+    const int stride_bytes = stride * (int)sizeof(float);
+    __asm__ volatile("vldmia %[y], {s8-s15}\n"
+                     "1:\n\t"
+                     "vldmia %[x]!, {s16}\n\t"
+                     "vldmia %[w], {s0-s7}\n\t"
+                     "add %[w], %[w], %[sb]\n\t"
+                     "vmla.f32 s8, s0, s16\n\t"
+                     "vmla.f32 s9, s1, s16\n\t"
+                     "vmla.f32 s10, s2, s16\n\t"
+                     "vmla.f32 s11, s3, s16\n\t"
+                     "vmla.f32 s12, s4, s16\n\t"
+                     "vmla.f32 s13, s5, s16\n\t"
+                     "vmla.f32 s14, s6, s16\n\t"
+                     "vmla.f32 s15, s7, s16\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     "vstmia %[y], {s8-s15}"
+                     : [w] "+r"(w), [x] "+r"(x), [n] "+r"(cols)
+                     : [y] "r"(y), [sb] "r"(stride_bytes)
+                     : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
+                       "s12", "s13", "s14", "s15", "s16", "cc", "memory");
+}
+#define GRU__BLOCK8(w, stride, cols, x, y) gru__block8_vmla(w, stride, cols, x, y)
+#else
+#define GRU__BLOCK8(w, stride, cols, x, y) gru__block_regs(w, stride, cols, x, y, 8)
+#endif
+#endif
+
 /* Block geometry of a packed matrix with `padded` rows (a multiple of
  * GRU_PACK_ROWS): ceil(padded / GRU_PACK_BLOCK) blocks, widths as equal as
  * multiples of GRU_PACK_ROWS allow, wider blocks first. Balancing avoids narrow
@@ -276,8 +351,13 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
         default: gru__block(w, 8, cols, x, y + r0, 8); break;
         }
 #else
-        for (int s = 0; s < width; s += GRU_PACK_ROWS)
-            gru__block(w + s, width, cols, x, y + r0 + s, GRU_PACK_ROWS);
+        int s = 0;
+#if GRU_KERNEL_ROWS == 16
+        for (; s + 16 <= width; s += 16)
+            gru__block_regs(w + s, width, cols, x, y + r0 + s, 16);
+#endif
+        for (; s < width; s += 8)
+            GRU__BLOCK8(w + s, width, cols, x, y + r0 + s);
 #endif
         w += (size_t)width * (size_t)cols;
         r0 += width;
