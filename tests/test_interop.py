@@ -549,6 +549,11 @@ def test_from_keras_refuses_other_layers_and_shapes(tmp_path):
         pygru.from_keras(mutated_keras(tmp_path, gru_config(reset_after=True)))
 
 
+def open_zip_member(file, member):
+    with zipfile.ZipFile(os.path.join(GOLDEN, file)) as z:
+        return z.read(member)
+
+
 def test_from_keras_corrupted_files(tmp_path):
     need("h5py")
     import h5py
@@ -559,6 +564,16 @@ def test_from_keras_corrupted_files(tmp_path):
         pygru.from_keras(bad)
     with zipfile.ZipFile(bad, "w") as z:
         z.writestr("config.json", "{}")
+    with pytest.raises(ValueError, match="model.weights.h5"):
+        pygru.from_keras(bad)
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("config.json", "[]")
+        z.writestr("model.weights.h5", b"")
+    with pytest.raises(ValueError, match="config.json is not a JSON object"):
+        pygru.from_keras(bad)
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("config.json", open_zip_member("keras_after.keras", "config.json"))
+        z.writestr("model.weights.h5", b"\x89HDF garbage")
     with pytest.raises(ValueError, match="model.weights.h5"):
         pygru.from_keras(bad)
     weights_only = tmp_path / "w.h5"
@@ -640,11 +655,18 @@ def test_import_pygru_needs_numpy_alone():
         "for m in ('torch', 'onnx', 'onnxruntime', 'h5py', 'keras', 'safetensors'): sys.modules[m] = None\n"
         "import pygru\n"
         f"m = pygru.from_torch({os.path.join(GOLDEN, 'torch_2l.safetensors')!r}, head='fc')\n"
-        "print(m.hidden_sizes)\n")
+        "print(m.hidden_sizes)\n"
+        "for call in (m.to_torch, lambda: m.to_onnx('x.onnx'), lambda: pygru.from_keras('README.md')):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except ImportError as e:\n"
+        "        print(e)\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, PYTHONPATH=ROOT))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "(5, 5)"
+    assert proc.stdout.splitlines() == ["(5, 5)", "to_torch needs the torch package (pip install torch==2.13.0)",
+                                        "to_onnx needs the onnx package (pip install onnx)",
+                                        "reading Keras files needs the h5py package (pip install h5py)"]
 
 
 def test_from_keras_old_config_without_reset_after(tmp_path):

@@ -8,7 +8,7 @@ B [D, 6H] = (Wb_zrh, Rb_zrh):
 """
 import numpy as np
 
-from ._common import UnsupportedModelError, build_model, check_file, rzn_to_zrn, zrn_to_rzn
+from ._common import UnsupportedModelError, build_model, check_file, require, rzn_to_zrn, zrn_to_rzn
 
 OPSET = 14
 _PASS_THROUGH = {"Identity", "Dropout"}  # identity at inference
@@ -30,7 +30,7 @@ def from_onnx(path):
     direction, clip, other activations, sequence_lens, a non-zero initial_h
     and any other node on the data path raise UnsupportedModelError naming it.
     """
-    import onnx
+    onnx = require("onnx", "from_onnx")
 
     if isinstance(path, onnx.ModelProto):
         proto, where = path, "model"
@@ -157,7 +157,7 @@ class _Walker:
                 axis = attrs.get("axis", 0) % len(labels)
                 idx = self.const(node.input[1], "Gather indices")
                 # the last time step, or the (only / last) layer of a final state
-                last = {"T": (-1,), "D": (-1, 0), "L": (-1, n_states - 1 if "L" in labels else -1)}
+                last = {"T": (-1,), "D": (-1, 0), "L": (-1, n_states - 1)}
                 if labels[axis] not in last or idx.shape != () or int(idx) not in last[labels[axis]]:
                     raise self.fail(f"Gather node {node.name!r} of {labels[axis]}[{idx.tolist()}] (only the last "
                                     "time step, or the last layer's final state)")
@@ -282,7 +282,7 @@ def to_onnx(model, path, opset=OPSET):
     return_sequences. One GRU node per layer (time-major, layout=0, the layout
     every runtime implements; Transpose nodes convert), linear_before_reset =
     the layer's reset_after, then MatMul + Add and the activation."""
-    import onnx
+    onnx = require("onnx", "to_onnx")
     from onnx import TensorProto, helper, numpy_helper
 
     from .._io import atomic_write

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._common import UnsupportedModelError, as_float32, build_model, check_file
+from ._common import UnsupportedModelError, as_float32, build_model, check_file, require
 
 
 def from_torch(obj, head=None, output_activation=None, return_sequences=False):
@@ -66,7 +66,8 @@ def _state_dict(obj):
 
             return read_safetensors(path), f"path {path!r}"
         import pickle
-        import torch
+
+        torch = require("torch", f"reading {os.path.basename(path)!r}", "torch==2.13.0")
 
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
@@ -168,7 +169,7 @@ def to_torch(model):
 
     Only reset_after layers exist in PyTorch; a model with any reset_after=False
     (Cho 2014) layer raises UnsupportedModelError instead of being approximated."""
-    import torch
+    torch = require("torch", "to_torch", "torch==2.13.0")
 
     bad = [l for l, r in enumerate(model.reset_after) if not r]
     if bad:
