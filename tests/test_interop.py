@@ -252,8 +252,8 @@ def test_from_torch_refuses_other_modules_and_features():
         pygru.from_torch({**sd, "weight_hr_l0": torch.zeros(2, 4)})
     with pytest.raises(UnsupportedModelError, match="floating-point.*int64"):
         pygru.from_torch({**sd, "weight_ih_l0": torch.zeros(12, 3, dtype=torch.int64)})
-    with pytest.raises(UnsupportedModelError, match="embedding.weight"):
-        pygru.from_torch({**sd, "embedding.weight": torch.zeros(5, 3)})
+    with pytest.raises(UnsupportedModelError, match=r"keys pygru does not know how to run: \['bn.num_batches"):
+        pygru.from_torch({**sd, "bn.num_batches_tracked": torch.tensor(3), "embedding.weight": torch.zeros(5, 3)})
     with pytest.raises(TypeError, match="obj: expected"):
         pygru.from_torch(42)
 

@@ -94,7 +94,20 @@ def _state_dict(obj):
         if getattr(obj, "proj_size", 0):
             raise UnsupportedModelError(f"obj: proj_size={obj.proj_size} is not supported")
         state, source = obj.state_dict(), "nn.GRU"
-    return {k: _to_numpy(f"{source}[{k!r}]", v) for k, v in state.items()}, source
+    return _Tensors(state, source), source
+
+
+class _Tensors(dict):
+    """A state dict whose values turn into numpy arrays when read, so that an
+    entry pygru does not use (e.g. an int64 num_batches_tracked) is reported
+    as unused rather than as a bad weight."""
+
+    def __init__(self, state, source):
+        super().__init__(state)
+        self.source = source
+
+    def __getitem__(self, key):
+        return _to_numpy(f"{self.source}[{key!r}]", super().__getitem__(key))
 
 
 def _gru_layers(state, source):
