@@ -108,21 +108,30 @@ def _test_input(model, self_test_steps, self_test_input):
 
 # ---------------------------------------------------------------------- formatting
 
-def float_literal(value, float_format="hex"):
-    """An exact C float literal for a float32 value: a hex float (`-0x1.8p+1f`)
-    or the shortest decimal that rounds back to the same float32 (`0.1f`)."""
-    value = np.float32(value)
-    if not np.isfinite(value):
-        raise ValueError(f"value: expected a finite float, got {value}")
+def float_literals(values, float_format="hex"):
+    """Exact C float literals for float32 values: hex floats (`-0x1.8p+1f`) or
+    the shortest decimals that round back to the same float32 (`0.1f`)."""
+    values = np.asarray(values, dtype=np.float32).ravel()
+    if not np.isfinite(values).all():
+        bad = values[~np.isfinite(values)][0]
+        raise ValueError(f"values: expected finite floats, got {bad}")
     if float_format == "hex":
-        mantissa, exponent = float(value).hex().split("p")
-        return f"{mantissa.rstrip('0').rstrip('.')}p{exponent}f"
-    text = str(value)
-    return text + "f" if ("." in text or "e" in text) else text + ".0f"
+        out = []
+        for v in values.astype(np.float64).tolist():   # float32 -> float64 is exact
+            mantissa, exponent = v.hex().split("p")
+            out.append(f"{mantissa.rstrip('0').rstrip('.')}p{exponent}f")
+        return out
+    texts = (str(v) for v in values)                   # numpy's shortest round-trip repr
+    return [t + "f" if ("." in t or "e" in t) else t + ".0f" for t in texts]
+
+
+def float_literal(value, float_format="hex"):
+    """float_literals for one value."""
+    return float_literals([value], float_format)[0]
 
 
 def _array_body(values, float_format, per_line):
-    literals = [float_literal(v, float_format) for v in np.asarray(values, np.float32).ravel()]
+    literals = float_literals(values, float_format)
     lines = [", ".join(literals[i:i + per_line]) for i in range(0, len(literals), per_line)]
     return "    " + ",\n    ".join(lines)
 
