@@ -148,9 +148,24 @@ def model_checksum(model):
 def _export_date():
     # SOURCE_DATE_EPOCH (reproducible-builds.org) pins the date for reproducible output.
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch
-              else datetime.datetime.now(datetime.timezone.utc))
+    if not epoch:
+        moment = datetime.datetime.now(datetime.timezone.utc)
+    else:
+        try:
+            moment = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(f"SOURCE_DATE_EPOCH: expected seconds since 1970 as an integer, "
+                             f"got {epoch!r}") from None
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _comment_safe(text):
+    """`text` made safe inside a C comment or string literal: ASCII, one line,
+    no comment delimiters, quotes, backslashes or trigraphs."""
+    text = text.encode("ascii", "backslashreplace").decode("ascii")
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", text.replace("\\", "/").replace('"', "'"))
+    text = re.sub(r"\?(?=\?)", "? ", text)                 # no trigraphs (??/ is a backslash)
+    return re.sub(r"\*(?=/)|/(?=\*)", lambda m: m.group() + " ", text)   # no /* or */
 
 
 # ---------------------------------------------------------------------- the header
@@ -178,7 +193,7 @@ def render_header(model, name="model", self_test_steps=None, self_test_input=Non
 
     from . import __version__
     N = name.upper()
-    fname = filename if filename is not None else f"{name}.h"
+    fname = _comment_safe(filename if filename is not None else f"{name}.h")
     n_in, n_out, L = native.input_size, native.output_size, model.num_layers
     hidden = model.hidden_sizes
     has_head = model.output_size is not None
@@ -187,9 +202,7 @@ def render_header(model, name="model", self_test_steps=None, self_test_input=Non
     checksum = model_checksum(model)
     steps = int(x_test.shape[0])
     per_line = 4 if float_format == "hex" else 6
-    source_text = source if source is not None else repr(model)
-    source_text = (source_text.encode("ascii", "backslashreplace").decode("ascii")
-                   .replace("*/", "* /").replace("/*", "/ *").replace("\n", " ").replace("\r", " "))
+    source_text = _comment_safe(source if source is not None else repr(model))
 
     layer_lines = []
     for l in range(L):

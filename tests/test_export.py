@@ -336,6 +336,64 @@ int main(void)
         assert ".gru_weights" in run(["readelf", "-S", obj]).stdout
 
 
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_two_models_in_one_program_with_hostile_metadata(cc, tmp_path, gru_objects):
+    """Two exported models side by side; sources and file names that contain
+    comment delimiters, quotes, backslashes, trigraphs and newlines."""
+    need_tool(cc)
+    nasty = 'C:\\m*/x/*y "q" ??/ \n#error z \u00e9\\'
+    pygru.export_c(CASES[0].make(), tmp_path / "kws.h", name="kws", source=nasty)
+    pygru.export_c(CASES[1].make(), tmp_path / "v*a'd??.h", name="vad", source=nasty)
+    src = tmp_path / "two.c"
+    src.write_text("""#define KWS_IMPLEMENTATION
+#define VAD_IMPLEMENTATION
+#include "kws.h"
+#include "v*a'd??.h"
+#include <stdio.h>
+static float state[KWS_STATE_SIZE + VAD_STATE_SIZE];
+static float scratch[KWS_SCRATCH_SIZE + VAD_SCRATCH_SIZE];
+int main(void)
+{
+    printf("%d %d %d %d\\n", kws_check(), vad_check(),
+           kws_selftest(state, KWS_STATE_SIZE, scratch, KWS_SCRATCH_SIZE),
+           vad_selftest(state, VAD_STATE_SIZE, scratch, VAD_SCRATCH_SIZE));
+    return 0;
+}
+""")
+    exe = str(tmp_path / "two")
+    run([cc, *STRICT, "-Wtrigraphs", "-O2", "-I", str(tmp_path), *INCLUDES, str(src),
+         *gru_objects(cc), "-o", exe])
+    assert run([exe]).stdout.split() == ["0", "0", "0", "0"]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_gru_checksum_is_zlib_crc32(cc, tmp_path, gru_objects):
+    need_tool(cc)
+    data = np.random.default_rng(10).integers(0, 256, 1001, dtype=np.uint8)
+    src = tmp_path / "crc.c"
+    src.write_text("""#include <stdio.h>
+#include "gru.h"
+static const unsigned char data[] = {%s};
+int main(void)
+{
+    uint32_t crc = 1;
+    printf("%%08lx %%08lx %%08lx %%08lx\\n", (unsigned long)gru_checksum("123456789", 9),
+           (unsigned long)gru_checksum(data, sizeof data), (unsigned long)gru_checksum(data, 0),
+           (unsigned long)gru_checksum(NULL, 5));
+    printf("%%d %%d %%lu\\n", gru_model_checksum(NULL, &crc), gru_model_checksum(NULL, NULL),
+           (unsigned long)crc);
+    return 0;
+}
+""" % ", ".join(map(str, data.tolist())))
+    exe = str(tmp_path / "crc")
+    run([cc, *STRICT, *INCLUDES, str(src), *gru_objects(cc), "-o", exe])
+    lines = run([exe]).stdout.splitlines()
+    assert [int(v, 16) for v in lines[0].split()] == [
+        zlib.crc32(b"123456789"), zlib.crc32(data.tobytes()), 0, 0]
+    assert lines[0].split()[0] == "cbf43926"  # the published CRC-32 check value
+    assert lines[1].split() == ["-1", "-1", "1"]  # GRU_ERR_NULL, *out untouched
+
+
 # ---------------------------------------------------------------------- content and determinism
 
 def test_header_contents_and_reproducibility(tmp_path, monkeypatch):
@@ -357,6 +415,10 @@ def test_header_contents_and_reproducibility(tmp_path, monkeypatch):
     # The implementation block is guarded so the declarations alone are all most files see.
     decl = text[:text.index("#if defined(KWS_IMPLEMENTATION)")]
     assert "kws_l0_w_ih" not in decl and "int kws_selftest(" in decl
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(ValueError, match="^SOURCE_DATE_EPOCH: "):
+        pygru.export_c(model, a, name="kws")
+    assert a.read_text() == text
 
 
 def test_self_test_input_is_embedded(tmp_path):
