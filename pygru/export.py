@@ -190,6 +190,9 @@ def render_header(model, name="model", self_test_steps=None, self_test_input=Non
     arrays = native.packed_arrays()
     stream = model.stream()
     y_test = np.stack([stream.step(x) for x in x_test]).astype(np.float32)
+    if not np.isfinite(y_test).all():
+        raise ValueError("model: its outputs on the self-test input are not all finite "
+                         "(overflow in the weights?); a header needs finite expected outputs")
 
     from . import __version__
     N = name.upper()

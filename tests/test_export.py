@@ -496,6 +496,18 @@ def test_bad_arguments_raise_and_leave_no_file(kwargs, error, match, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_non_finite_outputs_are_refused(tmp_path):
+    model = pygru.GRUModel(2, [1], 1, seed=0)
+    weights = model.get_weights()
+    weights["head.weight"][:] = 3.4e38
+    weights["head.bias"][:] = 3.4e38
+    model.set_weights(weights)
+    assert not np.isfinite(model.predict(np.ones((2, 2)), return_sequences=True)).all()  # y = w h + b overflows
+    with pytest.raises(ValueError, match=r"^model: .*not all finite"):
+        pygru.export_c(model, tmp_path / "m.h", name="m", self_test_input=np.ones((2, 2)))
+    assert os.listdir(tmp_path) == []
+
+
 def test_error_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
     existing = tmp_path / "m.h"
     existing.write_text("old")
