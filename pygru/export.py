@@ -217,10 +217,19 @@ def render_header(model, name="model", self_test_steps=None, self_test_input=Non
     head_line = (f" *   head:    dense {hidden[-1]} -> {model.output_size}, activation "
                  f"{model.output_activation or 'none'}" if has_head else
                  " *   head:    none (the output is the last layer's h)")
-    opts = "" if steps == DEFAULT_TEST_STEPS and self_test_input is None else f", self_test_steps={steps}"
-    opts += "" if float_format == "hex" else f", float_format={float_format!r}"
-    tool_opts = f" --name {name}" + (f" --steps {steps}" if steps != DEFAULT_TEST_STEPS else "") + (
-        "" if float_format == "hex" else f" --float-format {float_format}")
+    opts, tool_opts = "", f" --name {name}"
+    if self_test_input is not None:
+        opts += ", self_test_input=X_TEST"
+        tool_opts += " --test-input X_TEST.npy"
+    elif steps != DEFAULT_TEST_STEPS:
+        opts += f", self_test_steps={steps}"
+        tool_opts += f" --steps {steps}"
+    if float_format != "hex":
+        opts += f', float_format="{float_format}"'
+        tool_opts += f" --float-format {float_format}"
+    if alignment != DEFAULT_ALIGNMENT:
+        opts += f", alignment={alignment}"
+        tool_opts += f" --alignment {alignment}"
 
     out = []
     w = out.append
@@ -261,11 +270,11 @@ def render_header(model, name="model", self_test_steps=None, self_test_input=Non
  *
  * Build with the gru_c/src sources and -ffp-contract=off (never -ffast-math) to get
  * the exact results pygru computed. Define before the include to override:
- *   {N}_ALIGNMENT       alignment of the weight arrays in bytes (default {alignment})
- *   GRU_ALIGN(n)        how to align a definition (default: GCC/Clang attribute,
- *                       MSVC __declspec, C11 _Alignas, else nothing)
- *   {N}_WEIGHT_SECTION  e.g. __attribute__((section(".flash_weights"))) to place
- *                       the weight and test arrays in a given section
+ *   {N}_ALIGNMENT: alignment of the weight arrays in bytes (default {alignment});
+ *   GRU_ALIGN(n): how to align a definition (default: GCC/Clang attribute,
+ *     MSVC __declspec, C11 _Alignas, else nothing);
+ *   {N}_WEIGHT_SECTION: e.g. __attribute__((section(".flash_weights"))) to
+ *     place the weight and self-test arrays in a given section (default: none).
  */
 #ifndef {N}_H
 #define {N}_H

@@ -542,6 +542,13 @@ def test_export_header_tool_matches_export_c(tmp_path, monkeypatch):
     pygru.export_c(model, tmp_path / "api" / "tiny.h", name="tiny", self_test_steps=3,
                    float_format="decimal", source=npz)
     assert (tmp_path / "tool" / "tiny.h").read_text() == (tmp_path / "api" / "tiny.h").read_text()
+    x = np.random.default_rng(11).standard_normal((4, model.input_size)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    run([sys.executable, tool, npz, str(tmp_path / "tool" / "tiny.h"), "--name", "tiny",
+         "--test-input", str(tmp_path / "x.npy"), "--alignment", "32"])
+    pygru.export_c(model, tmp_path / "api" / "tiny.h", name="tiny", self_test_input=x, alignment=32,
+                   source=npz)
+    assert (tmp_path / "tool" / "tiny.h").read_text() == (tmp_path / "api" / "tiny.h").read_text()
     bad = subprocess.run([sys.executable, tool, npz, str(tmp_path / "bad.h"), "--name", "static"],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "name: 'static' is a C keyword" in bad.stderr
