@@ -160,10 +160,10 @@ GRU__HOT void gru__block(const float *restrict w, int stride, int cols,
             /* GCC fully unrolls a loop this short before vectorizing, then
              * vectorizes the k loop with shuffles instead (2x slower). */
             GRU__NO_UNROLL
-            for (int j = 0; j < width; j++)
+            for (int j = 0; j < width; j++) /* vectorize */
                 acc[j] += xk * w[j];
         } else {
-            for (int j = 0; j < width; j++)
+            for (int j = 0; j < width; j++) /* vectorize */
                 acc[j] += xk * w[j];
         }
         w += stride;
@@ -262,20 +262,20 @@ GRU__HOT void gru__layer_step(const gru_layer *layer, const float *restrict x, f
     gru__gemv(layer->w_hh_rz, 2 * H, H, h, layer->b_hh, gh);
     if (layer->reset_after) {
         gru__gemv(layer->w_hh_n, H, H, h, layer->b_hh + 2 * H, ghn);
-        for (int j = 0; j < H; j++) {
+        for (int j = 0; j < H; j++) { /* vectorize */
             const float r = gru__sigmoid(gi[j] + gh[j]);
             const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
             const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
             h[j] = (1.0f - z) * n + z * h[j];
         }
     } else {
-        for (int j = 0; j < H; j++) {
+        for (int j = 0; j < H; j++) { /* vectorize */
             const float r = gru__sigmoid(gi[j] + gh[j]);
             gh[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
             rh[j] = r * h[j];
         }
         gru__gemv(layer->w_hh_n, H, H, rh, layer->b_hh + 2 * H, ghn);
-        for (int j = 0; j < H; j++) {
+        for (int j = 0; j < H; j++) { /* vectorize */
             const float z = gh[H + j];
             const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
             h[j] = (1.0f - z) * n + z * h[j];
@@ -288,21 +288,21 @@ GRU__HOT void gru__layer_step(const gru_layer *layer, const float *restrict x, f
 static inline void gru__activate(int activation, float *v, int n)
 {
     if (activation == GRU_ACT_SIGMOID) {
-        for (int j = 0; j < n; j++)
+        for (int j = 0; j < n; j++) /* vectorize */
             v[j] = gru__sigmoid(v[j]);
     } else if (activation == GRU_ACT_TANH) {
-        for (int j = 0; j < n; j++)
+        for (int j = 0; j < n; j++) /* vectorize */
             v[j] = gru__tanh(v[j]);
     } else if (activation == GRU_ACT_SOFTMAX) {
         float m = v[0];
         for (int j = 1; j < n; j++)
             m = gru__max(m, v[j]);
         float sum = 0.0f;
-        for (int j = 0; j < n; j++) {
+        for (int j = 0; j < n; j++) { /* vectorize */
             v[j] = gru__exp(gru__max(v[j] - m, -87.0f));
             sum += v[j];
         }
-        for (int j = 0; j < n; j++)
+        for (int j = 0; j < n; j++) /* vectorize */
             v[j] = v[j] / sum;
     }
 }
