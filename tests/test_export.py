@@ -6,10 +6,8 @@ gru_c, and run: the host program must reproduce GRUModel.predict bit for bit,
 hold the exact packed weights, pass its own self-test and checksum, and fail
 both when a weight byte is flipped. The checksum is checked against zlib.crc32.
 """
-import glob
 import os
 import re
-import shutil
 import subprocess
 import sys
 import zlib
@@ -19,14 +17,12 @@ import numpy as np
 import pytest
 
 import pygru
+from cbuild import C_SOURCES, GRU_C, ROOT, WARNINGS, have
 from pygru import export as export_mod
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GRU_C = os.path.join(ROOT, "gru_c")
 INCLUDES = ["-I", os.path.join(GRU_C, "include"), "-I", os.path.join(GRU_C, "src")]
 HOST_SRC = os.path.join(ROOT, "tests", "c", "export_host.c")
-STRICT = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror",
-          "-ffp-contract=off"]
+STRICT = WARNINGS + ["-ffp-contract=off"]
 COMPILERS = ["gcc", "clang"]
 
 # Status codes from gru_c/include/gru.h.
@@ -36,7 +32,7 @@ GRU_OK, GRU_ERR_BUFFER, GRU_ERR_CHECKSUM = 0, -5, -7
 # ---------------------------------------------------------------------- helpers
 
 def need_tool(tool):
-    if shutil.which(tool) is None:
+    if not have(tool):
         pytest.skip(f"{tool} not found; install it (Debian: apt-get install {tool})")
     return tool
 
@@ -62,7 +58,7 @@ def gru_objects(tmp_path_factory):
         if (cc, opt) not in cache:
             out = tmp_path_factory.mktemp(f"gru_c_{cc}")
             objs = []
-            for src in sorted(glob.glob(os.path.join(GRU_C, "src", "*.c"))):
+            for src in C_SOURCES:
                 obj = str(out / (os.path.basename(src)[:-2] + ".o"))
                 run([cc, *STRICT, *opt.split(), *INCLUDES, "-c", src, "-o", obj])
                 objs.append(obj)
@@ -332,7 +328,7 @@ int main(void)
     run([cc, *STRICT, "-O2", "-I", str(tmp_path), *INCLUDES, "-c", str(src), "-o", obj])
     run([cc, obj, *gru_objects(cc), "-o", exe])
     assert run([exe]).stdout.split() == ["0", "0"]
-    if shutil.which("readelf"):
+    if have("readelf"):
         assert ".gru_weights" in run(["readelf", "-S", obj]).stdout
 
 
