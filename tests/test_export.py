@@ -185,6 +185,19 @@ def test_bit_identical_across_optimisation_levels(opt, tmp_path, gru_objects):
     check_host_run(model, run_host(exe, X), X)
 
 
+@pytest.mark.parametrize("case", [CASES[0], CASES[2]], ids=["kws", "deep3"])
+def test_header_under_asan_ubsan(case, tmp_path, gru_objects):
+    """The exported arrays, descriptor, check and self-test read only inside their buffers."""
+    cc = need_tool("gcc")
+    opt = "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+    model = case.make()
+    header = tmp_path / f"{case.name}.h"
+    pygru.export_c(model, header, name=case.name, **case.kwargs)
+    exe = build_host(cc, header, case.name, gru_objects(cc, opt), opt)
+    X = np.random.default_rng(12).standard_normal((2, 4, model.input_size)).astype(np.float32)
+    check_host_run(model, run_host(exe, X), X)
+
+
 # ---------------------------------------------------------------------- float literals
 
 def _special_floats():
