@@ -1,8 +1,9 @@
 """Cross-compiled firmware builds run under QEMU must compute exactly what the
 host computes: same C program (tools/firmware/gru_infer.c) and same weights,
-built with the system cc and with each target's cross GCC, outputs compared bit
-for bit, and both compared with the Python binding (GRUModel.predict) and with
-the float64 reference.
+exported with pygru.export_c, built with the system cc and with each target's
+cross GCC, outputs compared bit for bit, and both compared with the Python
+binding (GRUModel.predict) and with the float64 reference. Each image also runs
+the header's own checksum check and bit-exact self-test.
 
 Needs the cross toolchains and QEMU (EMBEDDED.md; `.ci/run` installs them). A
 missing tool skips its target with the apt-get line that installs it, unless
@@ -19,13 +20,13 @@ import numpy as np
 import pytest
 
 import reference
+import pygru
 from pygru import GRUModel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "tools", "firmware")
 sys.path.insert(0, FIRMWARE)
 import fwbuild  # noqa: E402
-from model_header import write_model_header  # noqa: E402
 
 GRU_INFER = os.path.join(FIRMWARE, "gru_infer.c")
 STEPS = 25
@@ -41,7 +42,11 @@ def require_target(target):
 
 
 def parse_bits(stdout, steps, width):
-    rows = [line.split() for line in stdout.strip().splitlines()]
+    """The hex output lines after gru_infer.c's "check 0 selftest 0" line."""
+    lines = stdout.strip().splitlines()
+    assert lines and lines[0] == "check 0 selftest 0", \
+        f"the header's checksum or self-test failed:\n{stdout[:2000]}"
+    rows = [line.split() for line in lines[1:]]
     assert len(rows) == steps and all(len(r) == width for r in rows), \
         f"expected {steps} lines of {width} hex words, got:\n{stdout[:2000]}"
     return np.array([[int(v, 16) for v in r] for r in rows], dtype=np.uint32)
@@ -77,7 +82,7 @@ def inference_case(tmp_path_factory):
                      output_activation="softmax", return_sequences=True, seed=20261126)
     x = (np.random.default_rng(5).standard_normal((STEPS, 7)) * 1.5).astype(np.float32)
     work = tmp_path_factory.mktemp("firmware")
-    write_model_header(str(work / "fw_model.h"), model, x)
+    pygru.export_c(model, str(work / "fw_model.h"), name="fw", self_test_input=x)
     exe = build_host([GRU_INFER], [work], work / "host_infer")
     proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -29,9 +29,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "firmware"))
 import fwbuild  # noqa: E402
-from model_header import write_model_header  # noqa: E402
 
 SIZE_MAIN = r"""
+#define FW_IMPLEMENTATION
 #include "fw_model.h"
 static float state[FW_STATE_SIZE], scratch[FW_SCRATCH_SIZE], y[FW_OUTPUT_SIZE];
 int main(void)
@@ -39,7 +39,7 @@ int main(void)
     gru_stream s;
     if (gru_stream_init(&s, &fw_model, state, FW_STATE_SIZE, scratch, FW_SCRATCH_SIZE) != GRU_OK)
         return 2;
-    gru_stream_step(&s, fw_x, y);
+    gru_stream_step(&s, fw_test_input, y);
     return y[0] > 0.0f;
 }
 """
@@ -105,6 +105,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     sys.path.insert(0, os.path.dirname(HERE))
+    import pygru
     from pygru import GRUModel
     model = GRUModel(args.input, args.hidden, output_size=args.output or None, seed=0)
     native = model._native_model()
@@ -119,7 +120,7 @@ def main(argv=None):
     status = 0
     with tempfile.TemporaryDirectory() as work:
         x = np.random.default_rng(1).standard_normal((4, args.input)).astype(np.float32)
-        write_model_header(os.path.join(work, "fw_model.h"), model, x)
+        pygru.export_c(model, os.path.join(work, "fw_model.h"), name="fw", self_test_input=x)
         with open(os.path.join(work, "size_main.c"), "w") as f:
             f.write(SIZE_MAIN)
         plugin = fwbuild.build_insn_plugin(work)
