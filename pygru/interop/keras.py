@@ -13,6 +13,7 @@ Keras GRU math (keras/src/layers/rnn/gru.py), gate order z, r, h, kernel [I, 3H]
 import io
 import json
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -92,14 +93,26 @@ def _read_file(path):
         return config, _legacy_weights(f["model_weights"])
 
 
+def _snake_case(name):
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
 def _keras3_weights(f, config):
-    """model.weights.h5 keeps each layer's variables under layers/<name>/vars/<i>
-    (GRU: layers/<name>/cell/vars/<i>), in the order the layer created them."""
-    out = {}
+    """model.weights.h5 keeps each layer's variables under layers/<key>/vars/<i>
+    (GRU: layers/<key>/cell/vars/<i>), in the order the layer created them.
+    Keras 3 does not use the layer's name as <key> but its class name in
+    snake case, numbered in model order: gru, gru_1, dense, ... (saving_lib's
+    _save_container_state); the layer name is tried second."""
+    out, used = {}, {}
     for layer in _layer_list(config):
         name = layer["config"].get("name")
-        for root in ("layers", "_layer_checkpoint_dependencies"):
-            group = f.get(f"{root}/{name}")
+        base = _snake_case(layer.get("class_name", ""))
+        key = base if base not in used else f"{base}_{used[base] + 1}"
+        used[base] = used[base] + 1 if base in used else 0
+        for root, key in (("layers", key), ("layers", name), ("_layer_checkpoint_dependencies", name)):
+            group = f.get(f"{root}/{key}")
             if group is None:
                 continue
             if "cell" in group:
