@@ -158,7 +158,7 @@ def _layer_list(config):
     cls = config.get("class_name")
     cfg = config.get("config", {})
     if cls == "Sequential":
-        return cfg.get("layers", [])
+        return cfg if isinstance(cfg, list) else cfg.get("layers", [])  # a list before Keras 2.2.3
     if cls in ("Functional", "Model"):
         layers = cfg.get("layers", [])
         names = [l.get("config", {}).get("name", l.get("name")) for l in layers]
@@ -205,7 +205,8 @@ def _check_gru(name, c):
 
 def _gru_weights(name, c, arrays):
     H = int(c["units"])
-    reset_after = bool(c.get("reset_after", True))
+    # Keras before 2.1.3 had no reset_after key and computed the reset_before GRU
+    reset_after = bool(c.get("reset_after", False))
     use_bias = c.get("use_bias", True)
     if len(arrays) != (3 if use_bias else 2):
         raise ValueError(f"GRU layer {name!r}: expected {3 if use_bias else 2} weight arrays "

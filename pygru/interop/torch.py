@@ -72,7 +72,8 @@ def _state_dict(obj):
             state = torch.load(path, map_location="cpu", weights_only=True)
         except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
             raise ValueError(f"path: {path!r} is not a readable PyTorch weights file "
-                             f"(torch.load(weights_only=True) said: {str(exc).splitlines()[0][:200]})") from None
+                             f"(torch.load(weights_only=True) said: {str(exc).splitlines()[0][:200]}); "
+                             "save model.state_dict(), not the pickled module") from None
         if not isinstance(state, Mapping):
             raise TypeError(f"path: {path!r} holds a {type(state).__name__}, expected a state dict")
         source = f"path {path!r}"
