@@ -7,7 +7,6 @@ Keras runs live on the torch backend in a subprocess (KERAS_BACKEND must be
 set before keras is imported).
 """
 import importlib.util
-import io
 import json
 import os
 import shutil

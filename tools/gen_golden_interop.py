@@ -145,9 +145,8 @@ def _ort(path, x):
 
 
 def gen_onnx(w):
-    import onnx
     import torch
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     # 1. what torch.onnx.export writes (Transpose, ConstantOfShape initial state,
     #    Squeeze, Gather of the last step, Gemm, Sigmoid), linear_before_reset=1
@@ -175,8 +174,7 @@ def gen_onnx(w):
         torch.onnx.export(net.eval(), (torch.from_numpy(x),), w.path(name + ".onnx"), dynamo=False,
                           opset_version=14, input_names=["x"], output_names=["y"],
                           dynamic_axes={"x": {0: "batch", 1: "time"}})
-        kwargs = {}
-        w.case(name, "onnx", name + ".onnx", x, _ort(w.path(name + ".onnx"), x), kwargs)
+        w.case(name, "onnx", name + ".onnx", x, _ort(w.path(name + ".onnx"), x))
 
     # 2. hand-built, linear_before_reset=0 (the ONNX default; PyTorch never
     #    writes it), time-major input straight into GRU, Y_h, Gemm + Softmax
