@@ -214,6 +214,8 @@ def cmd_train(args):
                   progress=not args.no_progress and not args.quiet)
     if args.clip_norm is not None:
         kwargs["clip_norm"] = args.clip_norm
+    if args.optimizer == "sgd":
+        kwargs["momentum"] = args.momentum
     if args.early_stopping is not None:
         if validation is None:
             raise UsageError("--early-stopping needs a validation split (--val-split > 0)")
@@ -221,6 +223,11 @@ def cmd_train(args):
     t0 = time.perf_counter()
     history = model.fit(X, y, **kwargs)
     seconds = time.perf_counter() - t0
+    stopped = getattr(history, "stopped", None)
+    if stopped:
+        best = getattr(history, "best_epoch", None)
+        _say(args, f"training stopped early ({stopped}); keeping the best weights"
+                   + (f" (epoch {best})" if best else ""))
     model.save(args.output)
     result = _evaluate(model, data.X_test, data.y_test, data.classification)
     _say(args, f"trained in {seconds:.1f} s; test {_format_metrics(result)}")
@@ -359,6 +366,7 @@ IMPORT_EXAMPLES = """\
 examples:
   pygru import gru.onnx -o model.npz
   pygru import gru_state_dict.pt -o model.npz          # PyTorch: loaded with weights_only=True
+  pygru import net.pt -o model.npz --head fc           # GRU + nn.Linear saved as net.state_dict()
   pygru import model.safetensors -o model.npz
   pygru import model.keras -o model.npz                # Keras 3 / legacy .h5, read with h5py
   pygru import weights.bin -o model.npz --format onnx  # when the extension says nothing
@@ -379,8 +387,14 @@ def cmd_import(args):
     function = {"onnx": "from_onnx", "torch": "from_torch", "keras": "from_keras"}[fmt]
     if not hasattr(pygru, function):
         raise CLIError(f"this pygru has no {fmt} importer (pygru.{function})")
+    if fmt != "torch" and (args.head or args.output_activation):
+        raise UsageError("--head and --output-activation apply to PyTorch files only "
+                         "(ONNX and Keras files record their head)")
+    kwargs = {}
+    if fmt == "torch":
+        kwargs = {"head": args.head, "output_activation": args.output_activation}
     try:
-        model = getattr(pygru, function)(args.file)
+        model = getattr(pygru, function)(args.file, **kwargs)
     except ImportError as exc:
         raise CLIError(f"importing {fmt} needs a package that is not installed: {exc}") from None
     except (ValueError, TypeError, KeyError, OSError) as exc:
@@ -716,6 +730,7 @@ exit codes: 0 success, 1 failure (files, formats, builds), 2 bad command line.""
     g.add_argument("--batch-size", type=_positive_int, default=32, help="default 32")
     g.add_argument("--optimizer", choices=["adam", "sgd"], default="adam", help="default adam")
     g.add_argument("--lr", type=_positive_float, default=1e-2, help="learning rate (default 0.01)")
+    g.add_argument("--momentum", type=_fraction, default=0.9, help="SGD momentum (default 0.9)")
     g.add_argument("--weight-decay", type=_non_negative_float, default=0.0, help="default 0")
     g.add_argument("--clip-norm", type=_positive_float, default=None, help="global gradient-norm clip")
     g.add_argument("--loss", choices=["auto", "cross_entropy", "mse"], default="auto",
@@ -759,6 +774,10 @@ exit codes: 0 success, 1 failure (files, formats, builds), 2 bad command line.""
     p.add_argument("file", metavar="FILE", help=".onnx, .pt/.pth/.safetensors or .keras/.h5")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.npz", help="pygru model to write")
     p.add_argument("--format", choices=["onnx", "torch", "keras"], help="override the extension")
+    p.add_argument("--head", metavar="PREFIX",
+                   help="PyTorch: key prefix of the nn.Linear head in the state dict (e.g. fc)")
+    p.add_argument("--output-activation", choices=["sigmoid", "tanh", "softmax"],
+                   help="PyTorch: activation after the head (a state dict does not record it)")
     p.set_defaults(func=cmd_import)
 
     p = add("bench", "time inference (and training) against torch.nn.GRU", examples=BENCH_EXAMPLES)

@@ -294,10 +294,12 @@ def run(out_dir="demo_out", epochs=20, hidden=32, lr=1e-2, batch_size=32, seed=0
         "compiler and running it on the test sequences")
     host = {}
     exe = os.path.join(out_dir, "kws_host" + (".exe" if os.name == "nt" else ""))
+    t0 = time.perf_counter()
     host["compiler"] = build_host_program(out_dir, exe)
     proc = subprocess.run([exe], capture_output=True, text=True, timeout=120)
     host.update(check_against_python(proc.stdout, proc.returncode, python_pred, "host program"))
     files["host_program"] = exe
+    host["seconds"] = round(time.perf_counter() - t0, 3)
     log(f"      host C: {host['predictions_equal']}/{len(python_pred)} predictions equal Python's, "
         f"{host['mismatching_values']} output values differ (bit for bit), self-test passed")
 
@@ -307,6 +309,7 @@ def run(out_dir="demo_out", epochs=20, hidden=32, lr=1e-2, batch_size=32, seed=0
         n = min(CORTEX_M_SEQUENCES, len(ds.X_test))
         log(f"[5/5] cross-compiling for Cortex-M4F and running under QEMU (first {n} test sequences)")
         fw = _fwbuild()
+        t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             shutil.copyfile(files["header"], os.path.join(tmp, f"{NAME}.h"))
             with open(os.path.join(tmp, "demo_data.h"), "w", encoding="utf-8") as f:
@@ -321,6 +324,7 @@ def run(out_dir="demo_out", epochs=20, hidden=32, lr=1e-2, batch_size=32, seed=0
             raise DemoError("Cortex-M4F run under QEMU timed out")
         cm.update(check_against_python(res.stdout, res.returncode, python_pred[:n], "Cortex-M4F under QEMU"))
         cm["ran"] = True
+        cm["seconds"] = round(time.perf_counter() - t0, 3)
         log(f"      Cortex-M4F: {cm['predictions_equal']}/{n} predictions equal Python's, "
             f"{cm['mismatching_values']} output values differ (bit for bit)")
     else:
@@ -336,6 +340,7 @@ def run(out_dir="demo_out", epochs=20, hidden=32, lr=1e-2, batch_size=32, seed=0
         "model": model.config(),
         "training": {"epochs": epochs, "optimizer": "adam", "lr": lr, "batch_size": batch_size,
                      "seed": seed, "seconds": round(train_seconds, 3),
+                     "stopped": getattr(history, "stopped", None),
                      "final": {k: v[-1] for k, v in series.items() if v}},
         "test_accuracy": accuracy,
         "host_c": host,
