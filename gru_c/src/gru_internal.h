@@ -399,6 +399,24 @@ static inline gru__scratch gru__scratch_split(float *scratch, int max_hidden, in
     return s;
 }
 
+/* One lane's gi/gh/ghn/rh as separate pointers (the layout above without the
+ * head output), for the training and quantized layer steps, which run one
+ * sequence at a time. */
+typedef struct gru__layer_scratch {
+    float *gi, *gh, *ghn, *rh;
+} gru__layer_scratch;
+
+static inline gru__layer_scratch gru__layer_scratch_split(float *scratch, int max_hidden)
+{
+    const gru__scratch t = gru__scratch_split(scratch, max_hidden, 0);
+    gru__layer_scratch s;
+    s.gi = t.gi;
+    s.gh = t.gh;
+    s.ghn = t.ghn;
+    s.rh = t.rh;
+    return s;
+}
+
 /* h <- GRU(x, h) for one layer and `lanes` independent sequences: lane l reads
  * x + l * x_stride and updates h + l * h_stride. x and h must not overlap. */
 GRU__HOT void gru__layer_step(const gru_layer *layer, const float *restrict x, size_t x_stride,
