@@ -18,11 +18,11 @@ Layouts (also in `pygru train --help`):
 """
 import csv
 import os
-import zipfile
 
 import numpy as np
 
 from . import datasets
+from ._io import read_npz
 
 
 class DataError(ValueError):
@@ -84,10 +84,9 @@ def _read_npz(path):
         if f.read(4) != b"PK\x03\x04":
             raise DataError(f"DATA: {path!r} is not an .npz file (not a zip archive of .npy arrays)")
     try:
-        with np.load(path, allow_pickle=False) as d:
-            return {k: d[k] for k in d.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise DataError(f"DATA: {path!r} is not a readable .npz file ({exc})") from None
+        return read_npz(path, "DATA")
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
 
 
 def _read_csv(path):

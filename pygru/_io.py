@@ -33,3 +33,61 @@ def atomic_write(path, write, binary=True):
         except FileNotFoundError:
             pass
         raise
+
+
+def read_npz(path, name="path", what=".npz file"):
+    """The arrays of an .npz file, as a dict, read without trusting the file.
+
+    Unlike np.load, a malformed file can only raise ValueError naming `name`:
+    object arrays (pickles) are refused before anything is unpickled, each
+    member's header must describe no more bytes than the member holds (a
+    forged shape cannot ask for terabytes), and every zip or .npy error
+    (unsupported compression, encryption, bad CRC, truncation) is reported as
+    "not a readable .npz file". Found by tools/fuzz/fuzz_npz.py."""
+    import struct
+    import zipfile
+    import zlib
+
+    import numpy as np
+
+    fmt = np.lib.format
+    arrays = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                member = info.filename
+                if not member.endswith(".npy"):
+                    raise ValueError(f"member {member!r} is not an .npy array")
+                if info.flag_bits & 0x1:
+                    raise ValueError(f"member {member!r} is encrypted")
+                if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    raise ValueError(f"member {member!r} uses compression method {info.compress_type} "
+                                     f"(expected stored or deflated)")
+                with zf.open(info) as f:
+                    version = fmt.read_magic(f)
+                    if version == (1, 0):
+                        shape, fortran, dtype = fmt.read_array_header_1_0(f)
+                    elif version == (2, 0):
+                        shape, fortran, dtype = fmt.read_array_header_2_0(f)
+                    else:
+                        raise ValueError(f"member {member!r} has .npy format version {version}")
+                    if dtype.hasobject:
+                        raise ValueError(f"member {member!r} is an object array (a pickle); refused")
+                    if dtype.itemsize == 0:
+                        raise ValueError(f"member {member!r} has dtype {dtype} of size 0")
+                    count = 1
+                    for n in shape:
+                        count *= int(n)
+                    nbytes = count * dtype.itemsize
+                    if nbytes > info.file_size:
+                        raise ValueError(f"member {member!r} claims shape {shape} of {dtype} ({nbytes} bytes) "
+                                         f"but holds {info.file_size} bytes")
+                    data = f.read(nbytes)
+                    if len(data) != nbytes:
+                        raise ValueError(f"member {member!r} is truncated")
+                arr = np.frombuffer(data, dtype=dtype, count=count).reshape(shape, order="F" if fortran else "C")
+                arrays[member[:-4]] = arr.copy()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError,
+            NotImplementedError, RuntimeError, zlib.error, struct.error, TypeError) as exc:
+        raise ValueError(f"{name}: {path!r} is not a readable {what} ({type(exc).__name__}: {exc})") from None
+    return arrays

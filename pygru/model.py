@@ -1,12 +1,11 @@
 """GRUModel: a stack of GRU layers with an optional dense head, run by gru_c."""
 import json
 import os
-import zipfile
 
 import numpy as np
 
 from . import _core
-from ._io import atomic_write
+from ._io import atomic_write, read_npz
 from ._validate import float_array, positive_int
 
 FORMAT_VERSION = 1
@@ -224,11 +223,7 @@ def load(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no such file {path!r}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"path: {path!r} is not a readable pygru .npz model ({exc})") from None
+    arrays = read_npz(path, "path", "pygru .npz model")
     if "__format_version__" not in arrays or "__config__" not in arrays:
         raise ValueError(f"path: {path!r} is an .npz file but not a pygru model (no format version/config)")
     version = arrays.pop("__format_version__")
@@ -244,5 +239,8 @@ def load(path):
         model = GRUModel(**config)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"path: {path!r} has an invalid model config ({exc})") from None
-    model.set_weights(arrays)
+    try:
+        model.set_weights(arrays)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"path: {path!r} has invalid weights ({exc})") from None
     return model

@@ -127,6 +127,13 @@ static inline float gru__exp(float x)
     return p * scale;
 }
 
+/* exp(d - max) for softmax, with d - max clamped to [-87, 0]. The upper clamp
+ * changes nothing for finite inputs (d <= max), but a NaN among the values makes
+ * gru__max drop the running maximum, and then d - max can be huge or +inf:
+ * unclamped, exp's float-to-int conversion would be undefined behaviour
+ * (found by tools/fuzz/fuzz_core.c). */
+static inline float gru__exp_shifted(float d) { return gru__exp(gru__min(gru__max(d, -87.0f), 0.0f)); }
+
 /* sigmoid(x) = 1 / (1 + exp(-x)); |x| clamped to 80 (the result is then within
  * 2e-35 of the true value) so that exp never overflows. NaN maps to a finite
  * value: callers (the Python layer) reject non-finite inputs. */
@@ -481,7 +488,7 @@ static inline void gru__activate(int activation, float *v, int n)
             m = gru__max(m, v[j]);
         float sum = 0.0f;
         for (int j = 0; j < n; j++) { /* vectorize */
-            v[j] = gru__exp(gru__max(v[j] - m, -87.0f));
+            v[j] = gru__exp_shifted(v[j] - m);
             sum += v[j];
         }
         for (int j = 0; j < n; j++) /* vectorize */

@@ -21,7 +21,7 @@ static float gru__softmax_row(const float *logit, int n, float *p, float *m)
         mx = gru__max(mx, logit[j]);
     float sum = 0.0f;
     for (int j = 0; j < n; j++) {
-        p[j] = gru__exp(gru__max(logit[j] - mx, -87.0f));
+        p[j] = gru__exp_shifted(logit[j] - mx);
         sum += p[j];
     }
     for (int j = 0; j < n; j++)

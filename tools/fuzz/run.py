@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Build and run pygru's fuzz harnesses; keep every crash input.
+
+    python tools/fuzz/run.py seeds                  # (re)write the seed corpora
+    python tools/fuzz/run.py build                  # libFuzzer harnesses (clang)
+    python tools/fuzz/run.py run --time 120         # every harness for 120 s each
+    python tools/fuzz/run.py run --time 3600 core npz
+    python tools/fuzz/run.py replay core FILE...    # run inputs once (regressions)
+
+Harnesses (`list` prints them):
+  C, libFuzzer + ASan + UBSan (clang -fsanitize=fuzzer,address,undefined):
+    core   gru_model_check, stream init/step, gru_sequence, pack/unpack (fuzz_core.c)
+    quant  gru_q8_/gru_qi_ check, stream, sequence (fuzz_quant.c)
+    train  training sizes, wire, workspace, forward/loss/backward/optimizer (fuzz_train.c)
+  Python, atheris (pip install atheris):
+    npz    pygru.load            torch  pygru.from_torch (.pt, .safetensors)
+    keras  pygru.from_keras      onnx   pygru.from_onnx
+    data   the CLI's data loader (pygru._datafile.load: .npz, .csv)
+
+Corpora live in build/fuzz/corpus/NAME (seeded from tools/fuzz/seeds.py, grown by
+the fuzzer); crash inputs are written to build/fuzz/crashes/NAME/. Once a crash
+is fixed, copy its input to tests/fuzz_regressions/NAME/ so that
+tests/test_fuzz_smoke.py replays it on every test run. Each harness runs alone
+(one process) under `nice`, for --time seconds; the summary prints executions
+and crashes per harness.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.path.join(ROOT, "build", "fuzz")
+GRU_C = os.path.join(ROOT, "gru_c")
+
+C_HARNESSES = {
+    "core": ("fuzz_core.c", ["gru_model.c", "gru_forward.c"]),
+    "quant": ("fuzz_quant.c", ["gru_model.c", "gru_forward.c", "gru_quant.c", "gru_quant_table.c"]),
+    "train": ("fuzz_train.c", ["gru_model.c", "gru_forward.c", "gru_train.c", "gru_loss.c", "gru_optim.c"]),
+}
+PY_HARNESSES = {"npz": "fuzz_npz.py", "torch": "fuzz_torch.py", "keras": "fuzz_keras.py",
+                "onnx": "fuzz_onnx.py", "data": "fuzz_data.py"}
+ALL = list(C_HARNESSES) + list(PY_HARNESSES)
+
+CLANG = os.environ.get("FUZZ_CC", "clang")
+SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+CFLAGS = ["-std=c99", "-g", "-O1", "-ffp-contract=off", "-I" + os.path.join(GRU_C, "include"),
+          "-I" + os.path.join(GRU_C, "src")]
+
+
+def c_binary(name):
+    return os.path.join(BUILD, "bin", "fuzz_" + name)
+
+
+def can_build_c():
+    """None if clang can link a libFuzzer binary here, else the reason."""
+    if shutil.which(CLANG) is None:
+        return f"{CLANG} not installed (apt-get install clang libclang-rt-14-dev)"
+    os.makedirs(BUILD, exist_ok=True)
+    probe = os.path.join(BUILD, "probe.c")
+    with open(probe, "w") as f:
+        f.write("#include <stdint.h>\n#include <stddef.h>\n"
+                "int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n")
+    proc = subprocess.run([CLANG, "-fsanitize=fuzzer,address,undefined", probe, "-o", probe[:-2]],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        return ("clang cannot link -fsanitize=fuzzer (apt-get install libclang-rt-14-dev): "
+                + proc.stderr.strip().splitlines()[-1][:200])
+    return None
+
+
+def build(names=None, quiet=False):
+    """Compile each C harness (sources rebuilt only when newer than the binary)."""
+    names = [n for n in (names or C_HARNESSES) if n in C_HARNESSES]
+    os.makedirs(os.path.join(BUILD, "bin"), exist_ok=True)
+    for name in names:
+        harness, sources = C_HARNESSES[name]
+        srcs = [os.path.join(HERE, harness)] + [os.path.join(GRU_C, "src", s) for s in sources]
+        deps = srcs + [os.path.join(HERE, "fuzz_common.h")] + [
+            os.path.join(d, f) for d in (os.path.join(GRU_C, "include"), os.path.join(GRU_C, "src"))
+            for f in os.listdir(d) if f.endswith(".h")]
+        out = c_binary(name)
+        if os.path.exists(out) and os.path.getmtime(out) >= max(os.path.getmtime(d) for d in deps):
+            continue
+        cmd = ["nice", "-n", "19", CLANG] + CFLAGS + ["-fsanitize=fuzzer"] + SAN + srcs + ["-o", out, "-lm"]
+        if not quiet:
+            print("build", name, flush=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"build of {name} failed:\n{' '.join(cmd)}\n{proc.stderr}")
+
+
+def command(name, args):
+    """The command line that runs harness `name` with libFuzzer arguments `args`."""
+    if name in C_HARNESSES:
+        return ["nice", "-n", "19", c_binary(name)] + args
+    return ["nice", "-n", "19", sys.executable, os.path.join(HERE, PY_HARNESSES[name])] + args
+
+
+def env():
+    e = dict(os.environ)
+    e.setdefault("ASAN_OPTIONS", "abort_on_error=1:detect_leaks=1:allocator_may_return_null=1")
+    e.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    e["PYTHONPATH"] = ROOT + os.pathsep + e.get("PYTHONPATH", "")
+    return e
+
+
+def run_one(name, seconds, max_len=8192, corpus_dir=None, crash_dir=None):
+    """Fuzz `name` for `seconds`; return (executions, crash files, output tail)."""
+    corpus = corpus_dir or os.path.join(BUILD, "corpus", name)
+    crashes = crash_dir or os.path.join(BUILD, "crashes", name)
+    os.makedirs(corpus, exist_ok=True)
+    os.makedirs(crashes, exist_ok=True)
+    if not os.listdir(corpus):
+        from seeds import write_seeds
+        write_seeds(name, corpus)
+    before = set(os.listdir(crashes))
+    args = [f"-max_total_time={int(seconds)}", f"-max_len={max_len}", "-timeout=30",
+            "-rss_limit_mb=3072", "-print_final_stats=1", f"-artifact_prefix={crashes}/", corpus]
+    proc = subprocess.run(command(name, args), capture_output=True, text=True, env=env(),
+                          timeout=seconds + 300)
+    out = proc.stdout + proc.stderr
+    m = re.search(r"Done (\d+) runs", out) or re.search(r"stat::number_of_executed_units:\s*(\d+)", out)
+    execs = int(m.group(1)) if m else None
+    if execs is None:
+        last = re.findall(r"^#(\d+)\s", out, re.M)
+        execs = int(last[-1]) if last else 0
+    new = sorted(set(os.listdir(crashes)) - before)
+    return execs, [os.path.join(crashes, n) for n in new], out[-3000:], proc.returncode
+
+
+def replay(name, files):
+    """Run harness `name` once over `files`; returns the CompletedProcess."""
+    args = ["-runs=1"] if name in C_HARNESSES else ["-runs=1"]
+    return subprocess.run(command(name, args + list(files)), capture_output=True, text=True, env=env(),
+                          timeout=600)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list")
+    sub.add_parser("seeds")
+    b = sub.add_parser("build")
+    b.add_argument("names", nargs="*")
+    r = sub.add_parser("run")
+    r.add_argument("names", nargs="*", help=f"harnesses (default all): {', '.join(ALL)}")
+    r.add_argument("--time", type=float, default=60, help="seconds per harness (default 60)")
+    r.add_argument("--max-len", type=int, default=8192)
+    p = sub.add_parser("replay")
+    p.add_argument("name", choices=ALL)
+    p.add_argument("files", nargs="+")
+    a = ap.parse_args(argv)
+    sys.path.insert(0, HERE)
+    if a.cmd == "list":
+        print("\n".join(ALL))
+    elif a.cmd == "seeds":
+        from seeds import write_seeds
+        for name in ALL:
+            n = write_seeds(name, os.path.join(BUILD, "corpus", name))
+            print(f"{name}: {n} seeds")
+    elif a.cmd == "build":
+        reason = can_build_c()
+        if reason:
+            raise SystemExit(reason)
+        build(a.names or None)
+    elif a.cmd == "replay":
+        if a.name in C_HARNESSES:
+            build([a.name])
+        proc = replay(a.name, a.files)
+        sys.stdout.write(proc.stdout + proc.stderr)
+        return proc.returncode
+    else:
+        names = a.names or ALL
+        if any(n in C_HARNESSES for n in names):
+            reason = can_build_c()
+            if reason:
+                raise SystemExit(reason)
+            build(names)
+        rows = []
+        for name in names:
+            t0 = time.time()
+            execs, crashes, tail, rc = run_one(name, a.time, a.max_len)
+            rows.append((name, time.time() - t0, execs, crashes))
+            print(f"{name:6s} {time.time() - t0:7.0f} s {execs:10d} execs  {len(crashes)} crash(es)"
+                  + "".join(f"\n       {c}" for c in crashes), flush=True)
+            if crashes:
+                print(tail)
+        return 1 if any(r[3] for r in rows) else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
