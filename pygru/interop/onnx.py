@@ -41,19 +41,35 @@ def from_onnx(path):
             proto = onnx.load(path)
         except Exception as exc:  # onnx raises protobuf DecodeError, ValueError, OSError ...
             raise ValueError(f"path: {path!r} is not a readable ONNX model ({type(exc).__name__}: {exc})") from None
-    return _Walker(proto, where).run()
+    try:
+        return _Walker(proto, where).run()
+    except (IndexError, KeyError, AttributeError) as exc:
+        # A structurally broken graph (a node without the inputs or
+        # attributes its op needs): say so instead of leaking the lookup
+        # that failed (tools/fuzz/fuzz_onnx.py).
+        raise ValueError(f"{where}: malformed ONNX graph ({type(exc).__name__}: {exc})") from None
+
+
+def _to_array(tensor, where):
+    """numpy_helper.to_array, with a clear error for a corrupted tensor (an
+    unknown data type, data of the wrong length: tools/fuzz/fuzz_onnx.py
+    found KeyError from onnx's type table)."""
+    from onnx import numpy_helper
+
+    try:
+        return numpy_helper.to_array(tensor)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{where}: tensor {tensor.name!r} cannot be read ({type(exc).__name__}: {exc})") from None
 
 
 class _Walker:
     """Follows the data path from the graph input to the graph output."""
 
     def __init__(self, proto, where):
-        from onnx import numpy_helper
-
         self.where = where
         self.graph = g = proto.graph
         self.opset = max([o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")] or [1])
-        self.consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+        self.consts = {t.name: _to_array(t, where) for t in g.initializer}
         self.producer = {}
         self.consumers = {}
         for node in g.node:
@@ -79,11 +95,9 @@ class _Walker:
         return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
     def _constant_value(self, node):
-        from onnx import numpy_helper
-
         for a in node.attribute:
             if a.name == "value":
-                return numpy_helper.to_array(a.t)
+                return _to_array(a.t, self.where)
             if a.name in ("value_float", "value_int"):
                 return np.array(a.f if a.name == "value_float" else a.i)
             if a.name in ("value_floats", "value_ints"):
@@ -141,6 +155,9 @@ class _Walker:
                 pass
             elif op == "Transpose":
                 perm = attrs.get("perm", list(range(len(labels)))[::-1])
+                if not isinstance(perm, (list, tuple)) or sorted(perm) != list(range(len(labels))):
+                    raise ValueError(f"{self.where}: Transpose node {node.name!r} has perm {perm!r}, "
+                                     f"not a permutation of the {len(labels)} axes")
                 labels = tuple(labels[i] for i in perm)
             elif op == "Squeeze":
                 axes = attrs.get("axes") if self.opset < 13 else (

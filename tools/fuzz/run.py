@@ -73,20 +73,38 @@ def can_build_c():
     return None
 
 
+def _objects(sources, deps):
+    """Compile gru_c sources once (sanitizers + fuzzer coverage) into build/fuzz/obj."""
+    objdir = os.path.join(BUILD, "obj")
+    os.makedirs(objdir, exist_ok=True)
+    objs = []
+    for src in sources:
+        obj = os.path.join(objdir, os.path.basename(src)[:-2] + ".o")
+        newest = max(os.path.getmtime(d) for d in deps + [src])
+        if not os.path.exists(obj) or os.path.getmtime(obj) < newest:
+            cmd = ["nice", "-n", "19", CLANG] + CFLAGS + ["-fsanitize=fuzzer-no-link"] + SAN + ["-c", src, "-o", obj]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SystemExit(f"compile failed:\n{' '.join(cmd)}\n{proc.stderr}")
+        objs.append(obj)
+    return objs
+
+
 def build(names=None, quiet=False):
-    """Compile each C harness (sources rebuilt only when newer than the binary)."""
+    """Compile each C harness (sources rebuilt only when newer than their objects)."""
     names = [n for n in (names or C_HARNESSES) if n in C_HARNESSES]
     os.makedirs(os.path.join(BUILD, "bin"), exist_ok=True)
+    headers = [os.path.join(d, f) for d in (os.path.join(GRU_C, "include"), os.path.join(GRU_C, "src"))
+               for f in os.listdir(d) if f.endswith(".h")]
     for name in names:
         harness, sources = C_HARNESSES[name]
-        srcs = [os.path.join(HERE, harness)] + [os.path.join(GRU_C, "src", s) for s in sources]
-        deps = srcs + [os.path.join(HERE, "fuzz_common.h")] + [
-            os.path.join(d, f) for d in (os.path.join(GRU_C, "include"), os.path.join(GRU_C, "src"))
-            for f in os.listdir(d) if f.endswith(".h")]
+        objs = _objects([os.path.join(GRU_C, "src", s) for s in sources], headers)
+        src = os.path.join(HERE, harness)
+        deps = objs + headers + [src, os.path.join(HERE, "fuzz_common.h")]
         out = c_binary(name)
         if os.path.exists(out) and os.path.getmtime(out) >= max(os.path.getmtime(d) for d in deps):
             continue
-        cmd = ["nice", "-n", "19", CLANG] + CFLAGS + ["-fsanitize=fuzzer"] + SAN + srcs + ["-o", out, "-lm"]
+        cmd = ["nice", "-n", "19", CLANG] + CFLAGS + ["-fsanitize=fuzzer"] + SAN + [src] + objs + ["-o", out, "-lm"]
         if not quiet:
             print("build", name, flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True)
