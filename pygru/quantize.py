@@ -18,11 +18,10 @@ code (int64 numpy arithmetic on the same integers).
 """
 import json
 import os
-import zipfile
 
 import numpy as np
 
-from ._io import atomic_write
+from ._io import atomic_write, read_npz
 from ._validate import float_array
 
 MODES = ("int8", "integer")
@@ -391,19 +390,20 @@ def load_quantized(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no such file {path!r}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise ValueError(f"path: {path!r} is not a readable .npz file ({exc})") from None
+    arrays = read_npz(path, "path")
     if "__quantized__" not in arrays or "__format_version__" not in arrays:
         raise ValueError(f"path: {path!r} is not a pygru quantized model")
     version = arrays.pop("__format_version__")
     if version.shape != () or int(version) != FORMAT_VERSION:
         raise ValueError(f"path: {path!r} has quantized format version {version!r}; "
                          f"this pygru reads {FORMAT_VERSION}")
-    meta = json.loads(str(arrays.pop("__quantized__")[()]))
-    return QuantizedGRUModel(meta["mode"], meta["config"], arrays, meta["input_scale"])
+    try:
+        meta = json.loads(str(arrays.pop("__quantized__")[()]))
+        return QuantizedGRUModel(meta["mode"], meta["config"], arrays, meta["input_scale"])
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        # A damaged or forged file (tools/fuzz/fuzz_qnpz.py): name it, whatever broke.
+        raise ValueError(f"path: {path!r} is not a valid pygru quantized model "
+                         f"({type(exc).__name__}: {exc})") from None
 
 
 class _CallableModule(type(os)):

@@ -20,7 +20,7 @@ import run as fuzz  # noqa: E402
 SECONDS = float(os.environ.get("PYGRU_FUZZ_SECONDS", "3"))
 
 # Optional package each Python harness's loader needs (its importer imports it).
-NEEDS = {"npz": None, "data": None, "torch": "torch", "keras": "h5py", "onnx": "onnx"}
+NEEDS = {"npz": None, "qnpz": None, "data": None, "torch": "torch", "keras": "h5py", "onnx": "onnx"}
 
 
 def _regressions(name):

@@ -13,7 +13,8 @@ Harnesses (`list` prints them):
     quant  gru_q8_/gru_qi_ check, stream, sequence (fuzz_quant.c)
     train  training sizes, wire, workspace, forward/loss/backward/optimizer (fuzz_train.c)
   Python, atheris (pip install atheris):
-    npz    pygru.load            torch  pygru.from_torch (.pt, .safetensors)
+    npz    pygru.load            qnpz   pygru.load_quantized
+    torch  pygru.from_torch (.pt, .safetensors)
     keras  pygru.from_keras      onnx   pygru.from_onnx
     data   the CLI's data loader (pygru._datafile.load: .npz, .csv)
 
@@ -42,7 +43,7 @@ C_HARNESSES = {
     "quant": ("fuzz_quant.c", ["gru_model.c", "gru_forward.c", "gru_quant.c", "gru_quant_table.c"]),
     "train": ("fuzz_train.c", ["gru_model.c", "gru_forward.c", "gru_train.c", "gru_loss.c", "gru_optim.c"]),
 }
-PY_HARNESSES = {"npz": "fuzz_npz.py", "torch": "fuzz_torch.py", "keras": "fuzz_keras.py",
+PY_HARNESSES = {"npz": "fuzz_npz.py", "qnpz": "fuzz_qnpz.py", "torch": "fuzz_torch.py", "keras": "fuzz_keras.py",
                 "onnx": "fuzz_onnx.py", "data": "fuzz_data.py"}
 ALL = list(C_HARNESSES) + list(PY_HARNESSES)
 

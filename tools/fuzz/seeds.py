@@ -12,6 +12,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOLDEN = os.path.join(ROOT, "tests", "golden", "interop")
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)  # this tree's pygru, not an installed one
 
 
 def _mutations(blob, rng, n=6):
@@ -34,7 +36,6 @@ def _c_seeds(rng):
 
 
 def _models():
-    sys.path.insert(0, ROOT)
     import pygru
     return [pygru.GRUModel(2, [3], seed=0),
             pygru.GRUModel(3, [4, 2], output_size=2, output_activation="softmax", seed=1),
@@ -67,6 +68,18 @@ def seeds_for(name, rng):
             out += _mutations(_npz_bytes(m), rng)
         out.append(_savez(__format_version__=np.array(1), __config__=np.array("{}")))
         out.append(_savez(__format_version__=np.array(99), __config__=np.array(json.dumps({"input_size": 2}))))
+        return [b"\0" + b for b in out]
+    if name == "qnpz":
+        import tempfile
+        import pygru
+        X = np.random.default_rng(0).normal(size=(4, 3, 2)).astype(np.float32)
+        out = []
+        for m, mode in ((_models()[0], "int8"), (_models()[1], "integer")):
+            with tempfile.TemporaryDirectory() as d:
+                p = os.path.join(d, "q.npz")
+                pygru.quantize(m, X if m.input_size == 2 else np.zeros((4, 3, 3), np.float32) + 0.5, mode=mode).save(p)
+                with open(p, "rb") as f:
+                    out += _mutations(f.read(), rng)
         return [b"\0" + b for b in out]
     if name == "data":
         X = np.random.default_rng(0).normal(size=(6, 4, 2)).astype(np.float32)
