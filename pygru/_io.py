@@ -18,7 +18,13 @@ def atomic_write(path, write, binary=True):
         raise FileNotFoundError(f"path: directory {directory!r} does not exist (writing {path!r})")
     if os.path.isdir(path):
         raise IsADirectoryError(f"path: {path!r} is a directory, expected a file name")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    except OSError as exc:
+        # Name the argument, not the temporary file (an unwritable or read-only
+        # directory: docs/bad_inputs.md).
+        raise type(exc)(exc.errno, f"path: cannot write {path!r}: directory {directory!r} does not accept "
+                                   f"new files ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
             write(f)

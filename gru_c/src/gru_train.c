@@ -51,10 +51,27 @@ int gru_train_wire(gru_model *model, const float *params, size_t param_size)
 
 /* ---------------------------------------------------------------- workspace */
 
+/* 1 if gru_train_init can accept these sizes: the per-step arrays stay
+ * indexable with int products, and a generous double-precision bound of the
+ * workspace (every term of gru__ws_layout, rounded up) fits in size_t bytes,
+ * so the size_t sums of the layout cannot wrap around. Without this check a
+ * huge max_batch * max_steps made gru_train_workspace_size return a wrapped,
+ * small value (tools/fuzz/fuzz_train.c). */
+static int gru__ws_fits(const gru_model *model, int max_batch, int max_steps)
+{
+    const double B = max_batch, T = max_steps, S = (double)gru__sum_hidden(model);
+    const double H = gru__max_hidden(model), I = model->layers[0].input_size;
+    const double O = gru_model_output_size(model) + 8.0, IH = (I > H ? I : H) + 8.0;
+    const double HO = H > O ? H : O;
+    const double bound = T * B * (5.0 * S + 3.0 * O + 2.0 * HO) + B * (S + 8.0 * H + 32.0 + IH + 2.0 * H) +
+                         IH * 3.0 * H + (H + 8.0) * 4.0 * H + (H + 8.0) * O + 2.0 * (IH + O) + 8.0 * H + O + 32.0;
+    return T * B * 5.0 * S <= 2e9 && bound * (double)sizeof(float) < (double)SIZE_MAX;
+}
+
 size_t gru_train_workspace_size(const gru_model *model, int max_batch, int max_steps,
                                 int return_sequences)
 {
-    if (!gru__sizes_ok(model) || max_batch < 1 || max_steps < 1)
+    if (!gru__sizes_ok(model) || max_batch < 1 || max_steps < 1 || !gru__ws_fits(model, max_batch, max_steps))
         return 0;
     return gru__ws_layout(model, NULL, max_batch, max_steps, return_sequences != 0, max_batch).total;
 }
@@ -69,8 +86,7 @@ int gru_train_init(gru_train *tr, const gru_model *model, int max_batch, int max
         return status;
     if (max_batch < 1 || max_steps < 1 || (return_sequences != 0 && return_sequences != 1))
         return GRU_ERR_ARGUMENT;
-    /* Each per-step array must stay indexable with int products. */
-    if ((double)max_batch * (double)max_steps * 5.0 * (double)gru__sum_hidden(model) > 2e9)
+    if (!gru__ws_fits(model, max_batch, max_steps))
         return GRU_ERR_SIZE;
     if (workspace_size < gru_train_workspace_size(model, max_batch, max_steps, return_sequences))
         return GRU_ERR_BUFFER;

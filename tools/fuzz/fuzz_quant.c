@@ -73,6 +73,11 @@ static void fuzz_q8(fz *f, uint8_t mode)
     FZ_CHECK(status <= 0 && status >= GRU_ERR_ARGUMENT);
     if (status != GRU_OK)
         return;
+    size_t total = 0; /* accepted but too big to allocate here: checked only */
+    for (int l = 0; l < nl; l++)
+        total += 3 * (size_t)m.layers[l].hidden_size * (size_t)(m.layers[l].input_size + m.layers[l].hidden_size);
+    if (total > (1u << 20))
+        return;
     for (int l = 0; l < nl; l++) {
         gru_q8_layer *L = &m.layers[l];
         const int I = L->input_size, H = L->hidden_size;

@@ -1,0 +1,219 @@
+"""The bad-input matrix: one table, read by tests/test_bad_input_matrix.py
+(every row is a test) and by tools/gen_bad_inputs_doc.py (which writes
+docs/bad_inputs.md from it), so the documentation and the tests cannot drift.
+
+A row: id, area, the input (text for the doc), run(tmp) performing the bad
+call in the temporary folder `tmp`, the exception type expected (None: the
+input is valid and must be accepted), a regex its message must match, and
+the output files (relative to tmp) that must not exist afterwards."""
+import json
+import os
+import sys
+
+import numpy as np
+
+import pygru
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Case:
+    def __init__(self, id, area, input, run, exc, match, outputs=()):
+        self.id, self.area, self.input, self.run = id, area, input, run
+        self.exc, self.match, self.outputs = exc, match, tuple(outputs)
+
+
+def _model(**kw):
+    return pygru.GRUModel(3, [5], output_size=2, seed=0, **kw)
+
+
+def _X(shape=(2, 4, 3), dtype=np.float32, fill=0.5):
+    return np.full(shape, fill, dtype)
+
+
+def _saved(tmp, name="m.npz"):
+    p = os.path.join(tmp, name)
+    _model().save(p)
+    return p
+
+
+def _write(tmp, name, data):
+    p = os.path.join(tmp, name)
+    with open(p, "wb") as f:
+        f.write(data)
+    return p
+
+
+def _mutate_saved(tmp, fn, name="bad.npz"):
+    with open(_saved(tmp, "good.npz"), "rb") as f:
+        data = f.read()
+    return _write(tmp, name, fn(data))
+
+
+def _npz(tmp, name, **arrays):
+    p = os.path.join(tmp, name)
+    np.savez(p, **arrays)
+    return p
+
+
+def _model_npz(tmp, name, config=None, version=1, weights=None):
+    m = _model()
+    return _npz(tmp, name, __format_version__=np.array(version),
+                __config__=np.array(json.dumps(config if config is not None else m.config())),
+                **(weights if weights is not None else m.get_weights()))
+
+
+def _forged_shape(tmp):
+    """A zip with a well-formed .npy member whose header claims 2**40 floats
+    but holds 16 bytes (np.load would try to allocate 4 TiB)."""
+    import io
+    import zipfile
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(head, {"descr": "<f4", "fortran_order": False, "shape": (2**40,)})
+    p = os.path.join(tmp, "forged.npz")
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("weight_ih_l0.npy", head.getvalue() + bytes(16))
+    return p
+
+
+def _flip_middle(data):
+    b = bytearray(data)
+    b[len(b) // 2] ^= 0xFF
+    return bytes(b)
+
+
+def _noncontig_ok(tmp):
+    m = _model()
+    X = np.asfortranarray(np.random.default_rng(0).normal(size=(2, 4, 3)))[:, ::2, :]
+    assert not X.flags.c_contiguous
+    np.testing.assert_array_equal(m.predict(X), m.predict(np.ascontiguousarray(X)))
+
+
+def _float64_ok(tmp):
+    m = _model()
+    X = np.random.default_rng(1).normal(size=(2, 4, 3))
+    np.testing.assert_array_equal(m.predict(X), m.predict(X.astype(np.float32)))
+
+
+def _cli(argv):
+    from pygru import cli
+    code = cli.main(argv)
+    if code != 0:
+        raise SystemExit(code)
+
+
+def _fit(X=None, y=None, **kw):
+    m = _model()
+    X = _X() if X is None else X
+    y = np.zeros((2, 2), np.float32) if y is None else y
+    m.fit(X, y, epochs=kw.pop("epochs", 1), progress=False, **kw)
+
+
+def _export(tmp, name="model", path="m.h", model=None):
+    pygru.export_c(model or _model(), os.path.join(tmp, path) if not os.path.isabs(path) else path, name=name)
+
+
+def _torch_pt(tmp, name, obj):
+    import torch
+    p = os.path.join(tmp, name)
+    torch.save(obj, p)
+    return p
+
+
+NAN_WEIGHTS = None
+
+
+def _nan_weights():
+    w = _model().get_weights()
+    w["weight_ih_l0"][0, 0] = np.nan
+    return w
+
+
+CASES = [
+    # ---------------------------------------------------------------- constructor
+    Case("ctor-zero-input", "GRUModel", "input_size=0", lambda t: pygru.GRUModel(0, 4), ValueError, r"input_size: expected a positive integer, got 0"),
+    Case("ctor-float-size", "GRUModel", "input_size=2.5", lambda t: pygru.GRUModel(2.5, 4), TypeError, r"input_size: expected a positive integer"),
+    Case("ctor-huge-hidden", "GRUModel", "hidden_sizes=10**6 (above GRU_MAX_DIM)", lambda t: pygru.GRUModel(3, 10**6), ValueError, r"hidden_sizes"),
+    Case("ctor-too-many-layers", "GRUModel", "9 layers (GRU_MAX_LAYERS is 8)", lambda t: pygru.GRUModel(3, [4] * 9), ValueError, r"hidden_sizes: expected 1\.\.8"),
+    Case("ctor-empty-layers", "GRUModel", "hidden_sizes=[]", lambda t: pygru.GRUModel(3, []), ValueError, r"hidden_sizes"),
+    Case("ctor-bad-activation", "GRUModel", "output_activation='relu'", lambda t: pygru.GRUModel(3, 4, output_size=2, output_activation="relu"), ValueError, r"output_activation: expected one of"),
+    # ---------------------------------------------------------------- predict
+    Case("predict-wrong-last-dim", "predict", "X of shape (2, 4, 4) for input_size 3", lambda t: _model().predict(_X((2, 4, 4))), ValueError, r"X: expected last dimension 3, got shape \(2, 4, 4\)"),
+    Case("predict-1d", "predict", "X of shape (4,)", lambda t: _model().predict(_X((4,))), ValueError, r"X: expected a 2-D or 3-D array"),
+    Case("predict-4d", "predict", "X of shape (1, 2, 4, 3)", lambda t: _model().predict(_X((1, 2, 4, 3))), ValueError, r"X: expected a 2-D or 3-D array"),
+    Case("predict-int-dtype", "predict", "X int32 array", lambda t: _model().predict(_X(dtype=np.int32)), TypeError, r"X: expected dtype float32 or float64, got int32"),
+    Case("predict-complex", "predict", "X complex64 array", lambda t: _model().predict(_X(dtype=np.complex64)), TypeError, r"X: expected dtype float32 or float64, got complex64"),
+    Case("predict-strings", "predict", "X array of strings", lambda t: _model().predict(np.array([[["a", "b", "c"]]])), TypeError, r"X: expected dtype float32 or float64"),
+    Case("predict-object", "predict", "X ragged Python lists", lambda t: _model().predict([[[1, 2, 3]], [[1, 2]]]), TypeError, r"X: expected a numeric array"),
+    Case("predict-nan", "predict", "X with a NaN", lambda t: _model().predict(_X(fill=np.nan)), ValueError, r"X: expected finite values"),
+    Case("predict-inf", "predict", "X with +Inf", lambda t: _model().predict(_X(fill=np.inf)), ValueError, r"X: expected finite values"),
+    Case("predict-float32-overflow", "predict", "X float64 1e300 (overflows float32)", lambda t: _model().predict(_X(dtype=np.float64, fill=1e300)), ValueError, r"X: expected finite values within float32 range"),
+    Case("predict-empty-batch", "predict", "X of shape (0, 4, 3)", lambda t: _model().predict(_X((0, 4, 3))), ValueError, r"X: expected a non-empty array"),
+    Case("predict-empty-time", "predict", "X of shape (2, 0, 3)", lambda t: _model().predict(_X((2, 0, 3))), ValueError, r"X: expected a non-empty array"),
+    Case("predict-non-contiguous", "predict", "X non-contiguous (Fortran order, strided view)", _noncontig_ok, None, "accepted; same result as the contiguous copy"),
+    Case("predict-float64", "predict", "X float64", _float64_ok, None, "accepted; same result as float32"),
+    Case("stream-wrong-shape", "stream", "step(x) with x of shape (4,) for input_size 3", lambda t: _model().stream().step(np.zeros(4, np.float32)), ValueError, r"x: expected shape \(3,\)"),
+    Case("stream-nan", "stream", "step(x) with a NaN", lambda t: _model().stream().step(np.array([0, np.nan, 0], np.float32)), ValueError, r"x: expected finite"),
+    # ---------------------------------------------------------------- weights
+    Case("weights-not-dict", "set_weights", "a list instead of a dict", lambda t: _model().set_weights([1, 2]), TypeError, r"weights: expected a dict of arrays"),
+    Case("weights-missing-name", "set_weights", "dict without head.bias", lambda t: _model().set_weights({k: v for k, v in _model().get_weights().items() if k != "head.bias"}), ValueError, r"weights: names do not match the model: missing \['head.bias'\]"),
+    Case("weights-wrong-shape", "set_weights", "weight_ih_l0 of shape (15, 4)", lambda t: _model().set_weights(dict(_model().get_weights(), weight_ih_l0=np.zeros((15, 4), np.float32))), ValueError, r"weights\['weight_ih_l0'\]: expected shape \(15, 3\)"),
+    Case("weights-nan", "set_weights", "weight_ih_l0 with a NaN", lambda t: _model().set_weights(_nan_weights()), ValueError, r"weights\['weight_ih_l0'\]: expected finite"),
+    # ---------------------------------------------------------------- training
+    Case("fit-y-shape", "fit", "mse targets of shape (2, 3) for output 2", lambda t: _fit(y=np.zeros((2, 3), np.float32)), ValueError, r"y: expected shape \(2, 2\)"),
+    Case("fit-x-nan", "fit", "X with a NaN", lambda t: _fit(X=_X(fill=np.nan)), ValueError, r"X: expected finite"),
+    Case("fit-labels-range", "fit", "cross_entropy labels [0, 5] for 2 classes", lambda t: _fit(y=np.array([0, 5]), loss="cross_entropy"), ValueError, r"y: expected labels in 0\.\.1"),
+    Case("fit-lengths-range", "fit", "lengths [0, 9] for T=4", lambda t: _fit(lengths=np.array([0, 9])), ValueError, r"lengths: expected values in 1\.\.4"),
+    Case("fit-epochs-zero", "fit", "epochs=0", lambda t: _fit(epochs=0), ValueError, r"epochs: expected a positive integer"),
+    Case("fit-lr-nan", "fit", "lr=nan", lambda t: _fit(lr=float("nan")), ValueError, r"lr: expected a finite number"),
+    Case("fit-validation-type", "fit", "validation_data=5", lambda t: _fit(validation_data=5), TypeError, r"validation_data: expected a tuple"),
+    # ---------------------------------------------------------------- save / load
+    Case("save-missing-dir", "save", "path in a directory that does not exist", lambda t: _model().save(os.path.join(t, "nodir", "m.npz")), FileNotFoundError, r"path: directory .* does not exist", ["nodir"]),
+    Case("save-path-is-dir", "save", "path that is a directory", lambda t: (os.mkdir(os.path.join(t, "d.npz")), _model().save(os.path.join(t, "d.npz"))), IsADirectoryError, r"path: .* is a directory"),
+    Case("save-unwritable", "save", "path in an unwritable directory (/proc)", lambda t: _model().save("/proc/pygru-bad-input.npz"), OSError, r"path: cannot write .*directory '/proc' does not accept new files", ["/proc/pygru-bad-input.npz"]),
+    Case("load-missing", "load", "a file that does not exist", lambda t: pygru.load(os.path.join(t, "none.npz")), FileNotFoundError, r"path: no such file"),
+    Case("load-empty", "load", "an empty file", lambda t: pygru.load(_write(t, "e.npz", b"")), ValueError, r"path: .* is not a readable pygru \.npz model"),
+    Case("load-not-zip", "load", "a text file named .npz", lambda t: pygru.load(_write(t, "t.npz", b"hello")), ValueError, r"not a readable pygru \.npz model \(BadZipFile"),
+    Case("load-truncated", "load", "a model file cut in half", lambda t: pygru.load(_mutate_saved(t, lambda d: d[: len(d) // 2])), ValueError, r"not a readable pygru \.npz model"),
+    Case("load-corrupted", "load", "a model file with a flipped byte in the middle", lambda t: pygru.load(_mutate_saved(t, _flip_middle)), ValueError, r"path: "),
+    Case("load-forged-shape", "load", "an array header claiming 2**40 floats", lambda t: pygru.load(_forged_shape(t)), ValueError, r"claims shape \(1099511627776,\)"),
+    Case("load-object-array", "load", "an object array (pickle) in the .npz", lambda t: pygru.load(_npz(t, "p.npz", evil=np.array([{}], dtype=object))), ValueError, r"object array \(a pickle\); refused"),
+    Case("load-foreign-npz", "load", "an .npz of other arrays", lambda t: pygru.load(_npz(t, "o.npz", a=np.zeros(3))), ValueError, r"not a pygru model"),
+    Case("load-wrong-version", "load", "format version 99", lambda t: pygru.load(_model_npz(t, "v.npz", version=99)), ValueError, r"format version"),
+    Case("load-bad-config", "load", "config that is not JSON", lambda t: pygru.load(_npz(t, "c.npz", __format_version__=np.array(1), __config__=np.array("{nope"))), ValueError, r"invalid model config"),
+    Case("load-config-weights-mismatch", "load", "config hidden 7, weights for hidden 5", lambda t: pygru.load(_model_npz(t, "w.npz", config=dict(_model().config(), hidden_sizes=[7]))), ValueError, r"path: .* has invalid weights .*expected shape"),
+    Case("load-nan-weights", "load", "weights with a NaN", lambda t: pygru.load(_model_npz(t, "n.npz", weights=_nan_weights())), ValueError, r"path: .* has invalid weights .*finite"),
+    Case("load-wrong-kind-onnx", "load", "an ONNX file passed to pygru.load", lambda t: pygru.load(os.path.join(ROOT, "tests", "golden", "interop", "onnx_lbr0.onnx")), ValueError, r"not a readable pygru \.npz model"),
+    Case("load-quantized-float-model", "load_quantized", "a float model passed to load_quantized", lambda t: pygru.load_quantized(_saved(t)), ValueError, r"path: .* is not a pygru quantized model"),
+    # ---------------------------------------------------------------- export
+    Case("export-name-not-identifier", "export_c", "name='my-model'", lambda t: _export(t, "my-model"), ValueError, r"name: expected a C identifier", ["m.h"]),
+    Case("export-name-digit", "export_c", "name='1net'", lambda t: _export(t, "1net"), ValueError, r"name: expected a C identifier", ["m.h"]),
+    Case("export-name-empty", "export_c", "name=''", lambda t: _export(t, ""), ValueError, r"name: expected a C identifier", ["m.h"]),
+    Case("export-name-keyword", "export_c", "name='while'", lambda t: _export(t, "while"), ValueError, r"name: 'while' is a C keyword", ["m.h"]),
+    Case("export-name-keyword-c99", "export_c", "name='restrict'", lambda t: _export(t, "restrict"), ValueError, r"is a C keyword", ["m.h"]),
+    Case("export-name-reserved", "export_c", "name='_model'", lambda t: _export(t, "_model"), ValueError, r"reserved identifiers", ["m.h"]),
+    Case("export-name-not-str", "export_c", "name=5", lambda t: _export(t, 5), TypeError, r"name: expected a str", ["m.h"]),
+    Case("export-wrong-extension", "export_c", "path 'm.txt'", lambda t: _export(t, path="m.txt"), ValueError, r"path: expected a C header file name ending in '\.h'", ["m.txt"]),
+    Case("export-missing-dir", "export_c", "path in a directory that does not exist", lambda t: _export(t, path=os.path.join("nodir", "m.h")), FileNotFoundError, r"path: directory .* does not exist", ["nodir"]),
+    Case("export-unwritable", "export_c", "path in an unwritable directory (/proc)", lambda t: _export(t, path="/proc/pygru-bad-input.h"), OSError, r"path: cannot write .*directory '/proc' does not accept new files", ["/proc/pygru-bad-input.h"]),
+    # ---------------------------------------------------------------- importers
+    Case("torch-missing", "from_torch", "a .pt file that does not exist", lambda t: pygru.from_torch(os.path.join(t, "x.pt")), FileNotFoundError, r"path: no such PyTorch file"),
+    Case("torch-garbage", "from_torch", "random bytes named .pt", lambda t: pygru.from_torch(_write(t, "g.pt", b"\x00garbage" * 10)), ValueError, r"path: .* is not a readable PyTorch weights file"),
+    Case("torch-wrong-kind", "from_torch", "a pygru .npz renamed .pt", lambda t: pygru.from_torch(_write(t, "n.pt", open(_saved(t), "rb").read())), ValueError, r"path: .* is not a readable PyTorch weights file"),
+    Case("torch-missing-keys", "from_torch", "a state dict without weight_hh_l0", lambda t: pygru.from_torch({"weight_ih_l0": np.zeros((6, 3), np.float32)}), ValueError, r"weight_hh_l0|no GRU"),
+    Case("onnx-garbage", "from_onnx", "random bytes named .onnx", lambda t: pygru.from_onnx(_write(t, "g.onnx", b"\x08\x07garbage")), ValueError, r"path: .* (is not a readable ONNX model|not supported)|path .*"),
+    Case("onnx-wrong-kind", "from_onnx", "a pygru .npz renamed .onnx", lambda t: pygru.from_onnx(_write(t, "n.onnx", open(_saved(t), "rb").read())), ValueError, r"path"),
+    Case("keras-garbage", "from_keras", "random bytes named .keras", lambda t: pygru.from_keras(_write(t, "g.keras", b"garbage")), ValueError, r"g\.keras"),
+    Case("keras-wrong-kind", "from_keras", "a pygru .npz renamed .h5", lambda t: pygru.from_keras(_write(t, "n.h5", open(_saved(t), "rb").read())), ValueError, r"n\.h5"),
+    # ---------------------------------------------------------------- command line
+    Case("cli-train-bad-output", "pygru CLI", "pygru train DATA -o model.txt", lambda t: _cli(["train", _npz(t, "d.npz", X_train=_X((4, 3, 3)), y_train=np.arange(4) % 2), "-o", os.path.join(t, "model.txt"), "-q"]), SystemExit, r"2", ["model.txt"]),
+    Case("cli-import-garbage", "pygru CLI", "pygru import garbage.onnx -o m.npz", lambda t: _cli(["import", _write(t, "g.onnx", b"garbage"), "-o", os.path.join(t, "m.npz"), "-q"]), SystemExit, r"1", ["m.npz"]),
+    Case("cli-data-object-array", "pygru CLI", "pygru train on an .npz holding a pickle", lambda t: _cli(["train", _npz(t, "p.npz", X_train=np.array([{}], dtype=object), y_train=np.arange(1)), "-o", os.path.join(t, "m.npz"), "-q"]), SystemExit, r"1", ["m.npz"]),
+    Case("cli-data-csv-ragged", "pygru CLI", "pygru train on a CSV with a short row", lambda t: _cli(["train", _write(t, "d.csv", b"sequence,label,f0\n0,1,0.5\n0,1\n"), "-o", os.path.join(t, "m.npz"), "-q"]), SystemExit, r"1", ["m.npz"]),
+    # ---------------------------------------------------------------- quantize
+    Case("quantize-nan-calibration", "quantize", "calibration X with a NaN", lambda t: pygru.quantize(_model(), _X(fill=np.nan)), ValueError, r"finite"),
+    Case("quantize-bad-mode", "quantize", "mode='int4'", lambda t: pygru.quantize(_model(), _X(), mode="int4"), ValueError, r"mode"),
+]
+
+if len({c.id for c in CASES}) != len(CASES):  # pragma: no cover
+    sys.exit("duplicate case ids in tests/bad_input_cases.py")
