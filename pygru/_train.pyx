@@ -109,6 +109,18 @@ cdef class Trainer:
     def optimizer_steps(self):
         return self.opt.step
 
+    @property
+    def optimizer_progress(self):
+        """(step, beta1**step, beta2**step) kept by gru_optimizer_step: with
+        params and opt_state, what a checkpoint saves to resume bit-exactly."""
+        return (int(self.opt.step), float(self.opt.beta1_pow), float(self.opt.beta2_pow))
+
+    @optimizer_progress.setter
+    def optimizer_progress(self, value):
+        step, b1, b2 = value
+        self.opt.step = step
+        self.opt.beta1_pow, self.opt.beta2_pow = b1, b2
+
     def forward(self, x, lengths=None, h0=None, bint want_h_last=False):
         """x [B, T, I] float32; lengths int32 [B] or None; h0 [B, S] or None.
         Returns (y, h_last or None)."""

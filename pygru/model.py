@@ -154,7 +154,8 @@ class GRUModel:
 
     def fit(self, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
             weight_decay=0.0, clip_norm=None, lengths=None, validation_data=None, shuffle=True,
-            seed=None, early_stopping=None, progress=True, momentum=0.9):
+            seed=None, early_stopping=None, progress=True, momentum=0.9, checkpoint=None,
+            resume=False):
         """Train in place (forward, BPTT and optimizer all in gru_c).
 
         X (N, T, input_size); y float (N, output_dim) / (N, T, output_dim) for
@@ -164,7 +165,11 @@ class GRUModel:
         lengths: valid steps per sequence; validation_data: (X_val, y_val[,
         lengths_val]); early_stopping: patience in epochs (monitors val loss,
         else train loss; keeps the best weights). Ctrl-C or a non-finite loss
-        stops cleanly, restores the best weights and warns. Returns a History
+        stops cleanly, restores the best weights and warns. checkpoint: an
+        .npz path written atomically after every epoch (weights, optimizer
+        state, RNG, best weights, history); resume=True continues from it
+        (bit-identical to an uninterrupted run; starts fresh if the file does
+        not exist yet). Returns a History
         (dict of per-epoch lists: loss, accuracy, val_loss, val_accuracy; and
         .stopped, .best_epoch, .epochs_run)."""
         from . import training
@@ -172,7 +177,8 @@ class GRUModel:
                             optimizer=optimizer, lr=lr, weight_decay=weight_decay,
                             clip_norm=clip_norm, lengths=lengths, validation_data=validation_data,
                             shuffle=shuffle, seed=seed, early_stopping=early_stopping,
-                            progress=progress, momentum=momentum)
+                            progress=progress, momentum=momentum, checkpoint=checkpoint,
+                            resume=resume)
 
     def evaluate(self, X, y, loss="mse", batch_size=256, lengths=None):
         """{"loss": mean loss, "accuracy": ... (cross_entropy)} on (X, y)."""

@@ -6,13 +6,16 @@ the optimizer all run in C (pygru._train over gru_c/src/gru_train.c); this
 module validates arguments, batches and shuffles the data, keeps the history
 and the best weights, and talks to the user (progress bar, warnings).
 """
+import json
 import math
 import numbers
+import os
 import warnings
 
 import numpy as np
 
 from . import _core, _train
+from ._io import atomic_write, read_npz
 from ._validate import float_array, positive_int
 
 LOSSES = ("mse", "cross_entropy")
@@ -222,9 +225,72 @@ def _progress(total, enabled, desc):
     return tqdm(total=total, desc=desc, leave=False, unit="batch")
 
 
+CHECKPOINT_VERSION = 1
+
+
+def _save_checkpoint(path, model, settings, trainer, rng, epochs_done, best, history):
+    """Everything a resumed fit needs to continue exactly where this one is:
+    parameters, optimizer moments and step, the shuffling RNG, the best
+    weights and the history. Written atomically (the previous checkpoint stays
+    whole until the new one is complete)."""
+    hist = {"lists": {k: list(v) for k, v in history.items()}, "best_epoch": best[2]}
+    arrays = {
+        "__checkpoint_version__": np.array(CHECKPOINT_VERSION, np.int64),
+        "config": np.array(json.dumps(model.config())),
+        "settings": np.array(json.dumps(settings, sort_keys=True)),
+        "params": trainer.params, "opt_state": trainer.opt_state,
+        "opt_progress": np.array(trainer.optimizer_progress, np.float64),
+        "epochs_done": np.array(epochs_done, np.int64),
+        "best_params": best[1], "best_monitor": np.array(best[0], np.float64),
+        "history": np.array(json.dumps(hist)),
+        "rng": np.array(json.dumps(rng.bit_generator.state)),
+    }
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def _load_checkpoint(path, model, settings, trainer, rng, history):
+    """Restore what _save_checkpoint wrote into trainer/rng/history; returns
+    (epochs_done, best). Refuses a checkpoint of another model or other
+    settings (ValueError naming `checkpoint`)."""
+    arrays = read_npz(path, "checkpoint", "pygru training checkpoint")
+    try:
+        version = int(arrays["__checkpoint_version__"])
+        config = json.loads(str(arrays["config"][()]))
+        saved = json.loads(str(arrays["settings"][()]))
+        hist = json.loads(str(arrays["history"][()]))
+        rng_state = json.loads(str(arrays["rng"][()]))
+        epochs_done = int(arrays["epochs_done"])
+        params, opt_state = arrays["params"], arrays["opt_state"]
+        best_params, best_monitor = arrays["best_params"], float(arrays["best_monitor"])
+        progress = arrays["opt_progress"]
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ValueError(f"checkpoint: {path!r} is not a pygru training checkpoint ({type(exc).__name__}: "
+                         f"{exc})") from None
+    if version != CHECKPOINT_VERSION:
+        raise ValueError(f"checkpoint: {path!r} has version {version}; this pygru reads {CHECKPOINT_VERSION}")
+    if config != model.config():
+        raise ValueError(f"checkpoint: {path!r} is for a model {config}, not {model.config()}")
+    if saved != settings:
+        diff = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))
+        raise ValueError(f"checkpoint: {path!r} was written by a fit with other settings ({', '.join(diff)}: "
+                         f"{[saved.get(k) for k in diff]} there, {[settings.get(k) for k in diff]} here)")
+    n = trainer.params.shape
+    if (params.shape != n or best_params.shape != n or opt_state.shape != trainer.opt_state.shape
+            or progress.shape != (3,) or not np.isfinite(params).all()):
+        raise ValueError(f"checkpoint: {path!r} holds arrays of the wrong size or non-finite parameters")
+    trainer.params[...] = params
+    trainer.opt_state[...] = opt_state
+    trainer.optimizer_progress = (int(progress[0]), float(progress[1]), float(progress[2]))
+    rng.bit_generator.state = rng_state
+    for key, values in hist["lists"].items():
+        history[key] = list(values)
+    history.epochs_run = epochs_done
+    return epochs_done, (best_monitor, best_params.astype(np.float32), int(hist["best_epoch"]))
+
+
 def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
         weight_decay=0.0, clip_norm=None, lengths=None, validation_data=None, shuffle=True,
-        seed=None, early_stopping=None, progress=True, momentum=0.9):
+        seed=None, early_stopping=None, progress=True, momentum=0.9, checkpoint=None, resume=False):
     """Train `model` in place on (X, y); see GRUModel.fit. Returns a History."""
     _check_choice("loss", loss, LOSSES)
     _check_loss_head(model, loss)
@@ -236,6 +302,18 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
     momentum = _positive_float("momentum", momentum, allow_zero=True)
     clip_norm = _positive_float("clip_norm", clip_norm, allow_none=True)
     patience = None if early_stopping is None else positive_int("early_stopping", early_stopping)
+    if checkpoint is not None:
+        if not isinstance(checkpoint, (str, os.PathLike)):
+            raise TypeError(f"checkpoint: expected a file path (str or os.PathLike), got "
+                            f"{type(checkpoint).__name__}")
+        checkpoint = os.fspath(checkpoint)
+        if not checkpoint.endswith(".npz"):
+            raise ValueError(f"checkpoint: expected a file name ending in '.npz', got {checkpoint!r}")
+        directory = os.path.dirname(os.path.abspath(checkpoint))
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(f"checkpoint: directory {directory!r} does not exist")
+    elif resume:
+        raise ValueError("resume: resume=True needs checkpoint=PATH")
     X, target, labels, lengths = _prepare(model, X, y, loss, lengths)
     val = None
     if validation_data is not None:
@@ -257,10 +335,17 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
 
     history = History()
     best = (math.inf, trainer.params.copy(), 0)
+    start = 0
+    settings = {"loss": loss, "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
+                "momentum": momentum if optimizer == "sgd" else None, "clip_norm": clip_norm,
+                "batch_size": B, "shuffle": bool(shuffle), "data_shape": list(X.shape),
+                "validation": val is not None, "early_stopping": patience}
+    if resume and os.path.exists(checkpoint):
+        start, best = _load_checkpoint(checkpoint, model, settings, trainer, rng, history)
     Yb = np.empty((B, T, O) if seq else (B, O), np.float32)
-    bar = _progress(epochs * (-(-N // B)), progress, "fit")
+    bar = _progress(max(epochs - start, 0) * (-(-N // B)), progress, "fit")
     try:
-        for epoch in range(epochs):
+        for epoch in range(start, epochs):
             order = rng.permutation(N) if shuffle else np.arange(N)
             total = 0.0
             terms = 0
@@ -309,6 +394,8 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
             elif patience is not None and epoch + 1 - best[2] >= patience:
                 history.stopped = "early stopping"
                 break
+            if checkpoint is not None:
+                _save_checkpoint(checkpoint, model, settings, trainer, rng, epoch + 1, best, history)
     except KeyboardInterrupt:
         history.stopped = "interrupted"
     finally:

@@ -6,7 +6,6 @@ PYGRU_FUZZ_SECONDS sets the smoke time per harness (default 3)."""
 import importlib
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest

@@ -320,6 +320,9 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
                         size_t x_stride, const float *restrict bias, float *restrict y,
                         size_t y_stride, const int lanes)
 {
+#if GRU_SEQUENCE_LANES == 1
+    (void)x_stride; /* one lane: only the lane kernel reads it (-Wunused-parameter on small targets) */
+#endif
     const int padded = gru__round_up(rows, GRU_PACK_ROWS);
     for (int l = 0; l < lanes; l++) {
         float *yl = y + (size_t)l * y_stride;
