@@ -6,6 +6,7 @@ headers for microcontroller firmware.
 """
 import os as _os
 
+from .export import export_c
 from .model import FORMAT_VERSION, GRUModel, load
 
 __version__ = "0.1.0"
@@ -27,4 +28,4 @@ def c_include_dir():
     return _os.path.join(c_source_dir(), "include")
 
 
-__all__ = ["GRUModel", "load", "FORMAT_VERSION", "c_source_dir", "c_include_dir", "__version__"]
+__all__ = ["GRUModel", "load", "export_c", "FORMAT_VERSION", "c_source_dir", "c_include_dir", "__version__"]

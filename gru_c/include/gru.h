@@ -220,6 +220,22 @@ int gru_sequence(const gru_model *model, const float *x, int batch, int steps,
                  int return_sequences, const float *initial_state, float *state,
                  size_t state_size, float *scratch, size_t scratch_size, float *y);
 
+/* ---------------------------------------------------------------- checksums */
+
+/* CRC-32 (IEEE 802.3 / zlib / PNG: reflected polynomial 0xEDB88320, initial
+ * value and final xor 0xFFFFFFFF) of `size` bytes, processed byte by byte, so
+ * it equals Python's zlib.crc32(data). NULL data gives 0 (the CRC of nothing). */
+uint32_t gru_checksum(const void *data, size_t size);
+
+/* CRC-32 of a model's weights, the value exported headers record: the packed
+ * arrays in descriptor order (per layer w_ih, w_hh_rz, w_hh_n, b_ih, b_hh, then
+ * the head's weight and bias), at their packed sizes, each float fed as the 4
+ * little-endian bytes of its IEEE-754 bit pattern. The result is therefore the
+ * same on little- and big-endian targets, and on little-endian ones equals
+ * gru_checksum over the arrays' bytes. Sizes and flags are not included.
+ * Checks the model first; returns GRU_OK or a negative gru_status. */
+int gru_model_checksum(const gru_model *model, uint32_t *out);
+
 /* ---------------------------------------------------------------- activations */
 
 /* The runtime's own branch-free activations (no libm), exactly the ones the
