@@ -239,6 +239,7 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
                         size_t y_stride, const int lanes)
 {
     const int padded = gru__round_up(rows, GRU_PACK_ROWS);
+    (void)x_stride; /* only read by the lanes kernel (GRU_SEQUENCE_LANES > 1) */
     for (int l = 0; l < lanes; l++) {
         float *yl = y + (size_t)l * y_stride;
         for (int j = 0; j < rows; j++)
