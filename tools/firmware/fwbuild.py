@@ -6,8 +6,12 @@ QEMU with semihosting.
 
 Used by tests/test_targets.py and tools/footprint.py. Everything a target needs
 is in TARGETS: compiler flags, the C library (newlib + librdimon on Cortex-M,
-picolibc on RISC-V) and the QEMU machine. See /work/shared/EMBEDDED.md (copied
-into docs of this module below) for why each choice is what it is.
+picolibc on RISC-V) and the QEMU machine. Beside this file: startup_cortexm.c
+(vector table, FPU/MVE enable, .data/.bss, semihosting, fault handlers that
+exit with status 1), cortexm.ld (one memory map for all the mps2/mps3
+machines), trap_riscv.c (trap vector that exits with status 1), insn_count.c
+(QEMU TCG plugin counting executed instructions), gru_infer.c and
+gru_train_steps.c (the test programs).
 
 This lives in tools/, not in the pygru package, because it needs the startup
 files and linker scripts beside it and a cross toolchain on the machine: it is
