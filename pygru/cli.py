@@ -680,8 +680,8 @@ def cmd_demo(args):
         raise CLIError(f"--out: parent directory {parent!r} does not exist")
     try:
         demo.run(out_dir=args.out, epochs=args.epochs, hidden=args.hidden, lr=args.lr,
-                 batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress,
-                 cortex_m=not args.no_cortex_m)
+                 batch_size=args.batch_size, seed=args.seed, progress=not (args.no_progress or args.quiet),
+                 cortex_m=not args.no_cortex_m, log=lambda text: _say(args, text))
     except demo.DemoError as exc:
         raise CLIError(str(exc)) from None
     return EXIT_OK
