@@ -252,8 +252,8 @@ def test_from_torch_refuses_other_modules_and_features():
         pygru.from_torch({**sd, "weight_hr_l0": torch.zeros(2, 4)})
     with pytest.raises(UnsupportedModelError, match="floating-point.*int64"):
         pygru.from_torch({**sd, "weight_ih_l0": torch.zeros(12, 3, dtype=torch.int64)})
-    with pytest.raises(UnsupportedModelError, match="embedding.weight"):
-        pygru.from_torch({**sd, "embedding.weight": torch.zeros(5, 3)})
+    with pytest.raises(UnsupportedModelError, match=r"keys pygru does not know how to run: \['bn.num_batches"):
+        pygru.from_torch({**sd, "bn.num_batches_tracked": torch.tensor(3), "embedding.weight": torch.zeros(5, 3)})
     with pytest.raises(TypeError, match="obj: expected"):
         pygru.from_torch(42)
 
@@ -453,6 +453,13 @@ def test_from_onnx_refuses_graph_features(tmp_path):
     with pytest.raises(ValueError, match="Gemm bias: expected 3 values"):
         pygru.from_onnx(mutated_onnx(tmp_path, bad_gemm_bias))
 
+    def first_layer_state(proto):  # h_n[0] of a 3-layer GRU: not the model's output
+        proto.graph.initializer.append(numpy_helper.from_array(np.array(0, np.int64), "idx0"))
+        gather = [n for n in proto.graph.node if n.op_type == "Gather" and "Concat" in n.input[0]][0]
+        gather.input[1] = "idx0"
+    with pytest.raises(UnsupportedModelError, match=r"Gather node .* of L\[0\]"):
+        pygru.from_onnx(mutated_onnx(tmp_path, first_layer_state, "onnx_torch_state.onnx"))
+
     def runtime_weights(proto):
         proto.graph.node.insert(0, helper.make_node("Neg", ["R0"], ["R0neg"]))
         proto.graph.node[1].input[2] = "R0neg"
@@ -542,6 +549,11 @@ def test_from_keras_refuses_other_layers_and_shapes(tmp_path):
         pygru.from_keras(mutated_keras(tmp_path, gru_config(reset_after=True)))
 
 
+def open_zip_member(file, member):
+    with zipfile.ZipFile(os.path.join(GOLDEN, file)) as z:
+        return z.read(member)
+
+
 def test_from_keras_corrupted_files(tmp_path):
     need("h5py")
     import h5py
@@ -552,6 +564,16 @@ def test_from_keras_corrupted_files(tmp_path):
         pygru.from_keras(bad)
     with zipfile.ZipFile(bad, "w") as z:
         z.writestr("config.json", "{}")
+    with pytest.raises(ValueError, match="model.weights.h5"):
+        pygru.from_keras(bad)
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("config.json", "[]")
+        z.writestr("model.weights.h5", b"")
+    with pytest.raises(ValueError, match="config.json is not a JSON object"):
+        pygru.from_keras(bad)
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("config.json", open_zip_member("keras_after.keras", "config.json"))
+        z.writestr("model.weights.h5", b"\x89HDF garbage")
     with pytest.raises(ValueError, match="model.weights.h5"):
         pygru.from_keras(bad)
     weights_only = tmp_path / "w.h5"
@@ -568,22 +590,39 @@ def test_from_keras_corrupted_files(tmp_path):
 # ---------------------------------------------------------------------- Keras, live
 
 
-def run_keras(args, cwd):
-    env = dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tests")]))
-    proc = subprocess.run([sys.executable] + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    if proc.returncode:
-        pytest.fail(f"keras subprocess failed:\n{proc.stderr[-3000:]}")
-    return proc.stdout
+KERAS_LIVE_SCRIPT = r"""
+import json, sys, runpy
+out, generator = sys.argv[1], sys.argv[2]
+# 1. the golden-file generator, run into `out` by the installed Keras
+runpy.run_path(generator)["main"](["--only", "keras", "--out", out])
+# 2. a live Keras model object handed to pygru.from_keras
+import numpy as np, keras, pygru
+from keras import layers
+rng = np.random.default_rng(0)
+model = keras.Sequential([keras.Input((None, 3)), layers.GRU(5, return_sequences=True, reset_after=False),
+                          layers.GRU(4), layers.Dense(2, activation="softmax")])
+model.set_weights([rng.uniform(-0.6, 0.6, w.shape).astype("float32") for w in model.get_weights()])
+x = rng.standard_normal((2, 6, 3)).astype("float32")
+want = np.asarray(model.predict(x, verbose=0))
+got = pygru.from_keras(model).predict(x)
+with open(out + "/object.json", "w") as f:
+    json.dump({"diff": float(np.abs(got - want).max()), "shape": list(got.shape)}, f)
+"""
 
 
 @pytest.fixture(scope="module")
 def keras_live(tmp_path_factory):
-    """Models saved and run by the installed Keras (torch backend), right now."""
+    """Models saved and run by the installed Keras (torch backend, in a
+    subprocess: KERAS_BACKEND must be set before keras is imported)."""
     need("keras")
     need_torch()
-    out = tmp_path_factory.mktemp("keras_live")
-    run_keras([GENERATOR, "--only", "keras", "--out", str(out)], str(out))
-    return str(out), load_cases(str(out))
+    out = str(tmp_path_factory.mktemp("keras_live"))
+    env = dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=ROOT)
+    proc = subprocess.run([sys.executable, "-c", KERAS_LIVE_SCRIPT, out, GENERATOR], cwd=out, env=env,
+                          capture_output=True, text=True, timeout=300)
+    if proc.returncode:
+        pytest.fail(f"keras subprocess failed:\n{proc.stderr[-3000:]}")
+    return out, load_cases(out)
 
 
 @pytest.mark.parametrize("name", [n for n in NUMERIC if GOLDEN_CASES[n]["framework"] == "keras"]
@@ -598,25 +637,9 @@ def test_from_keras_live(keras_live, name):
         check_case(folder, case)
 
 
-KERAS_OBJECT_SCRIPT = r"""
-import json, sys
-import numpy as np, keras, pygru
-from keras import layers
-rng = np.random.default_rng(0)
-model = keras.Sequential([keras.Input((None, 3)), layers.GRU(5, return_sequences=True, reset_after=False),
-                          layers.GRU(4), layers.Dense(2, activation="softmax")])
-model.set_weights([rng.uniform(-0.6, 0.6, w.shape).astype("float32") for w in model.get_weights()])
-x = rng.standard_normal((2, 6, 3)).astype("float32")
-want = np.asarray(model.predict(x, verbose=0))
-got = pygru.from_keras(model).predict(x)
-print(json.dumps({"diff": float(np.abs(got - want).max()), "shape": list(got.shape)}))
-"""
-
-
-def test_from_keras_live_model_object(tmp_path):
-    need("keras")
-    need_torch()
-    result = json.loads(run_keras(["-c", KERAS_OBJECT_SCRIPT], str(tmp_path)).strip().splitlines()[-1])
+def test_from_keras_live_model_object(keras_live):
+    with open(os.path.join(keras_live[0], "object.json")) as f:
+        result = json.load(f)
     assert result["shape"] == [2, 2]
     assert result["diff"] <= TOL
 
@@ -632,11 +655,18 @@ def test_import_pygru_needs_numpy_alone():
         "for m in ('torch', 'onnx', 'onnxruntime', 'h5py', 'keras', 'safetensors'): sys.modules[m] = None\n"
         "import pygru\n"
         f"m = pygru.from_torch({os.path.join(GOLDEN, 'torch_2l.safetensors')!r}, head='fc')\n"
-        "print(m.hidden_sizes)\n")
+        "print(m.hidden_sizes)\n"
+        "for call in (m.to_torch, lambda: m.to_onnx('x.onnx'), lambda: pygru.from_keras('README.md')):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except ImportError as e:\n"
+        "        print(e)\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, PYTHONPATH=ROOT))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "(5, 5)"
+    assert proc.stdout.splitlines() == ["(5, 5)", "to_torch needs the torch package (pip install torch==2.13.0)",
+                                        "to_onnx needs the onnx package (pip install onnx)",
+                                        "reading Keras files needs the h5py package (pip install h5py)"]
 
 
 def test_from_keras_old_config_without_reset_after(tmp_path):
@@ -656,3 +686,38 @@ def test_from_keras_old_config_without_reset_after(tmp_path):
         f.attrs["model_config"] = json.dumps(config)
     model, _ = check_case(str(tmp_path), case)
     assert model.reset_after == (False, True)
+
+
+@pytest.mark.filterwarnings("ignore")  # the legacy exporter's deprecation and tracer warnings
+@pytest.mark.parametrize("layers,batch_first,out", [(1, True, "h_n"), (2, False, "h_n"), (2, True, "seq"),
+                                                     (1, False, "last")])
+def test_from_onnx_live_torch_export(layers, batch_first, out, tmp_path):
+    """What torch.onnx.export writes for the usual ways of reading a GRU
+    (h_n[-1], every step, the last step), checked against ONNX Runtime."""
+    need_torch()
+    need("onnx")
+    need("onnxruntime")
+    import onnxruntime as ort
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = torch.nn.GRU(3, 5, layers, batch_first=batch_first)
+            self.fc = torch.nn.Linear(5, 2)
+
+        def forward(self, x):
+            y, h = self.gru(x)
+            t = 1 if batch_first else 0
+            return self.fc({"h_n": h[-1], "seq": y, "last": y.select(t, -1)}[out])
+
+    torch.manual_seed(layers)
+    x = np.random.default_rng(2).standard_normal((3, 6, 3)).astype(np.float32)
+    feed = x if batch_first else x.transpose(1, 0, 2).copy()
+    path = str(tmp_path / "m.onnx")
+    torch.onnx.export(Net().eval(), (torch.from_numpy(feed),), path, dynamo=False, opset_version=14,
+                      input_names=["x"], output_names=["y"])
+    want = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": feed})[0]
+    if out == "seq" and not batch_first:
+        want = want.transpose(1, 0, 2)
+    np.testing.assert_allclose(pygru.from_onnx(path).predict(x), want, rtol=0, atol=TOL)

@@ -168,13 +168,24 @@ def gen_onnx(w):
         def forward(self, x):
             return self.fc(self.gru(x)[0])
 
+    class State(torch.nn.Module):  # the final state h_n of the top layer: a Concat of Y_h, Gather
+        def __init__(self):
+            super().__init__()
+            self.gru = torch.nn.GRU(3, 4, 3)
+            self.fc = torch.nn.Linear(4, 2)
+
+        def forward(self, x):
+            return torch.tanh(self.fc(self.gru(x)[1][-1]))
+
     torch.manual_seed(SEED + 1)
-    for name, net, x in (("onnx_torch_last", Last(), _input("onnx_torch_last", 2, 6, 3)),
-                         ("onnx_torch_seq", Seq(), _input("onnx_torch_seq", 2, 5, 4))):
-        torch.onnx.export(net.eval(), (torch.from_numpy(x),), w.path(name + ".onnx"), dynamo=False,
+    for name, net, x, tm in (("onnx_torch_last", Last(), _input("onnx_torch_last", 2, 6, 3), False),
+                             ("onnx_torch_seq", Seq(), _input("onnx_torch_seq", 2, 5, 4), False),
+                             ("onnx_torch_state", State(), _input("onnx_torch_state", 4, 3, 3), True)):
+        feed = x.transpose(1, 0, 2).copy() if tm else x  # State's GRU is time-major
+        torch.onnx.export(net.eval(), (torch.from_numpy(feed),), w.path(name + ".onnx"), dynamo=False,
                           opset_version=14, input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {0: "batch", 1: "time"}})
-        w.case(name, "onnx", name + ".onnx", x, _ort(w.path(name + ".onnx"), x))
+                          dynamic_axes={"x": {int(tm): "batch", int(not tm): "time"}})
+        w.case(name, "onnx", name + ".onnx", x, _ort(w.path(name + ".onnx"), feed), time_major=tm)
 
     # 2. hand-built, linear_before_reset=0 (the ONNX default; PyTorch never
     #    writes it), time-major input straight into GRU, Y_h, Gemm + Softmax

@@ -83,6 +83,16 @@ def build_model(layers, head=None, output_activation=None, return_sequences=Fals
     return model
 
 
+def require(module, purpose, pip_name=None):
+    """Import optional dependency `module`, or raise ImportError saying what needs it and how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"{purpose} needs the {module} package (pip install {pip_name or module})") from None
+
+
 def check_file(path, what):
     """`path` as a str after checking that it names an existing file."""
     import os

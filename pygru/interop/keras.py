@@ -18,7 +18,7 @@ import zipfile
 
 import numpy as np
 
-from ._common import UnsupportedModelError, build_model, check_file, zrn_to_rzn
+from ._common import UnsupportedModelError, build_model, check_file, require, zrn_to_rzn
 
 _DENSE_ACTIVATIONS = {"linear": None, None: None, "sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax"}
 _IGNORED_LAYERS = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise",
@@ -60,24 +60,25 @@ def _bad_file(path, why):
 
 def _read_file(path):
     """(model config dict, {layer name: [arrays in Keras order]})."""
-    import h5py
+    h5py = require("h5py", "reading Keras files")
 
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as z:
                 names = set(z.namelist())
-                if "config.json" not in names or "model.weights.h5" not in names:
-                    raise _bad_file(path, f"zip without config.json / model.weights.h5: {sorted(names)[:6]}")
-                config = json.loads(z.read("config.json").decode("utf-8"))
-                blob = z.read("model.weights.h5")
+                if {"config.json", "model.weights.h5"} <= names:
+                    config = json.loads(z.read("config.json").decode("utf-8"))
+                    blob = z.read("model.weights.h5")
         except (zipfile.BadZipFile, UnicodeDecodeError, ValueError, OSError, EOFError) as exc:
-            if isinstance(exc, ValueError) and str(exc).startswith("path:"):
-                raise
             raise _bad_file(path, exc) from None
+        if not {"config.json", "model.weights.h5"} <= names:
+            raise _bad_file(path, f"zip without config.json / model.weights.h5: {sorted(names)[:6]}")
+        if not isinstance(config, dict):
+            raise _bad_file(path, "config.json is not a JSON object")
         try:
             with h5py.File(io.BytesIO(blob), "r") as f:
                 return config, _keras3_weights(f, config)
-        except OSError as exc:
+        except (OSError, KeyError) as exc:
             raise _bad_file(path, f"model.weights.h5: {exc}") from None
     try:
         f = h5py.File(path, "r")
@@ -86,11 +87,16 @@ def _read_file(path):
     with f:
         if "model_config" not in f.attrs:
             raise _bad_file(path, "HDF5 file without a model_config attribute (a weights-only file?)")
-        raw = f.attrs["model_config"]
-        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
         if "model_weights" not in f:
             raise _bad_file(path, "no model_weights group")
-        return config, _legacy_weights(f["model_weights"])
+        raw = f.attrs["model_config"]
+        try:
+            config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+            if not isinstance(config, dict):
+                raise ValueError("not a JSON object")
+            return config, _legacy_weights(f["model_weights"])
+        except (ValueError, KeyError, OSError) as exc:
+            raise _bad_file(path, f"model_config / model_weights: {exc}") from None
 
 
 def _snake_case(name):
@@ -107,7 +113,7 @@ def _keras3_weights(f, config):
     _save_container_state); the layer name is tried second."""
     out, used = {}, {}
     for layer in _layer_list(config):
-        name = layer["config"].get("name")
+        name = layer.get("config", {}).get("name")
         base = _snake_case(layer.get("class_name", ""))
         key = base if base not in used else f"{base}_{used[base] + 1}"
         used[base] = used[base] + 1 if base in used else 0

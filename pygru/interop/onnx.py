@@ -8,7 +8,7 @@ B [D, 6H] = (Wb_zrh, Rb_zrh):
 """
 import numpy as np
 
-from ._common import UnsupportedModelError, build_model, check_file, rzn_to_zrn, zrn_to_rzn
+from ._common import UnsupportedModelError, build_model, check_file, require, rzn_to_zrn, zrn_to_rzn
 
 OPSET = 14
 _PASS_THROUGH = {"Identity", "Dropout"}  # identity at inference
@@ -30,7 +30,7 @@ def from_onnx(path):
     direction, clip, other activations, sequence_lens, a non-zero initial_h
     and any other node on the data path raise UnsupportedModelError naming it.
     """
-    import onnx
+    onnx = require("onnx", "from_onnx")
 
     if isinstance(path, onnx.ModelProto):
         proto, where = path, "model"
@@ -63,6 +63,11 @@ class _Walker:
                 self.consumers.setdefault(inp, []).append(node)
             if node.op_type == "Constant":
                 self.consts[node.output[0]] = self._constant_value(node)
+        # Concat(axis 0) of GRU Y_h outputs: PyTorch's h_n of a stacked GRU
+        # (exported for `h[-1]`). Only its last input can be on the data path.
+        y_h = {n.output[1] for n in g.node if n.op_type == "GRU" and len(n.output) > 1 and n.output[1]}
+        self.state_concats = {id(n) for n in g.node if n.op_type == "Concat" and self._attrs(n).get("axis") == 0
+                              and n.input and all(i in y_h for i in n.input)}
 
     def fail(self, feature):
         return UnsupportedModelError(f"{self.where}: {feature} is not supported")
@@ -105,8 +110,10 @@ class _Walker:
         return node.op_type in _ZERO_PRESERVING and self.is_zero(node.input[0])
 
     def data_consumers(self, name):
-        # Shape nodes only feed shape computations (e.g. the zero initial state).
-        return [n for n in self.consumers.get(name, []) if n.op_type != "Shape"]
+        # Shape nodes only feed shape computations (e.g. the zero initial state);
+        # the Y_h of a lower layer may feed an h_n Concat whose last layer is used.
+        return [n for n in self.consumers.get(name, []) if n.op_type != "Shape"
+                and not (id(n) in self.state_concats and n.input[-1] != name)]
 
     def run(self):
         g = self.graph
@@ -117,7 +124,7 @@ class _Walker:
             raise self.fail(f"a graph with {len(g.output)} outputs (expected one)")
         out_name = g.output[0].name
         name, labels = inputs[0], ("x0", "x1", "F")  # graph input: (?, ?, features)
-        layers, head_w, head_b, activation = [], None, None, None
+        layers, head_w, head_b, activation, n_states = [], None, None, None, 0
         while name != out_name:
             users = self.data_consumers(name)
             if len(users) != 1:
@@ -125,7 +132,7 @@ class _Walker:
                                 f"{[n.op_type for n in users]} (expected a single chain)")
             node = users[0]
             op, attrs = node.op_type, self._attrs(node)
-            if node.input[0] != name and op != "Add":  # Add is commutative
+            if node.input[0] != name and op != "Add" and id(node) not in self.state_concats:
                 raise self.fail(f"{op} node {node.name!r} taking the sequence as input #"
                                 f"{list(node.input).index(name)}")
             if activation is not None and op not in _PASS_THROUGH:
@@ -144,11 +151,16 @@ class _Walker:
                 if any(labels[a] != "D" for a in axes):
                     raise self.fail(f"Squeeze node {node.name!r} of axes {[labels[a] for a in axes]}")
                 labels = tuple(lab for i, lab in enumerate(labels) if i not in axes)
+            elif op == "Concat" and id(node) in self.state_concats and labels == ("D", "B", "F"):
+                labels, n_states = ("L", "B", "F"), len(node.input)
             elif op == "Gather":
                 axis = attrs.get("axis", 0) % len(labels)
                 idx = self.const(node.input[1], "Gather indices")
-                if labels[axis] != "T" or idx.shape != () or int(idx) != -1:
-                    raise self.fail(f"Gather node {node.name!r} (only the last time step: index -1 on the time axis)")
+                # the last time step, or the (only / last) layer of a final state
+                last = {"T": (-1,), "D": (-1, 0), "L": (-1, n_states - 1)}
+                if labels[axis] not in last or idx.shape != () or int(idx) not in last[labels[axis]]:
+                    raise self.fail(f"Gather node {node.name!r} of {labels[axis]}[{idx.tolist()}] (only the last "
+                                    "time step, or the last layer's final state)")
                 labels = labels[:axis] + labels[axis + 1:]
             elif op == "GRU":
                 if head_w is not None:
@@ -270,7 +282,7 @@ def to_onnx(model, path, opset=OPSET):
     return_sequences. One GRU node per layer (time-major, layout=0, the layout
     every runtime implements; Transpose nodes convert), linear_before_reset =
     the layer's reset_after, then MatMul + Add and the activation."""
-    import onnx
+    onnx = require("onnx", "to_onnx")
     from onnx import TensorProto, helper, numpy_helper
 
     from .._io import atomic_write

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._common import UnsupportedModelError, as_float32, build_model, check_file
+from ._common import UnsupportedModelError, as_float32, build_model, check_file, require
 
 
 def from_torch(obj, head=None, output_activation=None, return_sequences=False):
@@ -66,7 +66,8 @@ def _state_dict(obj):
 
             return read_safetensors(path), f"path {path!r}"
         import pickle
-        import torch
+
+        torch = require("torch", f"reading {os.path.basename(path)!r}", "torch==2.13.0")
 
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
@@ -93,7 +94,20 @@ def _state_dict(obj):
         if getattr(obj, "proj_size", 0):
             raise UnsupportedModelError(f"obj: proj_size={obj.proj_size} is not supported")
         state, source = obj.state_dict(), "nn.GRU"
-    return {k: _to_numpy(f"{source}[{k!r}]", v) for k, v in state.items()}, source
+    return _Tensors(state, source), source
+
+
+class _Tensors(dict):
+    """A state dict whose values turn into numpy arrays when read, so that an
+    entry pygru does not use (e.g. an int64 num_batches_tracked) is reported
+    as unused rather than as a bad weight."""
+
+    def __init__(self, state, source):
+        super().__init__(state)
+        self.source = source
+
+    def __getitem__(self, key):
+        return _to_numpy(f"{self.source}[{key!r}]", super().__getitem__(key))
 
 
 def _gru_layers(state, source):
@@ -168,7 +182,7 @@ def to_torch(model):
 
     Only reset_after layers exist in PyTorch; a model with any reset_after=False
     (Cho 2014) layer raises UnsupportedModelError instead of being approximated."""
-    import torch
+    torch = require("torch", "to_torch", "torch==2.13.0")
 
     bad = [l for l, r in enumerate(model.reset_after) if not r]
     if bad:
