@@ -353,8 +353,9 @@ def cmd_export(args):
     except TypeError as exc:
         raise CLIError(f"export failed: {exc}") from None
     upper = name.upper()
-    _say(args, f"wrote {args.output}: {name}_model, {upper}_INPUT_SIZE {model.input_size}, "
-               f"{upper}_OUTPUT_SIZE {model.output_dim}")
+    outputs = model.output_size if model.output_size is not None else model.hidden_sizes[-1]
+    _say(args, f"wrote {args.output} ({args.dtype}): {name}_model, {upper}_INPUT_SIZE {model.input_size}, "
+               f"{upper}_OUTPUT_SIZE {outputs}")
     _say(args, f"use: #define {upper}_IMPLEMENTATION (in one .c file), #include \"{os.path.basename(args.output)}\"; "
                f"compile with -I{pygru.c_include_dir()} and {os.path.join(pygru.c_source_dir(), 'src')}/*.c")
     return EXIT_OK
