@@ -159,8 +159,8 @@ GRU__DISPATCH GRU__NOINLINE static void gru__ger_k(float *dw, int rows, int cols
 GRU__DISPATCH GRU__NOINLINE static void gru__step_k(const gru_layer *layer, const float *x0,
                                                    const float *x1, const float *h0,
                                                    const float *h1, float *o0, float *o1,
-                                                   float *g0, float *g1, gru__layer_scratch s0,
-                                                   gru__layer_scratch s1)
+                                                   float *g0, float *g1, gru__scratch s0,
+                                                   gru__scratch s1)
 {
     const int H = layer->hidden_size;
     const float *b_hn = layer->b_hh + 2 * H;
@@ -207,7 +207,7 @@ static const float *gru__h_prev(const gru_train *tr, const gru__train_ws *w, int
 
 /* Step t of every layer for sequences b0 and b1 (b1 < 0: b0 alone). */
 static void gru__forward_pair(const gru_train *tr, const gru__train_ws *w, int t, int b0, int b1,
-                              gru__layer_scratch s0, gru__layer_scratch s1)
+                              gru__scratch s0, gru__scratch s1)
 {
     const gru_model *model = tr->model;
     const size_t T = (size_t)tr->steps, B = (size_t)tr->batch;
@@ -235,9 +235,9 @@ static void gru__forward(gru_train *tr, const float *h0, float *y, float *h_last
     const size_t S = gru__sum_hidden(model);
     const size_t O = (size_t)gru_model_output_size(model), RO = gru__r8(O);
     const int max_hidden = gru__max_hidden(model);
-    const gru__layer_scratch s0 = gru__layer_scratch_split(w.scratch, max_hidden);
-    const gru__layer_scratch s1 =
-        gru__layer_scratch_split(w.scratch + gru_scratch_size(model), max_hidden);
+    const gru__scratch s0 = gru__scratch_split(w.scratch, max_hidden, (int)O);
+    const gru__scratch s1 =
+        gru__scratch_split(w.scratch + gru_scratch_size(model), max_hidden, (int)O);
 
     if (h0)
         memcpy(w.h0, h0, (size_t)B * S * sizeof *w.h0);
