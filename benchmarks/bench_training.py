@@ -4,7 +4,9 @@
     python benchmarks/bench_training.py [--repeats 30] [--sizes 16,32 16,64 40,128] [--no-memory]
 
 Prints the median milliseconds per training step (forward, loss, backward,
-optimizer update on one batch) for each, the ratio torch/pygru, and the peak
+optimizer update on one batch) for each, wall clock and process CPU time (the
+machines are shared: CPU time is not inflated by other processes taking the
+core), the ratio torch/pygru of each, and the peak
 memory of a short `fit` in a fresh subprocess for each framework (ru_maxrss
 growth over the process after imports and data creation, plus tracemalloc's
 peak of Python-tracked allocations). Never asserts on speed.
@@ -43,11 +45,13 @@ def time_pygru(I, H, repeats):
     for _ in range(3):
         trainer.train_batch(X, "mse", y, None, None, 0.0, yb)
     times = []
+    cpu = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         trainer.train_batch(X, "mse", y, None, None, 0.0, yb)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+        cpu.append(time.process_time() - c0)
+    return statistics.median(times) * 1e3, statistics.median(cpu) * 1e3
 
 
 def torch_net(I, H):
@@ -83,11 +87,13 @@ def time_torch(I, H, repeats):
     for _ in range(3):
         step()
     times = []
+    cpu = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+        cpu.append(time.process_time() - c0)
+    return statistics.median(times) * 1e3, statistics.median(cpu) * 1e3
 
 
 MEMORY_CHILD = r"""
@@ -153,12 +159,14 @@ def main():
         have_torch = False
         print("torch not installed: pygru only (pip install torch==2.13.0)")
     print(f"batch {B}, T={T}, one thread; median ms per training step (forward+loss+backward+Adam)")
-    print(f"{'(I, H)':>10} {'pygru ms':>10} {'torch ms':>10} {'torch/pygru':>12}")
+    print(f"{'(I, H)':>10} {'pygru ms':>10} {'torch ms':>10} {'ratio':>7}   "
+          f"{'pygru cpu':>10} {'torch cpu':>10} {'ratio':>7}")
     for spec in args.sizes:
         I, H = (int(v) for v in spec.split(","))
-        p = time_pygru(I, H, args.repeats)
-        t = time_torch(I, H, args.repeats) if have_torch else float("nan")
-        print(f"{f'({I}, {H})':>10} {p:10.3f} {t:10.3f} {t / p:12.2f}x", flush=True)
+        p, pc = time_pygru(I, H, args.repeats)
+        t, tc = time_torch(I, H, args.repeats) if have_torch else (float("nan"), float("nan"))
+        print(f"{f'({I}, {H})':>10} {p:10.3f} {t:10.3f} {t / p:6.2f}x   {pc:10.3f} {tc:10.3f} {tc / pc:6.2f}x",
+              flush=True)
     if args.no_memory:
         return
     print("\npeak memory of fit (256 sequences, 2 epochs, batch 32), fresh process each:")
