@@ -7,14 +7,15 @@ Prints the median milliseconds per training step (forward, loss, backward,
 optimizer update on one batch) for each, wall clock and process CPU time (the
 machines are shared: CPU time is not inflated by other processes taking the
 core), the ratio torch/pygru of each, and the peak
-memory of a short `fit` in a fresh subprocess for each framework (ru_maxrss
-growth over the process after imports and data creation, plus tracemalloc's
-peak of Python-tracked allocations). Never asserts on speed.
+memory of a short `fit` in a fresh subprocess for each framework (growth of
+the peak RSS, VmHWM, over the RSS after imports and data creation, the mark
+reset through /proc/self/clear_refs; plus tracemalloc's peak of Python-tracked
+allocations, which includes numpy buffers but not torch's). Never asserts on
+speed.
 """
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -97,7 +98,7 @@ def time_torch(I, H, repeats):
 
 
 MEMORY_CHILD = r"""
-import json, resource, sys, tracemalloc
+import json, sys, tracemalloc
 sys.path.insert(0, {root!r})
 import numpy as np
 which, I, H, n, epochs = {which!r}, {I}, {H}, {n}, {epochs}
@@ -116,7 +117,15 @@ else:
     net = torch_net(I, H)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def status(key):
+    with open("/proc/self/status") as f:
+        return int(next(l for l in f if l.startswith(key)).split()[1])
+try:  # reset the peak-RSS mark (Linux >= 4.0), so that imports do not count
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+except OSError:
+    pass
+base = status("VmRSS:")
 tracemalloc.start()
 if which == "pygru":
     model.fit(X, y, epochs=epochs, batch_size={B}, progress=False, seed=0)
@@ -130,7 +139,7 @@ else:
             loss.backward()
             opt.step()
 peak_py = tracemalloc.get_traced_memory()[1]
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = status("VmHWM:")
 print(json.dumps({{"rss_growth_kb": peak - base, "rss_peak_kb": peak, "tracemalloc_peak_kb": peak_py // 1024}}))
 """
 
@@ -170,7 +179,7 @@ def main():
     if args.no_memory:
         return
     print("\npeak memory of fit (256 sequences, 2 epochs, batch 32), fresh process each:")
-    print(f"{'(I, H)':>10} {'framework':>10} {'ru_maxrss growth KB':>20} {'tracemalloc peak KB':>20}")
+    print(f"{'(I, H)':>10} {'framework':>10} {'peak RSS growth KB':>20} {'tracemalloc peak KB':>20}")
     for spec in args.sizes:
         I, H = (int(v) for v in spec.split(","))
         for which in (["pygru", "torch"] if have_torch else ["pygru"]):
