@@ -10,15 +10,14 @@ missing tool skips its target with the apt-get line that installs it, unless
 PYGRU_REQUIRE_TARGETS=1 (set by .ci/run), which turns the skip into a failure.
 """
 import os
-import shlex
 import shutil
 import subprocess
 import sys
-import sysconfig
 
 import numpy as np
 import pytest
 
+import cbuild
 import reference
 import pygru
 from pygru import GRUModel
@@ -53,18 +52,10 @@ def parse_bits(stdout, steps, width):
     return np.array([[int(v, 16) for v in r] for r in rows], dtype=np.uint32)
 
 
-def host_cc():
-    return shlex.split(sysconfig.get_config_var("CC") or "cc")
-
-
 def build_host(sources, include_dirs, output):
-    cmd = host_cc() + ["-O2"] + fwbuild.WARNINGS + fwbuild.FP_FLAGS
-    cmd += ["-I" + os.path.join(ROOT, "gru_c", d) for d in ("include", "src")]
-    cmd += ["-I" + str(d) for d in include_dirs]
-    cmd += [str(s) for s in sources] + fwbuild.runtime_sources() + ["-o", str(output), "-lm"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, f"host build failed:\n$ {' '.join(cmd)}\n{proc.stderr}"
-    return output
+    """The same program for the host, with the system cc (tests/cbuild.py)."""
+    flags = ["-O2", "-fno-math-errno"] + ["-I" + str(d) for d in include_dirs]
+    return cbuild.build(list(sources) + cbuild.C_SOURCES, output, flags)
 
 
 def describe_mismatch(got, want):
