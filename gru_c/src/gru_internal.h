@@ -198,12 +198,13 @@ GRU__HOT void gru__block(const float *restrict w, int stride, int cols,
 __attribute__((always_inline))
 #endif
 static inline void gru__block_regs(const float *restrict w, int stride, int cols,
-                                   const float *restrict x, float *restrict y, const int width)
+                                   const float *restrict x, const float *init, float *y,
+                                   const int width)
 {
     float acc[16];
     GRU__UNROLL_ROWS
     for (int j = 0; j < width; j++)
-        acc[j] = y[j];
+        acc[j] = init[j];
     for (int k = 0; k < cols; k++) {
         const float xk = x[k];
         GRU__UNROLL_ROWS
@@ -225,10 +226,11 @@ static inline void gru__block_regs(const float *restrict w, int stride, int cols
  * under -ffp-contract=off, and loads the 8 weights one by one; this loop does
  * one x load, one 8-weight VLDM and 8 VMLA per column: 1.6 instructions per
  * multiply-accumulate instead of 3.5. -DGRU_PORTABLE_KERNEL turns it off. */
-static inline void gru__block8_vmla(const float *w, int stride, int cols, const float *x, float *y)
+static inline void gru__block8_vmla(const float *w, int stride, int cols, const float *x,
+                                    const float *init, float *y)
 {
     const int stride_bytes = stride * (int)sizeof(float);
-    __asm__ volatile("vldmia %[y], {s8-s15}\n"
+    __asm__ volatile("vldmia %[init], {s8-s15}\n"
                      "1:\n\t"
                      "vldmia %[x]!, {s16}\n\t"
                      "vldmia %[w], {s0-s7}\n\t"
@@ -245,13 +247,13 @@ static inline void gru__block8_vmla(const float *w, int stride, int cols, const 
                      "bne 1b\n\t"
                      "vstmia %[y], {s8-s15}"
                      : [w] "+r"(w), [x] "+r"(x), [n] "+r"(cols)
-                     : [y] "r"(y), [sb] "r"(stride_bytes)
+                     : [init] "r"(init), [y] "r"(y), [sb] "r"(stride_bytes)
                      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
                        "s12", "s13", "s14", "s15", "s16", "cc", "memory");
 }
-#define GRU__BLOCK8(w, stride, cols, x, y) gru__block8_vmla(w, stride, cols, x, y)
+#define GRU__BLOCK8(w, stride, cols, x, init, y) gru__block8_vmla(w, stride, cols, x, init, y)
 #else
-#define GRU__BLOCK8(w, stride, cols, x, y) gru__block_regs(w, stride, cols, x, y, 8)
+#define GRU__BLOCK8(w, stride, cols, x, init, y) gru__block_regs(w, stride, cols, x, init, y, 8)
 #endif
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2) && !defined(GRU_PORTABLE_KERNEL)
@@ -261,10 +263,11 @@ static inline void gru__block8_vmla(const float *w, int stride, int cols, const 
  * own vectorization of gru__block_regs adds a VDUP and spills: 1.25
  * instructions per multiply-accumulate instead of 0.94). Same operations in
  * the same order as the portable loop. */
-__attribute__((noinline)) static void gru__block16_mve(const float *w, int stride, int cols, const float *x, float *y)
+__attribute__((noinline)) static void gru__block16_mve(const float *w, int stride, int cols,
+                                                       const float *x, const float *init, float *y)
 {
-    float32x4_t a0 = vld1q_f32(y), a1 = vld1q_f32(y + 4), a2 = vld1q_f32(y + 8),
-                a3 = vld1q_f32(y + 12);
+    float32x4_t a0 = vld1q_f32(init), a1 = vld1q_f32(init + 4), a2 = vld1q_f32(init + 8),
+                a3 = vld1q_f32(init + 12);
     for (int k = 0; k < cols; k++) {
         const float xk = x[k];
         a0 = vaddq_f32(a0, vmulq_n_f32(vld1q_f32(w), xk));
@@ -278,9 +281,9 @@ __attribute__((noinline)) static void gru__block16_mve(const float *w, int strid
     vst1q_f32(y + 8, a2);
     vst1q_f32(y + 12, a3);
 }
-#define GRU__BLOCK16(w, stride, cols, x, y) gru__block16_mve(w, stride, cols, x, y)
+#define GRU__BLOCK16(w, stride, cols, x, init, y) gru__block16_mve(w, stride, cols, x, init, y)
 #else
-#define GRU__BLOCK16(w, stride, cols, x, y) gru__block_regs(w, stride, cols, x, y, 16)
+#define GRU__BLOCK16(w, stride, cols, x, init, y) gru__block_regs(w, stride, cols, x, init, y, 16)
 #endif
 #endif
 
@@ -352,7 +355,15 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
 {
     const int padded = gru__round_up(rows, GRU_PACK_ROWS);
     (void)x_stride; /* only read with GRU_SEQUENCE_LANES > 1 (small targets have 1) */
+#if GRU_KERNEL_ROWS != 48
+    /* Small cores, one lane, no padding rows: the blocks start their sums
+     * from the bias itself instead of a copy of it in y (the copy was a
+     * library memmove call; same values, same results). */
+    const int from_bias = lanes == 1 && bias != NULL && rows == padded;
+    for (int l = 0; l < lanes && !from_bias; l++) {
+#else
     for (int l = 0; l < lanes; l++) {
+#endif
         float *yl = y + (size_t)l * y_stride;
         for (int j = 0; j < rows; j++)
             yl[j] = bias ? bias[j] : 0.0f;
@@ -392,10 +403,10 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
         int s = 0;
 #if GRU_KERNEL_ROWS == 16
         for (; s + 16 <= width; s += 16)
-            GRU__BLOCK16(w + s, width, cols, x, y + r0 + s);
+            GRU__BLOCK16(w + s, width, cols, x, (from_bias ? bias : y) + r0 + s, y + r0 + s);
 #endif
         for (; s < width; s += 8)
-            GRU__BLOCK8(w + s, width, cols, x, y + r0 + s);
+            GRU__BLOCK8(w + s, width, cols, x, (from_bias ? bias : y) + r0 + s, y + r0 + s);
 #endif
         w += (size_t)width * (size_t)cols;
         r0 += width;
