@@ -353,8 +353,9 @@ def cmd_export(args):
     except TypeError as exc:
         raise CLIError(f"export failed: {exc}") from None
     upper = name.upper()
-    _say(args, f"wrote {args.output}: {name}_model, {upper}_INPUT_SIZE {model.input_size}, "
-               f"{upper}_OUTPUT_SIZE {model.output_dim}")
+    outputs = model.output_size if model.output_size is not None else model.hidden_sizes[-1]
+    _say(args, f"wrote {args.output} ({args.dtype}): {name}_model, {upper}_INPUT_SIZE {model.input_size}, "
+               f"{upper}_OUTPUT_SIZE {outputs}")
     _say(args, f"use: #define {upper}_IMPLEMENTATION (in one .c file), #include \"{os.path.basename(args.output)}\"; "
                f"compile with -I{pygru.c_include_dir()} and {os.path.join(pygru.c_source_dir(), 'src')}/*.c")
     return EXIT_OK
@@ -680,8 +681,8 @@ def cmd_demo(args):
         raise CLIError(f"--out: parent directory {parent!r} does not exist")
     try:
         demo.run(out_dir=args.out, epochs=args.epochs, hidden=args.hidden, lr=args.lr,
-                 batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress,
-                 cortex_m=not args.no_cortex_m)
+                 batch_size=args.batch_size, seed=args.seed, progress=not (args.no_progress or args.quiet),
+                 cortex_m=not args.no_cortex_m, log=lambda text: _say(args, text))
     except demo.DemoError as exc:
         raise CLIError(str(exc)) from None
     return EXIT_OK

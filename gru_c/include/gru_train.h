@@ -113,8 +113,8 @@ size_t gru_train_workspace_size(const gru_model *model, int max_batch, int max_s
      (size_t)(B) * (GRU__R8(H) + GRU__R8(3 * (size_t)(H)) + GRU__R8(2 * (size_t)(H)) +             \
                     GRU__R8(H))                                      /* per-step gradients */ +   \
      (size_t)(GRU__MAXZ(I, H) + 2 * (size_t)(H)) * (size_t)(B)       /* gathered inputs */ +      \
-     2 * GRU__R8(GRU__MAXZ(GRU__MAXZ(I, H), O)) +                                                \
-     GRU_SCRATCH_SIZE(H, O))
+     2 * (size_t)(B) * GRU__R8(GRU__MAXZ(GRU__MAXZ(I, H), O)) +                                   \
+     2 * GRU_SCRATCH_SIZE(H, O))
 
 /* Check the model (wired) and the workspace size, and bind them. */
 int gru_train_init(gru_train *tr, const gru_model *model, int max_batch, int max_steps,

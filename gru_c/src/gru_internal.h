@@ -97,8 +97,16 @@ static inline float gru__select(int cond, float a, float b)
 
 /* NaN compares false, so gru__max(NaN, lo) is lo: no NaN reaches exp's
  * float-to-int conversion (which would be undefined behaviour). */
+#if GRU_KERNEL_ROWS == 48
 static inline float gru__max(float a, float b) { return gru__select(a > b, a, b); }
 static inline float gru__min(float a, float b) { return gru__select(a < b, a, b); }
+#else
+/* Small cores run these loops scalar: a plain conditional is a compare and a
+ * conditional move (VSEL on FPv5), where the bit mask costs moves between
+ * float and integer registers. Same result: both pick a or b exactly. */
+static inline float gru__max(float a, float b) { return a > b ? a : b; }
+static inline float gru__min(float a, float b) { return a < b ? a : b; }
+#endif
 
 /* exp(x) for x in [-87, 88] (callers clamp), about 1 ulp: Cody-Waite reduction
  * x = k ln2 + r with |r| <= ln2/2, Cephes' degree-5 minimax polynomial for
@@ -181,6 +189,111 @@ GRU__HOT void gru__block(const float *restrict w, int stride, int cols,
         y[j] = acc[j];
 }
 
+#if GRU_KERNEL_ROWS != 48
+/* The same sums for small cores (Cortex-M, RV32, Helium): `width` (8 or 16, a
+ * constant after inlining) outputs of one packed block, with the row loop
+ * unrolled completely so that each accumulator is a register and each k costs
+ * one load of x[k], `width` weight loads and `width` multiply-adds. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define GRU__UNROLL_ROWS _Pragma("GCC unroll 16")
+#elif defined(__clang__)
+#define GRU__UNROLL_ROWS _Pragma("unroll")
+#else
+#define GRU__UNROLL_ROWS
+#endif
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void gru__block_regs(const float *restrict w, int stride, int cols,
+                                   const float *restrict x, const float *init, float *y,
+                                   const int width)
+{
+    float acc[16];
+    GRU__UNROLL_ROWS
+    for (int j = 0; j < width; j++)
+        acc[j] = init[j];
+    for (int k = 0; k < cols; k++) {
+        const float xk = x[k];
+        GRU__UNROLL_ROWS
+        for (int j = 0; j < width; j++)
+            acc[j] += xk * w[j];
+        w += stride;
+    }
+    GRU__UNROLL_ROWS
+    for (int j = 0; j < width; j++)
+        y[j] = acc[j];
+}
+
+#if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__ARM_FP) && (__ARM_FP & 4) && \
+    !defined(GRU_PORTABLE_KERNEL)
+/* Cortex-M4F / M7: the same 8-row block with VMLA.F32, the *chained* (not
+ * fused) multiply-accumulate of VFPv4/FPv5: it rounds the product and then the
+ * sum, exactly like vmul + vadd, so results do not change (tests/test_targets.py
+ * compares them with the portable build on the host). GCC never emits VMLA
+ * under -ffp-contract=off, and loads the 8 weights one by one; this loop does
+ * one x load, one 8-weight VLDM and 8 VMLA per column: 1.6 instructions per
+ * multiply-accumulate instead of 3.5. -DGRU_PORTABLE_KERNEL turns it off. */
+static inline void gru__block8_vmla(const float *w, int stride, int cols, const float *x,
+                                    const float *init, float *y)
+{
+    const int stride_bytes = stride * (int)sizeof(float);
+    __asm__ volatile("vldmia %[init], {s8-s15}\n"
+                     "1:\n\t"
+                     "vldmia %[x]!, {s16}\n\t"
+                     "vldmia %[w], {s0-s7}\n\t"
+                     "add %[w], %[w], %[sb]\n\t"
+                     "vmla.f32 s8, s0, s16\n\t"
+                     "vmla.f32 s9, s1, s16\n\t"
+                     "vmla.f32 s10, s2, s16\n\t"
+                     "vmla.f32 s11, s3, s16\n\t"
+                     "vmla.f32 s12, s4, s16\n\t"
+                     "vmla.f32 s13, s5, s16\n\t"
+                     "vmla.f32 s14, s6, s16\n\t"
+                     "vmla.f32 s15, s7, s16\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     "vstmia %[y], {s8-s15}"
+                     : [w] "+r"(w), [x] "+r"(x), [n] "+r"(cols)
+                     : [init] "r"(init), [y] "r"(y), [sb] "r"(stride_bytes)
+                     : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
+                       "s12", "s13", "s14", "s15", "s16", "cc", "memory");
+}
+#define GRU__BLOCK8(w, stride, cols, x, init, y) gru__block8_vmla(w, stride, cols, x, init, y)
+#else
+#define GRU__BLOCK8(w, stride, cols, x, init, y) gru__block_regs(w, stride, cols, x, init, y, 8)
+#endif
+
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2) && !defined(GRU_PORTABLE_KERNEL)
+#include <arm_mve.h>
+/* Helium: the 16-row block in four Q accumulators, each column one x load,
+ * four weight loads, four vector-by-scalar multiplies and four adds (GCC's
+ * own vectorization of gru__block_regs adds a VDUP and spills: 1.25
+ * instructions per multiply-accumulate instead of 0.94). Same operations in
+ * the same order as the portable loop. */
+__attribute__((noinline)) static void gru__block16_mve(const float *w, int stride, int cols,
+                                                       const float *x, const float *init, float *y)
+{
+    float32x4_t a0 = vld1q_f32(init), a1 = vld1q_f32(init + 4), a2 = vld1q_f32(init + 8),
+                a3 = vld1q_f32(init + 12);
+    for (int k = 0; k < cols; k++) {
+        const float xk = x[k];
+        a0 = vaddq_f32(a0, vmulq_n_f32(vld1q_f32(w), xk));
+        a1 = vaddq_f32(a1, vmulq_n_f32(vld1q_f32(w + 4), xk));
+        a2 = vaddq_f32(a2, vmulq_n_f32(vld1q_f32(w + 8), xk));
+        a3 = vaddq_f32(a3, vmulq_n_f32(vld1q_f32(w + 12), xk));
+        w += stride;
+    }
+    vst1q_f32(y, a0);
+    vst1q_f32(y + 4, a1);
+    vst1q_f32(y + 8, a2);
+    vst1q_f32(y + 12, a3);
+}
+#define GRU__BLOCK16(w, stride, cols, x, init, y) gru__block16_mve(w, stride, cols, x, init, y)
+#else
+#define GRU__BLOCK16(w, stride, cols, x, init, y) gru__block_regs(w, stride, cols, x, init, y, 16)
+#endif
+#endif
+
 #if GRU_SEQUENCE_LANES > 1
 /* The same product for `lanes` input vectors at once (x and y advance by
  * x_stride and y_stride floats per lane): each weight is read once for all
@@ -215,79 +328,6 @@ GRU__HOT void gru__block_lanes(const float *restrict w, int stride, int cols, co
 }
 #endif
 
-#if GRU_KERNEL_ROWS != 48
-/* The same sums for small cores (Cortex-M, RV32, Helium): `width` (8 or 16, a
- * constant after inlining) outputs of one packed block, with the row loop
- * unrolled completely so that each accumulator is a register and each k costs
- * one load of x[k], `width` weight loads and `width` multiply-adds. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define GRU__UNROLL_ROWS _Pragma("GCC unroll 16")
-#elif defined(__clang__)
-#define GRU__UNROLL_ROWS _Pragma("unroll")
-#else
-#define GRU__UNROLL_ROWS
-#endif
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-static inline void gru__block_regs(const float *restrict w, int stride, int cols,
-                                   const float *restrict x, float *restrict y, const int width)
-{
-    float acc[16];
-    GRU__UNROLL_ROWS
-    for (int j = 0; j < width; j++)
-        acc[j] = y[j];
-    for (int k = 0; k < cols; k++) {
-        const float xk = x[k];
-        GRU__UNROLL_ROWS
-        for (int j = 0; j < width; j++)
-            acc[j] += xk * w[j];
-        w += stride;
-    }
-    GRU__UNROLL_ROWS
-    for (int j = 0; j < width; j++)
-        y[j] = acc[j];
-}
-
-#if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__ARM_FP) && (__ARM_FP & 4) && \
-    !defined(GRU_PORTABLE_KERNEL)
-/* Cortex-M4F / M7: the same 8-row block with VMLA.F32, the *chained* (not
- * fused) multiply-accumulate of VFPv4/FPv5: it rounds the product and then the
- * sum, exactly like vmul + vadd, so results do not change (tests/test_targets.py
- * compares them with the portable build on the host). GCC never emits VMLA
- * under -ffp-contract=off, and loads the 8 weights one by one; this loop does
- * one x load, one 8-weight VLDM and 8 VMLA per column: 1.6 instructions per
- * multiply-accumulate instead of 3.5. -DGRU_PORTABLE_KERNEL turns it off. */
-static inline void gru__block8_vmla(const float *w, int stride, int cols, const float *x, float *y)
-{
-    const int stride_bytes = stride * (int)sizeof(float);
-    __asm__ volatile("vldmia %[y], {s8-s15}\n"
-                     "1:\n\t"
-                     "vldmia %[x]!, {s16}\n\t"
-                     "vldmia %[w], {s0-s7}\n\t"
-                     "add %[w], %[w], %[sb]\n\t"
-                     "vmla.f32 s8, s0, s16\n\t"
-                     "vmla.f32 s9, s1, s16\n\t"
-                     "vmla.f32 s10, s2, s16\n\t"
-                     "vmla.f32 s11, s3, s16\n\t"
-                     "vmla.f32 s12, s4, s16\n\t"
-                     "vmla.f32 s13, s5, s16\n\t"
-                     "vmla.f32 s14, s6, s16\n\t"
-                     "vmla.f32 s15, s7, s16\n\t"
-                     "subs %[n], %[n], #1\n\t"
-                     "bne 1b\n\t"
-                     "vstmia %[y], {s8-s15}"
-                     : [w] "+r"(w), [x] "+r"(x), [n] "+r"(cols)
-                     : [y] "r"(y), [sb] "r"(stride_bytes)
-                     : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
-                       "s12", "s13", "s14", "s15", "s16", "cc", "memory");
-}
-#define GRU__BLOCK8(w, stride, cols, x, y) gru__block8_vmla(w, stride, cols, x, y)
-#else
-#define GRU__BLOCK8(w, stride, cols, x, y) gru__block_regs(w, stride, cols, x, y, 8)
-#endif
-#endif
-
 /* Block geometry of a packed matrix with `padded` rows (a multiple of
  * GRU_PACK_ROWS): ceil(padded / GRU_PACK_BLOCK) blocks, widths as equal as
  * multiples of GRU_PACK_ROWS allow, wider blocks first. Balancing avoids narrow
@@ -320,11 +360,17 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
                         size_t x_stride, const float *restrict bias, float *restrict y,
                         size_t y_stride, const int lanes)
 {
-#if GRU_SEQUENCE_LANES == 1
-    (void)x_stride; /* one lane: only the lane kernel reads it (-Wunused-parameter on small targets) */
-#endif
     const int padded = gru__round_up(rows, GRU_PACK_ROWS);
+    (void)x_stride; /* only read with GRU_SEQUENCE_LANES > 1 (small targets have 1) */
+#if GRU_KERNEL_ROWS != 48
+    /* Small cores, one lane, no padding rows: the blocks start their sums
+     * from the bias itself instead of a copy of it in y (the copy was a
+     * library memmove call; same values, same results). */
+    const int from_bias = lanes == 1 && bias != NULL && rows == padded;
+    for (int l = 0; l < lanes && !from_bias; l++) {
+#else
     for (int l = 0; l < lanes; l++) {
+#endif
         float *yl = y + (size_t)l * y_stride;
         for (int j = 0; j < rows; j++)
             yl[j] = bias ? bias[j] : 0.0f;
@@ -364,22 +410,119 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
         int s = 0;
 #if GRU_KERNEL_ROWS == 16
         for (; s + 16 <= width; s += 16)
-            gru__block_regs(w + s, width, cols, x, y + r0 + s, 16);
+            GRU__BLOCK16(w + s, width, cols, x, (from_bias ? bias : y) + r0 + s, y + r0 + s);
 #endif
         for (; s < width; s += 8)
-            GRU__BLOCK8(w + s, width, cols, x, y + r0 + s);
+            GRU__BLOCK8(w + s, width, cols, x, (from_bias ? bias : y) + r0 + s, y + r0 + s);
 #endif
         w += (size_t)width * (size_t)cols;
         r0 += width;
     }
 }
 
-/* Single-vector form. */
-GRU__HOT void gru__gemv(const float *restrict w, int rows, int cols, const float *restrict x,
-                        const float *restrict bias, float *restrict y)
+/* Out-of-line instances of gru__gemm (gru_forward.c), one for a single vector
+ * and one for GRU_SEQUENCE_LANES lanes, each compiled once per instruction set
+ * (GRU__DISPATCH). Calling them instead of inlining gru__gemm at every call
+ * site keeps the code small (435 KB of x86 text otherwise) and the builds fast;
+ * a call costs a few ns next to a matrix product. */
+void gru__gemv(const float *restrict w, int rows, int cols, const float *restrict x,
+               const float *restrict bias, float *restrict y);
+void gru__gemm_lanes(const float *restrict w, int rows, int cols, const float *restrict x,
+                     size_t x_stride, const float *restrict bias, float *restrict y,
+                     size_t y_stride);
+
+/* gru__gemm for lanes == 1 or GRU_SEQUENCE_LANES, out of line. */
+static inline void gru__gemm_call(const float *restrict w, int rows, int cols,
+                                  const float *restrict x, size_t x_stride,
+                                  const float *restrict bias, float *restrict y, size_t y_stride,
+                                  int lanes)
 {
-    gru__gemm(w, rows, cols, x, 0, bias, y, 0, 1);
+#if GRU_SEQUENCE_LANES > 1
+    if (lanes > 1) {
+        gru__gemm_lanes(w, rows, cols, x, x_stride, bias, y, y_stride);
+        return;
+    }
+#endif
+    (void)x_stride;
+    (void)y_stride;
+    (void)lanes;
+    gru__gemv(w, rows, cols, x, bias, y);
 }
+
+/* ---------------------------------------------------------------- Helium gate math */
+
+/* Cortex-M55/M85 (MVE with floating point): exp in 4-lane vectors with the
+ * same operations in the same order as gru__exp, and the divisions (MVE has
+ * no vector divide) in a scalar pass. Bit-identical to the portable code
+ * (tests/test_targets.py compares with the host); GCC 12 does not vectorize
+ * the portable exp for MVE ("no vectype" for loops mixing float and integer
+ * lanes). -DGRU_PORTABLE_KERNEL turns it off. */
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2) && !defined(GRU_PORTABLE_KERNEL)
+#define GRU__HELIUM 1
+#include <arm_mve.h>
+
+static inline float32x4_t gru__max_q(float32x4_t a, float32x4_t b)
+{
+    return vpselq_f32(a, b, vcmpgtq_f32(a, b));
+}
+
+static inline float32x4_t gru__min_q(float32x4_t a, float32x4_t b)
+{
+    return vpselq_f32(a, b, vcmpltq_f32(a, b));
+}
+
+static inline float32x4_t gru__exp_q(float32x4_t x)
+{
+    const float magic = 12582912.0f;
+    float32x4_t k = vaddq_n_f32(vmulq_n_f32(x, 1.44269504088896341f), magic);
+    k = vsubq_n_f32(k, magic);
+    float32x4_t r = vsubq_f32(x, vmulq_n_f32(k, 0.693359375f));
+    r = vsubq_f32(r, vmulq_n_f32(k, -2.12194440e-4f));
+    const float32x4_t r2 = vmulq_f32(r, r);
+    float32x4_t p = vaddq_n_f32(vmulq_n_f32(r, 1.9875691500e-4f), 1.3981999507e-3f);
+    p = vaddq_n_f32(vmulq_f32(p, r), 8.3334519073e-3f);
+    p = vaddq_n_f32(vmulq_f32(p, r), 4.1665795894e-2f);
+    p = vaddq_n_f32(vmulq_f32(p, r), 1.6666665459e-1f);
+    p = vaddq_n_f32(vmulq_f32(p, r), 5.0000001201e-1f);
+    p = vaddq_f32(vmulq_f32(p, r2), r);
+    p = vaddq_n_f32(p, 1.0f);
+    const int32x4_t bits = vshlq_n_s32(vaddq_n_s32(vcvtq_s32_f32(k), 127), 23);
+    return vmulq_f32(p, vreinterpretq_f32_s32(bits));
+}
+
+/* out[j] = gru__sigmoid(a[j] + b[j]) for j < n; out may be a. */
+static inline void gru__sigmoid_sum(float *out, const float *a, const float *b, int n)
+{
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        float32x4_t t = vaddq_f32(vld1q_f32(a + j), vld1q_f32(b + j));
+        t = gru__min_q(gru__max_q(t, vdupq_n_f32(-80.0f)), vdupq_n_f32(80.0f));
+        vst1q_f32(out + j, gru__exp_q(vnegq_f32(t)));
+    }
+    for (int i = 0; i < j; i++)
+        out[i] = 1.0f / (1.0f + out[i]);
+    for (; j < n; j++)
+        out[j] = gru__sigmoid(a[j] + b[j]);
+}
+
+/* v[j] = gru__tanh(v[j]) for j < n, using e[0..n) as scratch. */
+static inline void gru__tanh_inplace(float *restrict v, float *restrict e, int n)
+{
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float32x4_t a = gru__min_q(vabsq_f32(vld1q_f32(v + j)), vdupq_n_f32(10.0f));
+        vst1q_f32(e + j, gru__exp_q(vmulq_n_f32(a, 2.0f)));
+    }
+    for (int i = 0; i < j; i++) {
+        const float t = 1.0f - 2.0f / (e[i] + 1.0f);
+        v[i] = gru__from_bits(gru__bits(t) | (gru__bits(v[i]) & 0x80000000u));
+    }
+    for (; j < n; j++)
+        v[j] = gru__tanh(v[j]);
+}
+#else
+#define GRU__HELIUM 0
+#endif
 
 /* ---------------------------------------------------------------- GRU layer step */
 
@@ -410,8 +553,8 @@ static inline gru__scratch gru__scratch_split(float *scratch, int max_hidden, in
 }
 
 /* One lane's gi/gh/ghn/rh as separate pointers (the layout above without the
- * head output), for the training and quantized layer steps, which run one
- * sequence at a time. */
+ * head output), for the quantized layer step, which runs one sequence at a
+ * time. */
 typedef struct gru__layer_scratch {
     float *gi, *gh, *ghn, *rh;
 } gru__layer_scratch;
@@ -427,51 +570,76 @@ static inline gru__layer_scratch gru__layer_scratch_split(float *scratch, int ma
     return s;
 }
 
+/* The gate math of one layer step for one sequence, out of line and compiled
+ * once per instruction set like the matrix products (gru_forward.c).
+ *   gru__gates_reset_after:  h = GRU update from gi, gh (r, z) and ghn
+ *   gru__gates_rz:           reset_before, first half: z kept in gh[H..2H),
+ *                            rh = r * h
+ *   gru__gates_n:            reset_before, second half: h from gi, z, ghn */
+void gru__gates_reset_after(int hidden_size, const float *restrict gi, const float *restrict gh,
+                            const float *restrict ghn, float *restrict h);
+void gru__gates_rz(int hidden_size, const float *restrict gi, float *restrict gh,
+                   const float *restrict h, float *restrict rh);
+void gru__gates_n(int hidden_size, const float *restrict gi, const float *restrict gh,
+                  const float *restrict ghn, float *restrict h);
+
 /* h <- GRU(x, h) for one layer and `lanes` independent sequences: lane l reads
  * x + l * x_stride and updates h + l * h_stride. x and h must not overlap. */
-GRU__HOT void gru__layer_step(const gru_layer *layer, const float *restrict x, size_t x_stride,
-                              float *restrict h, size_t h_stride, gru__scratch s, const int lanes)
+static inline void gru__layer_step(const gru_layer *layer, const float *x, size_t x_stride,
+                                   float *h, size_t h_stride, gru__scratch s, int lanes)
 {
     const int H = layer->hidden_size;
     const size_t ss = s.stride;
 
-    gru__gemm(layer->w_ih, 3 * H, layer->input_size, x, x_stride, layer->b_ih, s.gi, ss, lanes);
-    gru__gemm(layer->w_hh_rz, 2 * H, H, h, h_stride, layer->b_hh, s.gh, ss, lanes);
-    if (layer->reset_after) {
-        gru__gemm(layer->w_hh_n, H, H, h, h_stride, layer->b_hh + 2 * H, s.ghn, ss, lanes);
-        for (int l = 0; l < lanes; l++) {
-            const float *restrict gi = s.gi + (size_t)l * ss, *restrict gh = s.gh + (size_t)l * ss;
-            const float *restrict ghn = s.ghn + (size_t)l * ss;
-            float *restrict hl = h + (size_t)l * h_stride;
-            for (int j = 0; j < H; j++) { /* vectorize */
-                const float r = gru__sigmoid(gi[j] + gh[j]);
-                const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
-                const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
-                hl[j] = (1.0f - z) * n + z * hl[j];
-            }
-        }
-    } else {
-        for (int l = 0; l < lanes; l++) {
-            const float *restrict gi = s.gi + (size_t)l * ss;
-            float *restrict gh = s.gh + (size_t)l * ss, *restrict rh = s.rh + (size_t)l * ss;
+    gru__gemm_call(layer->w_ih, 3 * H, layer->input_size, x, x_stride, layer->b_ih, s.gi, ss, lanes);
+    gru__gemm_call(layer->w_hh_rz, 2 * H, H, h, h_stride, layer->b_hh, s.gh, ss, lanes);
+#if GRU__HELIUM
+    /* The portable loops below, split so that the exps run in vectors: r and z
+     * into gi, the pre-activation of n into ghn, then tanh in place. */
+    if (layer->reset_after)
+        gru__gemm_call(layer->w_hh_n, H, H, h, h_stride, layer->b_hh + 2 * H, s.ghn, ss, lanes);
+    for (int l = 0; l < lanes; l++) {
+        float *gi = s.gi + (size_t)l * ss, *ghn = s.ghn + (size_t)l * ss;
+        gru__sigmoid_sum(gi, gi, s.gh + (size_t)l * ss, 2 * H);
+        if (layer->reset_after) {
+            for (int j = 0; j < H; j++)
+                ghn[j] = gi[2 * H + j] + gi[j] * ghn[j];
+        } else {
+            float *restrict rh = s.rh + (size_t)l * ss;
             const float *restrict hl = h + (size_t)l * h_stride;
-            for (int j = 0; j < H; j++) { /* vectorize */
-                const float r = gru__sigmoid(gi[j] + gh[j]);
-                gh[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
-                rh[j] = r * hl[j];
-            }
+            for (int j = 0; j < H; j++)
+                rh[j] = gi[j] * hl[j];
         }
-        gru__gemm(layer->w_hh_n, H, H, s.rh, ss, layer->b_hh + 2 * H, s.ghn, ss, lanes);
-        for (int l = 0; l < lanes; l++) {
-            const float *restrict gi = s.gi + (size_t)l * ss, *restrict gh = s.gh + (size_t)l * ss;
-            const float *restrict ghn = s.ghn + (size_t)l * ss;
-            float *restrict hl = h + (size_t)l * h_stride;
-            for (int j = 0; j < H; j++) { /* vectorize */
-                const float z = gh[H + j];
-                const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
-                hl[j] = (1.0f - z) * n + z * hl[j];
-            }
+    }
+    if (!layer->reset_after)
+        gru__gemm_call(layer->w_hh_n, H, H, s.rh, ss, layer->b_hh + 2 * H, s.ghn, ss, lanes);
+    for (int l = 0; l < lanes; l++) {
+        const float *restrict gi = s.gi + (size_t)l * ss;
+        float *restrict ghn = s.ghn + (size_t)l * ss, *restrict hl = h + (size_t)l * h_stride;
+        if (!layer->reset_after)
+            for (int j = 0; j < H; j++)
+                ghn[j] = gi[2 * H + j] + ghn[j];
+        gru__tanh_inplace(ghn, s.rh + (size_t)l * ss, H);
+        for (int j = 0; j < H; j++) {
+            const float z = gi[H + j];
+            hl[j] = (1.0f - z) * ghn[j] + z * hl[j];
         }
+    }
+    return;
+#endif
+    if (layer->reset_after) {
+        gru__gemm_call(layer->w_hh_n, H, H, h, h_stride, layer->b_hh + 2 * H, s.ghn, ss, lanes);
+        for (int l = 0; l < lanes; l++)
+            gru__gates_reset_after(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss,
+                                   s.ghn + (size_t)l * ss, h + (size_t)l * h_stride);
+    } else {
+        for (int l = 0; l < lanes; l++)
+            gru__gates_rz(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss,
+                          h + (size_t)l * h_stride, s.rh + (size_t)l * ss);
+        gru__gemm_call(layer->w_hh_n, H, H, s.rh, ss, layer->b_hh + 2 * H, s.ghn, ss, lanes);
+        for (int l = 0; l < lanes; l++)
+            gru__gates_n(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss, s.ghn + (size_t)l * ss,
+                         h + (size_t)l * h_stride);
     }
 }
 

@@ -108,66 +108,152 @@ static gru__train_ws gru__ws(const gru_train *tr)
 
 /* ---------------------------------------------------------------- forward */
 
-/* One layer step for one sequence, saving r, z, n and g. Same kernels and
- * expressions, in the same order, as gru__layer_step, so h comes out
+/* Gate math of one sequence after the matrix products (reset_after), or the
+ * part before W_hn (r*h) and after it (reset_before); saves r, z, n and g.
+ * Same expressions, in the same order, as gru__layer_step, so h comes out
  * bit-identical to inference. */
-GRU__HOT void gru__layer_step_save(const gru_layer *layer, const float *restrict x,
-                                   const float *restrict h, float *restrict h_out,
-                                   float *restrict gates, gru__layer_scratch s)
+GRU__HOT void gru__gates_after(int H, const float *restrict gi, const float *restrict gh,
+                               const float *restrict ghn, const float *restrict h,
+                               float *restrict h_out, float *restrict gates)
 {
-    const int H = layer->hidden_size;
-    float *restrict gi = s.gi, *restrict gh = s.gh, *restrict ghn = s.ghn, *restrict rh = s.rh;
-    float *restrict sr = gates, *restrict sz = gates + H, *restrict sn = gates + 2 * H,
-                    *restrict sg = gates + 3 * H;
-
-    gru__gemv(layer->w_ih, 3 * H, layer->input_size, x, layer->b_ih, gi);
-    gru__gemv(layer->w_hh_rz, 2 * H, H, h, layer->b_hh, gh);
-    if (layer->reset_after) {
-        gru__gemv(layer->w_hh_n, H, H, h, layer->b_hh + 2 * H, ghn);
-        for (int j = 0; j < H; j++) {
-            const float r = gru__sigmoid(gi[j] + gh[j]);
-            const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
-            const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
-            h_out[j] = (1.0f - z) * n + z * h[j];
-            sr[j] = r;
-            sz[j] = z;
-            sn[j] = n;
-            sg[j] = ghn[j];
-        }
-    } else {
-        for (int j = 0; j < H; j++) {
-            const float r = gru__sigmoid(gi[j] + gh[j]);
-            sz[j] = gru__sigmoid(gi[H + j] + gh[H + j]);
-            rh[j] = r * h[j];
-            sr[j] = r;
-            sg[j] = rh[j];
-        }
-        gru__gemv(layer->w_hh_n, H, H, rh, layer->b_hh + 2 * H, ghn);
-        for (int j = 0; j < H; j++) {
-            const float z = sz[j];
-            const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
-            h_out[j] = (1.0f - z) * n + z * h[j];
-            sn[j] = n;
-        }
+    for (int j = 0; j < H; j++) {
+        const float r = gru__sigmoid(gi[j] + gh[j]);
+        const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
+        const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
+        h_out[j] = (1.0f - z) * n + z * h[j];
+        gates[j] = r;
+        gates[H + j] = z;
+        gates[2 * H + j] = n;
+        gates[3 * H + j] = ghn[j];
     }
 }
 
-/* Head on one state: logits (padded row) and the activated output y. */
+GRU__HOT void gru__gates_before_rh(int H, const float *restrict gi, const float *restrict gh,
+                                   const float *restrict h, float *restrict rh,
+                                   float *restrict gates)
+{
+    for (int j = 0; j < H; j++) {
+        const float r = gru__sigmoid(gi[j] + gh[j]);
+        gates[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
+        rh[j] = r * h[j];
+        gates[j] = r;
+        gates[3 * H + j] = rh[j];
+    }
+}
+
+GRU__HOT void gru__gates_before_out(int H, const float *restrict gi, const float *restrict ghn,
+                                    const float *restrict h, float *restrict h_out,
+                                    float *restrict gates)
+{
+    for (int j = 0; j < H; j++) {
+        const float z = gates[H + j];
+        const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
+        h_out[j] = (1.0f - z) * n + z * h[j];
+        gates[2 * H + j] = n;
+    }
+}
+
+/* Out-of-line, separately dispatched kernels: inlined into the long BPTT loop
+ * their accumulators were spilled to the stack (measured 3x slower). */
+GRU__DISPATCH GRU__NOINLINE static void gru__gemv_k(const float *w, int rows, int cols,
+                                                   const float *x0, const float *x1,
+                                                   const float *bias0, const float *bias1,
+                                                   float *y0, float *y1)
+{
+    gru__gemv2(w, rows, cols, x0, x1, bias0, bias1, y0, y1);
+}
+
+GRU__DISPATCH GRU__NOINLINE static void gru__ger_k(float *dw, int rows, int cols,
+                                                  const float *d, int ldd, int n,
+                                                  const float *xt, int ldx)
+{
+    gru__ger(dw, rows, cols, d, ldd, n, xt, ldx);
+}
+
+/* One layer step for one or two sequences (x1 == NULL: one), saving the gates.
+ * The matrix products read each weight once for both sequences. */
+GRU__DISPATCH GRU__NOINLINE static void gru__step_k(const gru_layer *layer, const float *x0,
+                                                   const float *x1, const float *h0,
+                                                   const float *h1, float *o0, float *o1,
+                                                   float *g0, float *g1, gru__scratch s0,
+                                                   gru__scratch s1)
+{
+    const int H = layer->hidden_size;
+    const float *b_hn = layer->b_hh + 2 * H;
+    gru__gemv_k(layer->w_ih, 3 * H, layer->input_size, x0, x1, layer->b_ih, NULL, s0.gi, s1.gi);
+    gru__gemv_k(layer->w_hh_rz, 2 * H, H, h0, x1 ? h1 : NULL, layer->b_hh, NULL, s0.gh, s1.gh);
+    if (layer->reset_after) {
+        gru__gemv_k(layer->w_hh_n, H, H, h0, x1 ? h1 : NULL, b_hn, NULL, s0.ghn, s1.ghn);
+        gru__gates_after(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0);
+        if (x1)
+            gru__gates_after(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1);
+    } else {
+        gru__gates_before_rh(H, s0.gi, s0.gh, h0, s0.rh, g0);
+        if (x1)
+            gru__gates_before_rh(H, s1.gi, s1.gh, h1, s1.rh, g1);
+        gru__gemv_k(layer->w_hh_n, H, H, s0.rh, x1 ? s1.rh : NULL, b_hn, NULL, s0.ghn, s1.ghn);
+        gru__gates_before_out(H, s0.gi, s0.ghn, h0, o0, g0);
+        if (x1)
+            gru__gates_before_out(H, s1.gi, s1.ghn, h1, o1, g1);
+    }
+}
+
+/* Head on one state: logits (padded row) and the activated output y, as
+ * gru__model_step computes them. */
 static void gru__head_forward(const gru_dense *head, const float *h, float *logits, float *y)
 {
-    gru__gemv(head->weight, head->output_size, head->input_size, h, head->bias, logits);
+    gru__gemv_k(head->weight, head->output_size, head->input_size, h, NULL, head->bias, NULL,
+                logits, NULL);
     memcpy(y, logits, (size_t)head->output_size * sizeof *y);
     gru__activate(head->activation, y, head->output_size);
 }
 
-GRU__DISPATCH static void gru__forward(gru_train *tr, const float *h0, float *y, float *h_last)
+/* h of layer l before step t of sequence b (the saved initial state at t = 0). */
+static const float *gru__h_prev(const gru_train *tr, const gru__train_ws *w, int l, int t, int b)
+{
+    const gru_model *model = tr->model;
+    const size_t H = (size_t)model->layers[l].hidden_size;
+    if (t > 0)
+        return w->hseq[l] + ((size_t)(t - 1) * (size_t)tr->batch + (size_t)b) * H;
+    size_t off = 0;
+    for (int k = 0; k < l; k++)
+        off += (size_t)model->layers[k].hidden_size;
+    return w->h0 + (size_t)b * gru__sum_hidden(model) + off;
+}
+
+/* Step t of every layer for sequences b0 and b1 (b1 < 0: b0 alone). */
+static void gru__forward_pair(const gru_train *tr, const gru__train_ws *w, int t, int b0, int b1,
+                              gru__scratch s0, gru__scratch s1)
+{
+    const gru_model *model = tr->model;
+    const size_t T = (size_t)tr->steps, B = (size_t)tr->batch;
+    const size_t I = (size_t)model->layers[0].input_size;
+    const int bb = b1 >= 0 ? b1 : b0;
+    const float *in0 = tr->x + ((size_t)b0 * T + (size_t)t) * I;
+    const float *in1 = b1 >= 0 ? tr->x + ((size_t)b1 * T + (size_t)t) * I : NULL;
+    for (int l = 0; l < model->num_layers; l++) {
+        const gru_layer *layer = &model->layers[l];
+        const size_t H = (size_t)layer->hidden_size;
+        const size_t r0 = (size_t)t * B + (size_t)b0, r1 = (size_t)t * B + (size_t)bb;
+        float *o0 = w->hseq[l] + r0 * H, *o1 = w->hseq[l] + r1 * H;
+        gru__step_k(layer, in0, in1, gru__h_prev(tr, w, l, t, b0), gru__h_prev(tr, w, l, t, bb), o0,
+                    in1 ? o1 : NULL, w->gates[l] + r0 * 4 * H, w->gates[l] + r1 * 4 * H, s0, s1);
+        in0 = o0;
+        in1 = in1 ? o1 : NULL;
+    }
+}
+
+static void gru__forward(gru_train *tr, const float *h0, float *y, float *h_last)
 {
     const gru_model *model = tr->model;
     const gru__train_ws w = gru__ws(tr);
     const int B = tr->batch, T = tr->steps, L = model->num_layers;
-    const size_t S = gru__sum_hidden(model), I = (size_t)model->layers[0].input_size;
+    const size_t S = gru__sum_hidden(model);
     const size_t O = (size_t)gru_model_output_size(model), RO = gru__r8(O);
-    const gru__layer_scratch s = gru__layer_scratch_split(w.scratch, gru__max_hidden(model));
+    const int max_hidden = gru__max_hidden(model);
+    const gru__scratch s0 = gru__scratch_split(w.scratch, max_hidden, (int)O);
+    const gru__scratch s1 =
+        gru__scratch_split(w.scratch + gru_scratch_size(model), max_hidden, (int)O);
 
     if (h0)
         memcpy(w.h0, h0, (size_t)B * S * sizeof *w.h0);
@@ -175,34 +261,37 @@ GRU__DISPATCH static void gru__forward(gru_train *tr, const float *h0, float *y,
         memset(w.h0, 0, (size_t)B * S * sizeof *w.h0);
 
     for (int t = 0; t < T; t++) {
+        /* Active sequences run two at a time; padding steps hold the state. */
+        int pending = -1;
         for (int b = 0; b < B; b++) {
-            const int active = t < gru__len(tr, b);
-            const float *input = tr->x + ((size_t)b * (size_t)T + (size_t)t) * I;
-            size_t off = 0;
-            for (int l = 0; l < L; l++) {
-                const gru_layer *layer = &model->layers[l];
-                const size_t H = (size_t)layer->hidden_size;
-                const float *h_prev = t > 0 ? w.hseq[l] + ((size_t)(t - 1) * (size_t)B + (size_t)b) * H
-                                            : w.h0 + (size_t)b * S + off;
-                float *h_out = w.hseq[l] + ((size_t)t * (size_t)B + (size_t)b) * H;
-                if (active)
-                    gru__layer_step_save(layer, input, h_prev, h_out,
-                                         w.gates[l] + ((size_t)t * (size_t)B + (size_t)b) * 4 * H, s);
-                else
-                    memcpy(h_out, h_prev, H * sizeof *h_out);
-                input = h_out;
-                off += H;
+            if (!(t < gru__len(tr, b))) {
+                for (int l = 0; l < L; l++) {
+                    const size_t H = (size_t)model->layers[l].hidden_size;
+                    memcpy(w.hseq[l] + ((size_t)t * (size_t)B + (size_t)b) * H,
+                           gru__h_prev(tr, &w, l, t, b), H * sizeof(float));
+                }
+            } else if (pending < 0) {
+                pending = b;
+            } else {
+                gru__forward_pair(tr, &w, t, pending, b, s0, s1);
+                pending = -1;
             }
-            /* `input` is the top layer's h after step t. */
-            const int emit = tr->return_sequences || t == T - 1;
-            if (!emit)
-                continue;
+        }
+        if (pending >= 0)
+            gru__forward_pair(tr, &w, t, pending, -1, s0, s1);
+        /* Outputs of step t (every step, or the last one). */
+        if (!tr->return_sequences && t != T - 1)
+            continue;
+        const float *h_top = w.hseq[L - 1];
+        const size_t Ht = (size_t)model->layers[L - 1].hidden_size;
+        for (int b = 0; b < B; b++) {
+            const float *hb = h_top + ((size_t)t * (size_t)B + (size_t)b) * Ht;
             const size_t row = ((tr->return_sequences ? (size_t)t : 0) * (size_t)B + (size_t)b) * RO;
             if (model->has_head)
-                gru__head_forward(&model->head, input, w.logits + row, w.y + row);
+                gru__head_forward(&model->head, hb, w.logits + row, w.y + row);
             else {
-                memcpy(w.logits + row, input, O * sizeof *w.logits);
-                memcpy(w.y + row, input, O * sizeof *w.y);
+                memcpy(w.logits + row, hb, O * sizeof *w.logits);
+                memcpy(w.y + row, hb, O * sizeof *w.y);
             }
             if (y) {
                 float *dst = tr->return_sequences ? y + ((size_t)b * (size_t)T + (size_t)t) * O
@@ -247,13 +336,29 @@ int gru_train_forward(gru_train *tr, const float *x, int batch, int steps,
 
 /* ---------------------------------------------------------------- backward */
 
+/* y_b = W x_b (+ bias_b) for every sequence b < B, two per pass over W:
+ * x rows of stride ldx, bias rows (or NULL) and y rows of stride ldy. */
+static void gru__gemv_batch(const float *w, int rows, int cols, int B, const float *x, size_t ldx,
+                            const float *bias, size_t ldb, float *y, size_t ldy)
+{
+    for (int b = 0; b < B; b += 2) {
+        const int two = b + 1 < B;
+        const float *b0 = bias ? bias + (size_t)b * ldb : NULL;
+        gru__gemv_k(w, rows, cols, x + (size_t)b * ldx, two ? x + (size_t)(b + 1) * ldx : NULL, b0,
+                    bias && two ? b0 + ldb : NULL, y + (size_t)b * ldy,
+                    two ? y + (size_t)(b + 1) * ldy : NULL);
+    }
+}
+
 /* Gradients of one layer over all steps, given the gradients of its outputs
  * dy_in ([T][B][H]; for the top layer of a sequence-to-one model only the
  * [B][H] rows at T-1), writing the gradients of its inputs to dx_out
- * ([T][B][I], or the caller's [B][T][I] for layer 0 when dx_user, or NULL). */
-GRU__DISPATCH static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int l,
-                                              const float *dy_in, int dy_last_only, float *dx_out,
-                                              int dx_user, float *grad, float *dh0)
+ * ([T][B][I], or the caller's [B][T][I] for layer 0 when dx_user, or NULL).
+ * Sequences at padding steps get all-zero gate gradients and inputs, which add
+ * exact zeros to the weight gradients (their x is never read). */
+static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int l,
+                                const float *dy_in, int dy_last_only, float *dx_out, int dx_user,
+                                float *grad, float *dh0)
 {
     const gru_model *model = tr->model;
     const gru_layer *layer = &model->layers[l];
@@ -261,6 +366,7 @@ GRU__DISPATCH static void gru__layer_backward(const gru_train *tr, const gru__tr
     const int B = tr->batch, T = tr->steps, H = layer->hidden_size, I = layer->input_size;
     const int R3 = gru__round_up(3 * H, GRU_PACK_ROWS), R2 = gru__round_up(2 * H, GRU_PACK_ROWS);
     const int RH = gru__round_up(H, GRU_PACK_ROWS);
+    const size_t RT = gru__tmp_stride(model);
     const size_t S = gru__sum_hidden(model);
     size_t off = 0;
     for (int k = 0; k < l; k++)
@@ -278,9 +384,8 @@ GRU__DISPATCH static void gru__layer_backward(const gru_train *tr, const gru__tr
     memset(w->d2, 0, (size_t)B * (size_t)R2 * sizeof *w->d2);
     memset(w->dn, 0, (size_t)B * (size_t)RH * sizeof *w->dn);
 
-    const float *x_layer = l == 0 ? tr->x : w->hseq[l - 1];
     for (int t = T - 1; t >= 0; t--) {
-        int a = 0;
+        /* 1. Running state gradient, gate gradients of z and n (and r after). */
         for (int b = 0; b < B; b++) {
             float *restrict dh = w->dh + (size_t)b * (size_t)RH;
             const int active = t < gru__len(tr, b);
@@ -293,75 +398,96 @@ GRU__DISPATCH static void gru__layer_backward(const gru_train *tr, const gru__tr
             if (dy)
                 for (int j = 0; j < H; j++)
                     dh[j] += dy[j];
-            float *dx = NULL;
-            if (dx_out)
-                dx = dx_user ? dx_out + ((size_t)b * (size_t)T + (size_t)t) * (size_t)I
-                             : dx_out + tb * (size_t)I;
+            float *restrict d3 = w->d3 + (size_t)b * (size_t)R3;
+            float *restrict dn = w->dn + (size_t)b * (size_t)RH;
             if (!active) {
-                if (dx && dx_user)
-                    memset(dx, 0, (size_t)I * sizeof *dx);
+                memset(d3, 0, 3 * (size_t)H * sizeof *d3);
+                memset(dn, 0, (size_t)H * sizeof *dn);
+                for (int k = 0; k < I; k++)
+                    w->xg[(size_t)k * (size_t)B + (size_t)b] = 0.0f;
+                for (int k = 0; k < H; k++)
+                    w->hg[(size_t)k * (size_t)B + (size_t)b] = w->gg[(size_t)k * (size_t)B + (size_t)b] = 0.0f;
                 continue;
             }
-            const float *x_in = l == 0 ? x_layer + ((size_t)b * (size_t)T + (size_t)t) * (size_t)I
-                                       : x_layer + tb * (size_t)I;
-            const float *restrict h_prev =
-                t > 0 ? w->hseq[l] + ((size_t)(t - 1) * (size_t)B + (size_t)b) * (size_t)H
-                      : w->h0 + (size_t)b * S + off;
+            const float *x_in = l == 0 ? tr->x + ((size_t)b * (size_t)T + (size_t)t) * (size_t)I
+                                       : w->hseq[l - 1] + tb * (size_t)I;
+            const float *restrict h_prev = gru__h_prev(tr, w, l, t, b);
             const float *restrict gt = w->gates[l] + tb * 4 * (size_t)H;
             const float *restrict r = gt, *restrict z = gt + H, *restrict n = gt + 2 * H,
                                   *restrict g = gt + 3 * H;
-            float *restrict d3 = w->d3 + (size_t)a * (size_t)R3;
-            float *restrict d2 = w->d2 + (size_t)a * (size_t)R2;
-            float *restrict dn = w->dn + (size_t)a * (size_t)RH;
-            float *restrict ta = w->tmp_a, *restrict tb_ = w->tmp_b;
-
-            /* d3 = [da_r, da_z, da_n] once da_r is known; start with z and n. */
             for (int j = 0; j < H; j++) {
                 const float dan = dh[j] * (1.0f - z[j]) * (1.0f - n[j] * n[j]);
                 d3[H + j] = dh[j] * (h_prev[j] - n[j]) * z[j] * (1.0f - z[j]);
                 d3[2 * H + j] = dan;
             }
-            if (layer->reset_after) {
+            if (layer->reset_after)
                 for (int j = 0; j < H; j++) {
                     d3[j] = d3[2 * H + j] * g[j] * r[j] * (1.0f - r[j]);
                     dn[j] = d3[2 * H + j] * r[j];
                 }
-                /* dh_prev = z dh + W_hn^T dn + W_rz^T [da_r, da_z] */
-                gru__gemv(w->w_n_t, H, H, dn, NULL, ta);
-            } else {
+            else
                 for (int j = 0; j < H; j++)
                     dn[j] = d3[2 * H + j];
-                /* d(r*h) = W_hn^T da_n; da_r = d(r*h) * h_prev * r(1-r) */
-                gru__gemv(w->w_n_t, H, H, dn, NULL, ta);
+            /* Gather this sequence's inputs for the weight gradients. */
+            for (int k = 0; k < I; k++)
+                w->xg[(size_t)k * (size_t)B + (size_t)b] = x_in[k];
+            for (int k = 0; k < H; k++) {
+                w->hg[(size_t)k * (size_t)B + (size_t)b] = h_prev[k];
+                w->gg[(size_t)k * (size_t)B + (size_t)b] = g[k];
+            }
+        }
+        /* 2. tmp_a = W_hn^T dn: the reset gate's share of dh_prev (reset_after)
+         *    or d(r*h) (reset_before, which then gives da_r). */
+        gru__gemv_batch(w->w_n_t, H, H, B, w->dn, (size_t)RH, NULL, 0, w->tmp_a, RT);
+        if (!layer->reset_after)
+            for (int b = 0; b < B; b++) {
+                if (!(t < gru__len(tr, b)))
+                    continue;
+                const float *restrict h_prev = gru__h_prev(tr, w, l, t, b);
+                const float *restrict r = w->gates[l] + ((size_t)t * (size_t)B + (size_t)b) * 4 * (size_t)H;
+                float *restrict d3 = w->d3 + (size_t)b * (size_t)R3;
+                float *restrict ta = w->tmp_a + (size_t)b * RT;
                 for (int j = 0; j < H; j++) {
                     d3[j] = ta[j] * h_prev[j] * r[j] * (1.0f - r[j]);
                     ta[j] = ta[j] * r[j];
                 }
             }
-            for (int j = 0; j < 2 * H; j++)
-                d2[j] = d3[j];
-            gru__gemv(w->w_rz_t, H, 2 * H, d2, ta, tb_);
+        for (int b = 0; b < B; b++)
+            memcpy(w->d2 + (size_t)b * (size_t)R2, w->d3 + (size_t)b * (size_t)R3,
+                   2 * (size_t)H * sizeof *w->d2);
+        /* 3. dh_prev = z dh + tmp_a + W_rz^T [da_r, da_z]. */
+        gru__gemv_batch(w->w_rz_t, H, 2 * H, B, w->d2, (size_t)R2, w->tmp_a, RT, w->tmp_b, RT);
+        for (int b = 0; b < B; b++) {
+            if (!(t < gru__len(tr, b)))
+                continue;
+            const float *restrict z =
+                w->gates[l] + ((size_t)t * (size_t)B + (size_t)b) * 4 * (size_t)H + H;
+            const float *restrict tb_ = w->tmp_b + (size_t)b * RT;
+            float *restrict dh = w->dh + (size_t)b * (size_t)RH;
             for (int j = 0; j < H; j++)
                 dh[j] = dh[j] * z[j] + tb_[j];
-            if (dx) {
-                gru__gemv(w->w_ih_t, I, 3 * H, d3, NULL, ta);
-                memcpy(dx, ta, (size_t)I * sizeof *dx);
-            }
-            /* Gather this sequence's inputs for the weight gradients. */
-            for (int k = 0; k < I; k++)
-                w->xg[(size_t)k * (size_t)B + (size_t)a] = x_in[k];
-            for (int k = 0; k < H; k++) {
-                w->hg[(size_t)k * (size_t)B + (size_t)a] = h_prev[k];
-                w->gg[(size_t)k * (size_t)B + (size_t)a] = g[k];
-            }
-            a++;
         }
-        gru__ger(g_wih, 3 * H, I, w->d3, R3, a, w->xg, B);
-        gru__ger(g_wrz, 2 * H, H, w->d2, R2, a, w->hg, B);
-        gru__ger(g_wn, H, H, w->dn, RH, a, layer->reset_after ? w->hg : w->gg, B);
-        for (int i = 0; i < a; i++) {
-            const float *restrict d3 = w->d3 + (size_t)i * (size_t)R3;
-            const float *restrict dn = w->dn + (size_t)i * (size_t)RH;
+        /* 4. Input gradients. */
+        if (dx_out) {
+            gru__gemv_batch(w->w_ih_t, I, 3 * H, B, w->d3, (size_t)R3, NULL, 0, w->tmp_a, RT);
+            for (int b = 0; b < B; b++) {
+                float *dx = dx_user ? dx_out + ((size_t)b * (size_t)T + (size_t)t) * (size_t)I
+                                    : dx_out + ((size_t)t * (size_t)B + (size_t)b) * (size_t)I;
+                if (t < gru__len(tr, b))
+                    memcpy(dx, w->tmp_a + (size_t)b * RT, (size_t)I * sizeof *dx);
+                else if (dx_user)
+                    memset(dx, 0, (size_t)I * sizeof *dx);
+            }
+        }
+        /* 5. Weight and bias gradients, summed over the batch in order. */
+        gru__ger_k(g_wih, 3 * H, I, w->d3, R3, B, w->xg, B);
+        gru__ger_k(g_wrz, 2 * H, H, w->d2, R2, B, w->hg, B);
+        gru__ger_k(g_wn, H, H, w->dn, RH, B, layer->reset_after ? w->hg : w->gg, B);
+        for (int b = 0; b < B; b++) {
+            if (!(t < gru__len(tr, b)))
+                continue;
+            const float *restrict d3 = w->d3 + (size_t)b * (size_t)R3;
+            const float *restrict dn = w->dn + (size_t)b * (size_t)RH;
             for (int j = 0; j < 3 * H; j++)
                 g_bih[j] += d3[j];
             for (int j = 0; j < 2 * H; j++)
@@ -400,14 +526,17 @@ static void gru__head_backward(const gru_train *tr, const gru__train_ws *w, floa
         const int ts = tr->return_sequences ? t : T - 1;
         /* Rows of padding steps hold dlogit = 0: they add exact zeros. */
         for (int b = 0; b < B; b++) {
-            const size_t row = (size_t)t * (size_t)B + (size_t)b;
+            
             const float *hb = h_top + ((size_t)ts * (size_t)B + (size_t)b) * (size_t)H;
             for (int k = 0; k < H; k++)
                 w->hg[(size_t)k * (size_t)B + (size_t)b] = hb[k];
-            gru__gemv(w->head_t, H, O, w->dlogit + row * (size_t)RO, NULL, w->tmp_a);
-            memcpy(dy_top + row * (size_t)H, w->tmp_a, (size_t)H * sizeof *dy_top);
         }
-        gru__ger(g_w, O, H, w->dlogit + (size_t)t * (size_t)B * (size_t)RO, RO, B, w->hg, B);
+        gru__gemv_batch(w->head_t, H, O, B, w->dlogit + (size_t)t * (size_t)B * (size_t)RO,
+                        (size_t)RO, NULL, 0, w->tmp_a, gru__tmp_stride(model));
+        for (int b = 0; b < B; b++)
+            memcpy(dy_top + ((size_t)t * (size_t)B + (size_t)b) * (size_t)H,
+                   w->tmp_a + (size_t)b * gru__tmp_stride(model), (size_t)H * sizeof *dy_top);
+        gru__ger_k(g_w, O, H, w->dlogit + (size_t)t * (size_t)B * (size_t)RO, RO, B, w->hg, B);
         for (int b = 0; b < B; b++) {
             const float *restrict d = w->dlogit + ((size_t)t * (size_t)B + (size_t)b) * (size_t)RO;
             for (int j = 0; j < O; j++)

@@ -9,6 +9,12 @@
 #include "gru_internal.h"
 #include "gru_train.h"
 
+#if defined(__GNUC__)
+#define GRU__NOINLINE __attribute__((noinline))
+#else
+#define GRU__NOINLINE
+#endif
+
 static inline size_t gru__r8(size_t n) { return GRU_ROUND_UP(n, GRU_PACK_ROWS); }
 
 /* ---------------------------------------------------------------- parameter layout */
@@ -62,8 +68,8 @@ typedef struct gru__train_ws {
     float *dh;                     /* [B][R(H)] gradient of the running state */
     float *d3, *d2, *dn;           /* [B][R(3H)], [B][R(2H)], [B][R(H)] gate gradients */
     float *xg, *hg, *gg;           /* gathered inputs, [k][B] */
-    float *tmp_a, *tmp_b;          /* [R(max(I, H, O))] */
-    float *scratch;                /* gru_scratch_size */
+    float *tmp_a, *tmp_b;          /* [B][R(max(I, H, O))] per-sequence temporaries */
+    float *scratch;                /* 2 x gru_scratch_size (two sequences per pass) */
     size_t total;
 } gru__train_ws;
 
@@ -110,9 +116,9 @@ static inline gru__train_ws gru__ws_layout(const gru_model *model, float *ws, in
     GRU__TAKE(w.xg, IH * B);
     GRU__TAKE(w.hg, H * B);
     GRU__TAKE(w.gg, H * B);
-    GRU__TAKE(w.tmp_a, gru__r8(IHO));
-    GRU__TAKE(w.tmp_b, gru__r8(IHO));
-    GRU__TAKE(w.scratch, GRU_SCRATCH_SIZE(H, O));
+    GRU__TAKE(w.tmp_a, B * gru__r8(IHO));
+    GRU__TAKE(w.tmp_b, B * gru__r8(IHO));
+    GRU__TAKE(w.scratch, 2 * GRU_SCRATCH_SIZE(H, O));
 #undef GRU__TAKE
     w.total = at;
     (void)batch;
@@ -121,30 +127,112 @@ static inline gru__train_ws gru__ws_layout(const gru_model *model, float *ws, in
 
 /* ---------------------------------------------------------------- kernels */
 
-/* gru__block at a width known at compile time where the kernel keeps 48 rows
- * in registers (as gru__gemv does); 8-row slices elsewhere. */
-GRU__HOT void gru__block_any(const float *restrict w, int stride, int cols,
-                             const float *restrict x, float *restrict y, int width)
+/* Two independent gru__block products sharing the weight loads: y0 += W x0
+ * and y1 += W x1. Each output sums in the same order as gru__block, so the
+ * results are those of two separate calls, bit for bit; the weights are read
+ * once for both (halves the cache traffic of batched products). */
+GRU__HOT void gru__block2(const float *restrict w, int stride, int cols, const float *restrict x0,
+                          const float *restrict x1, float *restrict y0, float *restrict y1,
+                          const int width)
 {
+    float acc0[GRU_PACK_BLOCK], acc1[GRU_PACK_BLOCK];
+    for (int j = 0; j < width; j++) {
+        acc0[j] = y0[j];
+        acc1[j] = y1[j];
+    }
+    for (int k = 0; k < cols; k++) {
+        const float a = x0[k], b = x1[k];
+        if (width <= 16) {
+            GRU__NO_UNROLL
+            for (int j = 0; j < width; j++) {
+                acc0[j] += a * w[j];
+                acc1[j] += b * w[j];
+            }
+        } else {
+            for (int j = 0; j < width; j++) {
+                acc0[j] += a * w[j];
+                acc1[j] += b * w[j];
+            }
+        }
+        w += stride;
+    }
+    for (int j = 0; j < width; j++) {
+        y0[j] = acc0[j];
+        y1[j] = acc1[j];
+    }
+}
+
+/* gru__block2 at a width known at compile time where the kernel keeps 48 rows
+ * in registers (as gru__gemv does); 8-row slices elsewhere. x1/y1 may be NULL
+ * (one product only). */
+GRU__HOT void gru__block_any(const float *restrict w, int stride, int cols,
+                             const float *restrict x0, const float *restrict x1,
+                             float *restrict y0, float *restrict y1, int width)
+{
+    if (!x1) {
+#if GRU_KERNEL_ROWS == 48
+        switch (width) {
+        case 48: gru__block(w, stride, cols, x0, y0, 48); break;
+        case 40: gru__block(w, stride, cols, x0, y0, 40); break;
+        case 32: gru__block(w, stride, cols, x0, y0, 32); break;
+        case 24: gru__block(w, stride, cols, x0, y0, 24); break;
+        case 16: gru__block(w, stride, cols, x0, y0, 16); break;
+        default: gru__block(w, stride, cols, x0, y0, 8); break;
+        }
+#else
+        for (int s = 0; s < width; s += GRU_PACK_ROWS)
+            gru__block(w + s, stride, cols, x0, y0 + s, GRU_PACK_ROWS);
+#endif
+        return;
+    }
 #if GRU_KERNEL_ROWS == 48
     switch (width) {
-    case 48: gru__block(w, stride, cols, x, y, 48); break;
-    case 40: gru__block(w, stride, cols, x, y, 40); break;
-    case 32: gru__block(w, stride, cols, x, y, 32); break;
-    case 24: gru__block(w, stride, cols, x, y, 24); break;
-    case 16: gru__block(w, stride, cols, x, y, 16); break;
-    default: gru__block(w, stride, cols, x, y, 8); break;
+    case 48: gru__block2(w, stride, cols, x0, x1, y0, y1, 48); break;
+    case 40: gru__block2(w, stride, cols, x0, x1, y0, y1, 40); break;
+    case 32: gru__block2(w, stride, cols, x0, x1, y0, y1, 32); break;
+    case 24: gru__block2(w, stride, cols, x0, x1, y0, y1, 24); break;
+    case 16: gru__block2(w, stride, cols, x0, x1, y0, y1, 16); break;
+    default: gru__block2(w, stride, cols, x0, x1, y0, y1, 8); break;
     }
 #else
     for (int s = 0; s < width; s += GRU_PACK_ROWS)
-        gru__block(w + s, stride, cols, x, y + s, GRU_PACK_ROWS);
+        gru__block2(w + s, stride, cols, x0, x1, y0 + s, y1 + s, GRU_PACK_ROWS);
 #endif
+}
+
+/* y0 = bias0 + W x0 and, if x1, y1 = bias1 + W x1 (bias1 NULL: bias0):
+ * gru__gemv for two vectors in one pass over W, with the results of two
+ * separate gru__gemv calls. Biases may be NULL (zero). */
+GRU__HOT void gru__gemv2(const float *restrict w, int rows, int cols, const float *restrict x0,
+                         const float *restrict x1, const float *bias0, const float *bias1,
+                         float *restrict y0, float *restrict y1)
+{
+    const int padded = gru__round_up(rows, GRU_PACK_ROWS);
+    for (int j = 0; j < rows; j++)
+        y0[j] = bias0 ? bias0[j] : 0.0f;
+    for (int j = rows; j < padded; j++)
+        y0[j] = 0.0f;
+    if (x1) {
+        const float *b1 = bias1 ? bias1 : bias0;
+        for (int j = 0; j < rows; j++)
+            y1[j] = b1 ? b1[j] : 0.0f;
+        for (int j = rows; j < padded; j++)
+            y1[j] = 0.0f;
+    }
+    const gru__blocks g = gru__block_split(padded);
+    for (int b = 0, r0 = 0; b < g.count; b++) {
+        const int width = gru__block_rows(g, b);
+        gru__block_any(w, width, cols, x0, x1, y0 + r0, x1 ? y1 + r0 : NULL, width);
+        w += (size_t)width * (size_t)cols;
+        r0 += width;
+    }
 }
 
 /* dW += sum over a < n of d[a] (outer) x[a], dW packed [rows][cols];
  * d[a] is row a of a [n][ldd] array (its entries past `rows` must be 0 up to
  * the padded row count), x is stored transposed: x[a] of column k at
- * xt[k * ldx + a]. Each dW entry adds its n products in order a = 0, 1, ... */
+ * xt[k * ldx + a]. Each dW entry adds its n products in order a = 0, 1, ...
+ * Two columns per pass share the loads of d. */
 GRU__HOT void gru__ger(float *restrict dw, int rows, int cols, const float *restrict d, int ldd,
                        int n, const float *restrict xt, int ldx)
 {
@@ -153,9 +241,15 @@ GRU__HOT void gru__ger(float *restrict dw, int rows, int cols, const float *rest
     const gru__blocks g = gru__block_split(gru__round_up(rows, GRU_PACK_ROWS));
     for (int b = 0, r0 = 0; b < g.count; b++) {
         const int width = gru__block_rows(g, b);
-        for (int k = 0; k < cols; k++)
+        float *col = dw + (size_t)r0 * (size_t)cols;
+        int k = 0;
+        for (; k + 1 < cols; k += 2)
             gru__block_any(d + r0, ldd, n, xt + (size_t)k * (size_t)ldx,
-                           dw + (size_t)r0 * (size_t)cols + (size_t)k * (size_t)width, width);
+                           xt + (size_t)(k + 1) * (size_t)ldx, col + (size_t)k * (size_t)width,
+                           col + (size_t)(k + 1) * (size_t)width, width);
+        if (k < cols)
+            gru__block_any(d + r0, ldd, n, xt + (size_t)k * (size_t)ldx, NULL,
+                           col + (size_t)k * (size_t)width, NULL, width);
         r0 += width;
     }
 }
@@ -213,6 +307,15 @@ static inline float gru__log(float x)
     y = y + -2.12194440e-4f * fe;
     y = y - 0.5f * z;
     return m + y + 0.693359375f * fe;
+}
+
+/* Row stride of tmp_a / tmp_b. */
+static inline size_t gru__tmp_stride(const gru_model *model)
+{
+    const size_t H = (size_t)gru__max_hidden(model), I = (size_t)model->layers[0].input_size;
+    const size_t O = (size_t)gru_model_output_size(model);
+    const size_t IH = I > H ? I : H;
+    return gru__r8(IH > O ? IH : O);
 }
 
 /* lengths[b], or `steps` without lengths. */
