@@ -144,12 +144,12 @@ GRU__HOT void gru__block2(const float *restrict w, int stride, int cols, const f
         const float a = x0[k], b = x1[k];
         if (width <= 16) {
             GRU__NO_UNROLL
-            for (int j = 0; j < width; j++) {
+            for (int j = 0; j < width; j++) { /* vectorize */
                 acc0[j] += a * w[j];
                 acc1[j] += b * w[j];
             }
         } else {
-            for (int j = 0; j < width; j++) {
+            for (int j = 0; j < width; j++) { /* vectorize */
                 acc0[j] += a * w[j];
                 acc1[j] += b * w[j];
             }
