@@ -260,8 +260,18 @@ def train_host(tmp_path_factory):
     return build([os.path.join(ROOT, "tests", "c", "train_host.c")] + C_SOURCES, out, HOST_FLAGS)
 
 
+@pytest.fixture(scope="module")
+def train_host_small_kernel(tmp_path_factory):
+    """The 8-row kernels that Cortex-M and RISC-V builds use (only built for
+    the adam case; module scope keeps it to one build)."""
+    out = tmp_path_factory.mktemp("host8") / "train_host8"
+    return build([os.path.join(ROOT, "tests", "c", "train_host.c")] + C_SOURCES, out,
+                 HOST_FLAGS + ["-DGRU_KERNEL_ROWS=8"])
+
+
 @pytest.mark.parametrize("loss,optimizer", [("mse", "adam"), ("cross_entropy", "sgd"), ("mse", "adamw")])
-def test_python_and_plain_c_train_bit_identically(tmp_path, train_host, loss, optimizer):
+def test_python_and_plain_c_train_bit_identically(tmp_path, train_host, train_host_small_kernel, loss,
+                                                  optimizer):
     model = make_model(I=4, hidden=(12, 8), O=3, reset_after=[True, False], seq=(loss == "mse"),
                        act="tanh" if loss == "mse" else None)
     X, y, _ = make_data(model, loss, B=10, T=7, seed=3)
@@ -271,6 +281,10 @@ def test_python_and_plain_c_train_bit_identically(tmp_path, train_host, loss, op
     _write_host_input(tmp_path / "in.bin", model, X, y, loss, ln, **kw)
     run([train_host, tmp_path / "in.bin", tmp_path / "out.bin"])
     c_params = np.fromfile(tmp_path / "out.bin", "<f4")
+    if optimizer == "adam":
+        run([train_host_small_kernel, tmp_path / "in.bin", tmp_path / "out8.bin"])
+        assert np.array_equal(np.fromfile(tmp_path / "out8.bin", "<f4").view(np.uint32),
+                              c_params.view(np.uint32))
     model.fit(X, y, loss=loss, epochs=3, batch_size=4, optimizer=optimizer, lr=0.01, weight_decay=0.01,
               clip_norm=0.5, lengths=ln, shuffle=False, progress=False,
               **({"momentum": 0.9} if optimizer == "sgd" else {}))
