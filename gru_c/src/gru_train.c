@@ -325,7 +325,15 @@ int gru_train_forward(gru_train *tr, const float *x, int batch, int steps,
 static void gru__gemv_batch(const float *w, int rows, int cols, int B, const float *x, size_t ldx,
                             const float *bias, size_t ldb, float *y, size_t ldy)
 {
-    for (int b = 0; b < B; b += 2) {
+    int b = 0;
+#if GRU_SEQUENCE_LANES > 1
+    /* Without per-sequence biases, GRU_SEQUENCE_LANES sequences share each
+     * weight load (gru_forward.c's lane kernel); same sums, same order. */
+    if (!bias)
+        for (; b + GRU_SEQUENCE_LANES <= B; b += GRU_SEQUENCE_LANES)
+            gru__gemm_lanes(w, rows, cols, x + (size_t)b * ldx, ldx, NULL, y + (size_t)b * ldy, ldy);
+#endif
+    for (; b < B; b += 2) {
         const int two = b + 1 < B;
         const float *b0 = bias ? bias + (size_t)b * ldb : NULL;
         gru__gemv_k(w, rows, cols, x + (size_t)b * ldx, two ? x + (size_t)(b + 1) * ldx : NULL, b0,
