@@ -238,6 +238,7 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
                         size_t x_stride, const float *restrict bias, float *restrict y,
                         size_t y_stride, const int lanes)
 {
+    (void)x_stride; /* read only by the lane kernel (GRU_SEQUENCE_LANES > 1) */
     const int padded = gru__round_up(rows, GRU_PACK_ROWS);
     for (int l = 0; l < lanes; l++) {
         float *yl = y + (size_t)l * y_stride;
