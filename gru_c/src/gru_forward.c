@@ -157,6 +157,7 @@ static void gru__sequence_lanes(const gru_model *model, const float *x, int step
                             lanes);
     }
 }
+#endif
 
 #endif
 

@@ -353,6 +353,7 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
                         size_t x_stride, const float *restrict bias, float *restrict y,
                         size_t y_stride, const int lanes)
 {
+    (void)x_stride; /* read only by the lane kernel (GRU_SEQUENCE_LANES > 1) */
     const int padded = gru__round_up(rows, GRU_PACK_ROWS);
     (void)x_stride; /* only read with GRU_SEQUENCE_LANES > 1 (small targets have 1) */
 #if GRU_KERNEL_ROWS != 48
