@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from train_helpers import (C_SOURCES, EXT_FLAGS, GRU_C, ROOT, build_c, finite_difference_grads,
+from train_helpers import (C_SOURCES, HOST_FLAGS, GRU_C, ROOT, build_c, finite_difference_grads,
                            ref_loss, run_c, torch_loss_and_grads, torch_optimizer_step)
 
 from pygru import GRUModel, training
@@ -257,7 +257,7 @@ def _write_host_input(path, model, X, y, loss, lengths, batch, epochs, optimizer
 @pytest.fixture(scope="module")
 def train_host(tmp_path_factory):
     out = tmp_path_factory.mktemp("host") / "train_host"
-    return build_c([os.path.join(ROOT, "tests", "c", "train_host.c")] + C_SOURCES, out, EXT_FLAGS)
+    return build_c([os.path.join(ROOT, "tests", "c", "train_host.c")] + C_SOURCES, out, HOST_FLAGS)
 
 
 @pytest.mark.parametrize("loss,optimizer", [("mse", "adam"), ("cross_entropy", "sgd"), ("mse", "adamw")])

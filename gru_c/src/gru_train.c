@@ -137,34 +137,6 @@ GRU__HOT void gru__gates_before_out(int H, const float *restrict gi, const float
     }
 }
 
-/* One layer step for one or two sequences (x1 == NULL: one), saving the gates.
- * The matrix products read each weight once for both sequences. */
-GRU__DISPATCH GRU__NOINLINE static void gru__step_k(const gru_layer *layer, const float *x0,
-                                                   const float *x1, const float *h0,
-                                                   const float *h1, float *o0, float *o1,
-                                                   float *g0, float *g1, gru__layer_scratch s0,
-                                                   gru__layer_scratch s1)
-{
-    const int H = layer->hidden_size;
-    const float *b_hn = layer->b_hh + 2 * H;
-    gru__gemv2(layer->w_ih, 3 * H, layer->input_size, x0, x1, layer->b_ih, NULL, s0.gi, s1.gi);
-    gru__gemv2(layer->w_hh_rz, 2 * H, H, h0, x1 ? h1 : NULL, layer->b_hh, NULL, s0.gh, s1.gh);
-    if (layer->reset_after) {
-        gru__gemv2(layer->w_hh_n, H, H, h0, x1 ? h1 : NULL, b_hn, NULL, s0.ghn, s1.ghn);
-        gru__gates_after(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0);
-        if (x1)
-            gru__gates_after(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1);
-    } else {
-        gru__gates_before_rh(H, s0.gi, s0.gh, h0, s0.rh, g0);
-        if (x1)
-            gru__gates_before_rh(H, s1.gi, s1.gh, h1, s1.rh, g1);
-        gru__gemv2(layer->w_hh_n, H, H, s0.rh, x1 ? s1.rh : NULL, b_hn, NULL, s0.ghn, s1.ghn);
-        gru__gates_before_out(H, s0.gi, s0.ghn, h0, o0, g0);
-        if (x1)
-            gru__gates_before_out(H, s1.gi, s1.ghn, h1, o1, g1);
-    }
-}
-
 /* Out-of-line, separately dispatched kernels: inlined into the long BPTT loop
  * their accumulators were spilled to the stack (measured 3x slower). */
 GRU__DISPATCH GRU__NOINLINE static void gru__gemv_k(const float *w, int rows, int cols,
@@ -180,6 +152,34 @@ GRU__DISPATCH GRU__NOINLINE static void gru__ger_k(float *dw, int rows, int cols
                                                   const float *xt, int ldx)
 {
     gru__ger(dw, rows, cols, d, ldd, n, xt, ldx);
+}
+
+/* One layer step for one or two sequences (x1 == NULL: one), saving the gates.
+ * The matrix products read each weight once for both sequences. */
+GRU__DISPATCH GRU__NOINLINE static void gru__step_k(const gru_layer *layer, const float *x0,
+                                                   const float *x1, const float *h0,
+                                                   const float *h1, float *o0, float *o1,
+                                                   float *g0, float *g1, gru__scratch s0,
+                                                   gru__scratch s1)
+{
+    const int H = layer->hidden_size;
+    const float *b_hn = layer->b_hh + 2 * H;
+    gru__gemv_k(layer->w_ih, 3 * H, layer->input_size, x0, x1, layer->b_ih, NULL, s0.gi, s1.gi);
+    gru__gemv_k(layer->w_hh_rz, 2 * H, H, h0, x1 ? h1 : NULL, layer->b_hh, NULL, s0.gh, s1.gh);
+    if (layer->reset_after) {
+        gru__gemv_k(layer->w_hh_n, H, H, h0, x1 ? h1 : NULL, b_hn, NULL, s0.ghn, s1.ghn);
+        gru__gates_after(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0);
+        if (x1)
+            gru__gates_after(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1);
+    } else {
+        gru__gates_before_rh(H, s0.gi, s0.gh, h0, s0.rh, g0);
+        if (x1)
+            gru__gates_before_rh(H, s1.gi, s1.gh, h1, s1.rh, g1);
+        gru__gemv_k(layer->w_hh_n, H, H, s0.rh, x1 ? s1.rh : NULL, b_hn, NULL, s0.ghn, s1.ghn);
+        gru__gates_before_out(H, s0.gi, s0.ghn, h0, o0, g0);
+        if (x1)
+            gru__gates_before_out(H, s1.gi, s1.ghn, h1, o1, g1);
+    }
 }
 
 /* Head on one state: logits (padded row) and the activated output y, as
@@ -207,7 +207,7 @@ static const float *gru__h_prev(const gru_train *tr, const gru__train_ws *w, int
 
 /* Step t of every layer for sequences b0 and b1 (b1 < 0: b0 alone). */
 static void gru__forward_pair(const gru_train *tr, const gru__train_ws *w, int t, int b0, int b1,
-                              gru__layer_scratch s0, gru__layer_scratch s1)
+                              gru__scratch s0, gru__scratch s1)
 {
     const gru_model *model = tr->model;
     const size_t T = (size_t)tr->steps, B = (size_t)tr->batch;
@@ -235,9 +235,9 @@ static void gru__forward(gru_train *tr, const float *h0, float *y, float *h_last
     const size_t S = gru__sum_hidden(model);
     const size_t O = (size_t)gru_model_output_size(model), RO = gru__r8(O);
     const int max_hidden = gru__max_hidden(model);
-    const gru__layer_scratch s0 = gru__layer_scratch_split(w.scratch, max_hidden);
-    const gru__layer_scratch s1 =
-        gru__layer_scratch_split(w.scratch + gru_scratch_size(model), max_hidden);
+    const gru__scratch s0 = gru__scratch_split(w.scratch, max_hidden, (int)O);
+    const gru__scratch s1 =
+        gru__scratch_split(w.scratch + gru_scratch_size(model), max_hidden, (int)O);
 
     if (h0)
         memcpy(w.h0, h0, (size_t)B * S * sizeof *w.h0);
