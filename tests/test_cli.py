@@ -402,3 +402,35 @@ def test_export_quantized_equals_the_python_api(dtype, tmp_path, capsys):
     pygru.export_c(qmodel, str(tmp_path / "api" / "kws.h"), name="kws")
     assert (_strip_date((tmp_path / "cli" / "kws.h").read_text())
             == _strip_date((tmp_path / "api" / "kws.h").read_text()))
+
+
+@needs_fit
+def test_ctrl_c_during_training_saves_the_best_weights(tmp_path):
+    import signal
+    import threading
+    pytest.importorskip("tqdm", reason="the test waits for the progress bar: pip install tqdm")
+    out = tmp_path / "m.npz"
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "pygru", "train", "spoken_digits", "-o", str(out),
+                             "--epochs", "100000", "--hidden", "8"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(180, proc.kill)    # never hang the suite
+    watchdog.start()
+    try:
+        # Wait until the progress bar shows a finished epoch (epoch=2), then press Ctrl-C.
+        seen = ""
+        while "epoch=2" not in seen:
+            chunk = proc.stderr.read(1)
+            assert chunk, "training ended before it could be interrupted:\n" + seen
+            seen += chunk
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "training stopped early (interrupted); keeping the best weights" in stdout
+    assert "test accuracy" in stdout
+    model = pygru.load(out)
+    assert model.input_size == 13 and model.output_dim == 10
