@@ -350,6 +350,11 @@ class QuantizedGRUModel:
             return _quant.Q8Stream(self._native_model())
         return _IntegerStream(self)
 
+    def export_c(self, path, name="model", self_test_steps=None):
+        """Write an stb-style C header (pygru/export_quant.py); returns the path."""
+        from .export_quant import export_quantized_c
+        return export_quantized_c(self, path, name, self_test_steps)
+
     # ------------------------------------------------------------------ persistence
 
     def save(self, path):

@@ -278,7 +278,7 @@ size_t gru_qi_scratch_size(const gru_qi_model *model)
 }
 
 /* h <- GRU(x, h) for one integer layer. Scratch: gi [3H], gh [3H], rh [H] int32. */
-static void gru__qi_layer_step(const gru_qi_layer *q, const int16_t *restrict x,
+GRU__HOT void gru__qi_layer_step(const gru_qi_layer *q, const int16_t *restrict x,
                                int16_t *restrict h, int32_t *restrict scratch)
 {
     const int H = q->hidden_size;

@@ -107,11 +107,41 @@ def host_cc():
     return shlex.split(cc)
 
 
-def build_and_run_host(workdir, flags, name="quant_infer"):
-    exe = os.path.join(workdir, name)
-    cmd = host_cc() + WARN + flags + ["-ffp-contract=off", "-I", os.path.join(ROOT, "gru_c", "include"),
-                                      "-I", os.path.join(ROOT, "gru_c", "src"), "-I", workdir,
-                                      os.path.join(HERE, "quant_infer.c")] + C_SOURCES + ["-o", exe]
+_OBJECTS = {}
+
+
+def runtime_objects(flags):
+    """gru_c's sources compiled once per set of flags (cached for the process),
+    so that tests linking several programs do not recompile the runtime."""
+    key = tuple(flags)
+    if key not in _OBJECTS:
+        import atexit
+        import shutil
+        import tempfile
+        work = tempfile.mkdtemp(prefix="pygru-quant-")
+        atexit.register(shutil.rmtree, work, True)
+        objs = []
+        for src in C_SOURCES:
+            obj = os.path.join(work, os.path.basename(src)[:-2] + ".o")
+            subprocess.run(host_cc() + WARN + list(flags) + ["-ffp-contract=off", "-c", src, "-o", obj,
+                                                             "-I", os.path.join(ROOT, "gru_c", "include"),
+                                                             "-I", os.path.join(ROOT, "gru_c", "src")],
+                           check=True, capture_output=True, text=True)
+            objs.append(obj)
+        _OBJECTS[key] = objs
+    return _OBJECTS[key]
+
+
+def build_host(main, include_dir, flags, exe):
+    """Compile `main` (with -I include_dir) against the runtime objects for `flags`."""
+    cmd = host_cc() + WARN + list(flags) + ["-ffp-contract=off", "-I", os.path.join(ROOT, "gru_c", "include"),
+                                            "-I", os.path.join(ROOT, "gru_c", "src"), "-I", include_dir,
+                                            main] + runtime_objects(flags) + ["-o", exe]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return exe
+
+
+def build_and_run_host(workdir, flags, name="quant_infer"):
+    exe = build_host(os.path.join(HERE, "quant_infer.c"), workdir, flags, os.path.join(workdir, name))
     res = subprocess.run([exe], check=True, capture_output=True, text=True, timeout=60)
     return res.stdout
