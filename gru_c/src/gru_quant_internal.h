@@ -139,17 +139,14 @@ GRU__HOT void gru__qi_gemv(const int8_t *restrict w, int rows, int cols,
     int j = 0;
 #if GRU_KERNEL_ROWS == 48
     if (x16) /* wide-vector hosts: four rows per pass over x */
-        for (; j + 4 <= rows; j += 4) {
-            int32_t acc[4];
-            gru__qi_dot4(w + (size_t)j * (size_t)cols, cols, x16, acc);
-            for (int i = 0; i < 4; i++)
-                y[j + i] = gru__qi_requant(acc[i], mult[j + i], shift[j + i], bias[j + i]);
-        }
+        for (; j + 4 <= rows; j += 4)
+            gru__qi_dot4(w + (size_t)j * (size_t)cols, cols, x16, y + j);
 #endif
-    for (; j < rows; j++) {
-        const int32_t acc = gru__qi_dot(w + (size_t)j * (size_t)cols, x16, x32, cols);
-        y[j] = gru__qi_requant(acc, mult[j], shift[j], bias[j]);
-    }
+    for (; j < rows; j++)
+        y[j] = gru__qi_dot(w + (size_t)j * (size_t)cols, x16, x32, cols);
+    /* Requantize in a separate loop over rows (vectorizable). */
+    for (j = 0; j < rows; j++)
+        y[j] = gru__qi_requant(y[j], mult[j], shift[j], bias[j]);
 }
 
 /* tanh of a magnitude `a` with `frac` fractional bits (12 for tanh, 13 for the
