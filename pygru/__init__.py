@@ -16,6 +16,27 @@ __version__ = "0.1.0"
 _HERE = _os.path.dirname(_os.path.abspath(__file__))
 
 
+def from_torch(obj, head=None, output_activation=None, return_sequences=False):
+    """A GRUModel from an nn.GRU, its state dict, or a .pt/.safetensors file;
+    `head` an optional nn.Linear. See pygru.interop.torch.from_torch."""
+    from .interop.torch import from_torch as impl
+    return impl(obj, head, output_activation, return_sequences)
+
+
+def from_keras(path_or_model):
+    """A GRUModel from a .keras / legacy .h5 file (no TensorFlow needed) or a
+    Keras model. See pygru.interop.keras.from_keras."""
+    from .interop.keras import from_keras as impl
+    return impl(path_or_model)
+
+
+def from_onnx(path):
+    """A GRUModel from an ONNX file with GRU nodes and an optional MatMul/Gemm
+    head. See pygru.interop.onnx.from_onnx."""
+    from .interop.onnx import from_onnx as impl
+    return impl(path)
+
+
 def c_source_dir():
     """The gru_c/ folder (include/, src/, Makefile, CMakeLists.txt) that this
     package was built from: copy it or point a firmware build at it."""
@@ -31,4 +52,5 @@ def c_include_dir():
 
 
 __all__ = ["GRUModel", "load", "export_c", "quantize", "QuantizedGRUModel", "load_quantized",
-           "FORMAT_VERSION", "c_source_dir", "c_include_dir", "__version__"]
+           "FORMAT_VERSION", "c_source_dir", "c_include_dir", "__version__",
+           "from_torch", "from_keras", "from_onnx"]

@@ -69,6 +69,8 @@ cdef class NativeModel:
     cdef readonly int output_size
     cdef readonly Py_ssize_t state_size
     cdef readonly Py_ssize_t scratch_size
+    cdef readonly Py_ssize_t sequence_state_size
+    cdef readonly Py_ssize_t sequence_scratch_size
 
     def __init__(self, list layers, head=None):
         cdef int l, H
@@ -106,6 +108,8 @@ cdef class NativeModel:
         self.output_size = gru_model_output_size(&self.c)
         self.state_size = <Py_ssize_t>gru_state_size(&self.c)
         self.scratch_size = <Py_ssize_t>gru_scratch_size(&self.c)
+        self.sequence_state_size = <Py_ssize_t>gru_sequence_state_size(&self.c)
+        self.sequence_scratch_size = <Py_ssize_t>gru_sequence_scratch_size(&self.c)
 
     def packed_arrays(self):
         """The packed arrays in descriptor order (per layer: w_ih, w_hh_rz, w_hh_n,
@@ -125,15 +129,16 @@ cdef class NativeModel:
             y = np.empty((batch, steps, self.output_size), dtype=np.float32)
         else:
             y = np.empty((batch, self.output_size), dtype=np.float32)
-        state = np.empty(self.state_size, dtype=np.float32)
-        scratch = np.empty(self.scratch_size, dtype=np.float32)
+        state = np.empty(self.sequence_state_size, dtype=np.float32)
+        scratch = np.empty(self.sequence_scratch_size, dtype=np.float32)
         cdef float *yp = <float *>cnp.PyArray_DATA(<cnp.ndarray>y)
         cdef float *sp = <float *>cnp.PyArray_DATA(<cnp.ndarray>state)
         cdef float *wp = <float *>cnp.PyArray_DATA(<cnp.ndarray>scratch)
         cdef int status
         with nogil:
             status = gru_sequence(&self.c, &xv[0, 0, 0], batch, steps, return_sequences, init,
-                                  sp, <size_t>self.state_size, wp, <size_t>self.scratch_size, yp)
+                                  sp, <size_t>self.sequence_state_size, wp,
+                                  <size_t>self.sequence_scratch_size, yp)
         _check(status)
         return y
 

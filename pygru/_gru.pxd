@@ -48,6 +48,8 @@ cdef extern from "gru.h" nogil:
     int gru_model_output_size(const gru_model *model)
     size_t gru_state_size(const gru_model *model)
     size_t gru_scratch_size(const gru_model *model)
+    size_t gru_sequence_state_size(const gru_model *model)
+    size_t gru_sequence_scratch_size(const gru_model *model)
     int gru_stream_init(gru_stream *stream, const gru_model *model, float *state,
                         size_t state_size, float *scratch, size_t scratch_size)
     void gru_stream_reset(gru_stream *stream)

@@ -39,8 +39,10 @@ def float_array(name, value, ndims, last_dim=None, dtype=np.float32):
         raise ValueError(f"{name}: expected a non-empty array, got shape {arr.shape}")
     if last_dim is not None and arr.shape[-1] != last_dim:
         raise ValueError(f"{name}: expected last dimension {last_dim}, got shape {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name}: expected finite values, got {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
-    return arr
+    finite = np.isfinite(arr)
+    if dtype == np.float32 and arr.dtype == np.float64:
+        finite &= np.abs(arr) <= np.finfo(np.float32).max  # would overflow to inf
+    if not finite.all():
+        bad = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(f"{name}: expected finite values within float32 range, got {arr[bad]} at index {bad}")
+    return np.ascontiguousarray(arr, dtype=dtype)

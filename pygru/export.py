@@ -108,21 +108,30 @@ def _test_input(model, self_test_steps, self_test_input):
 
 # ---------------------------------------------------------------------- formatting
 
-def float_literal(value, float_format="hex"):
-    """An exact C float literal for a float32 value: a hex float (`-0x1.8p+1f`)
-    or the shortest decimal that rounds back to the same float32 (`0.1f`)."""
-    value = np.float32(value)
-    if not np.isfinite(value):
-        raise ValueError(f"value: expected a finite float, got {value}")
+def float_literals(values, float_format="hex"):
+    """Exact C float literals for float32 values: hex floats (`-0x1.8p+1f`) or
+    the shortest decimals that round back to the same float32 (`0.1f`)."""
+    values = np.asarray(values, dtype=np.float32).ravel()
+    if not np.isfinite(values).all():
+        bad = values[~np.isfinite(values)][0]
+        raise ValueError(f"values: expected finite floats, got {bad}")
     if float_format == "hex":
-        mantissa, exponent = float(value).hex().split("p")
-        return f"{mantissa.rstrip('0').rstrip('.')}p{exponent}f"
-    text = str(value)
-    return text + "f" if ("." in text or "e" in text) else text + ".0f"
+        out = []
+        for v in values.astype(np.float64).tolist():   # float32 -> float64 is exact
+            mantissa, exponent = v.hex().split("p")
+            out.append(f"{mantissa.rstrip('0').rstrip('.')}p{exponent}f")
+        return out
+    texts = (str(v) for v in values)                   # numpy's shortest round-trip repr
+    return [t + "f" if ("." in t or "e" in t) else t + ".0f" for t in texts]
+
+
+def float_literal(value, float_format="hex"):
+    """float_literals for one value."""
+    return float_literals([value], float_format)[0]
 
 
 def _array_body(values, float_format, per_line):
-    literals = [float_literal(v, float_format) for v in np.asarray(values, np.float32).ravel()]
+    literals = float_literals(values, float_format)
     lines = [", ".join(literals[i:i + per_line]) for i in range(0, len(literals), per_line)]
     return "    " + ",\n    ".join(lines)
 
@@ -139,9 +148,24 @@ def model_checksum(model):
 def _export_date():
     # SOURCE_DATE_EPOCH (reproducible-builds.org) pins the date for reproducible output.
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch
-              else datetime.datetime.now(datetime.timezone.utc))
+    if not epoch:
+        moment = datetime.datetime.now(datetime.timezone.utc)
+    else:
+        try:
+            moment = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(f"SOURCE_DATE_EPOCH: expected seconds since 1970 as an integer, "
+                             f"got {epoch!r}") from None
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _comment_safe(text):
+    """`text` made safe inside a C comment or string literal: ASCII, one line,
+    no comment delimiters, quotes, backslashes or trigraphs."""
+    text = text.encode("ascii", "backslashreplace").decode("ascii")
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", text.replace("\\", "/").replace('"', "'"))
+    text = re.sub(r"\?(?=\?)", "? ", text)                 # no trigraphs (??/ is a backslash)
+    return re.sub(r"\*(?=/)|/(?=\*)", lambda m: m.group() + " ", text)   # no /* or */
 
 
 # ---------------------------------------------------------------------- the header
@@ -166,10 +190,13 @@ def render_header(model, name="model", self_test_steps=None, self_test_input=Non
     arrays = native.packed_arrays()
     stream = model.stream()
     y_test = np.stack([stream.step(x) for x in x_test]).astype(np.float32)
+    if not np.isfinite(y_test).all():
+        raise ValueError("model: its outputs on the self-test input are not all finite "
+                         "(overflow in the weights?); a header needs finite expected outputs")
 
     from . import __version__
     N = name.upper()
-    fname = filename if filename is not None else f"{name}.h"
+    fname = _comment_safe(filename if filename is not None else f"{name}.h")
     n_in, n_out, L = native.input_size, native.output_size, model.num_layers
     hidden = model.hidden_sizes
     has_head = model.output_size is not None
@@ -178,9 +205,7 @@ def render_header(model, name="model", self_test_steps=None, self_test_input=Non
     checksum = model_checksum(model)
     steps = int(x_test.shape[0])
     per_line = 4 if float_format == "hex" else 6
-    source_text = source if source is not None else repr(model)
-    source_text = (source_text.encode("ascii", "backslashreplace").decode("ascii")
-                   .replace("*/", "* /").replace("/*", "/ *").replace("\n", " ").replace("\r", " "))
+    source_text = _comment_safe(source if source is not None else repr(model))
 
     layer_lines = []
     for l in range(L):
@@ -192,10 +217,19 @@ def render_header(model, name="model", self_test_steps=None, self_test_input=Non
     head_line = (f" *   head:    dense {hidden[-1]} -> {model.output_size}, activation "
                  f"{model.output_activation or 'none'}" if has_head else
                  " *   head:    none (the output is the last layer's h)")
-    opts = "" if steps == DEFAULT_TEST_STEPS and self_test_input is None else f", self_test_steps={steps}"
-    opts += "" if float_format == "hex" else f", float_format={float_format!r}"
-    tool_opts = f" --name {name}" + (f" --steps {steps}" if steps != DEFAULT_TEST_STEPS else "") + (
-        "" if float_format == "hex" else f" --float-format {float_format}")
+    opts, tool_opts = "", f" --name {name}"
+    if self_test_input is not None:
+        opts += ", self_test_input=X_TEST"
+        tool_opts += " --test-input X_TEST.npy"
+    elif steps != DEFAULT_TEST_STEPS:
+        opts += f", self_test_steps={steps}"
+        tool_opts += f" --steps {steps}"
+    if float_format != "hex":
+        opts += f', float_format="{float_format}"'
+        tool_opts += f" --float-format {float_format}"
+    if alignment != DEFAULT_ALIGNMENT:
+        opts += f", alignment={alignment}"
+        tool_opts += f" --alignment {alignment}"
 
     out = []
     w = out.append
@@ -236,11 +270,11 @@ def render_header(model, name="model", self_test_steps=None, self_test_input=Non
  *
  * Build with the gru_c/src sources and -ffp-contract=off (never -ffast-math) to get
  * the exact results pygru computed. Define before the include to override:
- *   {N}_ALIGNMENT       alignment of the weight arrays in bytes (default {alignment})
- *   GRU_ALIGN(n)        how to align a definition (default: GCC/Clang attribute,
- *                       MSVC __declspec, C11 _Alignas, else nothing)
- *   {N}_WEIGHT_SECTION  e.g. __attribute__((section(".flash_weights"))) to place
- *                       the weight and test arrays in a given section
+ *   {N}_ALIGNMENT: alignment of the weight arrays in bytes (default {alignment});
+ *   GRU_ALIGN(n): how to align a definition (default: GCC/Clang attribute,
+ *     MSVC __declspec, C11 _Alignas, else nothing);
+ *   {N}_WEIGHT_SECTION: e.g. __attribute__((section(".flash_weights"))) to
+ *     place the weight and self-test arrays in a given section (default: none).
  */
 #ifndef {N}_H
 #define {N}_H

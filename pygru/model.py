@@ -167,6 +167,21 @@ class GRUModel:
         arrays.update(self._weights)
         atomic_write(path, lambda f: np.savez(f, **arrays))
 
+    # ------------------------------------------------------------------ interchange
+
+    def to_onnx(self, path, opset=14):
+        """Write the model as an ONNX graph (GRU nodes + MatMul/Add head) that
+        ONNX Runtime runs; atomically. Needs the onnx package."""
+        from .interop.onnx import to_onnx
+        to_onnx(self, path, opset)
+
+    def to_torch(self):
+        """An equivalent torch nn.Module (nn.GRU(batch_first=True), Linear,
+        activation). Needs torch; refuses reset_after=False layers, which
+        PyTorch cannot compute."""
+        from .interop.torch import to_torch
+        return to_torch(self)
+
     def __repr__(self):
         head = "" if self.output_size is None else f", output_size={self.output_size}"
         act = "" if self.output_activation is None else f", output_activation={self.output_activation!r}"

@@ -6,10 +6,8 @@ gru_c, and run: the host program must reproduce GRUModel.predict bit for bit,
 hold the exact packed weights, pass its own self-test and checksum, and fail
 both when a weight byte is flipped. The checksum is checked against zlib.crc32.
 """
-import glob
 import os
 import re
-import shutil
 import subprocess
 import sys
 import zlib
@@ -19,14 +17,12 @@ import numpy as np
 import pytest
 
 import pygru
+from cbuild import C_SOURCES, GRU_C, ROOT, WARNINGS, have
 from pygru import export as export_mod
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GRU_C = os.path.join(ROOT, "gru_c")
 INCLUDES = ["-I", os.path.join(GRU_C, "include"), "-I", os.path.join(GRU_C, "src")]
 HOST_SRC = os.path.join(ROOT, "tests", "c", "export_host.c")
-STRICT = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror",
-          "-ffp-contract=off"]
+STRICT = WARNINGS + ["-ffp-contract=off"]
 COMPILERS = ["gcc", "clang"]
 
 # Status codes from gru_c/include/gru.h.
@@ -36,7 +32,7 @@ GRU_OK, GRU_ERR_BUFFER, GRU_ERR_CHECKSUM = 0, -5, -7
 # ---------------------------------------------------------------------- helpers
 
 def need_tool(tool):
-    if shutil.which(tool) is None:
+    if not have(tool):
         pytest.skip(f"{tool} not found; install it (Debian: apt-get install {tool})")
     return tool
 
@@ -62,7 +58,7 @@ def gru_objects(tmp_path_factory):
         if (cc, opt) not in cache:
             out = tmp_path_factory.mktemp(f"gru_c_{cc}")
             objs = []
-            for src in sorted(glob.glob(os.path.join(GRU_C, "src", "*.c"))):
+            for src in C_SOURCES:
                 obj = str(out / (os.path.basename(src)[:-2] + ".o"))
                 run([cc, *STRICT, *opt.split(), *INCLUDES, "-c", src, "-o", obj])
                 objs.append(obj)
@@ -186,6 +182,19 @@ def test_bit_identical_across_optimisation_levels(opt, tmp_path, gru_objects):
     pygru.export_c(model, header, name="kws")
     exe = build_host(cc, header, "kws", gru_objects(cc, opt), opt)
     X = np.random.default_rng(8).standard_normal((2, 20, model.input_size)).astype(np.float32)
+    check_host_run(model, run_host(exe, X), X)
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[2]], ids=["kws", "deep3"])
+def test_header_under_asan_ubsan(case, tmp_path, gru_objects):
+    """The exported arrays, descriptor, check and self-test read only inside their buffers."""
+    cc = need_tool("gcc")
+    opt = "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+    model = case.make()
+    header = tmp_path / f"{case.name}.h"
+    pygru.export_c(model, header, name=case.name, **case.kwargs)
+    exe = build_host(cc, header, case.name, gru_objects(cc, opt), opt)
+    X = np.random.default_rng(12).standard_normal((2, 4, model.input_size)).astype(np.float32)
     check_host_run(model, run_host(exe, X), X)
 
 
@@ -332,8 +341,66 @@ int main(void)
     run([cc, *STRICT, "-O2", "-I", str(tmp_path), *INCLUDES, "-c", str(src), "-o", obj])
     run([cc, obj, *gru_objects(cc), "-o", exe])
     assert run([exe]).stdout.split() == ["0", "0"]
-    if shutil.which("readelf"):
+    if have("readelf"):
         assert ".gru_weights" in run(["readelf", "-S", obj]).stdout
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_two_models_in_one_program_with_hostile_metadata(cc, tmp_path, gru_objects):
+    """Two exported models side by side; sources and file names that contain
+    comment delimiters, quotes, backslashes, trigraphs and newlines."""
+    need_tool(cc)
+    nasty = 'C:\\m*/x/*y "q" ??/ \n#error z \u00e9\\'
+    pygru.export_c(CASES[0].make(), tmp_path / "kws.h", name="kws", source=nasty)
+    pygru.export_c(CASES[1].make(), tmp_path / "v*a'd??.h", name="vad", source=nasty)
+    src = tmp_path / "two.c"
+    src.write_text("""#define KWS_IMPLEMENTATION
+#define VAD_IMPLEMENTATION
+#include "kws.h"
+#include "v*a'd??.h"
+#include <stdio.h>
+static float state[KWS_STATE_SIZE + VAD_STATE_SIZE];
+static float scratch[KWS_SCRATCH_SIZE + VAD_SCRATCH_SIZE];
+int main(void)
+{
+    printf("%d %d %d %d\\n", kws_check(), vad_check(),
+           kws_selftest(state, KWS_STATE_SIZE, scratch, KWS_SCRATCH_SIZE),
+           vad_selftest(state, VAD_STATE_SIZE, scratch, VAD_SCRATCH_SIZE));
+    return 0;
+}
+""")
+    exe = str(tmp_path / "two")
+    run([cc, *STRICT, "-Wtrigraphs", "-O2", "-I", str(tmp_path), *INCLUDES, str(src),
+         *gru_objects(cc), "-o", exe])
+    assert run([exe]).stdout.split() == ["0", "0", "0", "0"]
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+def test_gru_checksum_is_zlib_crc32(cc, tmp_path, gru_objects):
+    need_tool(cc)
+    data = np.random.default_rng(10).integers(0, 256, 1001, dtype=np.uint8)
+    src = tmp_path / "crc.c"
+    src.write_text("""#include <stdio.h>
+#include "gru.h"
+static const unsigned char data[] = {%s};
+int main(void)
+{
+    uint32_t crc = 1;
+    printf("%%08lx %%08lx %%08lx %%08lx\\n", (unsigned long)gru_checksum("123456789", 9),
+           (unsigned long)gru_checksum(data, sizeof data), (unsigned long)gru_checksum(data, 0),
+           (unsigned long)gru_checksum(NULL, 5));
+    printf("%%d %%d %%lu\\n", gru_model_checksum(NULL, &crc), gru_model_checksum(NULL, NULL),
+           (unsigned long)crc);
+    return 0;
+}
+""" % ", ".join(map(str, data.tolist())))
+    exe = str(tmp_path / "crc")
+    run([cc, *STRICT, *INCLUDES, str(src), *gru_objects(cc), "-o", exe])
+    lines = run([exe]).stdout.splitlines()
+    assert [int(v, 16) for v in lines[0].split()] == [
+        zlib.crc32(b"123456789"), zlib.crc32(data.tobytes()), 0, 0]
+    assert lines[0].split()[0] == "cbf43926"  # the published CRC-32 check value
+    assert lines[1].split() == ["-1", "-1", "1"]  # GRU_ERR_NULL, *out untouched
 
 
 # ---------------------------------------------------------------------- content and determinism
@@ -357,6 +424,10 @@ def test_header_contents_and_reproducibility(tmp_path, monkeypatch):
     # The implementation block is guarded so the declarations alone are all most files see.
     decl = text[:text.index("#if defined(KWS_IMPLEMENTATION)")]
     assert "kws_l0_w_ih" not in decl and "int kws_selftest(" in decl
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(ValueError, match="^SOURCE_DATE_EPOCH: "):
+        pygru.export_c(model, a, name="kws")
+    assert a.read_text() == text
 
 
 def test_self_test_input_is_embedded(tmp_path):
@@ -434,6 +505,18 @@ def test_bad_arguments_raise_and_leave_no_file(kwargs, error, match, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_non_finite_outputs_are_refused(tmp_path):
+    model = pygru.GRUModel(2, [1], 1, seed=0)
+    weights = model.get_weights()
+    weights["head.weight"][:] = 3.4e38
+    weights["head.bias"][:] = 3.4e38
+    model.set_weights(weights)
+    assert not np.isfinite(model.predict(np.ones((2, 2)), return_sequences=True)).all()  # y = w h + b overflows
+    with pytest.raises(ValueError, match=r"^model: .*not all finite"):
+        pygru.export_c(model, tmp_path / "m.h", name="m", self_test_input=np.ones((2, 2)))
+    assert os.listdir(tmp_path) == []
+
+
 def test_error_while_writing_leaves_no_partial_file(tmp_path, monkeypatch):
     existing = tmp_path / "m.h"
     existing.write_text("old")
@@ -467,6 +550,13 @@ def test_export_header_tool_matches_export_c(tmp_path, monkeypatch):
     assert "wrote" in res.stdout
     pygru.export_c(model, tmp_path / "api" / "tiny.h", name="tiny", self_test_steps=3,
                    float_format="decimal", source=npz)
+    assert (tmp_path / "tool" / "tiny.h").read_text() == (tmp_path / "api" / "tiny.h").read_text()
+    x = np.random.default_rng(11).standard_normal((4, model.input_size)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    run([sys.executable, tool, npz, str(tmp_path / "tool" / "tiny.h"), "--name", "tiny",
+         "--test-input", str(tmp_path / "x.npy"), "--alignment", "32"])
+    pygru.export_c(model, tmp_path / "api" / "tiny.h", name="tiny", self_test_input=x, alignment=32,
+                   source=npz)
     assert (tmp_path / "tool" / "tiny.h").read_text() == (tmp_path / "api" / "tiny.h").read_text()
     bad = subprocess.run([sys.executable, tool, npz, str(tmp_path / "bad.h"), "--name", "static"],
                          capture_output=True, text=True)

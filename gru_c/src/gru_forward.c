@@ -4,30 +4,46 @@
 float gru_tanh(float x) { return gru__tanh(x); }
 float gru_sigmoid(float x) { return gru__sigmoid(x); }
 
-/* One time step of the whole model: every layer, then the head. The single
- * kernel behind both gru_stream_step and gru_sequence. */
-GRU__DISPATCH static void gru__model_step(const gru_model *model, float *state, float *scratch,
-                                          const float *x, float *y)
+/* One time step of the whole model (every layer, then the head) for `lanes`
+ * sequences: lane l reads x + l * x_stride, owns state + l * state_stride and
+ * writes y + l * y_stride. The one kernel behind gru_stream_step (1 lane) and
+ * gru_sequence (GRU_SEQUENCE_LANES lanes, then 1 for the rest of a batch). */
+GRU__HOT void gru__model_step(const gru_model *model, float *state, size_t state_stride,
+                              float *scratch, const float *x, size_t x_stride, float *y,
+                              size_t y_stride, const int lanes)
 {
-    const int max_hidden = gru__max_hidden(model);
-    const gru__layer_scratch s = gru__layer_scratch_split(scratch, max_hidden);
+    const int out_size = gru_model_output_size(model);
+    const gru__scratch s = gru__scratch_split(scratch, gru__max_hidden(model), out_size);
     const float *input = x;
+    size_t input_stride = x_stride;
     float *h = state;
     for (int l = 0; l < model->num_layers; l++) {
-        gru__layer_step(&model->layers[l], input, h, s);
+        gru__layer_step(&model->layers[l], input, input_stride, h, state_stride, s, lanes);
         input = h;
+        input_stride = state_stride;
         h += model->layers[l].hidden_size;
     }
     /* `input` is now the last layer's h. */
+    const float *result = input;
+    size_t result_stride = input_stride;
     if (model->has_head) {
         const gru_dense *head = &model->head;
-        float *out = s.rh + gru__round_up(max_hidden, GRU_PACK_ROWS);
-        gru__gemv(head->weight, head->output_size, head->input_size, input, head->bias, out);
-        gru__activate(head->activation, out, head->output_size);
-        memcpy(y, out, (size_t)head->output_size * sizeof *y);
-    } else {
-        memcpy(y, input, (size_t)model->layers[model->num_layers - 1].hidden_size * sizeof *y);
+        gru__gemm(head->weight, out_size, head->input_size, input, input_stride, head->bias, s.out,
+                  s.stride, lanes);
+        for (int l = 0; l < lanes; l++)
+            gru__activate(head->activation, s.out + (size_t)l * s.stride, out_size);
+        result = s.out;
+        result_stride = s.stride;
     }
+    for (int l = 0; l < lanes; l++)
+        memcpy(y + (size_t)l * y_stride, result + (size_t)l * result_stride,
+               (size_t)out_size * sizeof *y);
+}
+
+GRU__DISPATCH static void gru__stream_step(const gru_model *model, float *state, float *scratch,
+                                           const float *x, float *y)
+{
+    gru__model_step(model, state, 0, scratch, x, 0, y, 0, 1);
 }
 
 int gru_stream_init(gru_stream *stream, const gru_model *model, float *state,
@@ -54,7 +70,56 @@ void gru_stream_reset(gru_stream *stream)
 
 void gru_stream_step(gru_stream *stream, const float *x, float *y)
 {
-    gru__model_step(stream->model, stream->state, stream->scratch, x, y);
+    gru__stream_step(stream->model, stream->state, stream->scratch, x, y);
+}
+
+size_t gru_sequence_state_size(const gru_model *model)
+{
+    return GRU_SEQUENCE_LANES * gru_state_size(model);
+}
+
+size_t gru_sequence_scratch_size(const gru_model *model)
+{
+    return GRU_SEQUENCE_LANES * gru_scratch_size(model);
+}
+
+/* Sequences [first, first + lanes) of the batch, all `steps` steps. */
+GRU__HOT void gru__sequence_lanes(const gru_model *model, const float *x, int steps,
+                                  int return_sequences, const float *initial_state, float *state,
+                                  float *scratch, float *y, size_t first, const int lanes)
+{
+    const size_t n_state = gru_state_size(model);
+    const size_t n_in = (size_t)gru_model_input_size(model);
+    const size_t n_out = (size_t)gru_model_output_size(model);
+    const size_t T = (size_t)steps;
+    if (initial_state)
+        memcpy(state, initial_state + first * n_state, (size_t)lanes * n_state * sizeof *state);
+    else
+        memset(state, 0, (size_t)lanes * n_state * sizeof *state);
+    for (size_t t = 0; t < T; t++) {
+        const float *xt = x + (first * T + t) * n_in;
+        if (return_sequences)
+            gru__model_step(model, state, n_state, scratch, xt, T * n_in, y + (first * T + t) * n_out,
+                            T * n_out, lanes);
+        else
+            gru__model_step(model, state, n_state, scratch, xt, T * n_in, y + first * n_out, n_out,
+                            lanes);
+    }
+}
+
+GRU__DISPATCH static void gru__sequence(const gru_model *model, const float *x, int batch,
+                                        int steps, int return_sequences,
+                                        const float *initial_state, float *state, float *scratch,
+                                        float *y)
+{
+    size_t b = 0;
+#if GRU_SEQUENCE_LANES > 1
+    for (; b + GRU_SEQUENCE_LANES <= (size_t)batch; b += GRU_SEQUENCE_LANES)
+        gru__sequence_lanes(model, x, steps, return_sequences, initial_state, state, scratch, y, b,
+                            GRU_SEQUENCE_LANES);
+#endif
+    for (; b < (size_t)batch; b++)
+        gru__sequence_lanes(model, x, steps, return_sequences, initial_state, state, scratch, y, b, 1);
 }
 
 int gru_sequence(const gru_model *model, const float *x, int batch, int steps,
@@ -68,21 +133,9 @@ int gru_sequence(const gru_model *model, const float *x, int batch, int steps,
         return status;
     if (batch < 1 || steps < 1 || (return_sequences != 0 && return_sequences != 1))
         return GRU_ERR_ARGUMENT;
-    const size_t n_state = gru_state_size(model);
-    if (state_size < n_state || scratch_size < gru_scratch_size(model))
+    if (state_size < gru_sequence_state_size(model) ||
+        scratch_size < gru_sequence_scratch_size(model))
         return GRU_ERR_BUFFER;
-    const size_t n_in = (size_t)gru_model_input_size(model);
-    const size_t n_out = (size_t)gru_model_output_size(model);
-    for (size_t b = 0; b < (size_t)batch; b++) {
-        if (initial_state)
-            memcpy(state, initial_state + b * n_state, n_state * sizeof *state);
-        else
-            memset(state, 0, n_state * sizeof *state);
-        for (size_t t = 0; t < (size_t)steps; t++) {
-            const float *xt = x + (b * (size_t)steps + t) * n_in;
-            float *yt = return_sequences ? y + (b * (size_t)steps + t) * n_out : y + b * n_out;
-            gru__model_step(model, state, scratch, xt, yt);
-        }
-    }
+    gru__sequence(model, x, batch, steps, return_sequences, initial_state, state, scratch, y);
     return GRU_OK;
 }

@@ -162,10 +162,10 @@ GRU__HOT void gru__block(const float *restrict w, int stride, int cols,
             /* GCC fully unrolls a loop this short before vectorizing, then
              * vectorizes the k loop with shuffles instead (2x slower). */
             GRU__NO_UNROLL
-            for (int j = 0; j < width; j++)
+            for (int j = 0; j < width; j++) /* vectorize */
                 acc[j] += xk * w[j];
         } else {
-            for (int j = 0; j < width; j++)
+            for (int j = 0; j < width; j++) /* vectorize */
                 acc[j] += xk * w[j];
         }
         w += stride;
@@ -247,6 +247,40 @@ static inline void gru__block8_vmla(const float *w, int stride, int cols, const 
 #endif
 #endif
 
+#if GRU_SEQUENCE_LANES > 1
+/* The same product for `lanes` input vectors at once (x and y advance by
+ * x_stride and y_stride floats per lane): each weight is read once for all
+ * lanes, which is what makes batched sequences faster than one at a time.
+ * width <= 24 so that lanes * width accumulators fit in 16 AVX2 registers.
+ * Every output sums its products in the same order as gru__block. */
+GRU__HOT void gru__block_lanes(const float *restrict w, int stride, int cols, const float *restrict x,
+                               size_t x_stride, float *restrict y, size_t y_stride, const int width,
+                               const int lanes)
+{
+    float acc[GRU_SEQUENCE_LANES][24];
+    for (int l = 0; l < lanes; l++)
+        for (int j = 0; j < width; j++)
+            acc[l][j] = y[(size_t)l * y_stride + (size_t)j];
+    for (int k = 0; k < cols; k++) {
+        for (int l = 0; l < lanes; l++) {
+            const float xk = x[(size_t)l * x_stride + (size_t)k];
+            if (width <= 16) {
+                GRU__NO_UNROLL
+                for (int j = 0; j < width; j++) /* vectorize */
+                    acc[l][j] += xk * w[j];
+            } else {
+                for (int j = 0; j < width; j++) /* vectorize */
+                    acc[l][j] += xk * w[j];
+            }
+        }
+        w += stride;
+    }
+    for (int l = 0; l < lanes; l++)
+        for (int j = 0; j < width; j++)
+            y[(size_t)l * y_stride + (size_t)j] = acc[l][j];
+}
+#endif
+
 /* Block geometry of a packed matrix with `padded` rows (a multiple of
  * GRU_PACK_ROWS): ceil(padded / GRU_PACK_BLOCK) blocks, widths as equal as
  * multiples of GRU_PACK_ROWS allow, wider blocks first. Balancing avoids narrow
@@ -270,21 +304,43 @@ static inline int gru__block_rows(gru__blocks g, int b)
     return (g.base + (b < g.extra ? 1 : 0)) * GRU_PACK_ROWS;
 }
 
-/* y = bias + W x, W packed from [rows][cols] (gru_pack_matrix). y must hold
+/* y = bias + W x for `lanes` vectors (lane l reads x + l * x_stride and writes
+ * y + l * y_stride), W packed from [rows][cols] (gru_pack_matrix). Each y holds
  * GRU_ROUND_UP(rows, GRU_PACK_ROWS) floats; the padding rows come out as 0.
  * bias may be NULL (zero). Output j is bias[j] + w[j][0]*x[0] + w[j][1]*x[1]
- * + ..., summed in that order on every target. */
-GRU__HOT void gru__gemv(const float *restrict w, int rows, int cols, const float *restrict x,
-                        const float *restrict bias, float *restrict y)
+ * + ..., summed in that order on every target, for any lane count. */
+GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float *restrict x,
+                        size_t x_stride, const float *restrict bias, float *restrict y,
+                        size_t y_stride, const int lanes)
 {
+    (void)x_stride; /* unused where GRU_SEQUENCE_LANES == 1 (small targets) */
     const int padded = gru__round_up(rows, GRU_PACK_ROWS);
-    for (int j = 0; j < rows; j++)
-        y[j] = bias ? bias[j] : 0.0f;
-    for (int j = rows; j < padded; j++)
-        y[j] = 0.0f;
+    for (int l = 0; l < lanes; l++) {
+        float *yl = y + (size_t)l * y_stride;
+        for (int j = 0; j < rows; j++)
+            yl[j] = bias ? bias[j] : 0.0f;
+        for (int j = rows; j < padded; j++)
+            yl[j] = 0.0f;
+    }
     const gru__blocks g = gru__block_split(padded);
     for (int b = 0, r0 = 0; b < g.count; b++) {
         const int width = gru__block_rows(g, b);
+#if GRU_SEQUENCE_LANES > 1
+        if (lanes > 1) {
+            for (int s = 0; s < width; s += 24) {
+                const int sub = width - s < 24 ? width - s : 24;
+                float *ys = y + r0 + s;
+                switch (sub) {
+                case 24: gru__block_lanes(w + s, width, cols, x, x_stride, ys, y_stride, 24, lanes); break;
+                case 16: gru__block_lanes(w + s, width, cols, x, x_stride, ys, y_stride, 16, lanes); break;
+                default: gru__block_lanes(w + s, width, cols, x, x_stride, ys, y_stride, 8, lanes); break;
+                }
+            }
+            w += (size_t)width * (size_t)cols;
+            r0 += width;
+            continue;
+        }
+#endif
 #if GRU_KERNEL_ROWS == 48
         /* Constant widths let the compiler keep the whole block in registers. */
         switch (width) {
@@ -309,56 +365,85 @@ GRU__HOT void gru__gemv(const float *restrict w, int rows, int cols, const float
     }
 }
 
+/* Single-vector form. */
+GRU__HOT void gru__gemv(const float *restrict w, int rows, int cols, const float *restrict x,
+                        const float *restrict bias, float *restrict y)
+{
+    gru__gemm(w, rows, cols, x, 0, bias, y, 0, 1);
+}
+
 /* ---------------------------------------------------------------- GRU layer step */
 
-/* Scratch layout of one layer step (floats), for the largest hidden size H:
+/* Scratch layout of one lane of a model step (floats), for the largest hidden
+ * size H and output size O (GRU_SCRATCH_SIZE):
  *   gi  [R(3H)]  b_ih + W_ih x           gates r, z, n
- *   gh  [R(2H)]  b_hh + W_hh h           gates r, z
+ *   gh  [R(2H)]  b_hh + W_hh h           gates r, z  (z kept here, reset_before)
  *   ghn [R(H)]   b_hn + W_hn (h or r*h)  gate n
- *   rh  [R(H)]   r * h (reset_before) ; z (reset_after)
- * R(n) = n rounded up to GRU_PACK_ROWS. */
-typedef struct gru__layer_scratch {
-    float *gi, *gh, *ghn, *rh;
-} gru__layer_scratch;
+ *   rh  [R(H)]   r * h                   (reset_before)
+ *   out [R(O)]   head output
+ * R(n) = n rounded up to GRU_PACK_ROWS. Lanes of a batched step follow each
+ * other, `stride` floats apart. */
+typedef struct gru__scratch {
+    float *gi, *gh, *ghn, *rh, *out;
+    size_t stride;
+} gru__scratch;
 
-static inline gru__layer_scratch gru__layer_scratch_split(float *scratch, int max_hidden)
+static inline gru__scratch gru__scratch_split(float *scratch, int max_hidden, int output_size)
 {
-    gru__layer_scratch s;
+    gru__scratch s;
     s.gi = scratch;
     s.gh = s.gi + gru__round_up(3 * max_hidden, GRU_PACK_ROWS);
     s.ghn = s.gh + gru__round_up(2 * max_hidden, GRU_PACK_ROWS);
     s.rh = s.ghn + gru__round_up(max_hidden, GRU_PACK_ROWS);
+    s.out = s.rh + gru__round_up(max_hidden, GRU_PACK_ROWS);
+    s.stride = GRU_SCRATCH_SIZE(max_hidden, output_size);
     return s;
 }
 
-/* h <- GRU(x, h) for one layer. x and h must not overlap. */
-GRU__HOT void gru__layer_step(const gru_layer *layer, const float *restrict x, float *restrict h,
-                              gru__layer_scratch s)
+/* h <- GRU(x, h) for one layer and `lanes` independent sequences: lane l reads
+ * x + l * x_stride and updates h + l * h_stride. x and h must not overlap. */
+GRU__HOT void gru__layer_step(const gru_layer *layer, const float *restrict x, size_t x_stride,
+                              float *restrict h, size_t h_stride, gru__scratch s, const int lanes)
 {
     const int H = layer->hidden_size;
-    float *restrict gi = s.gi, *restrict gh = s.gh, *restrict ghn = s.ghn, *restrict rh = s.rh;
+    const size_t ss = s.stride;
 
-    gru__gemv(layer->w_ih, 3 * H, layer->input_size, x, layer->b_ih, gi);
-    gru__gemv(layer->w_hh_rz, 2 * H, H, h, layer->b_hh, gh);
+    gru__gemm(layer->w_ih, 3 * H, layer->input_size, x, x_stride, layer->b_ih, s.gi, ss, lanes);
+    gru__gemm(layer->w_hh_rz, 2 * H, H, h, h_stride, layer->b_hh, s.gh, ss, lanes);
     if (layer->reset_after) {
-        gru__gemv(layer->w_hh_n, H, H, h, layer->b_hh + 2 * H, ghn);
-        for (int j = 0; j < H; j++) {
-            const float r = gru__sigmoid(gi[j] + gh[j]);
-            const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
-            const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
-            h[j] = (1.0f - z) * n + z * h[j];
+        gru__gemm(layer->w_hh_n, H, H, h, h_stride, layer->b_hh + 2 * H, s.ghn, ss, lanes);
+        for (int l = 0; l < lanes; l++) {
+            const float *restrict gi = s.gi + (size_t)l * ss, *restrict gh = s.gh + (size_t)l * ss;
+            const float *restrict ghn = s.ghn + (size_t)l * ss;
+            float *restrict hl = h + (size_t)l * h_stride;
+            for (int j = 0; j < H; j++) { /* vectorize */
+                const float r = gru__sigmoid(gi[j] + gh[j]);
+                const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
+                const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
+                hl[j] = (1.0f - z) * n + z * hl[j];
+            }
         }
     } else {
-        for (int j = 0; j < H; j++) {
-            const float r = gru__sigmoid(gi[j] + gh[j]);
-            gh[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
-            rh[j] = r * h[j];
+        for (int l = 0; l < lanes; l++) {
+            const float *restrict gi = s.gi + (size_t)l * ss;
+            float *restrict gh = s.gh + (size_t)l * ss, *restrict rh = s.rh + (size_t)l * ss;
+            const float *restrict hl = h + (size_t)l * h_stride;
+            for (int j = 0; j < H; j++) { /* vectorize */
+                const float r = gru__sigmoid(gi[j] + gh[j]);
+                gh[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
+                rh[j] = r * hl[j];
+            }
         }
-        gru__gemv(layer->w_hh_n, H, H, rh, layer->b_hh + 2 * H, ghn);
-        for (int j = 0; j < H; j++) {
-            const float z = gh[H + j];
-            const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
-            h[j] = (1.0f - z) * n + z * h[j];
+        gru__gemm(layer->w_hh_n, H, H, s.rh, ss, layer->b_hh + 2 * H, s.ghn, ss, lanes);
+        for (int l = 0; l < lanes; l++) {
+            const float *restrict gi = s.gi + (size_t)l * ss, *restrict gh = s.gh + (size_t)l * ss;
+            const float *restrict ghn = s.ghn + (size_t)l * ss;
+            float *restrict hl = h + (size_t)l * h_stride;
+            for (int j = 0; j < H; j++) { /* vectorize */
+                const float z = gh[H + j];
+                const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
+                hl[j] = (1.0f - z) * n + z * hl[j];
+            }
         }
     }
 }
@@ -368,21 +453,21 @@ GRU__HOT void gru__layer_step(const gru_layer *layer, const float *restrict x, f
 static inline void gru__activate(int activation, float *v, int n)
 {
     if (activation == GRU_ACT_SIGMOID) {
-        for (int j = 0; j < n; j++)
+        for (int j = 0; j < n; j++) /* vectorize */
             v[j] = gru__sigmoid(v[j]);
     } else if (activation == GRU_ACT_TANH) {
-        for (int j = 0; j < n; j++)
+        for (int j = 0; j < n; j++) /* vectorize */
             v[j] = gru__tanh(v[j]);
     } else if (activation == GRU_ACT_SOFTMAX) {
         float m = v[0];
         for (int j = 1; j < n; j++)
             m = gru__max(m, v[j]);
         float sum = 0.0f;
-        for (int j = 0; j < n; j++) {
+        for (int j = 0; j < n; j++) { /* vectorize */
             v[j] = gru__exp(gru__max(v[j] - m, -87.0f));
             sum += v[j];
         }
-        for (int j = 0; j < n; j++)
+        for (int j = 0; j < n; j++) /* vectorize */
             v[j] = v[j] / sum;
     }
 }

@@ -104,7 +104,7 @@ size_t gru_q8_scratch_size(const gru_q8_model *model)
 
 /* h <- GRU(x, h) for one layer: gru__layer_step with int8 matrix products. */
 GRU__HOT void gru__q8_layer_step(const gru_q8_layer *q, const float *restrict x,
-                                 float *restrict h, gru__layer_scratch s)
+                                 float *restrict h, gru__scratch s)
 {
     const int H = q->hidden_size;
     float *restrict gi = s.gi, *restrict gh = s.gh, *restrict ghn = s.ghn, *restrict rh = s.rh;
@@ -138,7 +138,7 @@ GRU__DISPATCH static void gru__q8_model_step(const gru_q8_model *model, float *s
                                              float *scratch, const float *x, float *y)
 {
     const int max_hidden = gru__q8_max_hidden(model);
-    const gru__layer_scratch s = gru__layer_scratch_split(scratch, max_hidden);
+    const gru__scratch s = gru__scratch_split(scratch, max_hidden, gru_q8_model_output_size(model));
     const float *input = x;
     float *h = state;
     for (int l = 0; l < model->num_layers; l++) {
@@ -148,7 +148,7 @@ GRU__DISPATCH static void gru__q8_model_step(const gru_q8_model *model, float *s
     }
     if (model->has_head) {
         const gru_q8_dense *head = &model->head;
-        float *out = s.rh + gru__round_up(max_hidden, GRU_PACK_ROWS);
+        float *out = s.out;
         gru__q8_gemv(head->weight, head->output_size, head->input_size, input, head->scale,
                      head->bias, out);
         gru__activate(head->activation, out, head->output_size);

@@ -1,0 +1,284 @@
+"""Keras interchange: .keras (Keras 3) and legacy .h5 files -> GRUModel, read
+with zipfile + json + h5py (no TensorFlow, no Keras needed), or a live Keras
+model object (any backend).
+
+Keras GRU math (keras/src/layers/rnn/gru.py), gate order z, r, h, kernel [I, 3H]:
+    reset_after=True:  bias [2, 3H] = (input bias, recurrent bias)
+        hh = tanh(x W_h + b_h + r * (h U_h + rb_h))           == pygru reset_after
+    reset_after=False: bias [3H], no recurrent bias
+        hh = tanh(x W_h + b_h + (r * h) U_h)                  == pygru reset_before
+                                                                 with bias_hh = 0
+    h' = z * h + (1 - z) * hh
+"""
+import io
+import json
+import os
+import re
+import zipfile
+
+import numpy as np
+
+from ._common import UnsupportedModelError, build_model, check_file, require, zrn_to_rzn
+
+_DENSE_ACTIVATIONS = {"linear": None, None: None, "sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax"}
+_IGNORED_LAYERS = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise",
+                   "AlphaDropout"}  # identity at inference
+
+
+def from_keras(path_or_model):
+    """A GRUModel with the weights of a Keras model.
+
+    path_or_model: a ``.keras`` file (Keras 3: a zip of config.json and
+        model.weights.h5), a legacy ``.h5`` file (``model.save("m.h5")``, with
+        the model config in its attributes), or a Keras model object.
+
+    Supported: a Sequential or a chain-shaped Functional model of GRU layers
+    (``reset_after`` True or False, ``use_bias`` either way, activation
+    ``tanh``, recurrent_activation ``sigmoid``), ``return_sequences`` on the
+    last GRU, then optionally one Dense layer (activation linear, sigmoid,
+    tanh or softmax, optionally followed by an Activation layer). Dropout
+    layers and the GRU's dropout / recurrent_dropout only act in training and
+    are ignored; ``unroll`` does not change the result. Anything else
+    (hard_sigmoid, go_backwards, stateful, return_state, Bidirectional,
+    masking, other layers, mixed precision) raises UnsupportedModelError
+    naming it.
+    """
+    if isinstance(path_or_model, (str, os.PathLike)):
+        path = check_file(path_or_model, "Keras")
+        config, weights = _read_file(path)
+    else:
+        config, weights = _read_live(path_or_model)
+    return _convert(config, weights)
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def _bad_file(path, why):
+    return ValueError(f"path: {path!r} is not a readable Keras model file ({why})")
+
+
+def _read_file(path):
+    """(model config dict, {layer name: [arrays in Keras order]})."""
+    h5py = require("h5py", "reading Keras files")
+
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = set(z.namelist())
+                if {"config.json", "model.weights.h5"} <= names:
+                    config = json.loads(z.read("config.json").decode("utf-8"))
+                    blob = z.read("model.weights.h5")
+        except (zipfile.BadZipFile, UnicodeDecodeError, ValueError, OSError, EOFError) as exc:
+            raise _bad_file(path, exc) from None
+        if not {"config.json", "model.weights.h5"} <= names:
+            raise _bad_file(path, f"zip without config.json / model.weights.h5: {sorted(names)[:6]}")
+        if not isinstance(config, dict):
+            raise _bad_file(path, "config.json is not a JSON object")
+        try:
+            with h5py.File(io.BytesIO(blob), "r") as f:
+                return config, _keras3_weights(f, config)
+        except (OSError, KeyError) as exc:
+            raise _bad_file(path, f"model.weights.h5: {exc}") from None
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise _bad_file(path, f"neither a .keras zip nor HDF5: {exc}") from None
+    with f:
+        if "model_config" not in f.attrs:
+            raise _bad_file(path, "HDF5 file without a model_config attribute (a weights-only file?)")
+        if "model_weights" not in f:
+            raise _bad_file(path, "no model_weights group")
+        raw = f.attrs["model_config"]
+        try:
+            config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+            if not isinstance(config, dict):
+                raise ValueError("not a JSON object")
+            return config, _legacy_weights(f["model_weights"])
+        except (ValueError, KeyError, OSError) as exc:
+            raise _bad_file(path, f"model_config / model_weights: {exc}") from None
+
+
+def _snake_case(name):
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _keras3_weights(f, config):
+    """model.weights.h5 keeps each layer's variables under layers/<key>/vars/<i>
+    (GRU: layers/<key>/cell/vars/<i>), in the order the layer created them.
+    Keras 3 does not use the layer's name as <key> but its class name in
+    snake case, numbered in model order: gru, gru_1, dense, ... (saving_lib's
+    _save_container_state); the layer name is tried second."""
+    out, used = {}, {}
+    for layer in _layer_list(config):
+        name = layer.get("config", {}).get("name")
+        base = _snake_case(layer.get("class_name", ""))
+        key = base if base not in used else f"{base}_{used[base] + 1}"
+        used[base] = used[base] + 1 if base in used else 0
+        for root, key in (("layers", key), ("layers", name), ("_layer_checkpoint_dependencies", name)):
+            group = f.get(f"{root}/{key}")
+            if group is None:
+                continue
+            if "cell" in group:
+                group = group["cell"]
+            if "vars" in group:
+                vars_ = group["vars"]
+                out[name] = [np.asarray(vars_[str(i)]) for i in range(len(vars_))]
+            break
+    return out
+
+
+def _legacy_weights(g):
+    """Legacy h5: model_weights/<layer> has a weight_names attribute listing the
+    datasets (".../kernel:0", ".../recurrent_kernel:0", ".../bias:0")."""
+    out = {}
+    for name in g.attrs.get("layer_names", []):
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        layer = g[name]
+        wnames = [w.decode() if isinstance(w, bytes) else str(w) for w in layer.attrs.get("weight_names", [])]
+        out[name] = [np.asarray(layer[w]) for w in wnames]
+    return out
+
+
+def _read_live(model):
+    if not (hasattr(model, "get_config") and hasattr(model, "layers")):
+        raise TypeError(f"path_or_model: expected a .keras/.h5 path or a Keras model, got {type(model).__name__}")
+    config = {"class_name": type(model).__name__, "config": model.get_config()}
+    layers = _layer_list(config)
+    by_name = {layer.name: layer for layer in model.layers}
+    weights = {}
+    for entry in layers:
+        layer = by_name.get(entry["config"].get("name"))
+        if layer is not None:
+            weights[layer.name] = [np.asarray(w) for w in layer.get_weights()]
+    return config, weights
+
+
+# ---------------------------------------------------------------------- converting
+
+
+def _layer_list(config):
+    """The layers of a Sequential, or of a Functional model whose layers form one chain."""
+    cls = config.get("class_name")
+    cfg = config.get("config", {})
+    if cls == "Sequential":
+        return cfg if isinstance(cfg, list) else cfg.get("layers", [])  # a list before Keras 2.2.3
+    if cls in ("Functional", "Model"):
+        layers = cfg.get("layers", [])
+        names = [l.get("config", {}).get("name", l.get("name")) for l in layers]
+        for i, layer in enumerate(layers):
+            inbound = json.dumps(layer.get("inbound_nodes", []))
+            sources = [n for n in names if f'"{n}"' in inbound]
+            if (i == 0 and sources) or (i > 0 and sources != [names[i - 1]]):
+                raise UnsupportedModelError(f"model: Functional model is not a single chain of layers "
+                                            f"(layer {names[i]!r} takes {sources})")
+            layer["config"].setdefault("name", names[i])
+        return layers
+    raise UnsupportedModelError(f"model: expected a Sequential or Functional model, got {cls!r}")
+
+
+def _dtype_name(dtype):
+    if isinstance(dtype, dict):
+        return dtype.get("config", {}).get("name")
+    return dtype
+
+
+def _check_gru(name, c):
+    def fail(feature):
+        raise UnsupportedModelError(f"GRU layer {name!r}: {feature} is not supported")
+
+    act = c.get("activation", "tanh")
+    rec = c.get("recurrent_activation", "sigmoid")
+    if rec == "hard_sigmoid":
+        fail("recurrent_activation='hard_sigmoid' (the Keras 2 default; pygru computes the exact "
+             "sigmoid, so retrain or re-save with recurrent_activation='sigmoid')")
+    if rec != "sigmoid":
+        fail(f"recurrent_activation={rec!r} (only 'sigmoid')")
+    if act != "tanh":
+        fail(f"activation={act!r} (only 'tanh')")
+    for flag, why in (("go_backwards", "it reads the sequence in reverse"),
+                      ("stateful", "pygru's predict starts every sequence from a zero state; use "
+                                   "GRUModel.stream() to carry state"),
+                      ("return_state", "pygru returns one output"),
+                      ("time_major", "pygru takes (batch, time, features)")):
+        if c.get(flag):
+            fail(f"{flag}=True ({why})")
+    if _dtype_name(c.get("dtype", "float32")) not in (None, "float32"):
+        fail(f"dtype policy {_dtype_name(c.get('dtype'))!r} (pygru computes in float32)")
+
+
+def _gru_weights(name, c, arrays):
+    H = int(c["units"])
+    # Keras before 2.1.3 had no reset_after key and computed the reset_before GRU
+    reset_after = bool(c.get("reset_after", False))
+    use_bias = c.get("use_bias", True)
+    if len(arrays) != (3 if use_bias else 2):
+        raise ValueError(f"GRU layer {name!r}: expected {3 if use_bias else 2} weight arrays "
+                         f"(kernel, recurrent_kernel{', bias' if use_bias else ''}), got {len(arrays)}")
+    kernel, recurrent = arrays[0], arrays[1]
+    if kernel.ndim != 2 or kernel.shape[1] != 3 * H:
+        raise ValueError(f"GRU layer {name!r}: kernel: expected shape (input, {3 * H}), got {kernel.shape}")
+    if recurrent.shape != (H, 3 * H):
+        raise ValueError(f"GRU layer {name!r}: recurrent_kernel: expected shape {(H, 3 * H)}, got {recurrent.shape}")
+    bias_ih = bias_hh = np.zeros(3 * H, np.float32)
+    if use_bias:
+        bias = arrays[2]
+        want = (2, 3 * H) if reset_after else (3 * H,)
+        if bias.shape != want:
+            raise ValueError(f"GRU layer {name!r} (reset_after={reset_after}): bias: expected shape {want}, "
+                             f"got {bias.shape}")
+        if reset_after:
+            bias_ih, bias_hh = bias[0], bias[1]
+        else:
+            bias_ih = bias  # Keras' reset_before GRU has no recurrent bias
+    return {"weight_ih": zrn_to_rzn(kernel.T), "weight_hh": zrn_to_rzn(recurrent.T),
+            "bias_ih": zrn_to_rzn(bias_ih), "bias_hh": zrn_to_rzn(bias_hh), "reset_after": reset_after}
+
+
+def _convert(config, weights):
+    layers, head, activation, return_sequences = [], None, None, False
+    stage = "gru"  # then "dense", then "done"
+    for entry in _layer_list(config):
+        cls, c = entry.get("class_name"), entry.get("config", {})
+        name = c.get("name")
+        if cls in _IGNORED_LAYERS:
+            continue
+        if cls == "GRU" and stage == "gru":
+            _check_gru(name, c)
+            if layers and not return_sequences:
+                raise ValueError(f"GRU layer {name!r} follows a GRU without return_sequences=True")
+            if name not in weights:
+                raise ValueError(f"GRU layer {name!r}: no weights stored for it")
+            layers.append(_gru_weights(name, c, weights[name]))
+            return_sequences = bool(c.get("return_sequences", False))
+        elif cls == "Dense" and stage == "gru" and layers:
+            act = c.get("activation", "linear")
+            if act not in _DENSE_ACTIVATIONS:
+                raise UnsupportedModelError(f"Dense layer {name!r}: activation={act!r} is not supported "
+                                            f"(linear, sigmoid, tanh, softmax)")
+            if _dtype_name(c.get("dtype", "float32")) not in (None, "float32"):
+                raise UnsupportedModelError(f"Dense layer {name!r}: dtype policy "
+                                            f"{_dtype_name(c.get('dtype'))!r} is not supported")
+            arrays = weights.get(name, [])
+            use_bias = c.get("use_bias", True)
+            if len(arrays) != (2 if use_bias else 1):
+                raise ValueError(f"Dense layer {name!r}: expected {2 if use_bias else 1} weight arrays, "
+                                 f"got {len(arrays)}")
+            kernel = arrays[0]
+            if kernel.ndim != 2:
+                raise ValueError(f"Dense layer {name!r}: kernel: expected a 2-D array, got shape {kernel.shape}")
+            bias = arrays[1] if use_bias else np.zeros(kernel.shape[1], np.float32)
+            head, activation, stage = (kernel.T, bias), _DENSE_ACTIVATIONS[act], "dense"
+        elif cls == "Activation" and stage == "dense" and activation is None:
+            act = c.get("activation")
+            if act not in _DENSE_ACTIVATIONS:
+                raise UnsupportedModelError(f"Activation layer {name!r}: activation={act!r} is not supported")
+            activation, stage = _DENSE_ACTIVATIONS[act], "done"
+        elif cls in ("Bidirectional", "GRUCell", "RNN", "LSTM", "SimpleRNN", "Masking"):
+            raise UnsupportedModelError(f"layer {name!r}: {cls} is not supported (pygru runs forward GRU layers)")
+        else:
+            raise UnsupportedModelError(f"layer {name!r}: {cls} at this position is not supported "
+                                        f"(expected GRU layers, then one Dense head)")
+    return build_model(layers, head, activation, return_sequences)

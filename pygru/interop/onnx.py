@@ -1,0 +1,341 @@
+"""ONNX interchange: a graph of GRU nodes (+ head) -> GRUModel, and GRUModel -> .onnx.
+
+ONNX GRU (opset 7+), gate order z, r, h; W [D, 3H, I], R [D, 3H, H],
+B [D, 6H] = (Wb_zrh, Rb_zrh):
+    linear_before_reset=0: h~ = tanh(W_h x + Wb_h + R_h (r * h) + Rb_h)   == pygru reset_before
+    linear_before_reset=1: h~ = tanh(W_h x + Wb_h + r * (R_h h + Rb_h))   == pygru reset_after
+    h' = (1 - z) * h~ + z * h
+"""
+import numpy as np
+
+from ._common import UnsupportedModelError, build_model, check_file, require, rzn_to_zrn, zrn_to_rzn
+
+OPSET = 14
+_PASS_THROUGH = {"Identity", "Dropout"}  # identity at inference
+_ACTIVATIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax"}
+_ZERO_PRESERVING = {"Slice", "Reshape", "Expand", "Squeeze", "Unsqueeze", "Identity", "Cast", "Tile", "Transpose"}
+
+
+def from_onnx(path):
+    """A GRUModel with the weights of an ONNX model (``.onnx`` path or a
+    ModelProto) holding a chain of forward GRU nodes (``linear_before_reset``
+    0 or 1, ``layout`` 0 or 1, default activations, zero or absent initial
+    state), optionally followed by a dense head (MatMul [+ Add] or Gemm) and a
+    Sigmoid, Tanh or Softmax over the last axis.
+
+    The Transpose / Squeeze / Gather(-1) nodes that exporters put around GRU
+    outputs are followed; so are Identity and Dropout (inference no-ops).
+    pygru takes (batch, time, features) even when the graph is time-major.
+    Weights must be initializers or Constant nodes. Reverse or bidirectional
+    direction, clip, other activations, sequence_lens, a non-zero initial_h
+    and any other node on the data path raise UnsupportedModelError naming it.
+    """
+    onnx = require("onnx", "from_onnx")
+
+    if isinstance(path, onnx.ModelProto):
+        proto, where = path, "model"
+    else:
+        path = check_file(path, "ONNX")
+        where = f"path {path!r}"
+        try:
+            proto = onnx.load(path)
+        except Exception as exc:  # onnx raises protobuf DecodeError, ValueError, OSError ...
+            raise ValueError(f"path: {path!r} is not a readable ONNX model ({type(exc).__name__}: {exc})") from None
+    return _Walker(proto, where).run()
+
+
+class _Walker:
+    """Follows the data path from the graph input to the graph output."""
+
+    def __init__(self, proto, where):
+        from onnx import numpy_helper
+
+        self.where = where
+        self.graph = g = proto.graph
+        self.opset = max([o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")] or [1])
+        self.consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+        self.producer = {}
+        self.consumers = {}
+        for node in g.node:
+            for out in node.output:
+                self.producer[out] = node
+            for inp in node.input:
+                self.consumers.setdefault(inp, []).append(node)
+            if node.op_type == "Constant":
+                self.consts[node.output[0]] = self._constant_value(node)
+        # Concat(axis 0) of GRU Y_h outputs: PyTorch's h_n of a stacked GRU
+        # (exported for `h[-1]`). Only its last input can be on the data path.
+        y_h = {n.output[1] for n in g.node if n.op_type == "GRU" and len(n.output) > 1 and n.output[1]}
+        self.state_concats = {id(n) for n in g.node if n.op_type == "Concat" and self._attrs(n).get("axis") == 0
+                              and n.input and all(i in y_h for i in n.input)}
+
+    def fail(self, feature):
+        return UnsupportedModelError(f"{self.where}: {feature} is not supported")
+
+    @staticmethod
+    def _attrs(node):
+        from onnx import helper
+
+        return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+    def _constant_value(self, node):
+        from onnx import numpy_helper
+
+        for a in node.attribute:
+            if a.name == "value":
+                return numpy_helper.to_array(a.t)
+            if a.name in ("value_float", "value_int"):
+                return np.array(a.f if a.name == "value_float" else a.i)
+            if a.name in ("value_floats", "value_ints"):
+                return np.array(list(a.floats) if a.name == "value_floats" else list(a.ints))
+        return None
+
+    def const(self, name, what):
+        if name not in self.consts or self.consts[name] is None:
+            raise self.fail(f"{what} computed at run time (tensor {name!r}); only initializers/Constant nodes")
+        return self.consts[name]
+
+    def is_zero(self, name):
+        """True when tensor `name` is all zeros whatever the input: a zero
+        constant, or ConstantOfShape(0) reshaped/sliced (what exporters build
+        for a default initial state)."""
+        if name in self.consts:
+            return self.consts[name] is not None and not np.any(self.consts[name])
+        node = self.producer.get(name)
+        if node is None:
+            return False
+        if node.op_type == "ConstantOfShape":
+            value = self._constant_value(node)
+            return value is None or not np.any(value)
+        return node.op_type in _ZERO_PRESERVING and self.is_zero(node.input[0])
+
+    def data_consumers(self, name):
+        # Shape nodes only feed shape computations (e.g. the zero initial state);
+        # the Y_h of a lower layer may feed an h_n Concat whose last layer is used.
+        return [n for n in self.consumers.get(name, []) if n.op_type != "Shape"
+                and not (id(n) in self.state_concats and n.input[-1] != name)]
+
+    def run(self):
+        g = self.graph
+        inputs = [i.name for i in g.input if i.name not in self.consts]
+        if len(inputs) != 1:
+            raise self.fail(f"a graph with {len(inputs)} inputs {inputs} (expected one sequence input)")
+        if len(g.output) != 1:
+            raise self.fail(f"a graph with {len(g.output)} outputs (expected one)")
+        out_name = g.output[0].name
+        name, labels = inputs[0], ("x0", "x1", "F")  # graph input: (?, ?, features)
+        layers, head_w, head_b, activation, n_states = [], None, None, None, 0
+        while name != out_name:
+            users = self.data_consumers(name)
+            if len(users) != 1:
+                raise self.fail(f"tensor {name!r} used by {len(users)} nodes "
+                                f"{[n.op_type for n in users]} (expected a single chain)")
+            node = users[0]
+            op, attrs = node.op_type, self._attrs(node)
+            if node.input[0] != name and op != "Add" and id(node) not in self.state_concats:
+                raise self.fail(f"{op} node {node.name!r} taking the sequence as input #"
+                                f"{list(node.input).index(name)}")
+            if activation is not None and op not in _PASS_THROUGH:
+                raise self.fail(f"{op} node {node.name!r} after the output activation")
+            if op in _PASS_THROUGH:
+                pass
+            elif op == "Transpose":
+                perm = attrs.get("perm", list(range(len(labels)))[::-1])
+                labels = tuple(labels[i] for i in perm)
+            elif op == "Squeeze":
+                axes = attrs.get("axes") if self.opset < 13 else (
+                    self.const(node.input[1], "Squeeze axes") if len(node.input) > 1 and node.input[1] else None)
+                if axes is None:
+                    raise self.fail(f"Squeeze node {node.name!r} without axes")
+                axes = {int(a) % len(labels) for a in np.atleast_1d(axes)}
+                if any(labels[a] != "D" for a in axes):
+                    raise self.fail(f"Squeeze node {node.name!r} of axes {[labels[a] for a in axes]}")
+                labels = tuple(lab for i, lab in enumerate(labels) if i not in axes)
+            elif op == "Concat" and id(node) in self.state_concats and labels == ("D", "B", "F"):
+                labels, n_states = ("L", "B", "F"), len(node.input)
+            elif op == "Gather":
+                axis = attrs.get("axis", 0) % len(labels)
+                idx = self.const(node.input[1], "Gather indices")
+                # the last time step, or the (only / last) layer of a final state
+                last = {"T": (-1,), "D": (-1, 0), "L": (-1, n_states - 1)}
+                if labels[axis] not in last or idx.shape != () or int(idx) not in last[labels[axis]]:
+                    raise self.fail(f"Gather node {node.name!r} of {labels[axis]}[{idx.tolist()}] (only the last "
+                                    "time step, or the last layer's final state)")
+                labels = labels[:axis] + labels[axis + 1:]
+            elif op == "GRU":
+                if head_w is not None:
+                    raise self.fail(f"GRU node {node.name!r} after the dense head")
+                layer, labels, name = self._gru(node, attrs, labels, first=not layers)
+                layers.append(layer)
+                continue
+            elif op in ("MatMul", "Gemm"):
+                if not layers or head_w is not None or labels[-1] != "F":
+                    raise self.fail(f"{op} node {node.name!r} at this position (one dense head after the GRUs)")
+                head_w, head_b = self._head(node, op, attrs, labels)
+            elif op == "Add" and head_w is not None and head_b is None:
+                other = [i for i in node.input if i != name]
+                if len(other) != 1:
+                    raise self.fail(f"Add node {node.name!r} adding the sequence to itself")
+                b = np.asarray(self.const(other[0], "head bias"), np.float32)
+                if b.size != head_w.shape[0] or b.shape[-1:] != (head_w.shape[0],):
+                    raise ValueError(f"{self.where}: head bias {other[0]!r}: expected shape "
+                                     f"({head_w.shape[0]},), got {b.shape}")
+                head_b = b.reshape(-1)
+            elif op in _ACTIVATIONS:
+                if head_w is None:
+                    raise self.fail(f"{op} node {node.name!r} without a dense head before it")
+                if op == "Softmax":
+                    axis = attrs.get("axis", -1 if self.opset >= 13 else 1) % len(labels)
+                    if axis != len(labels) - 1:
+                        raise self.fail(f"Softmax node {node.name!r} over axis {axis} (only the last axis)")
+                activation = _ACTIVATIONS[op]
+            else:
+                raise self.fail(f"{op} node {node.name!r} on the data path")
+            name = node.output[0]
+        if not layers:
+            raise ValueError(f"{self.where}: no GRU node on the path from the input to the output")
+        if "D" in labels or sorted(labels) not in (["B", "F"], ["B", "F", "T"]):
+            raise self.fail(f"graph output with axes {labels} (expected (batch, features) or "
+                            "(batch, time, features) in either order)")
+        head = None
+        if head_w is not None:
+            head = (head_w, np.zeros(head_w.shape[0], np.float32) if head_b is None else head_b)
+        return build_model(layers, head, activation, return_sequences="T" in labels)
+
+    def _gru(self, node, a, labels, first):
+        """(layer weights, output labels, name of the followed output)."""
+        nm = f"GRU node {node.name!r}"
+        direction = a.get("direction", b"forward")
+        direction = direction.decode() if isinstance(direction, bytes) else direction
+        if direction != "forward":
+            raise self.fail(f"{nm}: direction={direction!r} (forward only)")
+        if "clip" in a:
+            raise self.fail(f"{nm}: clip={a['clip']}")
+        acts = [s.decode() if isinstance(s, bytes) else s for s in a.get("activations", [])]
+        if acts and [s.lower() for s in acts] != ["sigmoid", "tanh"]:
+            raise self.fail(f"{nm}: activations={acts} (only the default Sigmoid, Tanh)")
+        for key in ("activation_alpha", "activation_beta"):
+            if key in a:
+                raise self.fail(f"{nm}: {key}")
+        layout = a.get("layout", 0)
+        want = ("T", "B") if layout == 0 else ("B", "T")
+        if labels[2] != "F" or (labels[:2] != want and not (first and set(labels[:2]) == {"x0", "x1"})):
+            raise self.fail(f"{nm}: input with axes {labels} for layout={layout}")
+        ins = list(node.input) + [""] * (6 - len(node.input))
+        if ins[4]:
+            raise self.fail(f"{nm}: sequence_lens")
+        if ins[5] and not self.is_zero(ins[5]):
+            raise self.fail(f"{nm}: a non-zero initial_h")
+        W = np.asarray(self.const(ins[1], f"{nm} W"), np.float32)
+        R = np.asarray(self.const(ins[2], f"{nm} R"), np.float32)
+        if R.ndim != 3 or R.shape[0] != 1 or R.shape[1] != 3 * R.shape[2]:
+            raise ValueError(f"{self.where}: {nm}: R: expected shape (1, 3H, H), got {R.shape}")
+        H = R.shape[2]
+        if a.get("hidden_size", H) != H:
+            raise ValueError(f"{self.where}: {nm}: hidden_size={a['hidden_size']} but R has shape {R.shape}")
+        if W.ndim != 3 or W.shape[:2] != (1, 3 * H):
+            raise ValueError(f"{self.where}: {nm}: W: expected shape (1, {3 * H}, input_size), got {W.shape}")
+        B = np.zeros((1, 6 * H), np.float32) if not ins[3] else np.asarray(self.const(ins[3], f"{nm} B"), np.float32)
+        if B.shape != (1, 6 * H):
+            raise ValueError(f"{self.where}: {nm}: B: expected shape (1, {6 * H}), got {B.shape}")
+        layer = {"weight_ih": zrn_to_rzn(W[0]), "weight_hh": zrn_to_rzn(R[0]),
+                 "bias_ih": zrn_to_rzn(B[0, :3 * H]), "bias_hh": zrn_to_rzn(B[0, 3 * H:]),
+                 "reset_after": bool(a.get("linear_before_reset", 0))}
+        outs = list(node.output) + [""] * (2 - len(node.output))
+        used = [i for i, o in enumerate(outs) if o and (self.data_consumers(o) or o == self.graph.output[0].name)]
+        if len(used) != 1:
+            raise self.fail(f"{nm}: {len(used)} of its outputs (Y, Y_h) used (expected one)")
+        if used[0] == 0:
+            out_labels = ("T", "D", "B", "F") if layout == 0 else ("B", "T", "D", "F")
+        else:
+            out_labels = ("D", "B", "F") if layout == 0 else ("B", "D", "F")
+        return layer, out_labels, outs[used[0]]
+
+    def _head(self, node, op, a, labels):
+        W = np.asarray(self.const(node.input[1], f"{op} weight"), np.float32)
+        if W.ndim != 2:
+            raise ValueError(f"{self.where}: {op} weight {node.input[1]!r}: expected a 2-D matrix, got {W.shape}")
+        if op == "MatMul":
+            return W.T, None
+        if len(labels) != 2 or a.get("transA", 0):
+            raise self.fail(f"Gemm node {node.name!r} with transA or a non-2-D input")
+        if a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
+            raise self.fail(f"Gemm node {node.name!r} with alpha/beta != 1")
+        W = W if a.get("transB", 0) else W.T
+        b = None
+        if len(node.input) > 2 and node.input[2]:
+            b = np.asarray(self.const(node.input[2], "Gemm bias"), np.float32)
+            if b.size != W.shape[0]:
+                raise ValueError(f"{self.where}: Gemm bias: expected {W.shape[0]} values, got shape {b.shape}")
+            b = np.broadcast_to(b.reshape(-1), (W.shape[0],)).copy()
+        return W, b
+
+
+# ---------------------------------------------------------------------- export
+
+
+def to_onnx(model, path, opset=OPSET):
+    """Write `model` as an ONNX graph (opset >= 14) to `path`, atomically.
+
+    Input "input" (batch, time, input_size) float32, dynamic batch and time;
+    output "output" (batch, output_dim) or (batch, time, output_dim) with
+    return_sequences. One GRU node per layer (time-major, layout=0, the layout
+    every runtime implements; Transpose nodes convert), linear_before_reset =
+    the layer's reset_after, then MatMul + Add and the activation."""
+    onnx = require("onnx", "to_onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from .._io import atomic_write
+
+    if opset < 14:
+        raise ValueError(f"opset: expected 14 or newer, got {opset}")
+    w = model.get_weights()
+    nodes, inits = [], []
+
+    def init(name, arr):
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(arr, np.float32), name))
+        return name
+
+    def axis(a):
+        if f"axis{a}" not in [t.name for t in inits]:
+            inits.append(numpy_helper.from_array(np.array([a], np.int64), f"axis{a}"))
+        return f"axis{a}"
+
+    nodes.append(helper.make_node("Transpose", ["input"], ["x_tbi"], perm=[1, 0, 2]))
+    x = "x_tbi"
+    last = model.num_layers - 1
+    for l, H in enumerate(model.hidden_sizes):
+        W = init(f"W{l}", rzn_to_zrn(w[f"weight_ih_l{l}"])[None])
+        R = init(f"R{l}", rzn_to_zrn(w[f"weight_hh_l{l}"])[None])
+        B = init(f"B{l}", np.concatenate([rzn_to_zrn(w[f"bias_ih_l{l}"]), rzn_to_zrn(w[f"bias_hh_l{l}"])])[None])
+        nodes.append(helper.make_node("GRU", [x, W, R, B], [f"Y{l}", f"Yh{l}"], name=f"gru{l}", hidden_size=H,
+                                      linear_before_reset=int(model.reset_after[l])))
+        if l < last or model.return_sequences:
+            nodes.append(helper.make_node("Squeeze", [f"Y{l}", axis(1)], [f"h{l}"]))  # (T, B, H)
+        else:
+            nodes.append(helper.make_node("Squeeze", [f"Yh{l}", axis(0)], [f"h{l}"]))  # (B, H)
+        x = f"h{l}"
+    if model.return_sequences:
+        nodes.append(helper.make_node("Transpose", [x], ["h_bth"], perm=[1, 0, 2]))
+        x = "h_bth"
+    if model.output_size is not None:
+        nodes.append(helper.make_node("MatMul", [x, init("head_WT", w["head.weight"].T)], ["head_mm"]))
+        nodes.append(helper.make_node("Add", ["head_mm", init("head_b", w["head.bias"])], ["head_out"]))
+        x = "head_out"
+        if model.output_activation is not None:
+            op = {v: k for k, v in _ACTIVATIONS.items()}[model.output_activation]
+            nodes.append(helper.make_node(op, [x], ["act_out"], **({"axis": -1} if op == "Softmax" else {})))
+            x = "act_out"
+    nodes.append(helper.make_node("Identity", [x], ["output"]))
+    out_shape = ["batch", "time", model.output_dim] if model.return_sequences else ["batch", model.output_dim]
+    graph = helper.make_graph(
+        nodes, "pygru", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", "time", model.input_size])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, out_shape)], initializer=inits)
+    from .. import __version__
+
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="pygru", producer_version=__version__)
+    proto.ir_version = min(proto.ir_version, 8)  # readable by older runtimes too
+    onnx.checker.check_model(proto)
+    data = proto.SerializeToString()
+    atomic_write(path, lambda f: f.write(data))

@@ -1,0 +1,250 @@
+"""PyTorch interchange: nn.GRU / state dicts / .pt / .safetensors -> GRUModel,
+and GRUModel -> nn.Module. torch is imported inside the functions that need it
+(a .safetensors file imports without torch)."""
+import os
+from collections.abc import Mapping
+
+import numpy as np
+
+from ._common import UnsupportedModelError, as_float32, build_model, check_file, require
+
+
+def from_torch(obj, head=None, output_activation=None, return_sequences=False):
+    """A GRUModel with the weights of a PyTorch GRU.
+
+    obj: an ``nn.GRU`` (any ``num_layers``, ``batch_first`` either way: pygru
+        always takes (batch, time, features)), its ``state_dict()``, or the path
+        of a ``.pt``/``.pth`` file holding such a state dict (read with
+        ``torch.load(weights_only=True)``, so nothing is unpickled) or of a
+        ``.safetensors`` file (read without torch). A state dict of a bigger
+        module may carry a key prefix (``"gru.weight_ih_l0"``); every key must
+        then belong to the GRU or the head, so that no layer is silently dropped.
+    head: an optional ``nn.Linear`` applied to the last GRU output: the module,
+        a dict ``{"weight": [O, H], "bias": [O]}``, or the key prefix of its
+        weights inside `obj` (``head="fc"`` uses ``fc.weight``/``fc.bias``).
+    output_activation: None, "sigmoid", "tanh" or "softmax" after the head
+        (a state dict does not record it).
+    return_sequences: the model returns every step, not only the last.
+
+    Dropout is ignored (it only acts in training). PyTorch's GRU is the
+    reset_after variant, so every imported layer has reset_after=True.
+    Bidirectional GRUs, ``proj_size`` weights and non-floating-point weights
+    raise UnsupportedModelError (a ValueError) naming the feature.
+    """
+    state, source = _state_dict(obj)
+    layers, used = _gru_layers(state, source)
+    head_w = None
+    if head is not None:
+        head_w, head_keys = _head_weights(head, state, source)
+        used |= head_keys
+    unused = sorted(set(state) - used)
+    if unused:
+        raise UnsupportedModelError(
+            f"{source}: keys pygru does not know how to run: {unused[:8]}{' ...' if len(unused) > 8 else ''}; "
+            "pass only the GRU weights, and the dense head with head=")
+    return build_model(layers, head_w, output_activation, return_sequences)
+
+
+def _to_numpy(name, value):
+    if isinstance(value, np.ndarray):
+        return value
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        raise UnsupportedModelError(f"{name}: expected a tensor, got {type(value).__name__}")
+    if value.is_quantized or not value.is_floating_point():
+        raise UnsupportedModelError(f"{name}: expected floating-point weights, got dtype {value.dtype}")
+    return value.detach().to("cpu", torch.float32).numpy()
+
+
+def _state_dict(obj):
+    """(dict name -> numpy array, description) from any accepted `obj`."""
+    if isinstance(obj, (str, os.PathLike)):
+        path = check_file(obj, "PyTorch")
+        if path.lower().endswith(".safetensors"):
+            from .safetensors_io import read_safetensors
+
+            return read_safetensors(path), f"path {path!r}"
+        import pickle
+
+        torch = require("torch", f"reading {os.path.basename(path)!r}", "torch==2.13.0")
+
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+            raise ValueError(f"path: {path!r} is not a readable PyTorch weights file "
+                             f"(torch.load(weights_only=True) said: {str(exc).splitlines()[0][:200]}); "
+                             "save model.state_dict(), not the pickled module") from None
+        if not isinstance(state, Mapping):
+            raise TypeError(f"path: {path!r} holds a {type(state).__name__}, expected a state dict")
+        source = f"path {path!r}"
+    elif isinstance(obj, Mapping):
+        state, source = obj, "state_dict"
+    else:
+        import torch
+
+        if not isinstance(obj, torch.nn.Module):
+            raise TypeError(f"obj: expected an nn.GRU, a state dict or a file path, got {type(obj).__name__}")
+        if not isinstance(obj, torch.nn.GRU) or getattr(obj, "mode", "GRU") != "GRU":
+            raise UnsupportedModelError(
+                f"obj: expected an nn.GRU, got {type(obj).__name__}; for a model that wraps a GRU pass "
+                "model.state_dict() with head='<name of its nn.Linear>'")
+        if obj.bidirectional:
+            raise UnsupportedModelError("obj: bidirectional GRUs are not supported (pygru runs forward only)")
+        if getattr(obj, "proj_size", 0):
+            raise UnsupportedModelError(f"obj: proj_size={obj.proj_size} is not supported")
+        state, source = obj.state_dict(), "nn.GRU"
+    return _Tensors(state, source), source
+
+
+class _Tensors(dict):
+    """A state dict whose values turn into numpy arrays when read, so that an
+    entry pygru does not use (e.g. an int64 num_batches_tracked) is reported
+    as unused rather than as a bad weight."""
+
+    def __init__(self, state, source):
+        super().__init__(state)
+        self.source = source
+
+    def __getitem__(self, key):
+        return _to_numpy(f"{self.source}[{key!r}]", super().__getitem__(key))
+
+
+def _gru_layers(state, source):
+    starts = [k[:-len("weight_ih_l0")] for k in state if k.endswith("weight_ih_l0")]
+    if not starts:
+        raise ValueError(f"{source}: no GRU weights found (expected keys like 'weight_ih_l0')")
+    if len(starts) > 1:
+        raise UnsupportedModelError(f"{source}: several GRUs found (key prefixes {starts}); pass one")
+    p = starts[0]
+    for k in state:
+        if k.startswith(p) and k.endswith("_reverse"):
+            raise UnsupportedModelError(f"{source}: bidirectional GRUs are not supported ({k!r})")
+        if k.startswith(p + "weight_hr_l"):
+            raise UnsupportedModelError(f"{source}: proj_size is not supported ({k!r})")
+    layers, used = [], set()
+    while f"{p}weight_ih_l{len(layers)}" in state:
+        l = len(layers)
+        names = {key: f"{p}{key}_l{l}" for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        for key in ("weight_ih", "weight_hh"):
+            if names[key] not in state:
+                raise ValueError(f"{source}: {names['weight_ih']!r} present but {names[key]!r} missing")
+        w_hh = as_float32(names["weight_hh"], state[names["weight_hh"]])
+        if w_hh.ndim != 2 or w_hh.shape[0] % 3:
+            raise ValueError(f"{names['weight_hh']}: expected shape (3H, H), got {w_hh.shape}")
+        has_bias = [names[key] in state for key in ("bias_ih", "bias_hh")]
+        if any(has_bias) and not all(has_bias):
+            raise ValueError(f"{source}: layer {l} has only one of bias_ih / bias_hh")
+        zeros = np.zeros(w_hh.shape[0], np.float32)  # nn.GRU(bias=False): exactly zero biases
+        layer = {"weight_ih": as_float32(names["weight_ih"], state[names["weight_ih"]]), "weight_hh": w_hh,
+                 "bias_ih": state[names["bias_ih"]] if all(has_bias) else zeros,
+                 "bias_hh": state[names["bias_hh"]] if all(has_bias) else zeros, "reset_after": True}
+        layers.append(layer)
+        used |= {n for n in names.values() if n in state}
+    return layers, used
+
+
+def _head_weights(head, state, source):
+    """((weight, bias), keys of `state` used)."""
+    keys = set()
+    if isinstance(head, str):
+        names = {"weight": f"{head}.weight", "bias": f"{head}.bias"}
+        if names["weight"] not in state:
+            raise ValueError(f"head: no key {names['weight']!r} in {source}")
+        parts = {k: state[n] for k, n in names.items() if n in state}
+        keys = {n for n in names.values() if n in state}
+    elif isinstance(head, Mapping):
+        parts = {k: _to_numpy(f"head[{k!r}]", v) for k, v in head.items()}
+        extra = sorted(set(parts) - {"weight", "bias"})
+        if "weight" not in parts or extra:
+            raise ValueError(f"head: expected keys 'weight' and optionally 'bias', got {sorted(parts)}")
+    else:
+        import torch
+
+        if not isinstance(head, torch.nn.Linear):
+            raise TypeError(f"head: expected an nn.Linear, a dict of its weights or a key prefix, "
+                            f"got {type(head).__name__}")
+        parts = {"weight": _to_numpy("head.weight", head.weight)}
+        if head.bias is not None:
+            parts["bias"] = _to_numpy("head.bias", head.bias)
+    weight = as_float32("head weight", parts["weight"])
+    if weight.ndim != 2:
+        raise ValueError(f"head weight: expected a 2-D [out, in] matrix, got shape {weight.shape}")
+    bias = parts.get("bias")
+    bias = np.zeros(weight.shape[0], np.float32) if bias is None else as_float32("head bias", bias)
+    return (weight, bias), keys
+
+
+def to_torch(model):
+    """An ``nn.Module`` computing what `model` computes: ``nn.GRU(batch_first=True)``
+    (one per layer when the hidden sizes differ), then the optional
+    ``nn.Linear`` head and its activation. Input (B, T, I) float32.
+
+    Only reset_after layers exist in PyTorch; a model with any reset_after=False
+    (Cho 2014) layer raises UnsupportedModelError instead of being approximated."""
+    torch = require("torch", "to_torch", "torch==2.13.0")
+
+    bad = [l for l, r in enumerate(model.reset_after) if not r]
+    if bad:
+        raise UnsupportedModelError(
+            f"model: layers {bad} use reset_after=False (the Cho 2014 GRU, r applied before W_hn); "
+            "torch.nn.GRU only computes reset_after=True, so it cannot run this model (use to_onnx instead)")
+    w = model.get_weights()
+    sizes = model.hidden_sizes
+    uniform = len(set(sizes)) == 1
+    if uniform:
+        grus = [torch.nn.GRU(model.input_size, sizes[0], num_layers=len(sizes), batch_first=True)]
+        renames = [{k: k for k in w if not k.startswith("head.")}]
+    else:
+        ins = (model.input_size,) + sizes[:-1]
+        grus = [torch.nn.GRU(i, h, batch_first=True) for i, h in zip(ins, sizes)]
+        renames = [{f"{n}_l0": f"{n}_l{l}" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+                   for l in range(len(sizes))]
+    for gru, names in zip(grus, renames):
+        gru.load_state_dict({dst: torch.from_numpy(w[src]) for dst, src in names.items()})
+    linear = None
+    if model.output_size is not None:
+        linear = torch.nn.Linear(sizes[-1], model.output_size)
+        linear.load_state_dict({"weight": torch.from_numpy(w["head.weight"]),
+                                "bias": torch.from_numpy(w["head.bias"])})
+    return _module_class()(grus, linear, model.output_activation, model.return_sequences).eval()
+
+
+_MODULE = None
+
+
+def _module_class():
+    global _MODULE
+    if _MODULE is None:
+        import torch
+
+        class PyGRUTorch(torch.nn.Module):
+            """GRU stack (batch_first) + optional Linear head + activation, made by GRUModel.to_torch()."""
+
+            def __init__(self, grus, head, activation, return_sequences):
+                super().__init__()
+                if len(grus) == 1:
+                    self.gru = grus[0]
+                else:
+                    self.grus = torch.nn.ModuleList(grus)
+                self.head = head
+                self.activation = activation
+                self.return_sequences = return_sequences
+
+            def forward(self, x):
+                for gru in ([self.gru] if hasattr(self, "gru") else self.grus):
+                    x, _ = gru(x)
+                if not self.return_sequences:
+                    x = x[:, -1]
+                if self.head is not None:
+                    x = self.head(x)
+                if self.activation == "sigmoid":
+                    x = torch.sigmoid(x)
+                elif self.activation == "tanh":
+                    x = torch.tanh(x)
+                elif self.activation == "softmax":
+                    x = torch.softmax(x, dim=-1)
+                return x
+
+        _MODULE = PyGRUTorch
+    return _MODULE
