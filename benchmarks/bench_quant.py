@@ -76,7 +76,7 @@ def main(argv=None):
     m0_reason = None if not args.no_m0 else "--no-m0"
     if m0_reason is None:
         m0_reason = fwbuild.skip_reason("cortex-m0")
-    print("x86-64 step latency (us, median of 15), weight flash and RAM; RNNoise's dense int8 GRU "
+    print("x86-64 step latency (us, median of 21), weight flash and RAM; RNNoise's dense int8 GRU "
           "measured on this machine: about 1.0 us at (40,128)")
     with tempfile.TemporaryDirectory() as work:
         plugin = fwbuild.build_insn_plugin(work) if m0_reason is None else None
