@@ -3,6 +3,12 @@ import os
 import tempfile
 
 
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, write, binary=True):
     """Call write(fileobj) on a temporary file beside `path`, then rename it over
     `path`. On any error the temporary file is removed and `path` is untouched."""
@@ -18,6 +24,8 @@ def atomic_write(path, write, binary=True):
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp creates the file as 0600; give it the mode a plain open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         try:

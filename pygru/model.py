@@ -151,6 +151,35 @@ class GRUModel:
         returns that step's output; `s.reset()` zeroes the state."""
         return _core.Stream(self._native_model())
 
+    # ------------------------------------------------------------------ training
+
+    def fit(self, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
+            weight_decay=0.0, clip_norm=None, lengths=None, validation_data=None, shuffle=True,
+            seed=None, early_stopping=None, progress=True, momentum=0.9):
+        """Train in place (forward, BPTT and optimizer all in gru_c).
+
+        X (N, T, input_size); y float (N, output_dim) / (N, T, output_dim) for
+        loss="mse", int class labels (N,) / (N, T) for loss="cross_entropy"
+        (softmax over the pre-activation outputs). optimizer "adam", "adamw" or
+        "sgd" (with `momentum`); clip_norm: global gradient norm limit;
+        lengths: valid steps per sequence; validation_data: (X_val, y_val[,
+        lengths_val]); early_stopping: patience in epochs (monitors val loss,
+        else train loss; keeps the best weights). Ctrl-C or a non-finite loss
+        stops cleanly, restores the best weights and warns. Returns a History
+        (dict of per-epoch lists: loss, accuracy, val_loss, val_accuracy; and
+        .stopped, .best_epoch, .epochs_run)."""
+        from . import training
+        return training.fit(self, X, y, loss=loss, epochs=epochs, batch_size=batch_size,
+                            optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                            clip_norm=clip_norm, lengths=lengths, validation_data=validation_data,
+                            shuffle=shuffle, seed=seed, early_stopping=early_stopping,
+                            progress=progress, momentum=momentum)
+
+    def evaluate(self, X, y, loss="mse", batch_size=256, lengths=None):
+        """{"loss": mean loss, "accuracy": ... (cross_entropy)} on (X, y)."""
+        from . import training
+        return training.evaluate(self, X, y, loss=loss, batch_size=batch_size, lengths=lengths)
+
     # ------------------------------------------------------------------ persistence
 
     def config(self):

@@ -120,3 +120,18 @@ def test_regenerates_identically_from_the_source_wheel():
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "identical" in out.stdout
+
+
+def test_package_data_patterns_ship_the_data_files():
+    # A wheel built from pyproject.toml must contain the data (checked by hand with
+    # `pip wheel . --no-deps --no-build-isolation`); here: the patterns match the files.
+    tomllib = pytest.importorskip("tomllib", reason="Python >= 3.11 reads pyproject.toml with tomllib")
+    import fnmatch
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        patterns = tomllib.load(f)["tool"]["setuptools"]["package-data"]["pygru"]
+    package_dir = os.path.dirname(os.path.dirname(datasets.__file__))
+    for name in datasets.available():
+        for ext in ("npz", "md"):
+            rel = os.path.relpath(datasets.path(name, ext), package_dir).replace(os.sep, "/")
+            assert any(fnmatch.fnmatch(rel, p) for p in patterns), (rel, patterns)
+    assert any(fnmatch.fnmatch("demo/main.c", p) for p in patterns), patterns

@@ -8,9 +8,9 @@ float gru_sigmoid(float x) { return gru__sigmoid(x); }
  * sequences: lane l reads x + l * x_stride, owns state + l * state_stride and
  * writes y + l * y_stride. The one kernel behind gru_stream_step (1 lane) and
  * gru_sequence (GRU_SEQUENCE_LANES lanes, then 1 for the rest of a batch). */
-GRU__HOT void gru__model_step(const gru_model *model, float *state, size_t state_stride,
+static void gru__model_step(const gru_model *model, float *state, size_t state_stride,
                               float *scratch, const float *x, size_t x_stride, float *y,
-                              size_t y_stride, const int lanes)
+                              size_t y_stride, int lanes)
 {
     const int out_size = gru_model_output_size(model);
     const gru__scratch s = gru__scratch_split(scratch, gru__max_hidden(model), out_size);
@@ -28,7 +28,7 @@ GRU__HOT void gru__model_step(const gru_model *model, float *state, size_t state
     size_t result_stride = input_stride;
     if (model->has_head) {
         const gru_dense *head = &model->head;
-        gru__gemm(head->weight, out_size, head->input_size, input, input_stride, head->bias, s.out,
+        gru__gemm_call(head->weight, out_size, head->input_size, input, input_stride, head->bias, s.out,
                   s.stride, lanes);
         for (int l = 0; l < lanes; l++)
             gru__activate(head->activation, s.out + (size_t)l * s.stride, out_size);
@@ -40,7 +40,57 @@ GRU__HOT void gru__model_step(const gru_model *model, float *state, size_t state
                (size_t)out_size * sizeof *y);
 }
 
-GRU__DISPATCH static void gru__stream_step(const gru_model *model, float *state, float *scratch,
+GRU__DISPATCH void gru__gemv(const float *restrict w, int rows, int cols, const float *restrict x,
+                             const float *restrict bias, float *restrict y)
+{
+    gru__gemm(w, rows, cols, x, 0, bias, y, 0, 1);
+}
+
+#if GRU_SEQUENCE_LANES > 1
+GRU__DISPATCH void gru__gemm_lanes(const float *restrict w, int rows, int cols,
+                                   const float *restrict x, size_t x_stride,
+                                   const float *restrict bias, float *restrict y, size_t y_stride)
+{
+    gru__gemm(w, rows, cols, x, x_stride, bias, y, y_stride, GRU_SEQUENCE_LANES);
+}
+#endif
+
+GRU__DISPATCH void gru__gates_reset_after(int hidden_size, const float *restrict gi,
+                                          const float *restrict gh, const float *restrict ghn,
+                                          float *restrict h)
+{
+    const int H = hidden_size;
+    for (int j = 0; j < H; j++) { /* vectorize */
+        const float r = gru__sigmoid(gi[j] + gh[j]);
+        const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
+        const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
+        h[j] = (1.0f - z) * n + z * h[j];
+    }
+}
+
+GRU__DISPATCH void gru__gates_rz(int hidden_size, const float *restrict gi, float *restrict gh,
+                                 const float *restrict h, float *restrict rh)
+{
+    const int H = hidden_size;
+    for (int j = 0; j < H; j++) { /* vectorize */
+        const float r = gru__sigmoid(gi[j] + gh[j]);
+        gh[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
+        rh[j] = r * h[j];
+    }
+}
+
+GRU__DISPATCH void gru__gates_n(int hidden_size, const float *restrict gi, const float *restrict gh,
+                                const float *restrict ghn, float *restrict h)
+{
+    const int H = hidden_size;
+    for (int j = 0; j < H; j++) { /* vectorize */
+        const float z = gh[H + j];
+        const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
+        h[j] = (1.0f - z) * n + z * h[j];
+    }
+}
+
+static void gru__stream_step(const gru_model *model, float *state, float *scratch,
                                            const float *x, float *y)
 {
     gru__model_step(model, state, 0, scratch, x, 0, y, 0, 1);
@@ -84,9 +134,9 @@ size_t gru_sequence_scratch_size(const gru_model *model)
 }
 
 /* Sequences [first, first + lanes) of the batch, all `steps` steps. */
-GRU__HOT void gru__sequence_lanes(const gru_model *model, const float *x, int steps,
+static void gru__sequence_lanes(const gru_model *model, const float *x, int steps,
                                   int return_sequences, const float *initial_state, float *state,
-                                  float *scratch, float *y, size_t first, const int lanes)
+                                  float *scratch, float *y, size_t first, int lanes)
 {
     const size_t n_state = gru_state_size(model);
     const size_t n_in = (size_t)gru_model_input_size(model);
@@ -107,7 +157,7 @@ GRU__HOT void gru__sequence_lanes(const gru_model *model, const float *x, int st
     }
 }
 
-GRU__DISPATCH static void gru__sequence(const gru_model *model, const float *x, int batch,
+static void gru__sequence(const gru_model *model, const float *x, int batch,
                                         int steps, int return_sequences,
                                         const float *initial_state, float *state, float *scratch,
                                         float *y)
@@ -118,8 +168,21 @@ GRU__DISPATCH static void gru__sequence(const gru_model *model, const float *x, 
         gru__sequence_lanes(model, x, steps, return_sequences, initial_state, state, scratch, y, b,
                             GRU_SEQUENCE_LANES);
 #endif
-    for (; b < (size_t)batch; b++)
-        gru__sequence_lanes(model, x, steps, return_sequences, initial_state, state, scratch, y, b, 1);
+    /* The rest of the batch, one sequence at a time through the streaming
+     * kernel (same results; no second inlined copy of the model step). */
+    const size_t n_state = gru_state_size(model);
+    const size_t n_in = (size_t)gru_model_input_size(model);
+    const size_t n_out = (size_t)gru_model_output_size(model);
+    const size_t T = (size_t)steps;
+    for (; b < (size_t)batch; b++) {
+        if (initial_state)
+            memcpy(state, initial_state + b * n_state, n_state * sizeof *state);
+        else
+            memset(state, 0, n_state * sizeof *state);
+        for (size_t t = 0; t < T; t++)
+            gru__stream_step(model, state, scratch, x + (b * T + t) * n_in,
+                             return_sequences ? y + (b * T + t) * n_out : y + b * n_out);
+    }
 }
 
 int gru_sequence(const gru_model *model, const float *x, int batch, int steps,

@@ -365,11 +365,33 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
     }
 }
 
-/* Single-vector form. */
-GRU__HOT void gru__gemv(const float *restrict w, int rows, int cols, const float *restrict x,
-                        const float *restrict bias, float *restrict y)
+/* Out-of-line instances of gru__gemm (gru_forward.c), one for a single vector
+ * and one for GRU_SEQUENCE_LANES lanes, each compiled once per instruction set
+ * (GRU__DISPATCH). Calling them instead of inlining gru__gemm at every call
+ * site keeps the code small (435 KB of x86 text otherwise) and the builds fast;
+ * a call costs a few ns next to a matrix product. */
+void gru__gemv(const float *restrict w, int rows, int cols, const float *restrict x,
+               const float *restrict bias, float *restrict y);
+void gru__gemm_lanes(const float *restrict w, int rows, int cols, const float *restrict x,
+                     size_t x_stride, const float *restrict bias, float *restrict y,
+                     size_t y_stride);
+
+/* gru__gemm for lanes == 1 or GRU_SEQUENCE_LANES, out of line. */
+static inline void gru__gemm_call(const float *restrict w, int rows, int cols,
+                                  const float *restrict x, size_t x_stride,
+                                  const float *restrict bias, float *restrict y, size_t y_stride,
+                                  int lanes)
 {
-    gru__gemm(w, rows, cols, x, 0, bias, y, 0, 1);
+#if GRU_SEQUENCE_LANES > 1
+    if (lanes > 1) {
+        gru__gemm_lanes(w, rows, cols, x, x_stride, bias, y, y_stride);
+        return;
+    }
+#endif
+    (void)x_stride;
+    (void)y_stride;
+    (void)lanes;
+    gru__gemv(w, rows, cols, x, bias, y);
 }
 
 /* ---------------------------------------------------------------- GRU layer step */
@@ -400,51 +422,42 @@ static inline gru__scratch gru__scratch_split(float *scratch, int max_hidden, in
     return s;
 }
 
+/* The gate math of one layer step for one sequence, out of line and compiled
+ * once per instruction set like the matrix products (gru_forward.c).
+ *   gru__gates_reset_after:  h = GRU update from gi, gh (r, z) and ghn
+ *   gru__gates_rz:           reset_before, first half: z kept in gh[H..2H),
+ *                            rh = r * h
+ *   gru__gates_n:            reset_before, second half: h from gi, z, ghn */
+void gru__gates_reset_after(int hidden_size, const float *restrict gi, const float *restrict gh,
+                            const float *restrict ghn, float *restrict h);
+void gru__gates_rz(int hidden_size, const float *restrict gi, float *restrict gh,
+                   const float *restrict h, float *restrict rh);
+void gru__gates_n(int hidden_size, const float *restrict gi, const float *restrict gh,
+                  const float *restrict ghn, float *restrict h);
+
 /* h <- GRU(x, h) for one layer and `lanes` independent sequences: lane l reads
  * x + l * x_stride and updates h + l * h_stride. x and h must not overlap. */
-GRU__HOT void gru__layer_step(const gru_layer *layer, const float *restrict x, size_t x_stride,
-                              float *restrict h, size_t h_stride, gru__scratch s, const int lanes)
+static inline void gru__layer_step(const gru_layer *layer, const float *x, size_t x_stride,
+                                   float *h, size_t h_stride, gru__scratch s, int lanes)
 {
     const int H = layer->hidden_size;
     const size_t ss = s.stride;
 
-    gru__gemm(layer->w_ih, 3 * H, layer->input_size, x, x_stride, layer->b_ih, s.gi, ss, lanes);
-    gru__gemm(layer->w_hh_rz, 2 * H, H, h, h_stride, layer->b_hh, s.gh, ss, lanes);
+    gru__gemm_call(layer->w_ih, 3 * H, layer->input_size, x, x_stride, layer->b_ih, s.gi, ss, lanes);
+    gru__gemm_call(layer->w_hh_rz, 2 * H, H, h, h_stride, layer->b_hh, s.gh, ss, lanes);
     if (layer->reset_after) {
-        gru__gemm(layer->w_hh_n, H, H, h, h_stride, layer->b_hh + 2 * H, s.ghn, ss, lanes);
-        for (int l = 0; l < lanes; l++) {
-            const float *restrict gi = s.gi + (size_t)l * ss, *restrict gh = s.gh + (size_t)l * ss;
-            const float *restrict ghn = s.ghn + (size_t)l * ss;
-            float *restrict hl = h + (size_t)l * h_stride;
-            for (int j = 0; j < H; j++) { /* vectorize */
-                const float r = gru__sigmoid(gi[j] + gh[j]);
-                const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
-                const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
-                hl[j] = (1.0f - z) * n + z * hl[j];
-            }
-        }
+        gru__gemm_call(layer->w_hh_n, H, H, h, h_stride, layer->b_hh + 2 * H, s.ghn, ss, lanes);
+        for (int l = 0; l < lanes; l++)
+            gru__gates_reset_after(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss,
+                                   s.ghn + (size_t)l * ss, h + (size_t)l * h_stride);
     } else {
-        for (int l = 0; l < lanes; l++) {
-            const float *restrict gi = s.gi + (size_t)l * ss;
-            float *restrict gh = s.gh + (size_t)l * ss, *restrict rh = s.rh + (size_t)l * ss;
-            const float *restrict hl = h + (size_t)l * h_stride;
-            for (int j = 0; j < H; j++) { /* vectorize */
-                const float r = gru__sigmoid(gi[j] + gh[j]);
-                gh[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
-                rh[j] = r * hl[j];
-            }
-        }
-        gru__gemm(layer->w_hh_n, H, H, s.rh, ss, layer->b_hh + 2 * H, s.ghn, ss, lanes);
-        for (int l = 0; l < lanes; l++) {
-            const float *restrict gi = s.gi + (size_t)l * ss, *restrict gh = s.gh + (size_t)l * ss;
-            const float *restrict ghn = s.ghn + (size_t)l * ss;
-            float *restrict hl = h + (size_t)l * h_stride;
-            for (int j = 0; j < H; j++) { /* vectorize */
-                const float z = gh[H + j];
-                const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
-                hl[j] = (1.0f - z) * n + z * hl[j];
-            }
-        }
+        for (int l = 0; l < lanes; l++)
+            gru__gates_rz(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss,
+                          h + (size_t)l * h_stride, s.rh + (size_t)l * ss);
+        gru__gemm_call(layer->w_hh_n, H, H, s.rh, ss, layer->b_hh + 2 * H, s.ghn, ss, lanes);
+        for (int l = 0; l < lanes; l++)
+            gru__gates_n(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss, s.ghn + (size_t)l * ss,
+                         h + (size_t)l * h_stride);
     }
 }
 

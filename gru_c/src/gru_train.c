@@ -1,0 +1,557 @@
+/* gru_train.c - parameter layout, training forward with saved activations and
+ * backpropagation through time (contract in gru_train.h). */
+#include "gru_train_internal.h"
+
+/* ---------------------------------------------------------------- parameters */
+
+static int gru__sizes_ok(const gru_model *model)
+{
+    if (!model || model->num_layers < 1 || model->num_layers > GRU_MAX_LAYERS)
+        return 0;
+    for (int l = 0; l < model->num_layers; l++) {
+        const gru_layer *layer = &model->layers[l];
+        if (layer->input_size < 1 || layer->input_size > GRU_MAX_DIM || layer->hidden_size < 1 ||
+            layer->hidden_size > GRU_MAX_DIM)
+            return 0;
+    }
+    if (model->has_head && (model->head.output_size < 1 || model->head.output_size > GRU_MAX_DIM ||
+                            model->head.input_size < 1 || model->head.input_size > GRU_MAX_DIM))
+        return 0;
+    return 1;
+}
+
+size_t gru_train_param_size(const gru_model *model)
+{
+    return gru__sizes_ok(model) ? gru__param_layout(model).total : 0;
+}
+
+int gru_train_wire(gru_model *model, const float *params, size_t param_size)
+{
+    if (!model || !params)
+        return GRU_ERR_NULL;
+    if (!gru__sizes_ok(model))
+        return GRU_ERR_SIZE;
+    const gru__param_offsets o = gru__param_layout(model);
+    if (param_size < o.total)
+        return GRU_ERR_BUFFER;
+    for (int l = 0; l < model->num_layers; l++) {
+        gru_layer *layer = &model->layers[l];
+        layer->w_ih = params + o.w_ih[l];
+        layer->w_hh_rz = params + o.w_hh_rz[l];
+        layer->w_hh_n = params + o.w_hh_n[l];
+        layer->b_ih = params + o.b_ih[l];
+        layer->b_hh = params + o.b_hh[l];
+    }
+    if (model->has_head) {
+        model->head.weight = params + o.head_w;
+        model->head.bias = params + o.head_b;
+    }
+    return gru_model_check(model);
+}
+
+/* ---------------------------------------------------------------- workspace */
+
+size_t gru_train_workspace_size(const gru_model *model, int max_batch, int max_steps,
+                                int return_sequences)
+{
+    if (!gru__sizes_ok(model) || max_batch < 1 || max_steps < 1)
+        return 0;
+    return gru__ws_layout(model, NULL, max_batch, max_steps, return_sequences != 0, max_batch).total;
+}
+
+int gru_train_init(gru_train *tr, const gru_model *model, int max_batch, int max_steps,
+                   int return_sequences, float *workspace, size_t workspace_size)
+{
+    if (!tr || !workspace)
+        return GRU_ERR_NULL;
+    const int status = gru_model_check(model);
+    if (status != GRU_OK)
+        return status;
+    if (max_batch < 1 || max_steps < 1 || (return_sequences != 0 && return_sequences != 1))
+        return GRU_ERR_ARGUMENT;
+    /* Each per-step array must stay indexable with int products. */
+    if ((double)max_batch * (double)max_steps * 5.0 * (double)gru__sum_hidden(model) > 2e9)
+        return GRU_ERR_SIZE;
+    if (workspace_size < gru_train_workspace_size(model, max_batch, max_steps, return_sequences))
+        return GRU_ERR_BUFFER;
+    memset(tr, 0, sizeof *tr);
+    tr->model = model;
+    tr->ws = workspace;
+    tr->ws_size = workspace_size;
+    tr->max_batch = max_batch;
+    tr->max_steps = max_steps;
+    tr->return_sequences = return_sequences;
+    return GRU_OK;
+}
+
+static gru__train_ws gru__ws(const gru_train *tr)
+{
+    return gru__ws_layout(tr->model, tr->ws, tr->max_batch, tr->max_steps, tr->return_sequences,
+                          tr->batch);
+}
+
+/* ---------------------------------------------------------------- forward */
+
+/* Gate math of one sequence after the matrix products (reset_after), or the
+ * part before W_hn (r*h) and after it (reset_before); saves r, z, n and g.
+ * Same expressions, in the same order, as gru__layer_step, so h comes out
+ * bit-identical to inference. */
+GRU__HOT void gru__gates_after(int H, const float *restrict gi, const float *restrict gh,
+                               const float *restrict ghn, const float *restrict h,
+                               float *restrict h_out, float *restrict gates)
+{
+    for (int j = 0; j < H; j++) { /* vectorize */
+        const float r = gru__sigmoid(gi[j] + gh[j]);
+        const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
+        const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
+        h_out[j] = (1.0f - z) * n + z * h[j];
+        gates[j] = r;
+        gates[H + j] = z;
+        gates[2 * H + j] = n;
+        gates[3 * H + j] = ghn[j];
+    }
+}
+
+GRU__HOT void gru__gates_before_rh(int H, const float *restrict gi, const float *restrict gh,
+                                   const float *restrict h, float *restrict rh,
+                                   float *restrict gates)
+{
+    for (int j = 0; j < H; j++) { /* vectorize */
+        const float r = gru__sigmoid(gi[j] + gh[j]);
+        gates[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
+        rh[j] = r * h[j];
+        gates[j] = r;
+        gates[3 * H + j] = rh[j];
+    }
+}
+
+GRU__HOT void gru__gates_before_out(int H, const float *restrict gi, const float *restrict ghn,
+                                    const float *restrict h, float *restrict h_out,
+                                    float *restrict gates)
+{
+    for (int j = 0; j < H; j++) { /* vectorize */
+        const float z = gates[H + j];
+        const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
+        h_out[j] = (1.0f - z) * n + z * h[j];
+        gates[2 * H + j] = n;
+    }
+}
+
+/* Out-of-line, separately dispatched kernels: inlined into the long BPTT loop
+ * their accumulators were spilled to the stack (measured 3x slower). */
+GRU__DISPATCH GRU__NOINLINE static void gru__gemv_k(const float *w, int rows, int cols,
+                                                   const float *x0, const float *x1,
+                                                   const float *bias0, const float *bias1,
+                                                   float *y0, float *y1)
+{
+    gru__gemv2(w, rows, cols, x0, x1, bias0, bias1, y0, y1);
+}
+
+GRU__DISPATCH GRU__NOINLINE static void gru__ger_k(float *dw, int rows, int cols,
+                                                  const float *d, int ldd, int n,
+                                                  const float *xt, int ldx)
+{
+    gru__ger(dw, rows, cols, d, ldd, n, xt, ldx);
+}
+
+/* One layer step for one or two sequences (x1 == NULL: one), saving the gates.
+ * The matrix products read each weight once for both sequences. */
+GRU__DISPATCH GRU__NOINLINE static void gru__step_k(const gru_layer *layer, const float *x0,
+                                                   const float *x1, const float *h0,
+                                                   const float *h1, float *o0, float *o1,
+                                                   float *g0, float *g1, gru__scratch s0,
+                                                   gru__scratch s1)
+{
+    const int H = layer->hidden_size;
+    const float *b_hn = layer->b_hh + 2 * H;
+    gru__gemv_k(layer->w_ih, 3 * H, layer->input_size, x0, x1, layer->b_ih, NULL, s0.gi, s1.gi);
+    gru__gemv_k(layer->w_hh_rz, 2 * H, H, h0, x1 ? h1 : NULL, layer->b_hh, NULL, s0.gh, s1.gh);
+    if (layer->reset_after) {
+        gru__gemv_k(layer->w_hh_n, H, H, h0, x1 ? h1 : NULL, b_hn, NULL, s0.ghn, s1.ghn);
+        gru__gates_after(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0);
+        if (x1)
+            gru__gates_after(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1);
+    } else {
+        gru__gates_before_rh(H, s0.gi, s0.gh, h0, s0.rh, g0);
+        if (x1)
+            gru__gates_before_rh(H, s1.gi, s1.gh, h1, s1.rh, g1);
+        gru__gemv_k(layer->w_hh_n, H, H, s0.rh, x1 ? s1.rh : NULL, b_hn, NULL, s0.ghn, s1.ghn);
+        gru__gates_before_out(H, s0.gi, s0.ghn, h0, o0, g0);
+        if (x1)
+            gru__gates_before_out(H, s1.gi, s1.ghn, h1, o1, g1);
+    }
+}
+
+/* Head on one state: logits (padded row) and the activated output y, as
+ * gru__model_step computes them. */
+static void gru__head_forward(const gru_dense *head, const float *h, float *logits, float *y)
+{
+    gru__gemv_k(head->weight, head->output_size, head->input_size, h, NULL, head->bias, NULL,
+                logits, NULL);
+    memcpy(y, logits, (size_t)head->output_size * sizeof *y);
+    gru__activate(head->activation, y, head->output_size);
+}
+
+/* h of layer l before step t of sequence b (the saved initial state at t = 0). */
+static const float *gru__h_prev(const gru_train *tr, const gru__train_ws *w, int l, int t, int b)
+{
+    const gru_model *model = tr->model;
+    const size_t H = (size_t)model->layers[l].hidden_size;
+    if (t > 0)
+        return w->hseq[l] + ((size_t)(t - 1) * (size_t)tr->batch + (size_t)b) * H;
+    size_t off = 0;
+    for (int k = 0; k < l; k++)
+        off += (size_t)model->layers[k].hidden_size;
+    return w->h0 + (size_t)b * gru__sum_hidden(model) + off;
+}
+
+/* Step t of every layer for sequences b0 and b1 (b1 < 0: b0 alone). */
+static void gru__forward_pair(const gru_train *tr, const gru__train_ws *w, int t, int b0, int b1,
+                              gru__scratch s0, gru__scratch s1)
+{
+    const gru_model *model = tr->model;
+    const size_t T = (size_t)tr->steps, B = (size_t)tr->batch;
+    const size_t I = (size_t)model->layers[0].input_size;
+    const int bb = b1 >= 0 ? b1 : b0;
+    const float *in0 = tr->x + ((size_t)b0 * T + (size_t)t) * I;
+    const float *in1 = b1 >= 0 ? tr->x + ((size_t)b1 * T + (size_t)t) * I : NULL;
+    for (int l = 0; l < model->num_layers; l++) {
+        const gru_layer *layer = &model->layers[l];
+        const size_t H = (size_t)layer->hidden_size;
+        const size_t r0 = (size_t)t * B + (size_t)b0, r1 = (size_t)t * B + (size_t)bb;
+        float *o0 = w->hseq[l] + r0 * H, *o1 = w->hseq[l] + r1 * H;
+        gru__step_k(layer, in0, in1, gru__h_prev(tr, w, l, t, b0), gru__h_prev(tr, w, l, t, bb), o0,
+                    in1 ? o1 : NULL, w->gates[l] + r0 * 4 * H, w->gates[l] + r1 * 4 * H, s0, s1);
+        in0 = o0;
+        in1 = in1 ? o1 : NULL;
+    }
+}
+
+static void gru__forward(gru_train *tr, const float *h0, float *y, float *h_last)
+{
+    const gru_model *model = tr->model;
+    const gru__train_ws w = gru__ws(tr);
+    const int B = tr->batch, T = tr->steps, L = model->num_layers;
+    const size_t S = gru__sum_hidden(model);
+    const size_t O = (size_t)gru_model_output_size(model), RO = gru__r8(O);
+    const int max_hidden = gru__max_hidden(model);
+    const gru__scratch s0 = gru__scratch_split(w.scratch, max_hidden, (int)O);
+    const gru__scratch s1 =
+        gru__scratch_split(w.scratch + gru_scratch_size(model), max_hidden, (int)O);
+
+    if (h0)
+        memcpy(w.h0, h0, (size_t)B * S * sizeof *w.h0);
+    else
+        memset(w.h0, 0, (size_t)B * S * sizeof *w.h0);
+
+    for (int t = 0; t < T; t++) {
+        /* Active sequences run two at a time; padding steps hold the state. */
+        int pending = -1;
+        for (int b = 0; b < B; b++) {
+            if (!(t < gru__len(tr, b))) {
+                for (int l = 0; l < L; l++) {
+                    const size_t H = (size_t)model->layers[l].hidden_size;
+                    memcpy(w.hseq[l] + ((size_t)t * (size_t)B + (size_t)b) * H,
+                           gru__h_prev(tr, &w, l, t, b), H * sizeof(float));
+                }
+            } else if (pending < 0) {
+                pending = b;
+            } else {
+                gru__forward_pair(tr, &w, t, pending, b, s0, s1);
+                pending = -1;
+            }
+        }
+        if (pending >= 0)
+            gru__forward_pair(tr, &w, t, pending, -1, s0, s1);
+        /* Outputs of step t (every step, or the last one). */
+        if (!tr->return_sequences && t != T - 1)
+            continue;
+        const float *h_top = w.hseq[L - 1];
+        const size_t Ht = (size_t)model->layers[L - 1].hidden_size;
+        for (int b = 0; b < B; b++) {
+            const float *hb = h_top + ((size_t)t * (size_t)B + (size_t)b) * Ht;
+            const size_t row = ((tr->return_sequences ? (size_t)t : 0) * (size_t)B + (size_t)b) * RO;
+            if (model->has_head)
+                gru__head_forward(&model->head, hb, w.logits + row, w.y + row);
+            else {
+                memcpy(w.logits + row, hb, O * sizeof *w.logits);
+                memcpy(w.y + row, hb, O * sizeof *w.y);
+            }
+            if (y) {
+                float *dst = tr->return_sequences ? y + ((size_t)b * (size_t)T + (size_t)t) * O
+                                                  : y + (size_t)b * O;
+                memcpy(dst, w.y + row, O * sizeof *dst);
+            }
+        }
+    }
+    if (h_last) {
+        for (int b = 0; b < B; b++) {
+            size_t off = 0;
+            for (int l = 0; l < L; l++) {
+                const size_t H = (size_t)model->layers[l].hidden_size;
+                memcpy(h_last + (size_t)b * S + off,
+                       w.hseq[l] + ((size_t)(T - 1) * (size_t)B + (size_t)b) * H, H * sizeof *h_last);
+                off += H;
+            }
+        }
+    }
+}
+
+int gru_train_forward(gru_train *tr, const float *x, int batch, int steps,
+                      const int32_t *lengths, const float *h0, float *y, float *h_last)
+{
+    if (!tr || !tr->model || !x)
+        return GRU_ERR_NULL;
+    if (batch < 1 || batch > tr->max_batch || steps < 1 || steps > tr->max_steps)
+        return GRU_ERR_ARGUMENT;
+    if (lengths)
+        for (int b = 0; b < batch; b++)
+            if (lengths[b] < 1 || lengths[b] > steps)
+                return GRU_ERR_ARGUMENT;
+    tr->x = x;
+    tr->lengths = lengths;
+    tr->batch = batch;
+    tr->steps = steps;
+    tr->has_loss = 0;
+    gru__forward(tr, h0, y, h_last);
+    tr->has_forward = 1;
+    return GRU_OK;
+}
+
+/* ---------------------------------------------------------------- backward */
+
+/* y_b = W x_b (+ bias_b) for every sequence b < B, two per pass over W:
+ * x rows of stride ldx, bias rows (or NULL) and y rows of stride ldy. */
+static void gru__gemv_batch(const float *w, int rows, int cols, int B, const float *x, size_t ldx,
+                            const float *bias, size_t ldb, float *y, size_t ldy)
+{
+    for (int b = 0; b < B; b += 2) {
+        const int two = b + 1 < B;
+        const float *b0 = bias ? bias + (size_t)b * ldb : NULL;
+        gru__gemv_k(w, rows, cols, x + (size_t)b * ldx, two ? x + (size_t)(b + 1) * ldx : NULL, b0,
+                    bias && two ? b0 + ldb : NULL, y + (size_t)b * ldy,
+                    two ? y + (size_t)(b + 1) * ldy : NULL);
+    }
+}
+
+/* Gradients of one layer over all steps, given the gradients of its outputs
+ * dy_in ([T][B][H]; for the top layer of a sequence-to-one model only the
+ * [B][H] rows at T-1), writing the gradients of its inputs to dx_out
+ * ([T][B][I], or the caller's [B][T][I] for layer 0 when dx_user, or NULL).
+ * Sequences at padding steps get all-zero gate gradients and inputs, which add
+ * exact zeros to the weight gradients (their x is never read). */
+static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int l,
+                                const float *dy_in, int dy_last_only, float *dx_out, int dx_user,
+                                float *grad, float *dh0)
+{
+    const gru_model *model = tr->model;
+    const gru_layer *layer = &model->layers[l];
+    const gru__param_offsets o = gru__param_layout(model);
+    const int B = tr->batch, T = tr->steps, H = layer->hidden_size, I = layer->input_size;
+    const int R3 = gru__round_up(3 * H, GRU_PACK_ROWS), R2 = gru__round_up(2 * H, GRU_PACK_ROWS);
+    const int RH = gru__round_up(H, GRU_PACK_ROWS);
+    const size_t RT = gru__tmp_stride(model);
+    const size_t S = gru__sum_hidden(model);
+    size_t off = 0;
+    for (int k = 0; k < l; k++)
+        off += (size_t)model->layers[k].hidden_size;
+
+    float *g_wih = grad + o.w_ih[l], *g_wrz = grad + o.w_hh_rz[l], *g_wn = grad + o.w_hh_n[l];
+    float *g_bih = grad + o.b_ih[l], *g_bhh = grad + o.b_hh[l];
+
+    gru__transpose_packed(layer->w_ih, 3 * H, I, w->w_ih_t);
+    gru__transpose_packed(layer->w_hh_rz, 2 * H, H, w->w_rz_t);
+    gru__transpose_packed(layer->w_hh_n, H, H, w->w_n_t);
+    memset(w->dh, 0, (size_t)B * (size_t)RH * sizeof *w->dh);
+    /* Padding rows of the gate gradients stay 0 (gru__ger reads them). */
+    memset(w->d3, 0, (size_t)B * (size_t)R3 * sizeof *w->d3);
+    memset(w->d2, 0, (size_t)B * (size_t)R2 * sizeof *w->d2);
+    memset(w->dn, 0, (size_t)B * (size_t)RH * sizeof *w->dn);
+
+    for (int t = T - 1; t >= 0; t--) {
+        /* 1. Running state gradient, gate gradients of z and n (and r after). */
+        for (int b = 0; b < B; b++) {
+            float *restrict dh = w->dh + (size_t)b * (size_t)RH;
+            const int active = t < gru__len(tr, b);
+            const size_t tb = (size_t)t * (size_t)B + (size_t)b;
+            const float *dy = NULL;
+            if (dy_last_only)
+                dy = t == T - 1 ? dy_in + (size_t)b * (size_t)H : NULL;
+            else if (active)
+                dy = dy_in + tb * (size_t)H;
+            if (dy)
+                for (int j = 0; j < H; j++) /* vectorize */
+                    dh[j] += dy[j];
+            float *restrict d3 = w->d3 + (size_t)b * (size_t)R3;
+            float *restrict dn = w->dn + (size_t)b * (size_t)RH;
+            if (!active) {
+                memset(d3, 0, 3 * (size_t)H * sizeof *d3);
+                memset(dn, 0, (size_t)H * sizeof *dn);
+                for (int k = 0; k < I; k++)
+                    w->xg[(size_t)k * (size_t)B + (size_t)b] = 0.0f;
+                for (int k = 0; k < H; k++)
+                    w->hg[(size_t)k * (size_t)B + (size_t)b] = w->gg[(size_t)k * (size_t)B + (size_t)b] = 0.0f;
+                continue;
+            }
+            const float *x_in = l == 0 ? tr->x + ((size_t)b * (size_t)T + (size_t)t) * (size_t)I
+                                       : w->hseq[l - 1] + tb * (size_t)I;
+            const float *restrict h_prev = gru__h_prev(tr, w, l, t, b);
+            const float *restrict gt = w->gates[l] + tb * 4 * (size_t)H;
+            const float *restrict r = gt, *restrict z = gt + H, *restrict n = gt + 2 * H,
+                                  *restrict g = gt + 3 * H;
+            for (int j = 0; j < H; j++) { /* vectorize */
+                const float dan = dh[j] * (1.0f - z[j]) * (1.0f - n[j] * n[j]);
+                d3[H + j] = dh[j] * (h_prev[j] - n[j]) * z[j] * (1.0f - z[j]);
+                d3[2 * H + j] = dan;
+            }
+            if (layer->reset_after)
+                for (int j = 0; j < H; j++) { /* vectorize */
+                    d3[j] = d3[2 * H + j] * g[j] * r[j] * (1.0f - r[j]);
+                    dn[j] = d3[2 * H + j] * r[j];
+                }
+            else
+                for (int j = 0; j < H; j++) /* vectorize */
+                    dn[j] = d3[2 * H + j];
+            /* Gather this sequence's inputs for the weight gradients. */
+            for (int k = 0; k < I; k++)
+                w->xg[(size_t)k * (size_t)B + (size_t)b] = x_in[k];
+            for (int k = 0; k < H; k++) {
+                w->hg[(size_t)k * (size_t)B + (size_t)b] = h_prev[k];
+                w->gg[(size_t)k * (size_t)B + (size_t)b] = g[k];
+            }
+        }
+        /* 2. tmp_a = W_hn^T dn: the reset gate's share of dh_prev (reset_after)
+         *    or d(r*h) (reset_before, which then gives da_r). */
+        gru__gemv_batch(w->w_n_t, H, H, B, w->dn, (size_t)RH, NULL, 0, w->tmp_a, RT);
+        if (!layer->reset_after)
+            for (int b = 0; b < B; b++) {
+                if (!(t < gru__len(tr, b)))
+                    continue;
+                const float *restrict h_prev = gru__h_prev(tr, w, l, t, b);
+                const float *restrict r = w->gates[l] + ((size_t)t * (size_t)B + (size_t)b) * 4 * (size_t)H;
+                float *restrict d3 = w->d3 + (size_t)b * (size_t)R3;
+                float *restrict ta = w->tmp_a + (size_t)b * RT;
+                for (int j = 0; j < H; j++) { /* vectorize */
+                    d3[j] = ta[j] * h_prev[j] * r[j] * (1.0f - r[j]);
+                    ta[j] = ta[j] * r[j];
+                }
+            }
+        for (int b = 0; b < B; b++)
+            memcpy(w->d2 + (size_t)b * (size_t)R2, w->d3 + (size_t)b * (size_t)R3,
+                   2 * (size_t)H * sizeof *w->d2);
+        /* 3. dh_prev = z dh + tmp_a + W_rz^T [da_r, da_z]. */
+        gru__gemv_batch(w->w_rz_t, H, 2 * H, B, w->d2, (size_t)R2, w->tmp_a, RT, w->tmp_b, RT);
+        for (int b = 0; b < B; b++) {
+            if (!(t < gru__len(tr, b)))
+                continue;
+            const float *restrict z =
+                w->gates[l] + ((size_t)t * (size_t)B + (size_t)b) * 4 * (size_t)H + H;
+            const float *restrict tb_ = w->tmp_b + (size_t)b * RT;
+            float *restrict dh = w->dh + (size_t)b * (size_t)RH;
+            for (int j = 0; j < H; j++) /* vectorize */
+                dh[j] = dh[j] * z[j] + tb_[j];
+        }
+        /* 4. Input gradients. */
+        if (dx_out) {
+            gru__gemv_batch(w->w_ih_t, I, 3 * H, B, w->d3, (size_t)R3, NULL, 0, w->tmp_a, RT);
+            for (int b = 0; b < B; b++) {
+                float *dx = dx_user ? dx_out + ((size_t)b * (size_t)T + (size_t)t) * (size_t)I
+                                    : dx_out + ((size_t)t * (size_t)B + (size_t)b) * (size_t)I;
+                if (t < gru__len(tr, b))
+                    memcpy(dx, w->tmp_a + (size_t)b * RT, (size_t)I * sizeof *dx);
+                else if (dx_user)
+                    memset(dx, 0, (size_t)I * sizeof *dx);
+            }
+        }
+        /* 5. Weight and bias gradients, summed over the batch in order. */
+        gru__ger_k(g_wih, 3 * H, I, w->d3, R3, B, w->xg, B);
+        gru__ger_k(g_wrz, 2 * H, H, w->d2, R2, B, w->hg, B);
+        gru__ger_k(g_wn, H, H, w->dn, RH, B, layer->reset_after ? w->hg : w->gg, B);
+        for (int b = 0; b < B; b++) {
+            if (!(t < gru__len(tr, b)))
+                continue;
+            const float *restrict d3 = w->d3 + (size_t)b * (size_t)R3;
+            const float *restrict dn = w->dn + (size_t)b * (size_t)RH;
+            for (int j = 0; j < 3 * H; j++) /* vectorize */
+                g_bih[j] += d3[j];
+            for (int j = 0; j < 2 * H; j++) /* vectorize */
+                g_bhh[j] += d3[j];
+            for (int j = 0; j < H; j++) /* vectorize */
+                g_bhh[2 * H + j] += dn[j];
+        }
+    }
+    if (dh0)
+        for (int b = 0; b < B; b++)
+            memcpy(dh0 + (size_t)b * S + off, w->dh + (size_t)b * (size_t)RH,
+                   (size_t)H * sizeof *dh0);
+}
+
+/* Head: weight gradients and the gradients of the top layer's outputs. */
+static void gru__head_backward(const gru_train *tr, const gru__train_ws *w, float *grad,
+                               float *dy_top)
+{
+    const gru_model *model = tr->model;
+    const int B = tr->batch, T = tr->steps, H = model->layers[model->num_layers - 1].hidden_size;
+    const int O = gru_model_output_size(model), RO = gru__round_up(O, GRU_PACK_ROWS);
+    const int To = tr->return_sequences ? T : 1;
+    if (!model->has_head) {
+        for (int t = 0; t < To; t++)
+            for (int b = 0; b < B; b++)
+                memcpy(dy_top + ((size_t)t * (size_t)B + (size_t)b) * (size_t)H,
+                       w->dlogit + ((size_t)t * (size_t)B + (size_t)b) * (size_t)RO,
+                       (size_t)H * sizeof *dy_top);
+        return;
+    }
+    const gru__param_offsets o = gru__param_layout(model);
+    const float *h_top = w->hseq[model->num_layers - 1];
+    float *g_w = grad + o.head_w, *g_b = grad + o.head_b;
+    gru__transpose_packed(model->head.weight, O, H, w->head_t);
+    for (int t = To - 1; t >= 0; t--) {
+        const int ts = tr->return_sequences ? t : T - 1;
+        /* Rows of padding steps hold dlogit = 0: they add exact zeros. */
+        for (int b = 0; b < B; b++) {
+            
+            const float *hb = h_top + ((size_t)ts * (size_t)B + (size_t)b) * (size_t)H;
+            for (int k = 0; k < H; k++)
+                w->hg[(size_t)k * (size_t)B + (size_t)b] = hb[k];
+        }
+        gru__gemv_batch(w->head_t, H, O, B, w->dlogit + (size_t)t * (size_t)B * (size_t)RO,
+                        (size_t)RO, NULL, 0, w->tmp_a, gru__tmp_stride(model));
+        for (int b = 0; b < B; b++)
+            memcpy(dy_top + ((size_t)t * (size_t)B + (size_t)b) * (size_t)H,
+                   w->tmp_a + (size_t)b * gru__tmp_stride(model), (size_t)H * sizeof *dy_top);
+        gru__ger_k(g_w, O, H, w->dlogit + (size_t)t * (size_t)B * (size_t)RO, RO, B, w->hg, B);
+        for (int b = 0; b < B; b++) {
+            const float *restrict d = w->dlogit + ((size_t)t * (size_t)B + (size_t)b) * (size_t)RO;
+            for (int j = 0; j < O; j++)
+                g_b[j] += d[j];
+        }
+    }
+}
+
+int gru_train_backward(gru_train *tr, float *grad, size_t grad_size, float *dx, float *dh0)
+{
+    if (!tr || !tr->model || !grad)
+        return GRU_ERR_NULL;
+    if (!tr->has_forward || !tr->has_loss)
+        return GRU_ERR_ARGUMENT;
+    const gru_model *model = tr->model;
+    const gru__param_offsets o = gru__param_layout(model);
+    if (grad_size < o.total)
+        return GRU_ERR_BUFFER;
+    const gru__train_ws w = gru__ws(tr);
+    memset(grad, 0, o.total * sizeof *grad);
+
+    float *dy = w.dy_a, *dxl = w.dy_b;
+    gru__head_backward(tr, &w, grad, dy);
+    int last_only = !tr->return_sequences;
+    for (int l = model->num_layers - 1; l >= 0; l--) {
+        float *dx_out = l > 0 ? dxl : dx;
+        gru__layer_backward(tr, &w, l, dy, last_only, dx_out, l == 0, grad, dh0);
+        float *swap = dy;
+        dy = dxl;
+        dxl = swap;
+        last_only = 0;
+    }
+    return GRU_OK;
+}

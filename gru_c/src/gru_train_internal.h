@@ -1,0 +1,327 @@
+/*
+ * gru_train_internal.h - private helpers of the training sources (gru__ prefix):
+ * parameter offsets, workspace layout, the batched outer-product kernel and the
+ * transposition of packed matrices. Same loop rules as gru_internal.h.
+ */
+#ifndef GRU_TRAIN_INTERNAL_H
+#define GRU_TRAIN_INTERNAL_H
+
+#include "gru_internal.h"
+#include "gru_train.h"
+
+#if defined(__GNUC__)
+#define GRU__NOINLINE __attribute__((noinline))
+#else
+#define GRU__NOINLINE
+#endif
+
+static inline size_t gru__r8(size_t n) { return GRU_ROUND_UP(n, GRU_PACK_ROWS); }
+
+/* ---------------------------------------------------------------- parameter layout */
+
+typedef struct gru__param_offsets {
+    size_t w_ih[GRU_MAX_LAYERS], w_hh_rz[GRU_MAX_LAYERS], w_hh_n[GRU_MAX_LAYERS];
+    size_t b_ih[GRU_MAX_LAYERS], b_hh[GRU_MAX_LAYERS];
+    size_t head_w, head_b, total;
+} gru__param_offsets;
+
+/* Offsets of every parameter in the flat layout (gru_train.h). Sizes only. */
+static inline gru__param_offsets gru__param_layout(const gru_model *model)
+{
+    gru__param_offsets o;
+    size_t at = 0;
+    memset(&o, 0, sizeof o);
+    for (int l = 0; l < model->num_layers; l++) {
+        const int I = model->layers[l].input_size, H = model->layers[l].hidden_size;
+        o.w_ih[l] = at;
+        at += GRU_LAYER_W_IH_SIZE(I, H);
+        o.w_hh_rz[l] = at;
+        at += GRU_LAYER_W_HH_RZ_SIZE(H);
+        o.w_hh_n[l] = at;
+        at += GRU_LAYER_W_HH_N_SIZE(H);
+        o.b_ih[l] = at;
+        at += 3 * (size_t)H;
+        o.b_hh[l] = at;
+        at += 3 * (size_t)H;
+    }
+    o.head_w = o.head_b = at;
+    if (model->has_head) {
+        at += GRU_PACKED_SIZE(model->head.output_size, model->head.input_size);
+        o.head_b = at;
+        at += (size_t)model->head.output_size;
+    }
+    o.total = at;
+    return o;
+}
+
+/* ---------------------------------------------------------------- workspace layout */
+
+/* Regions of the workspace (see GRU_TRAIN_WORKSPACE_SIZE). Per-step arrays are
+ * [t][b][...] with the current batch size as the b stride. */
+typedef struct gru__train_ws {
+    float *hseq[GRU_MAX_LAYERS];   /* [T][B][H_l]   h after step t */
+    float *gates[GRU_MAX_LAYERS];  /* [T][B][4H_l]  r, z, n, g (g = W_hn h + b_hn, or r*h) */
+    float *logits, *y, *dlogit;    /* [To][B][R(O)] */
+    float *h0;                     /* [B][S] */
+    float *w_ih_t, *w_rz_t, *w_n_t, *head_t;  /* transposed packed weights of one layer */
+    float *dy_a, *dy_b;            /* [T][B][max(H, O)] output gradients, ping-pong */
+    float *dh;                     /* [B][R(H)] gradient of the running state */
+    float *d3, *d2, *dn;           /* [B][R(3H)], [B][R(2H)], [B][R(H)] gate gradients */
+    float *xg, *hg, *gg;           /* gathered inputs, [k][B] */
+    float *tmp_a, *tmp_b;          /* [B][R(max(I, H, O))] per-sequence temporaries */
+    float *scratch;                /* 2 x gru_scratch_size (two sequences per pass) */
+    size_t total;
+} gru__train_ws;
+
+static inline size_t gru__sum_hidden(const gru_model *model)
+{
+    size_t s = 0;
+    for (int l = 0; l < model->num_layers; l++)
+        s += (size_t)model->layers[l].hidden_size;
+    return s;
+}
+
+/* With ws == NULL only .total is meaningful. Follows GRU_TRAIN_WORKSPACE_SIZE
+ * region by region, so the two always agree. */
+static inline gru__train_ws gru__ws_layout(const gru_model *model, float *ws, int max_batch,
+                                           int max_steps, int return_sequences, int batch)
+{
+    gru__train_ws w;
+    const size_t B = (size_t)max_batch, T = (size_t)max_steps, S = gru__sum_hidden(model);
+    const size_t H = (size_t)gru__max_hidden(model), I = (size_t)model->layers[0].input_size;
+    const size_t O = (size_t)gru_model_output_size(model), RO = gru__r8(O);
+    const size_t To = return_sequences ? T : 1;
+    const size_t IH = I > H ? I : H, HO = H > O ? H : O, IHO = IH > O ? IH : O;
+    size_t at = 0;
+#define GRU__TAKE(ptr, n) do { (ptr) = ws ? ws + at : NULL; at += (n); } while (0)
+    memset(&w, 0, sizeof w);
+    for (int l = 0; l < model->num_layers; l++)
+        GRU__TAKE(w.hseq[l], T * B * (size_t)model->layers[l].hidden_size);
+    for (int l = 0; l < model->num_layers; l++)
+        GRU__TAKE(w.gates[l], T * B * 4 * (size_t)model->layers[l].hidden_size);
+    GRU__TAKE(w.logits, To * B * RO);
+    GRU__TAKE(w.y, To * B * RO);
+    GRU__TAKE(w.dlogit, To * B * RO);
+    GRU__TAKE(w.h0, B * S);
+    GRU__TAKE(w.w_ih_t, gru__r8(IH) * 3 * H);
+    GRU__TAKE(w.w_rz_t, gru__r8(H) * 2 * H);
+    GRU__TAKE(w.w_n_t, gru__r8(H) * H);
+    GRU__TAKE(w.head_t, gru__r8(H) * O);
+    GRU__TAKE(w.dy_a, T * B * HO);
+    GRU__TAKE(w.dy_b, T * B * HO);
+    GRU__TAKE(w.dh, B * gru__r8(H));
+    GRU__TAKE(w.d3, B * gru__r8(3 * H));
+    GRU__TAKE(w.d2, B * gru__r8(2 * H));
+    GRU__TAKE(w.dn, B * gru__r8(H));
+    GRU__TAKE(w.xg, IH * B);
+    GRU__TAKE(w.hg, H * B);
+    GRU__TAKE(w.gg, H * B);
+    GRU__TAKE(w.tmp_a, B * gru__r8(IHO));
+    GRU__TAKE(w.tmp_b, B * gru__r8(IHO));
+    GRU__TAKE(w.scratch, 2 * GRU_SCRATCH_SIZE(H, O));
+#undef GRU__TAKE
+    w.total = at;
+    (void)batch;
+    return w;
+}
+
+/* ---------------------------------------------------------------- kernels */
+
+/* Two independent gru__block products sharing the weight loads: y0 += W x0
+ * and y1 += W x1. Each output sums in the same order as gru__block, so the
+ * results are those of two separate calls, bit for bit; the weights are read
+ * once for both (halves the cache traffic of batched products). */
+GRU__HOT void gru__block2(const float *restrict w, int stride, int cols, const float *restrict x0,
+                          const float *restrict x1, float *restrict y0, float *restrict y1,
+                          const int width)
+{
+    float acc0[GRU_PACK_BLOCK], acc1[GRU_PACK_BLOCK];
+    for (int j = 0; j < width; j++) {
+        acc0[j] = y0[j];
+        acc1[j] = y1[j];
+    }
+    for (int k = 0; k < cols; k++) {
+        const float a = x0[k], b = x1[k];
+        if (width <= 16) {
+            GRU__NO_UNROLL
+            for (int j = 0; j < width; j++) { /* vectorize */
+                acc0[j] += a * w[j];
+                acc1[j] += b * w[j];
+            }
+        } else {
+            for (int j = 0; j < width; j++) { /* vectorize */
+                acc0[j] += a * w[j];
+                acc1[j] += b * w[j];
+            }
+        }
+        w += stride;
+    }
+    for (int j = 0; j < width; j++) {
+        y0[j] = acc0[j];
+        y1[j] = acc1[j];
+    }
+}
+
+/* gru__block2 at a width known at compile time where the kernel keeps 48 rows
+ * in registers (as gru__gemv does); 8-row slices elsewhere. x1/y1 may be NULL
+ * (one product only). */
+GRU__HOT void gru__block_any(const float *restrict w, int stride, int cols,
+                             const float *restrict x0, const float *restrict x1,
+                             float *restrict y0, float *restrict y1, int width)
+{
+    if (!x1) {
+#if GRU_KERNEL_ROWS == 48
+        switch (width) {
+        case 48: gru__block(w, stride, cols, x0, y0, 48); break;
+        case 40: gru__block(w, stride, cols, x0, y0, 40); break;
+        case 32: gru__block(w, stride, cols, x0, y0, 32); break;
+        case 24: gru__block(w, stride, cols, x0, y0, 24); break;
+        case 16: gru__block(w, stride, cols, x0, y0, 16); break;
+        default: gru__block(w, stride, cols, x0, y0, 8); break;
+        }
+#else
+        for (int s = 0; s < width; s += GRU_PACK_ROWS)
+            gru__block(w + s, stride, cols, x0, y0 + s, GRU_PACK_ROWS);
+#endif
+        return;
+    }
+#if GRU_KERNEL_ROWS == 48
+    switch (width) {
+    case 48: gru__block2(w, stride, cols, x0, x1, y0, y1, 48); break;
+    case 40: gru__block2(w, stride, cols, x0, x1, y0, y1, 40); break;
+    case 32: gru__block2(w, stride, cols, x0, x1, y0, y1, 32); break;
+    case 24: gru__block2(w, stride, cols, x0, x1, y0, y1, 24); break;
+    case 16: gru__block2(w, stride, cols, x0, x1, y0, y1, 16); break;
+    default: gru__block2(w, stride, cols, x0, x1, y0, y1, 8); break;
+    }
+#else
+    for (int s = 0; s < width; s += GRU_PACK_ROWS)
+        gru__block2(w + s, stride, cols, x0, x1, y0 + s, y1 + s, GRU_PACK_ROWS);
+#endif
+}
+
+/* y0 = bias0 + W x0 and, if x1, y1 = bias1 + W x1 (bias1 NULL: bias0):
+ * gru__gemv for two vectors in one pass over W, with the results of two
+ * separate gru__gemv calls. Biases may be NULL (zero). */
+GRU__HOT void gru__gemv2(const float *restrict w, int rows, int cols, const float *restrict x0,
+                         const float *restrict x1, const float *bias0, const float *bias1,
+                         float *restrict y0, float *restrict y1)
+{
+    const int padded = gru__round_up(rows, GRU_PACK_ROWS);
+    for (int j = 0; j < rows; j++)
+        y0[j] = bias0 ? bias0[j] : 0.0f;
+    for (int j = rows; j < padded; j++)
+        y0[j] = 0.0f;
+    if (x1) {
+        const float *b1 = bias1 ? bias1 : bias0;
+        for (int j = 0; j < rows; j++)
+            y1[j] = b1 ? b1[j] : 0.0f;
+        for (int j = rows; j < padded; j++)
+            y1[j] = 0.0f;
+    }
+    const gru__blocks g = gru__block_split(padded);
+    for (int b = 0, r0 = 0; b < g.count; b++) {
+        const int width = gru__block_rows(g, b);
+        gru__block_any(w, width, cols, x0, x1, y0 + r0, x1 ? y1 + r0 : NULL, width);
+        w += (size_t)width * (size_t)cols;
+        r0 += width;
+    }
+}
+
+/* dW += sum over a < n of d[a] (outer) x[a], dW packed [rows][cols];
+ * d[a] is row a of a [n][ldd] array (its entries past `rows` must be 0 up to
+ * the padded row count), x is stored transposed: x[a] of column k at
+ * xt[k * ldx + a]. Each dW entry adds its n products in order a = 0, 1, ...
+ * Two columns per pass share the loads of d. */
+GRU__HOT void gru__ger(float *restrict dw, int rows, int cols, const float *restrict d, int ldd,
+                       int n, const float *restrict xt, int ldx)
+{
+    if (n < 1)
+        return;
+    const gru__blocks g = gru__block_split(gru__round_up(rows, GRU_PACK_ROWS));
+    for (int b = 0, r0 = 0; b < g.count; b++) {
+        const int width = gru__block_rows(g, b);
+        float *col = dw + (size_t)r0 * (size_t)cols;
+        int k = 0;
+        for (; k + 1 < cols; k += 2)
+            gru__block_any(d + r0, ldd, n, xt + (size_t)k * (size_t)ldx,
+                           xt + (size_t)(k + 1) * (size_t)ldx, col + (size_t)k * (size_t)width,
+                           col + (size_t)(k + 1) * (size_t)width, width);
+        if (k < cols)
+            gru__block_any(d + r0, ldd, n, xt + (size_t)k * (size_t)ldx, NULL,
+                           col + (size_t)k * (size_t)width, NULL, width);
+        r0 += width;
+    }
+}
+
+/* dst = packed [cols][rows] transpose of the packed [rows][cols] matrix src
+ * (padding rows of dst are 0). */
+static inline void gru__transpose_packed(const float *src, int rows, int cols, float *dst)
+{
+    const gru__blocks gs = gru__block_split(gru__round_up(rows, GRU_PACK_ROWS));
+    const gru__blocks gd = gru__block_split(gru__round_up(cols, GRU_PACK_ROWS));
+    /* Source block of each output column (= source row) found by walking. */
+    for (int bd = 0, c0 = 0; bd < gd.count; bd++) {
+        const int wd = gru__block_rows(gd, bd);
+        float *out = dst + (size_t)c0 * (size_t)rows;
+        for (int bs = 0, r0 = 0; bs < gs.count; bs++) {
+            const int ws = gru__block_rows(gs, bs);
+            const float *in = src + (size_t)r0 * (size_t)cols;
+            for (int j = 0; j < ws && r0 + j < rows; j++)
+                for (int i = 0; i < wd; i++) {
+                    const int k = c0 + i; /* source column = destination row */
+                    out[(size_t)(r0 + j) * (size_t)wd + (size_t)i] =
+                        k < cols ? in[(size_t)k * (size_t)ws + (size_t)j] : 0.0f;
+                }
+            r0 += ws;
+        }
+        c0 += wd;
+    }
+}
+
+/* Natural log for x >= 1e-30 (Cephes logf, about 1 ulp), plain float ops so
+ * every target computes the same loss value. */
+static inline float gru__log(float x)
+{
+    uint32_t u = gru__bits(x);
+    int e = (int)((u >> 23) & 0xffu) - 126;
+    float m = gru__from_bits((u & 0x807fffffu) | 0x3f000000u); /* [0.5, 1) */
+    if (m < 0.707106781186547524f) {
+        e -= 1;
+        m = m + m - 1.0f;
+    } else {
+        m = m - 1.0f;
+    }
+    const float z = m * m;
+    float y = 7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    const float fe = (float)e;
+    y = y + -2.12194440e-4f * fe;
+    y = y - 0.5f * z;
+    return m + y + 0.693359375f * fe;
+}
+
+/* Row stride of tmp_a / tmp_b. */
+static inline size_t gru__tmp_stride(const gru_model *model)
+{
+    const size_t H = (size_t)gru__max_hidden(model), I = (size_t)model->layers[0].input_size;
+    const size_t O = (size_t)gru_model_output_size(model);
+    const size_t IH = I > H ? I : H;
+    return gru__r8(IH > O ? IH : O);
+}
+
+/* lengths[b], or `steps` without lengths. */
+static inline int gru__len(const gru_train *tr, int b)
+{
+    return tr->lengths ? (int)tr->lengths[b] : tr->steps;
+}
+
+#endif /* GRU_TRAIN_INTERNAL_H */

@@ -1,0 +1,241 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Thin binding of gru_c's training API (gru_train.h).
+
+The Trainer owns the flat packed parameter buffer, the gradients, the
+optimizer state and the workspace as numpy arrays; the fitting loop, data
+handling and validation live in pygru/training.py.
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.stdint cimport int32_t
+
+from pygru._gru cimport *
+from pygru._gru_train cimport *
+from pygru._core import GRUError
+
+cnp.import_array()
+
+LOSSES = {"mse": GRU_LOSS_MSE, "cross_entropy": GRU_LOSS_CROSS_ENTROPY}
+OPTIMIZERS = {"sgd": GRU_OPT_SGD, "adam": GRU_OPT_ADAM, "adamw": GRU_OPT_ADAMW}
+PACK_ROWS = GRU_PACK_ROWS
+ACTIVATIONS = {None: 0, "none": 0, "sigmoid": 1, "tanh": 2, "softmax": 3}
+
+
+cdef int _check(int status) except -1:
+    if status != GRU_OK:
+        raise GRUError("gru_c error %d: %s" % (status, gru_status_string(status).decode()))
+    return 0
+
+
+cdef inline float *_fp(object arr):
+    return <float *>cnp.PyArray_DATA(<cnp.ndarray>arr)
+
+
+cdef inline const float *_cfp(object arr):
+    return <const float *>cnp.PyArray_DATA(<cnp.ndarray>arr)
+
+
+cdef inline const int32_t *_ip(object arr):
+    return <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>arr)
+
+
+cdef void _describe(gru_model *m, list layers, head):
+    cdef int l
+    m.num_layers = len(layers)
+    for l, (input_size, hidden_size, reset_after) in enumerate(layers):
+        m.layers[l].input_size = input_size
+        m.layers[l].hidden_size = hidden_size
+        m.layers[l].reset_after = 1 if reset_after else 0
+    m.has_head = 0
+    if head is not None:
+        activation, hidden_size, output_size = head
+        m.has_head = 1
+        m.head.input_size = hidden_size
+        m.head.output_size = output_size
+        m.head.activation = ACTIVATIONS[activation]
+
+
+def param_size(list layers, head=None):
+    """Floats of the flat parameter buffer. layers: [(input, hidden, reset_after)],
+    head: None or (activation, hidden, output)."""
+    cdef gru_model m
+    _describe(&m, layers, head)
+    return gru_train_param_size(&m)
+
+
+cdef class Trainer:
+    """gru_c training state over arrays it owns. All arguments arrive
+    validated (float32/int32, C-contiguous, right shapes) from training.py."""
+    cdef gru_model c
+    cdef gru_train tr
+    cdef gru_optimizer opt
+    cdef readonly object params, grad, opt_state, workspace
+    cdef readonly int max_batch, max_steps, return_sequences, output_size, state_size
+    cdef readonly Py_ssize_t n_params
+    cdef object _inputs  # x and lengths of the last forward: C reads them in backward
+
+    def __init__(self, list layers, head, params, int max_batch, int max_steps,
+                 bint return_sequences):
+        _describe(&self.c, layers, head)
+        self.n_params = <Py_ssize_t>gru_train_param_size(&self.c)
+        if self.n_params == 0 or params.shape != (self.n_params,):
+            raise ValueError("params: expected shape (%d,), got %s" % (self.n_params, params.shape))
+        self.params = params
+        _check(gru_train_wire(&self.c, _fp(params), <size_t>self.n_params))
+        self.grad = np.zeros(self.n_params, dtype=np.float32)
+        n_ws = gru_train_workspace_size(&self.c, max_batch, max_steps, return_sequences)
+        if n_ws == 0:
+            raise ValueError("max_batch, max_steps: invalid (%d, %d)" % (max_batch, max_steps))
+        self.workspace = np.zeros(n_ws, dtype=np.float32)
+        _check(gru_train_init(&self.tr, &self.c, max_batch, max_steps, return_sequences,
+                              _fp(self.workspace), <size_t>n_ws))
+        self.max_batch, self.max_steps = max_batch, max_steps
+        self.return_sequences = return_sequences
+        self.output_size = gru_model_output_size(&self.c)
+        self.state_size = <int>gru_state_size(&self.c)
+        self.opt_state = None
+
+    def set_optimizer(self, str kind, float lr, float momentum=0.0, float weight_decay=0.0,
+                      float beta1=0.9, float beta2=0.999, float eps=1e-8):
+        """Choose the optimizer and zero its state."""
+        _check(gru_optimizer_init(&self.opt, OPTIMIZERS[kind], lr))
+        self.opt.momentum = momentum
+        self.opt.weight_decay = weight_decay
+        self.opt.beta1, self.opt.beta2, self.opt.eps = beta1, beta2, eps
+        self.opt_state = np.zeros(gru_optimizer_state_size(&self.opt, <size_t>self.n_params),
+                                  dtype=np.float32)
+
+    @property
+    def optimizer_steps(self):
+        return self.opt.step
+
+    def forward(self, x, lengths=None, h0=None, bint want_h_last=False):
+        """x [B, T, I] float32; lengths int32 [B] or None; h0 [B, S] or None.
+        Returns (y, h_last or None)."""
+        cdef int B = <int>x.shape[0], T = <int>x.shape[1]
+        y = (np.empty((B, T, self.output_size), np.float32) if self.return_sequences
+             else np.empty((B, self.output_size), np.float32))
+        hl = np.empty((B, self.state_size), np.float32) if want_h_last else None
+        cdef const float *xp = _cfp(x)
+        cdef const int32_t *lp = NULL
+        if lengths is not None:
+            lp = _ip(lengths)
+        cdef const float *hp = NULL
+        if h0 is not None:
+            hp = _cfp(h0)
+        cdef float *yp = _fp(y)
+        cdef float *hlp = NULL
+        if hl is not None:
+            hlp = _fp(hl)
+        cdef int status
+        self._inputs = (x, lengths)
+        with nogil:
+            status = gru_train_forward(&self.tr, xp, B, T, lp, hp, yp, hlp)
+        _check(status)
+        return y, hl
+
+    def loss(self, str kind, target=None, labels=None):
+        """Loss of the last forward (and its gradient, kept for backward)."""
+        cdef float value = 0
+        cdef const float *tp = NULL
+        if target is not None:
+            tp = _cfp(target)
+        cdef const int32_t *lp = NULL
+        if labels is not None:
+            lp = _ip(labels)
+        _check(gru_train_loss(&self.tr, LOSSES[kind], tp, lp, &value))
+        return value
+
+    def backward(self, bint want_dx=False, bint want_dh0=False, x_shape=None):
+        """Fill self.grad; return (dx, dh0) when asked (else None)."""
+        dx = np.empty(x_shape, np.float32) if want_dx else None
+        dh0 = np.empty((x_shape[0], self.state_size), np.float32) if want_dh0 else None
+        cdef float *dxp = NULL
+        if dx is not None:
+            dxp = _fp(dx)
+        cdef float *dhp = NULL
+        if dh0 is not None:
+            dhp = _fp(dh0)
+        cdef float *gp = _fp(self.grad)
+        cdef int status
+        with nogil:
+            status = gru_train_backward(&self.tr, gp, <size_t>self.n_params, dxp, dhp)
+        _check(status)
+        return dx, dh0
+
+    def clip(self, float max_norm):
+        """Clip self.grad to global norm max_norm (0: only measure); returns the norm."""
+        cdef float norm = 0
+        _check(gru_clip_grad_norm(_fp(self.grad), <size_t>self.n_params, max_norm, &norm))
+        return norm
+
+    def step(self):
+        """One optimizer update of params from grad."""
+        cdef int status
+        cdef float *pp = _fp(self.params)
+        cdef float *gp = _fp(self.grad)
+        cdef float *sp = _fp(self.opt_state)
+        with nogil:
+            status = gru_optimizer_step(&self.opt, pp, gp, sp, <size_t>self.n_params)
+        _check(status)
+
+    def train_batch(self, x, str kind, target, labels, lengths, float clip_norm, y):
+        """forward + loss + backward + clip + step in one call without the GIL.
+        Writes the outputs into y (preallocated); returns (loss, grad norm)."""
+        cdef int B = <int>x.shape[0], T = <int>x.shape[1]
+        cdef int loss_kind = LOSSES[kind]
+        cdef const float *xp = _cfp(x)
+        cdef const float *tp = NULL
+        if target is not None:
+            tp = _cfp(target)
+        cdef const int32_t *labp = NULL
+        if labels is not None:
+            labp = _ip(labels)
+        cdef const int32_t *lp = NULL
+        if lengths is not None:
+            lp = _ip(lengths)
+        cdef float *yp = _fp(y)
+        cdef float *pp = _fp(self.params)
+        cdef float *gp = _fp(self.grad)
+        cdef float *sp = _fp(self.opt_state)
+        cdef size_t n = <size_t>self.n_params
+        cdef float value = 0, norm = 0
+        cdef int status
+        self._inputs = (x, lengths)
+        with nogil:
+            status = gru_train_forward(&self.tr, xp, B, T, lp, NULL, yp, NULL)
+            if status == GRU_OK:
+                status = gru_train_loss(&self.tr, loss_kind, tp, labp, &value)
+            if status == GRU_OK and value == value and value - value == 0:
+                status = gru_train_backward(&self.tr, gp, n, NULL, NULL)
+                if status == GRU_OK:
+                    status = gru_clip_grad_norm(gp, n, clip_norm, &norm)
+                if status == GRU_OK and norm - norm == 0:
+                    status = gru_optimizer_step(&self.opt, pp, gp, sp, n)
+        _check(status)
+        return value, norm
+
+    def eval_batch(self, x, str kind, target, labels, lengths, y):
+        """forward + loss (no update); writes outputs into y, returns the loss."""
+        cdef int B = <int>x.shape[0], T = <int>x.shape[1]
+        cdef int loss_kind = LOSSES[kind]
+        cdef const float *xp = _cfp(x)
+        cdef const float *tp = NULL
+        if target is not None:
+            tp = _cfp(target)
+        cdef const int32_t *labp = NULL
+        if labels is not None:
+            labp = _ip(labels)
+        cdef const int32_t *lp = NULL
+        if lengths is not None:
+            lp = _ip(lengths)
+        cdef float *yp = _fp(y)
+        cdef float value = 0
+        cdef int status
+        self._inputs = (x, lengths)
+        with nogil:
+            status = gru_train_forward(&self.tr, xp, B, T, lp, NULL, yp, NULL)
+            if status == GRU_OK:
+                status = gru_train_loss(&self.tr, loss_kind, tp, labp, &value)
+        _check(status)
+        return value

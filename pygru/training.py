@@ -1,0 +1,329 @@
+"""Training GRUModel in gru_c: `fit` and `evaluate` (GRUModel.fit / .evaluate
+delegate here).
+
+The forward pass, backpropagation through time, the loss, gradient clipping and
+the optimizer all run in C (pygru._train over gru_c/src/gru_train.c); this
+module validates arguments, batches and shuffles the data, keeps the history
+and the best weights, and talks to the user (progress bar, warnings).
+"""
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from . import _core, _train
+from ._validate import float_array, positive_int
+
+LOSSES = ("mse", "cross_entropy")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+# ---------------------------------------------------------------------- parameter layout
+
+def _packed_rows(rows):
+    return -(-rows // _train.PACK_ROWS) * _train.PACK_ROWS
+
+
+def _pieces(model):
+    """(name, slice of the PyTorch array, rows, cols or None for a vector) of the
+    flat parameter buffer, in gru_train.h's order."""
+    pieces = []
+    size_in = model.input_size
+    for l, H in enumerate(model.hidden_sizes):
+        pieces += [(f"weight_ih_l{l}", slice(None), 3 * H, size_in),
+                   (f"weight_hh_l{l}", slice(0, 2 * H), 2 * H, H),
+                   (f"weight_hh_l{l}", slice(2 * H, 3 * H), H, H),
+                   (f"bias_ih_l{l}", slice(None), 3 * H, None),
+                   (f"bias_hh_l{l}", slice(None), 3 * H, None)]
+        size_in = H
+    if model.output_size is not None:
+        pieces += [("head.weight", slice(None), model.output_size, model.hidden_sizes[-1]),
+                   ("head.bias", slice(None), model.output_size, None)]
+    return pieces
+
+
+def _piece_size(rows, cols):
+    return rows if cols is None else _packed_rows(rows) * cols
+
+
+def flatten_weights(model, weights=None):
+    """The model's parameters (or `weights`, a get_weights() dict) as gru_c's flat
+    packed float32 buffer."""
+    weights = model._weights if weights is None else weights
+    parts = []
+    for name, sl, rows, cols in _pieces(model):
+        arr = np.asarray(weights[name], np.float32)[sl]
+        parts.append(arr if cols is None else _core.pack_matrix(arr))
+    return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
+def unflatten_weights(model, flat):
+    """Inverse of flatten_weights: a dict of PyTorch-layout float32 arrays."""
+    out = {name: np.zeros(shape, np.float32) for name, shape in model.weight_shapes().items()}
+    at = 0
+    for name, sl, rows, cols in _pieces(model):
+        n = _piece_size(rows, cols)
+        chunk = flat[at:at + n]
+        out[name][sl] = chunk if cols is None else _core.unpack_matrix(chunk, rows, cols)
+        at += n
+    return out
+
+
+def make_trainer(model, max_batch, max_steps, return_sequences=None, params=None):
+    """A pygru._train.Trainer over a copy of the model's parameters."""
+    seq = model.return_sequences if return_sequences is None else bool(return_sequences)
+    sizes_in = (model.input_size,) + model.hidden_sizes[:-1]
+    layers = [(i, h, r) for i, h, r in zip(sizes_in, model.hidden_sizes, model.reset_after)]
+    head = None
+    if model.output_size is not None:
+        head = (model.output_activation, model.hidden_sizes[-1], model.output_size)
+    flat = flatten_weights(model) if params is None else np.array(params, np.float32)
+    return _train.Trainer(layers, head, flat, int(max_batch), int(max_steps), seq)
+
+
+# ---------------------------------------------------------------------- validation
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
+    return value
+
+
+def _positive_float(name, value, allow_zero=False, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    ok = value >= 0 if allow_zero else value > 0
+    if not (ok and math.isfinite(value)):
+        raise ValueError(f"{name}: expected a finite number {'>= 0' if allow_zero else '> 0'}, got {value}")
+    return value
+
+
+def _prepare(model, X, y, loss, lengths, name_x="X", name_y="y"):
+    """Validated (X float32 [N,T,I], target float32 or None, labels int32 or
+    None, lengths int32 or None)."""
+    X = float_array(name_x, X, (3,), model.input_size)
+    N, T = X.shape[0], X.shape[1]
+    if N > 2**31 - 1 or T > 2**31 - 1:
+        raise ValueError(f"{name_x}: batch and time axes must be below 2**31, got shape {X.shape}")
+    seq = model.return_sequences
+    O = model.output_dim
+    target = labels = None
+    if loss == "mse":
+        want = (N, T, O) if seq else (N, O)
+        target = float_array(name_y, y, (len(want),))
+        if target.shape != want:
+            raise ValueError(f"{name_y}: expected shape {want} for loss='mse', got {target.shape}")
+    else:
+        arr = np.asarray(y)
+        want = (N, T) if seq else (N,)
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"{name_y}: expected integer class labels for loss='cross_entropy', "
+                            f"got dtype {arr.dtype}")
+        if arr.shape != want:
+            raise ValueError(f"{name_y}: expected shape {want} for loss='cross_entropy', got {arr.shape}")
+        if arr.size and (arr.min() < 0 or arr.max() >= O):
+            raise ValueError(f"{name_y}: expected labels in 0..{O - 1}, got values in "
+                             f"{arr.min()}..{arr.max()}")
+        labels = np.ascontiguousarray(arr, dtype=np.int32)
+    if lengths is not None:
+        arr = np.asarray(lengths)
+        if arr.dtype.kind not in "iu" or arr.shape != (N,):
+            raise ValueError(f"lengths: expected {N} integers (one per sequence), got "
+                             f"dtype {arr.dtype} shape {arr.shape}")
+        if arr.min() < 1 or arr.max() > T:
+            raise ValueError(f"lengths: expected values in 1..{T}, got {arr.min()}..{arr.max()}")
+        lengths = np.ascontiguousarray(arr, dtype=np.int32)
+    return X, target, labels, lengths
+
+
+def _check_loss_head(model, loss):
+    act = model.output_activation
+    if loss == "mse" and act == "softmax":
+        raise ValueError("loss: 'mse' is not supported with output_activation='softmax'; "
+                         "use loss='cross_entropy'")
+    if loss == "cross_entropy" and act not in (None, "softmax"):
+        raise ValueError(f"loss: 'cross_entropy' needs output_activation None or 'softmax' "
+                         f"(it is applied to the pre-activation outputs), got {act!r}")
+
+
+def _accuracy(Y, labels, lengths, seq):
+    pred = np.argmax(Y, axis=-1)
+    if not seq:
+        return float(np.mean(pred == labels))
+    T = labels.shape[1]
+    mask = np.ones(labels.shape, bool) if lengths is None else np.arange(T)[None] < lengths[:, None]
+    return float(np.sum((pred == labels) & mask) / np.sum(mask))
+
+
+# ---------------------------------------------------------------------- evaluate
+
+def _evaluate(trainer, X, target, labels, lengths, loss, batch_size):
+    """Mean loss over the data set (weighted by each batch's loss terms) and
+    accuracy for classification."""
+    N, T = X.shape[0], X.shape[1]
+    seq = bool(trainer.return_sequences)
+    O = trainer.output_size
+    Y = np.empty((N, T, O) if seq else (N, O), np.float32)
+    total = 0.0
+    count = 0
+    for start in range(0, N, batch_size):
+        sl = slice(start, min(start + batch_size, N))
+        yb = Y[sl]
+        ln = None if lengths is None else lengths[sl]
+        value = trainer.eval_batch(X[sl], loss, None if target is None else target[sl],
+                                   None if labels is None else labels[sl], ln, yb)
+        terms = (yb.shape[0] if not seq else (T * yb.shape[0] if ln is None else int(ln.sum())))
+        total += float(value) * terms
+        count += terms
+    result = {"loss": total / count}
+    if loss == "cross_entropy":
+        result["accuracy"] = _accuracy(Y, labels, lengths, seq)
+    return result
+
+
+def evaluate(model, X, y, loss="mse", batch_size=256, lengths=None):
+    """Loss (and accuracy for loss='cross_entropy') of `model` on (X, y)."""
+    _check_choice("loss", loss, LOSSES)
+    _check_loss_head(model, loss)
+    batch_size = positive_int("batch_size", batch_size, 2**31 - 1)
+    X, target, labels, lengths = _prepare(model, X, y, loss, lengths)
+    trainer = make_trainer(model, min(batch_size, X.shape[0]), X.shape[1])
+    return _evaluate(trainer, X, target, labels, lengths, loss, min(batch_size, X.shape[0]))
+
+
+# ---------------------------------------------------------------------- fit
+
+class History(dict):
+    """Per-epoch metrics: history["loss"], ["val_loss"], ["accuracy"],
+    ["val_accuracy"] (lists), plus `stopped` (None, "interrupted",
+    "non-finite loss", "early stopping"), `best_epoch` and `epochs_run`."""
+
+    def __init__(self):
+        super().__init__()
+        self.stopped = None
+        self.best_epoch = None
+        self.epochs_run = 0
+
+    def add(self, key, value):
+        self.setdefault(key, []).append(value)
+
+
+def _progress(total, enabled, desc):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, leave=False, unit="batch")
+
+
+def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
+        weight_decay=0.0, clip_norm=None, lengths=None, validation_data=None, shuffle=True,
+        seed=None, early_stopping=None, progress=True, momentum=0.9):
+    """Train `model` in place on (X, y); see GRUModel.fit. Returns a History."""
+    _check_choice("loss", loss, LOSSES)
+    _check_loss_head(model, loss)
+    _check_choice("optimizer", optimizer, OPTIMIZERS)
+    epochs = positive_int("epochs", epochs, 10**9)
+    batch_size = positive_int("batch_size", batch_size, 2**31 - 1)
+    lr = _positive_float("lr", lr)
+    weight_decay = _positive_float("weight_decay", weight_decay, allow_zero=True)
+    momentum = _positive_float("momentum", momentum, allow_zero=True)
+    clip_norm = _positive_float("clip_norm", clip_norm, allow_none=True)
+    patience = None if early_stopping is None else positive_int("early_stopping", early_stopping)
+    X, target, labels, lengths = _prepare(model, X, y, loss, lengths)
+    val = None
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise TypeError("validation_data: expected a tuple (X_val, y_val) or "
+                            "(X_val, y_val, lengths_val)")
+        vl = validation_data[2] if len(validation_data) == 3 else None
+        val = _prepare(model, validation_data[0], validation_data[1], loss, vl,
+                       "validation_data[0]", "validation_data[1]")
+    N, T = X.shape[0], X.shape[1]
+    B = min(batch_size, N)
+    max_steps = T if val is None else max(T, val[0].shape[1])
+    trainer = make_trainer(model, B, max_steps)
+    kw = {"momentum": momentum} if optimizer == "sgd" else {}
+    trainer.set_optimizer(optimizer, lr, weight_decay=weight_decay, **kw)
+    rng = np.random.default_rng(seed)
+    seq = model.return_sequences
+    O = model.output_dim
+
+    history = History()
+    best = (math.inf, trainer.params.copy(), 0)
+    Yb = np.empty((B, T, O) if seq else (B, O), np.float32)
+    bar = _progress(epochs * (-(-N // B)), progress, "fit")
+    try:
+        for epoch in range(epochs):
+            order = rng.permutation(N) if shuffle else np.arange(N)
+            total = 0.0
+            terms = 0
+            correct = 0.0
+            for start in range(0, N, B):
+                idx = order[start:start + B]
+                if shuffle:
+                    xb = X[idx]
+                    tb = None if target is None else target[idx]
+                    lb = None if labels is None else labels[idx]
+                    nb = None if lengths is None else lengths[idx]
+                else:
+                    sl = slice(start, start + B)
+                    xb = X[sl]
+                    tb = None if target is None else target[sl]
+                    lb = None if labels is None else labels[sl]
+                    nb = None if lengths is None else lengths[sl]
+                yb = Yb[:len(idx)]
+                value, _ = trainer.train_batch(xb, loss, tb, lb, nb, clip_norm or 0.0, yb)
+                if not math.isfinite(value):
+                    history.stopped = "non-finite loss"
+                    break
+                n_terms = len(idx) if not seq else (T * len(idx) if nb is None else int(nb.sum()))
+                total += float(value) * n_terms
+                terms += n_terms
+                if labels is not None:
+                    correct += _accuracy(yb, lb, nb, seq) * n_terms
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{value:.4g}")
+            if history.stopped:
+                break
+            history.add("loss", total / terms)
+            if labels is not None:
+                history.add("accuracy", correct / terms)
+            monitor = total / terms
+            if val is not None:
+                metrics = _evaluate(trainer, *val, loss, B)
+                history.add("val_loss", metrics["loss"])
+                if "accuracy" in metrics:
+                    history.add("val_accuracy", metrics["accuracy"])
+                monitor = metrics["loss"]
+            history.epochs_run = epoch + 1
+            if monitor < best[0]:
+                best = (monitor, trainer.params.copy(), epoch + 1)
+            elif patience is not None and epoch + 1 - best[2] >= patience:
+                history.stopped = "early stopping"
+                break
+    except KeyboardInterrupt:
+        history.stopped = "interrupted"
+    finally:
+        if bar is not None:
+            bar.close()
+
+    # Keep the best weights seen (by validation loss when given, else training loss).
+    use_best = history.stopped in ("interrupted", "non-finite loss") or patience is not None
+    final = best[1] if (use_best and best[2] > 0) else trainer.params
+    if history.stopped in ("interrupted", "non-finite loss"):
+        if best[2] == 0:
+            final = best[1]  # no epoch finished: the weights from before fit
+        warnings.warn(f"fit stopped early ({history.stopped}) after {history.epochs_run} complete "
+                      f"epoch(s); restored the best weights so far (epoch {best[2]})",
+                      RuntimeWarning, stacklevel=3)
+    history.best_epoch = best[2] or None
+    model.set_weights(unflatten_weights(model, final))
+    return history
