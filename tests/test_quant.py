@@ -300,18 +300,17 @@ def test_export_header_selftest_and_checksum(tmp_path, mode):
 # ------------------------------------------------------------------ accuracy on the bundled data set
 
 
-def test_accuracy_within_one_point_on_spoken_digits():
-    """Post-training quantization of a GRU classifier trained on the bundled
-    spoken_digits set (torch, pygru's own trainer has not landed): test accuracy
-    of both modes within 1 percentage point of float
-    (full-size run: python tools/quant_accuracy.py)."""
-    pytest.importorskip("torch", reason="needs torch==2.13.0 (pip install torch==2.13.0) to train the model")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_accuracy_within_one_point_on_spoken_digits(seed):
+    """Post-training quantization of a GRU(32) classifier trained by pygru on
+    the bundled spoken_digits set: test accuracy of both modes within 1
+    percentage point of float (python tools/quant_accuracy.py prints them)."""
     from pygru import datasets
     sys.path.insert(0, os.path.join(quant_case.ROOT, "tools"))
     from quant_accuracy import accuracies, train_model
     ds = datasets.load_default()
-    model = train_model(ds, hidden=32, epochs=12, seed=0)
+    model = train_model(ds, hidden=32, epochs=10, seed=seed)
     acc = accuracies(model, ds)
-    assert acc["float"] > 80.0, acc          # the model did learn the task
+    assert acc["float"] > 90.0, acc          # the model did learn the task
     assert abs(acc["int8"] - acc["float"]) <= 1.0, acc
     assert abs(acc["integer"] - acc["float"]) <= 1.0, acc

@@ -1,11 +1,12 @@
 """Accuracy of post-training quantization on the bundled data set.
 
-    python tools/quant_accuracy.py [--hidden 64] [--epochs 60] [--seed 0] [--save model.npz]
+    python tools/quant_accuracy.py [--hidden 32] [--epochs 10] [--seed 0] [--trainer pygru|torch] [--save model.npz]
 
 Trains a GRU classifier (13 MFCC -> GRU(H) -> dense softmax over the 10
-digits) on pygru.datasets' spoken_digits with PyTorch (torch.nn.GRU + Linear,
-Adam; pygru's own training API has not landed yet), copies the weights into a
-pygru.GRUModel (same names and layouts), quantizes it with
+digits) on pygru.datasets' spoken_digits, with pygru's own trainer
+(GRUModel.fit: Adam, lr 1e-2, batch 32) or with PyTorch (torch.nn.GRU +
+Linear, Adam lr 3e-3, batch 64, weights copied into a pygru.GRUModel: same
+names and layouts), quantizes it with
 pygru.quantize(model, X_train, mode=...) for both modes and prints test
 accuracy of float, int8 and integer inference, and the differences in
 percentage points. Also used by tests/test_quant.py (train_model).
@@ -19,7 +20,17 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def train_model(ds, hidden=64, epochs=60, seed=0, lr=3e-3, batch=64):
+def train_model(ds, hidden=32, epochs=10, seed=0):
+    """A pygru.GRUModel trained by pygru (GRUModel.fit) on ds."""
+    import pygru
+    model = pygru.GRUModel(ds.input_size, [hidden], output_size=ds.num_classes,
+                           output_activation="softmax", seed=seed)
+    model.fit(ds.X_train, ds.y_train, loss="cross_entropy", epochs=epochs, batch_size=32,
+              optimizer="adam", lr=1e-2, seed=seed, progress=False)
+    return model
+
+
+def train_model_torch(ds, hidden=64, epochs=60, seed=0, lr=3e-3, batch=64):
     """A pygru.GRUModel trained with torch on ds (float32 X, int labels)."""
     import torch
     import pygru
@@ -70,20 +81,22 @@ def accuracies(model, ds):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--hidden", type=int, default=64)
-    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--trainer", choices=("pygru", "torch"), default="pygru")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--save", help="also save the trained float model here (.npz)")
     args = ap.parse_args(argv)
     from pygru import datasets
     ds = datasets.load_default()
-    model = train_model(ds, args.hidden, args.epochs, args.seed)
+    train = train_model if args.trainer == "pygru" else train_model_torch
+    model = train(ds, args.hidden, args.epochs, args.seed)
     if args.save:
         model.save(args.save)
     acc = accuracies(model, ds)
     print(f"{ds.name}: {len(ds.y_train)} train / {len(ds.y_test)} test sequences, T={ds.steps}, "
           f"I={ds.input_size}, GRU({args.hidden}) + softmax({ds.num_classes}), {args.epochs} epochs, "
-          f"seed {args.seed}")
+          f"seed {args.seed}, trained by {args.trainer}")
     for mode in ("float", "int8", "integer"):
         diff = "" if mode == "float" else f"   ({acc[mode] - acc['float']:+.1f} pp vs float)"
         print(f"  {mode:8s} test accuracy {acc[mode]:5.1f} %{diff}")
