@@ -1,33 +1,34 @@
 """Cross-compiled firmware builds run under QEMU must compute exactly what the
 host computes: same C program (tools/firmware/gru_infer.c) and same weights,
-built with the system cc and with each target's cross GCC, outputs compared bit
-for bit, and both compared with the Python binding (GRUModel.predict) and with
-the float64 reference.
+exported with pygru.export_c, built with the system cc and with each target's
+cross GCC, outputs compared bit for bit, and both compared with the Python
+binding (GRUModel.predict) and with the float64 reference. Each image also runs
+the header's own checksum check and bit-exact self-test.
 
 Needs the cross toolchains and QEMU (EMBEDDED.md; `.ci/run` installs them). A
 missing tool skips its target with the apt-get line that installs it, unless
 PYGRU_REQUIRE_TARGETS=1 (set by .ci/run), which turns the skip into a failure.
 """
 import os
-import shlex
 import shutil
 import subprocess
 import sys
-import sysconfig
 
 import numpy as np
 import pytest
 
+import cbuild
 import reference
+import pygru
 from pygru import GRUModel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "tools", "firmware")
 sys.path.insert(0, FIRMWARE)
 import fwbuild  # noqa: E402
-from model_header import write_model_header  # noqa: E402
 
 GRU_INFER = os.path.join(FIRMWARE, "gru_infer.c")
+GRU_TRAIN_STEPS = os.path.join(FIRMWARE, "gru_train_steps.c")
 STEPS = 25
 
 
@@ -41,24 +42,20 @@ def require_target(target):
 
 
 def parse_bits(stdout, steps, width):
-    rows = [line.split() for line in stdout.strip().splitlines()]
+    """The hex output lines after gru_infer.c's "check 0 selftest 0" line."""
+    lines = stdout.strip().splitlines()
+    assert lines and lines[0] == "check 0 selftest 0", \
+        f"the header's checksum or self-test failed:\n{stdout[:2000]}"
+    rows = [line.split() for line in lines[1:]]
     assert len(rows) == steps and all(len(r) == width for r in rows), \
         f"expected {steps} lines of {width} hex words, got:\n{stdout[:2000]}"
     return np.array([[int(v, 16) for v in r] for r in rows], dtype=np.uint32)
 
 
-def host_cc():
-    return shlex.split(sysconfig.get_config_var("CC") or "cc")
-
-
 def build_host(sources, include_dirs, output):
-    cmd = host_cc() + ["-O2"] + fwbuild.WARNINGS + fwbuild.FP_FLAGS
-    cmd += ["-I" + os.path.join(ROOT, "gru_c", d) for d in ("include", "src")]
-    cmd += ["-I" + str(d) for d in include_dirs]
-    cmd += [str(s) for s in sources] + fwbuild.runtime_sources() + ["-o", str(output), "-lm"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, f"host build failed:\n$ {' '.join(cmd)}\n{proc.stderr}"
-    return output
+    """The same program for the host, with the system cc (tests/cbuild.py)."""
+    flags = ["-O2", "-fno-math-errno"] + ["-I" + str(d) for d in include_dirs]
+    return cbuild.build(list(sources) + cbuild.C_SOURCES, output, flags)
 
 
 def describe_mismatch(got, want):
@@ -70,6 +67,19 @@ def describe_mismatch(got, want):
 
 
 @pytest.fixture(scope="module")
+def runtime_lib(tmp_path_factory):
+    """runtime_lib(target): gru_c built once per target (-O3) for this module."""
+    libs = {}
+
+    def get(target):
+        if target not in libs:
+            out = tmp_path_factory.mktemp(f"lib-{target}")
+            libs[target] = fwbuild.build_runtime_library(target, str(out), opt="-O3")
+        return libs[target]
+    return get
+
+
+@pytest.fixture(scope="module")
 def inference_case(tmp_path_factory):
     """Two layers (reset_after 1 then 0, sizes not multiples of the packing
     width), a softmax head; the host C program's output lines and Python's."""
@@ -77,7 +87,7 @@ def inference_case(tmp_path_factory):
                      output_activation="softmax", return_sequences=True, seed=20261126)
     x = (np.random.default_rng(5).standard_normal((STEPS, 7)) * 1.5).astype(np.float32)
     work = tmp_path_factory.mktemp("firmware")
-    write_model_header(str(work / "fw_model.h"), model, x)
+    pygru.export_c(model, str(work / "fw_model.h"), name="fw", self_test_input=x)
     exe = build_host([GRU_INFER], [work], work / "host_infer")
     proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -97,11 +107,11 @@ def test_host_program_matches_python_and_reference(inference_case):
 
 
 @pytest.mark.parametrize("target", sorted(fwbuild.TARGETS))
-def test_target_inference_bit_identical(target, inference_case):
+def test_target_inference_bit_identical(target, inference_case, runtime_lib):
     require_target(target)
     c = inference_case
     elf = fwbuild.build_image(target, [GRU_INFER], str(c["work"] / f"{target}.elf"),
-                              include_dirs=[str(c["work"])], opt="-O3")
+                              include_dirs=[str(c["work"])], opt="-O3", runtime_lib=runtime_lib(target))
     res = fwbuild.run_image(target, elf, timeout=60)
     assert not res.timed_out, f"{target}: QEMU timed out; output so far:\n{res.stdout[-2000:]}"
     assert res.returncode == 0, f"{target}: exit status {res.returncode}\n{res.stdout}\n{res.stderr}"
@@ -165,3 +175,118 @@ def test_cmake_add_subdirectory(target, tmp_path):
         assert proc.returncode == 0, f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
     assert (build / "gru_c" / "libgru.a").is_file()
     assert (build / "libapp.a").is_file()
+
+
+# ---------------------------------------------------------------------- training on the device
+
+TRAIN_STEPS = 3
+
+
+def c_float(v):
+    return float(np.float32(v)).hex() + "f"
+
+
+def c_floats(name, values):
+    body = ",\n    ".join(", ".join(c_float(v) for v in values[i:i + 6])
+                          for i in range(0, len(values), 6))
+    return f"static const float {name}[{len(values)}] = {{\n    {body}\n}};\n"
+
+
+def training_header(model, params, x, labels, lr, clip):
+    """fw_train.h for gru_train_steps.c: the model's sizes, its flat parameters,
+    one batch (x, class labels) and the optimizer settings."""
+    B, T, I = x.shape
+    S, H, O = sum(model.hidden_sizes), max(model.hidden_sizes), model.output_size
+    describe = [f"    m->num_layers = {model.num_layers};"]
+    size_in = I
+    for l, h in enumerate(model.hidden_sizes):
+        describe += [f"    m->layers[{l}].input_size = {size_in};",
+                     f"    m->layers[{l}].hidden_size = {h};",
+                     f"    m->layers[{l}].reset_after = {int(model.reset_after[l])};"]
+        size_in = h
+    describe += ["    m->has_head = 1;", f"    m->head.input_size = {size_in};",
+                 f"    m->head.output_size = {O};", "    m->head.activation = GRU_ACT_SOFTMAX;"]
+    return "\n".join([
+        "/* Generated by tests/test_targets.py; do not edit. */",
+        f"#define TR_PARAM_SIZE {params.size}",
+        f"#define TR_BATCH {B}", f"#define TR_STEPS {T}", f"#define TR_OUTPUT_SIZE {O}",
+        f"#define TR_TRAIN_STEPS {TRAIN_STEPS}",
+        f"#define TR_WORKSPACE_SIZE GRU_TRAIN_WORKSPACE_SIZE({B}, {T}, {S}, {H}, {I}, {O}, 0)",
+        "#define TR_OPTIMIZER GRU_OPT_ADAM", f"#define TR_LR {c_float(lr)}",
+        f"#define TR_CLIP {c_float(clip)}",
+        "#define TR_LOSS GRU_LOSS_CROSS_ENTROPY", "#define TR_TARGET NULL",
+        "#define TR_LABELS tr_labels", "",
+        c_floats("tr_params", params.reshape(-1)), c_floats("tr_x", x.reshape(-1)),
+        f"static const int32_t tr_labels[{B}] = {{{', '.join(str(int(v)) for v in labels)}}};",
+        "", "static void tr_describe(gru_model *m)", "{", *describe, "}", ""])
+
+
+def parse_training(stdout, n_params):
+    lines = stdout.strip().splitlines()
+    steps = [line.split() for line in lines[:TRAIN_STEPS]]
+    assert [s[:2] for s in steps] == [["step", str(i)] for i in range(TRAIN_STEPS)], stdout[:2000]
+    losses = np.array([int(s[3], 16) for s in steps], np.uint32)
+    norms = np.array([int(s[5], 16) for s in steps], np.uint32)
+    params = np.array([int(v, 16) for line in lines[TRAIN_STEPS:] for v in line.split()], np.uint32)
+    assert params.size == n_params, f"expected {n_params} parameters, got {params.size}"
+    return losses, norms, params
+
+
+@pytest.fixture(scope="module")
+def training_case(tmp_path_factory):
+    """Three Adam steps with clipping and a cross-entropy loss on a 2-layer model
+    (reset_after 1 then 0) with a softmax head: the host C program's updated
+    parameters, and pygru's Trainer running the same steps."""
+    from pygru import training
+    model = GRUModel(input_size=5, hidden_sizes=[12, 8], output_size=3, reset_after=[True, False],
+                     output_activation="softmax", seed=7)
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((4, 6, 5)).astype(np.float32)
+    labels = rng.integers(0, 3, size=4).astype(np.int32)
+    lr, clip = 0.01, 0.5
+    params = training.flatten_weights(model)
+    work = tmp_path_factory.mktemp("training")
+    (work / "fw_train.h").write_text(training_header(model, params, x, labels, lr, clip))
+    exe = build_host([GRU_TRAIN_STEPS], [work], work / "host_train")
+    proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    host = parse_training(proc.stdout, params.size)
+
+    trainer = training.make_trainer(model, 4, 6, return_sequences=False)
+    trainer.set_optimizer("adam", lr)
+    y = np.empty((4, 3), np.float32)
+    losses, norms = [], []
+    for _ in range(TRAIN_STEPS):
+        loss, norm = trainer.train_batch(x, "cross_entropy", None, labels, None, clip, y)
+        losses.append(loss)
+        norms.append(norm)
+    python = (np.array(losses, np.float32).view(np.uint32), np.array(norms, np.float32).view(np.uint32),
+              np.asarray(trainer.params, np.float32).view(np.uint32))
+    return dict(work=work, host=host, python=python, initial=params, n=params.size)
+
+
+def test_host_training_matches_python(training_case):
+    c = training_case
+    host, python = c["host"], c["python"]
+    assert np.array_equal(host[0], python[0]) and np.array_equal(host[1], python[1]), \
+        f"loss/norm bits: host {host[0]}, {host[1]}; Python {python[0]}, {python[1]}"
+    assert np.array_equal(host[2], python[2]), \
+        f"{np.count_nonzero(host[2] != python[2])} of {c['n']} updated parameters differ"
+    # The steps did something: most parameters moved.
+    assert np.count_nonzero(host[2] != c["initial"].view(np.uint32)) > c["n"] // 2
+
+
+@pytest.mark.parametrize("target", sorted(fwbuild.TARGETS))
+def test_target_training_bit_identical(target, training_case, runtime_lib):
+    """A few training steps on the device give the host's updated weights."""
+    require_target(target)
+    c = training_case
+    elf = fwbuild.build_image(target, [GRU_TRAIN_STEPS], str(c["work"] / f"{target}.elf"),
+                              include_dirs=[str(c["work"])], opt="-O3", runtime_lib=runtime_lib(target))
+    res = fwbuild.run_image(target, elf, timeout=60)
+    assert not res.timed_out and res.returncode == 0, f"{target}: {res.returncode}\n{res.stdout[-2000:]}"
+    losses, norms, params = parse_training(res.stdout, c["n"])
+    assert np.array_equal(losses, c["host"][0]), f"loss bits {losses} vs host {c['host'][0]}"
+    assert np.array_equal(norms, c["host"][1]), f"gradient norm bits {norms} vs host {c['host'][1]}"
+    assert np.array_equal(params, c["host"][2]), \
+        f"{np.count_nonzero(params != c['host'][2])} of {c['n']} updated parameters differ from the host"

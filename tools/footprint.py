@@ -5,9 +5,11 @@
 
 For each target (tools/firmware/fwbuild.py) it prints:
   text     .text bytes of the runtime linked for inference (gru_stream_init /
-           step and what they pull from gru_c, literal pools included) at -Os;
-           the C library's memcpy/memset are listed apart as "libc"
-  train    the same with training (n/a until gru_c has a training API)
+           step and what they pull from gru_c, literal pools included) at -Os
+  +supp    support code that comes with it: libgcc (soft-float on M0/M3/RV32IMAC,
+           soft-double) and libc's memcpy/memset/memmove
+  train    .text of the runtime linked for inference and training (forward,
+           MSE loss, BPTT, clipping, Adam), and its +supp
   ram      state + scratch bytes for the model (gru_state_size + gru_scratch_size)
   weights  flash bytes of the model's packed weights and biases
   insn/step, insn/MAC
@@ -29,9 +31,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "firmware"))
 import fwbuild  # noqa: E402
-from model_header import write_model_header  # noqa: E402
 
 SIZE_MAIN = r"""
+#define FW_IMPLEMENTATION
 #include "fw_model.h"
 static float state[FW_STATE_SIZE], scratch[FW_SCRATCH_SIZE], y[FW_OUTPUT_SIZE];
 int main(void)
@@ -39,12 +41,53 @@ int main(void)
     gru_stream s;
     if (gru_stream_init(&s, &fw_model, state, FW_STATE_SIZE, scratch, FW_SCRATCH_SIZE) != GRU_OK)
         return 2;
-    gru_stream_step(&s, fw_x, y);
+    gru_stream_step(&s, fw_test_input, y);
+    return y[0] > 0.0f;
+}
+"""
+
+TRAIN_MAIN = r"""
+#include "gru_train.h"
+#define FW_IMPLEMENTATION
+#include "fw_model.h"
+#define T 4
+#define WS GRU_TRAIN_WORKSPACE_SIZE(1, T, SUM_HIDDEN, FW_MAX_HIDDEN_SIZE, FW_INPUT_SIZE, FW_OUTPUT_SIZE, 0)
+static float params[PARAM_SIZE], grad[PARAM_SIZE], opt_state[GRU_OPTIMIZER_STATE_SIZE(PARAM_SIZE)];
+static float ws[WS], y[FW_OUTPUT_SIZE], state[FW_STATE_SIZE], scratch[FW_SCRATCH_SIZE];
+int main(void)
+{
+    gru_model m = fw_model;
+    gru_train tr;
+    gru_optimizer opt;
+    gru_stream s;
+    float loss = 0.0f, norm = 0.0f;
+    if (gru_train_wire(&m, params, PARAM_SIZE) != GRU_OK ||
+        gru_train_init(&tr, &m, 1, T, 0, ws, WS) != GRU_OK ||
+        gru_optimizer_init(&opt, GRU_OPT_ADAM, 1e-3f) != GRU_OK ||
+        gru_train_forward(&tr, fw_test_input, 1, T, NULL, NULL, y, NULL) != GRU_OK ||
+        gru_train_loss(&tr, GRU_LOSS_MSE, fw_test_output, NULL, &loss) != GRU_OK ||
+        gru_train_backward(&tr, grad, PARAM_SIZE, NULL, NULL) != GRU_OK ||
+        gru_clip_grad_norm(grad, PARAM_SIZE, 1.0f, &norm) != GRU_OK ||
+        gru_optimizer_step(&opt, params, grad, opt_state, PARAM_SIZE) != GRU_OK ||
+        gru_stream_init(&s, &m, state, FW_STATE_SIZE, scratch, FW_SCRATCH_SIZE) != GRU_OK)
+        return 2;
+    gru_stream_step(&s, fw_test_input, y);
     return y[0] > 0.0f;
 }
 """
 
 LIBC_HELPERS = ("memcpy", "memset", "memmove")
+
+
+def support_symbols(target):
+    """Names of the compiler-support routines (libgcc: soft-float, soft-double,
+    64-bit division) and the libc memory helpers the runtime may pull in."""
+    path = subprocess.run([target.cc] + list(target.cflags) + ["-print-libgcc-file-name"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run([target.tool("nm"), "--defined-only", path],
+                         capture_output=True, text=True).stdout
+    names = {line.split()[-1] for line in out.splitlines() if len(line.split()) == 3}
+    return names | set(LIBC_HELPERS)
 
 
 def macs_per_step(input_size, hidden_sizes, output_size):
@@ -57,29 +100,33 @@ def macs_per_step(input_size, hidden_sizes, output_size):
     return macs
 
 
-def text_sizes(target, elf):
-    """(bytes of gru_* functions, bytes of libc helpers) in a linked ELF."""
+def text_sizes(target, elf, support):
+    """(bytes of gru_* functions, bytes of support routines) in a linked ELF;
+    symbols sharing an address (libgcc's __aeabi_* aliases) count once."""
     out = subprocess.run([target.tool("nm"), "-S", "--size-sort", "-t", "d", elf],
                          capture_output=True, text=True, check=True).stdout
-    runtime = libc = 0
+    runtime, helpers = {}, {}
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) != 4 or parts[2] not in "tT":
+        if len(parts) != 4 or parts[2] not in "tTwW":
             continue
-        size, name = int(parts[1]), parts[3]
+        addr, size, name = parts[0], int(parts[1]), parts[3]
         if name.startswith("gru_"):
-            runtime += size
-        elif name in LIBC_HELPERS:
-            libc += size
-    return runtime, libc
+            runtime[addr] = size
+        elif name in support:
+            helpers[addr] = size
+    return sum(runtime.values()), sum(helpers.values())
 
 
-def measure(target_name, work, plugin, opt, steps=10):
+def measure(target_name, work, plugin, opt, defines, steps=10):
     t = fwbuild.get_target(target_name)
-    size_src = os.path.join(work, "size_main.c")
-    elf = fwbuild.build_image(target_name, [size_src], os.path.join(work, f"{target_name}-size.elf"),
-                              include_dirs=[work], opt="-Os")
-    text, libc = text_sizes(t, elf)
+    support = support_symbols(t)
+    sizes = []
+    for kind in ("size", "train"):
+        elf = fwbuild.build_image(target_name, [os.path.join(work, f"{kind}_main.c")],
+                                  os.path.join(work, f"{target_name}-{kind}.elf"),
+                                  include_dirs=[work], opt="-Os", defines=defines)
+        sizes.append(text_sizes(t, elf, support))
     counts = []
     for n in (steps, 2 * steps):
         elf = fwbuild.build_image(target_name, [os.path.join(HERE, "firmware", "gru_infer.c")],
@@ -89,7 +136,7 @@ def measure(target_name, work, plugin, opt, steps=10):
         if res.returncode != 0:
             raise RuntimeError(f"{target_name}: exit status {res.returncode}\n{res.stdout}{res.stderr}")
         counts.append(count)
-    return text, libc, (counts[1] - counts[0]) / steps
+    return sizes, (counts[1] - counts[0]) / steps
 
 
 def main(argv=None):
@@ -105,7 +152,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     sys.path.insert(0, os.path.dirname(HERE))
-    from pygru import GRUModel
+    import pygru
+    from pygru import GRUModel, training
     model = GRUModel(args.input, args.hidden, output_size=args.output or None, seed=0)
     native = model._native_model()
     ram = 4 * (native.state_size + native.scratch_size)
@@ -114,14 +162,17 @@ def main(argv=None):
     print(f"model: input {args.input}, hidden {list(model.hidden_sizes)}, head {args.output or 'none'}; "
           f"{macs} MAC/step; RAM (state + scratch) {ram} B; weights {weights} B flash; "
           f"text at -Os, instructions at {args.opt}")
-    print(f"{'target':11s} {'text':>6s} {'libc':>5s} {'train':>6s} {'ram':>6s} {'weights':>8s} "
-          f"{'insn/step':>10s} {'insn/MAC':>8s}")
+    print(f"{'target':11s} {'text':>6s} {'+supp':>6s} {'train':>6s} {'+supp':>6s} {'ram':>6s} "
+          f"{'weights':>8s} {'insn/step':>10s} {'insn/MAC':>8s}")
     status = 0
     with tempfile.TemporaryDirectory() as work:
         x = np.random.default_rng(1).standard_normal((4, args.input)).astype(np.float32)
-        write_model_header(os.path.join(work, "fw_model.h"), model, x)
-        with open(os.path.join(work, "size_main.c"), "w") as f:
-            f.write(SIZE_MAIN)
+        pygru.export_c(model, os.path.join(work, "fw_model.h"), name="fw", self_test_input=x)
+        for fname, text in (("size_main.c", SIZE_MAIN), ("train_main.c", TRAIN_MAIN)):
+            with open(os.path.join(work, fname), "w") as f:
+                f.write(text)
+        defines = [f"PARAM_SIZE={training.flatten_weights(model).size}",
+                   f"SUM_HIDDEN={sum(model.hidden_sizes)}"]
         plugin = fwbuild.build_insn_plugin(work)
         for name in args.targets:
             reason = fwbuild.skip_reason(name)
@@ -129,8 +180,9 @@ def main(argv=None):
                 print(f"{name:11s} skipped: {reason}")
                 status = 1
                 continue
-            text, libc, per_step = measure(name, work, plugin, args.opt, args.steps)
-            print(f"{name:11s} {text:6d} {libc:5d} {'n/a':>6s} {ram:6d} {weights:8d} "
+            sizes, per_step = measure(name, work, plugin, args.opt, defines, args.steps)
+            (text, supp), (train, train_supp) = sizes
+            print(f"{name:11s} {text:6d} {supp:6d} {train:6d} {train_supp:6d} {ram:6d} {weights:8d} "
                   f"{per_step:10.0f} {per_step / macs:8.2f}", flush=True)
     return status
 

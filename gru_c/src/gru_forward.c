@@ -133,7 +133,7 @@ size_t gru_sequence_scratch_size(const gru_model *model)
     return GRU_SEQUENCE_LANES * gru_scratch_size(model);
 }
 
-#if GRU_SEQUENCE_LANES > 1 /* unused (a -Werror warning) on single-lane targets */
+#if GRU_SEQUENCE_LANES > 1
 /* Sequences [first, first + lanes) of the batch, all `steps` steps. */
 static void gru__sequence_lanes(const gru_model *model, const float *x, int steps,
                                   int return_sequences, const float *initial_state, float *state,

@@ -6,8 +6,12 @@ QEMU with semihosting.
 
 Used by tests/test_targets.py and tools/footprint.py. Everything a target needs
 is in TARGETS: compiler flags, the C library (newlib + librdimon on Cortex-M,
-picolibc on RISC-V) and the QEMU machine. See /work/shared/EMBEDDED.md (copied
-into docs of this module below) for why each choice is what it is.
+picolibc on RISC-V) and the QEMU machine. Beside this file: startup_cortexm.c
+(vector table, FPU/MVE enable, .data/.bss, semihosting, fault handlers that
+exit with status 1), cortexm.ld (one memory map for all the mps2/mps3
+machines), trap_riscv.c (trap vector that exits with status 1), insn_count.c
+(QEMU TCG plugin counting executed instructions), gru_infer.c and
+gru_train_steps.c (the test programs).
 
 This lives in tools/, not in the pygru package, because it needs the startup
 files and linker scripts beside it and a cross toolchain on the machine: it is
@@ -157,24 +161,52 @@ def compile_flags(target, opt="-O2"):
     return flags
 
 
+def _run_checked(cmd, what):
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n$ {' '.join(cmd)}\n{proc.stderr}")
+    return proc
+
+
+def build_runtime_library(target, output_dir, opt="-O2", extra_cflags=()):
+    """Compile gru_c/src/*.c for `target` into output_dir/libgru.a (what
+    `make -C gru_c TARGET=...` builds) and return its path. Images link it
+    with build_image(runtime_lib=...), so a test session compiles the runtime
+    once per target instead of once per image."""
+    t = get_target(target)
+    objects = []
+    for src in runtime_sources():
+        obj = os.path.join(output_dir, os.path.basename(src)[:-2] + ".o")
+        _run_checked([t.cc] + compile_flags(t, opt) + list(extra_cflags)
+                     + ["-I" + os.path.join(GRU_C, "include"), "-I" + os.path.join(GRU_C, "src"),
+                        "-c", src, "-o", obj], f"compiling {os.path.basename(src)} for {t.name}")
+        objects.append(obj)
+    lib = os.path.join(output_dir, "libgru.a")
+    if os.path.exists(lib):
+        os.remove(lib)
+    _run_checked([t.tool("ar"), "rcs", lib] + objects, f"archiving libgru.a for {t.name}")
+    return lib
+
+
 def build_image(target, sources, output, include_dirs=(), defines=(), opt="-O2",
-                extra_cflags=(), with_runtime=True, map_file=None):
-    """Compile and link `sources` (plus gru_c/src/*.c when with_runtime, plus the
-    target's startup) into the ELF `output`. `defines` are "NAME" or "NAME=VALUE".
-    Raises RuntimeError with the compiler's messages if the build fails.
-    Returns `output`."""
+                extra_cflags=(), with_runtime=True, runtime_lib=None, map_file=None):
+    """Compile and link `sources` (plus the runtime: gru_c/src/*.c compiled with
+    the same flags, or the prebuilt `runtime_lib`; none if not with_runtime,
+    plus the target's startup) into the ELF `output`. `defines` are "NAME" or
+    "NAME=VALUE". Raises RuntimeError with the compiler's messages if the build
+    fails. Returns `output`."""
     t = get_target(target)
     cmd = [t.cc] + compile_flags(t, opt) + list(extra_cflags)
     cmd += ["-I" + os.path.join(GRU_C, "include"), "-I" + os.path.join(GRU_C, "src")]
     cmd += ["-I" + d for d in include_dirs] + ["-D" + d for d in defines]
-    cmd += list(sources) + (runtime_sources() if with_runtime else []) + startup_sources(t)
+    cmd += list(sources) + startup_sources(t)
+    if with_runtime:
+        cmd += [runtime_lib] if runtime_lib else runtime_sources()
     cmd += link_flags(t) + ["-o", output]
     if map_file:
         cmd.append("-Wl,-Map=" + map_file)
     cmd.append("-lm")
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"build for {t.name} failed:\n$ {' '.join(cmd)}\n{proc.stderr}")
+    _run_checked(cmd, f"build for {t.name}")
     return output
 
 
@@ -225,9 +257,7 @@ def build_insn_plugin(output_dir):
     cc = os.environ.get("CC", "cc")
     cmd = [cc, "-shared", "-fPIC", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
            INSN_PLUGIN_SOURCE, "-o", so]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building the QEMU plugin failed:\n$ {' '.join(cmd)}\n{proc.stderr}")
+    _run_checked(cmd, "building the QEMU plugin")
     return so
 
 

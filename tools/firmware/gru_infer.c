@@ -1,18 +1,25 @@
 /*
- * gru_infer.c - firmware test program: run the model in "fw_model.h" over its
- * input sequence with the streaming API and print every output value as the
- * hex of its 32-bit pattern (exact, and needs no float printf), one line per
- * step. Built for the host with the system cc and for every target by
- * tools/firmware/fwbuild.py; the outputs must agree bit for bit.
+ * gru_infer.c - firmware test program for a model exported by pygru.export_c
+ * as "fw_model.h" (name "fw"): verify the weights' checksum, run the header's
+ * bit-exact self-test, then run the model over the self-test input with the
+ * streaming API and print every output value as the hex of its 32-bit pattern
+ * (exact, and needs no float printf), one line per step.
  *
- *   -DFW_RUN_STEPS=N   run N steps (inputs cycle), print only the last output
- *                      line (instruction counting: tools/footprint.py)
+ * Output: "check C selftest S" (0 and 0 when all is well), then
+ * FW_TEST_STEPS lines of FW_OUTPUT_SIZE hex words. Built for the host with the
+ * system cc and for every target by tools/firmware/fwbuild.py; the outputs
+ * must agree bit for bit.
+ *
+ *   -DFW_RUN_STEPS=N   skip the checks, run N steps (inputs cycle), print only
+ *                      the last output line (instruction counting:
+ *                      tools/footprint.py)
  * Returns 0, or 2 if the stream could not be initialised.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#define FW_IMPLEMENTATION
 #include "fw_model.h"
 
 static float state[FW_STATE_SIZE];
@@ -31,6 +38,10 @@ static void print_floats(const float *v, int n)
 
 int main(void)
 {
+#ifndef FW_RUN_STEPS
+    printf("check %d selftest %d\n", fw_check(),
+           fw_selftest(state, FW_STATE_SIZE, scratch, FW_SCRATCH_SIZE));
+#endif
     gru_stream stream;
     const int status = gru_stream_init(&stream, &fw_model, state, FW_STATE_SIZE, scratch,
                                        FW_SCRATCH_SIZE);
@@ -40,11 +51,11 @@ int main(void)
     }
 #ifdef FW_RUN_STEPS
     for (long t = 0; t < FW_RUN_STEPS; t++)
-        gru_stream_step(&stream, fw_x + (t % FW_STEPS) * FW_INPUT_SIZE, y);
+        gru_stream_step(&stream, fw_test_input + (t % FW_TEST_STEPS) * FW_INPUT_SIZE, y);
     print_floats(y, FW_OUTPUT_SIZE);
 #else
-    for (int t = 0; t < FW_STEPS; t++) {
-        gru_stream_step(&stream, fw_x + t * FW_INPUT_SIZE, y);
+    for (int t = 0; t < FW_TEST_STEPS; t++) {
+        gru_stream_step(&stream, fw_test_input + t * FW_INPUT_SIZE, y);
         print_floats(y, FW_OUTPUT_SIZE);
     }
 #endif

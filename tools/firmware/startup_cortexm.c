@@ -20,8 +20,8 @@ extern int main(void);
 extern void initialise_monitor_handles(void);
 extern void _exit(int status);
 
-void gru_fw_reset(void);
-void gru_fw_fault(void);
+void startup_reset(void);
+void startup_fault(void);
 
 /* Linking with -nostartfiles drops crti/crtn; exit() still calls _fini. */
 void _init(void);
@@ -31,7 +31,7 @@ void _fini(void) {}
 
 #define CPACR (*(volatile uint32_t *)0xE000ED88u)
 
-void gru_fw_reset(void)
+void startup_reset(void)
 {
     /* Full access to CP10/CP11 (FPU; on v8.1-M also MVE) before any code that
      * the compiler might vectorize or give floating-point registers. */
@@ -46,16 +46,16 @@ void gru_fw_reset(void)
     exit(main());
 }
 
-void gru_fw_fault(void) { _exit(1); }
+void startup_fault(void) { _exit(1); }
 
 /* Initial stack pointer, reset, then NMI .. SysTick (15 system vectors) and a
  * few external interrupts, all pointing at the fault handler. */
-__attribute__((section(".vectors"), used)) static void (*const gru_fw_vectors[32])(void) = {
+__attribute__((section(".vectors"), used)) static void (*const startup_vectors[32])(void) = {
     (void (*)(void))(uintptr_t)__stack_top__,
-    gru_fw_reset,
-    gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault,
-    gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault,
-    gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault,
-    gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault,
-    gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault, gru_fw_fault,
+    startup_reset,
+    startup_fault, startup_fault, startup_fault, startup_fault, startup_fault, startup_fault,
+    startup_fault, startup_fault, startup_fault, startup_fault, startup_fault, startup_fault,
+    startup_fault, startup_fault, startup_fault, startup_fault, startup_fault, startup_fault,
+    startup_fault, startup_fault, startup_fault, startup_fault, startup_fault, startup_fault,
+    startup_fault, startup_fault, startup_fault, startup_fault, startup_fault, startup_fault,
 };

@@ -11,19 +11,19 @@
 #include <stdint.h>
 
 extern void _exit(int status);
-void gru_fw_trap(void);
-void gru_fw_trap_exit(void);
+void startup_trap(void);
+void startup_trap_exit(void);
 
-__asm__(".section .text.gru_fw_trap,\"ax\",@progbits\n"
+__asm__(".section .text.startup_trap,\"ax\",@progbits\n"
         ".balign 4\n"
-        ".globl gru_fw_trap\n"
-        "gru_fw_trap:\n"
-        "    j gru_fw_trap_exit\n");
+        ".globl startup_trap\n"
+        "startup_trap:\n"
+        "    j startup_trap_exit\n");
 
-void gru_fw_trap_exit(void) { _exit(1); }
+void startup_trap_exit(void) { _exit(1); }
 
-__attribute__((constructor)) static void gru_fw_trap_install(void)
+__attribute__((constructor)) static void startup_trap_install(void)
 {
-    const uintptr_t vector = (uintptr_t)&gru_fw_trap;
+    const uintptr_t vector = (uintptr_t)&startup_trap;
     __asm__ volatile(".insn i SYSTEM, 1, x0, %0, 0x305" : : "r"(vector) : "memory");
 }
