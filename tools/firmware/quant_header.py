@@ -12,12 +12,10 @@ import sysconfig
 
 import numpy as np
 
-from model_header import model_header
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 C_SOURCES = [os.path.join(ROOT, "gru_c", "src", f) for f in
-             ("gru_model.c", "gru_forward.c", "gru_quant.c", "gru_quant_table.c")]
+             ("gru_model.c", "gru_forward.c", "gru_checksum.c", "gru_quant.c", "gru_quant_table.c")]
 WARN = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror"]
 
 
@@ -85,9 +83,12 @@ def write_case_header(path, model, q8, qi, X):
                     "head_qi_shift, head_qi_bias};\n")
     body.append("    st = gru_q8_model_check(q8);\n    if (st != GRU_OK) return st;\n"
                 "    return gru_qi_model_check(qi);\n}\n")
-    fl = model_header(model, X[0], prefix="case_float").replace('#include "gru.h"', "")
+    # The float model, for comparisons (benchmarks), through pygru's own exporter.
+    from pygru.export import export_c
+    export_c(model, os.path.join(os.path.dirname(os.path.abspath(path)), "case_float.h"), name="case_float",
+             self_test_steps=1)
     with open(path, "w", encoding="utf-8") as f:
-        f.write("".join(out) + "".join(body) + fl)
+        f.write("".join(out) + "".join(body) + '#define CASE_FLOAT_IMPLEMENTATION\n#include "case_float.h"\n')
 
 
 def parse_output(text, B, T, O):
