@@ -8,6 +8,8 @@ import os as _os
 
 from .export import export_c
 from .model import FORMAT_VERSION, GRUModel, load
+from . import quantize  # callable module: pygru.quantize(model, X, mode=...)
+from .quantize import QuantizedGRUModel, load_quantized
 
 __version__ = "0.1.0"
 
@@ -49,5 +51,6 @@ def c_include_dir():
     return _os.path.join(c_source_dir(), "include")
 
 
-__all__ = ["GRUModel", "load", "export_c", "FORMAT_VERSION", "c_source_dir", "c_include_dir", "__version__",
+__all__ = ["GRUModel", "load", "export_c", "quantize", "QuantizedGRUModel", "load_quantized",
+           "FORMAT_VERSION", "c_source_dir", "c_include_dir", "__version__",
            "from_torch", "from_keras", "from_onnx"]

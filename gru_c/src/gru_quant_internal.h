@@ -1,0 +1,180 @@
+/*
+ * gru_quant_internal.h - private kernels of the quantized paths (gru__q8_,
+ * gru__qi_ prefixes). The contract of every function is in gru_quant.h.
+ */
+#ifndef GRU_QUANT_INTERNAL_H
+#define GRU_QUANT_INTERNAL_H
+
+#include "gru_internal.h"
+#include "gru_quant.h"
+
+/* ---------------------------------------------------------------- int8 weights, float math */
+
+/* acc[0..width) += W x for one packed int8 block (see gru__block). Each weight
+ * is converted to float (exact) and the products are summed in column order. */
+GRU__HOT void gru__q8_block(const int8_t *restrict w, int stride, int cols,
+                            const float *restrict x, float *restrict y, const int width)
+{
+    float acc[GRU_PACK_BLOCK];
+    for (int j = 0; j < width; j++)
+        acc[j] = y[j];
+    for (int k = 0; k < cols; k++) {
+        const float xk = x[k];
+        if (width <= 16) {
+            GRU__NO_UNROLL
+            for (int j = 0; j < width; j++)
+                acc[j] += xk * (float)w[j];
+        } else {
+            for (int j = 0; j < width; j++)
+                acc[j] += xk * (float)w[j];
+        }
+        w += stride;
+    }
+    for (int j = 0; j < width; j++)
+        y[j] = acc[j];
+}
+
+/* y = bias + scale * (Q x), Q an int8 matrix packed from [rows][cols].
+ * y holds GRU_ROUND_UP(rows, GRU_PACK_ROWS) floats (padding rows come out 0). */
+GRU__HOT void gru__q8_gemv(const int8_t *restrict w, int rows, int cols, const float *restrict x,
+                           const float *restrict scale, const float *restrict bias,
+                           float *restrict y)
+{
+    const int padded = gru__round_up(rows, GRU_PACK_ROWS);
+    for (int j = 0; j < padded; j++)
+        y[j] = 0.0f;
+    const gru__blocks g = gru__block_split(padded);
+    for (int b = 0, r0 = 0; b < g.count; b++) {
+        const int width = gru__block_rows(g, b);
+#if GRU_KERNEL_ROWS == 48
+        switch (width) {
+        case 48: gru__q8_block(w, 48, cols, x, y + r0, 48); break;
+        case 40: gru__q8_block(w, 40, cols, x, y + r0, 40); break;
+        case 32: gru__q8_block(w, 32, cols, x, y + r0, 32); break;
+        case 24: gru__q8_block(w, 24, cols, x, y + r0, 24); break;
+        case 16: gru__q8_block(w, 16, cols, x, y + r0, 16); break;
+        default: gru__q8_block(w, 8, cols, x, y + r0, 8); break;
+        }
+#else
+        for (int s = 0; s < width; s += GRU_PACK_ROWS)
+            gru__q8_block(w + s, width, cols, x, y + r0 + s, GRU_PACK_ROWS);
+#endif
+        w += (size_t)width * (size_t)cols;
+        r0 += width;
+    }
+    for (int j = 0; j < rows; j++)
+        y[j] = bias[j] + scale[j] * y[j];
+}
+
+/* ---------------------------------------------------------------- integer only */
+
+/* v / 2^s rounded half away from zero, s in 1..30, |v| <= 2^31 - 1 - 2^(s-1). */
+static inline int32_t gru__qi_rshift(int32_t v, int s)
+{
+    const uint32_t mag = v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+    const int32_t q = (int32_t)((mag + (1u << (s - 1))) >> s);
+    return v < 0 ? -q : q;
+}
+
+/* As gru__qi_rshift for int64 values, s in 1..62. */
+static inline int64_t gru__qi_rshift64(int64_t v, int s)
+{
+    const uint64_t mag = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
+    const int64_t q = (int64_t)((mag + ((uint64_t)1 << (s - 1))) >> s);
+    return v < 0 ? -q : q;
+}
+
+static inline int32_t gru__qi_clamp(int64_t v, int32_t bound)
+{
+    return v > bound ? bound : v < -bound ? -bound : (int32_t)v;
+}
+
+/* Gate pre-activation of one row: clamp(rnd(acc * mult, shift) + bias). */
+static inline int32_t gru__qi_requant(int32_t acc, int32_t mult, int shift, int32_t bias)
+{
+    shift = shift < 1 ? 1 : shift > 62 ? 62 : shift;
+    return gru__qi_clamp(gru__qi_rshift64((int64_t)acc * mult, shift) + bias, GRU_QI_PRE_MAX);
+}
+
+/* Integer dot product of an int8 row with an int16 or int32 vector (exactly one
+ * of x16, x32 non-NULL). Integer addition is associative, so any summation
+ * order (and any vector width) gives the same result. */
+GRU__HOT int32_t gru__qi_dot(const int8_t *restrict w, const int16_t *restrict x16,
+                                  const int32_t *restrict x32, int n)
+{
+    int32_t acc = 0;
+    if (x16) {
+        for (int k = 0; k < n; k++)
+            acc += (int32_t)w[k] * (int32_t)x16[k];
+    } else {
+        for (int k = 0; k < n; k++)
+            acc += (int32_t)w[k] * x32[k];
+    }
+    return acc;
+}
+
+/* Four dot products sharing x (int16): one pass over x, four sums. */
+GRU__HOT void gru__qi_dot4(const int8_t *restrict w, int n, const int16_t *restrict x,
+                           int32_t *restrict acc)
+{
+    const int8_t *restrict w0 = w, *restrict w1 = w + n, *restrict w2 = w + 2 * n,
+                           *restrict w3 = w + 3 * n;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (int k = 0; k < n; k++) {
+        const int32_t xk = x[k];
+        a0 += (int32_t)w0[k] * xk;
+        a1 += (int32_t)w1[k] * xk;
+        a2 += (int32_t)w2[k] * xk;
+        a3 += (int32_t)w3[k] * xk;
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* y[j] = requant(W[j] . x) for rows j of a row-major int8 matrix. */
+GRU__HOT void gru__qi_gemv(const int8_t *restrict w, int rows, int cols,
+                           const int16_t *restrict x16, const int32_t *restrict x32,
+                           const int32_t *restrict mult, const int8_t *restrict shift,
+                           const int32_t *restrict bias, int32_t *restrict y)
+{
+    int j = 0;
+#if GRU_KERNEL_ROWS == 48
+    if (x16) /* wide-vector hosts: four rows per pass over x */
+        for (; j + 4 <= rows; j += 4)
+            gru__qi_dot4(w + (size_t)j * (size_t)cols, cols, x16, y + j);
+#endif
+    for (; j < rows; j++)
+        y[j] = gru__qi_dot(w + (size_t)j * (size_t)cols, x16, x32, cols);
+    /* Requantize in a separate loop over rows (vectorizable). */
+    for (j = 0; j < rows; j++)
+        y[j] = gru__qi_requant(y[j], mult[j], shift[j], bias[j]);
+}
+
+/* tanh of a magnitude `a` with `frac` fractional bits (12 for tanh, 13 for the
+ * tanh(x/2) inside sigmoid), Q0.15, from the table by linear interpolation. */
+static inline int32_t gru__qi_tanh_mag(uint32_t a, int frac)
+{
+    const int seg = frac - 6; /* table step 1/64 */
+    if (a >= ((uint32_t)8 << frac))
+        return gru_qi_tanh_table[GRU_QI_TABLE_SIZE - 1];
+    const uint32_t i = a >> seg, f = a & ((1u << seg) - 1u);
+    const int32_t t0 = gru_qi_tanh_table[i], t1 = gru_qi_tanh_table[i + 1];
+    /* The table is non-decreasing, so the product is non-negative. */
+    return t0 + (int32_t)(((uint32_t)(t1 - t0) * f + (1u << (seg - 1))) >> seg);
+}
+
+static inline int32_t gru__qi_tanh(int32_t x)
+{
+    const uint32_t a = x < 0 ? 0u - (uint32_t)x : (uint32_t)x;
+    const int32_t t = gru__qi_tanh_mag(a, GRU_QI_PRE_FRAC);
+    return x < 0 ? -t : t;
+}
+
+/* sigmoid(x) = (1 + tanh(x/2)) / 2: x in Q.12 read as x/2 in Q.13; floor. */
+static inline int32_t gru__qi_sigmoid(int32_t x)
+{
+    const uint32_t a = x < 0 ? 0u - (uint32_t)x : (uint32_t)x;
+    const int32_t t = gru__qi_tanh_mag(a, GRU_QI_PRE_FRAC + 1);
+    return (int32_t)((uint32_t)(32768 + (x < 0 ? -t : t)) >> 1);
+}
+
+#endif /* GRU_QUANT_INTERNAL_H */
