@@ -129,10 +129,16 @@ cdef class Trainer:
              else np.empty((B, self.output_size), np.float32))
         hl = np.empty((B, self.state_size), np.float32) if want_h_last else None
         cdef const float *xp = _cfp(x)
-        cdef const int32_t *lp = NULL if lengths is None else _ip(lengths)
-        cdef const float *hp = NULL if h0 is None else _cfp(h0)
+        cdef const int32_t *lp = NULL
+        if lengths is not None:
+            lp = _ip(lengths)
+        cdef const float *hp = NULL
+        if h0 is not None:
+            hp = _cfp(h0)
         cdef float *yp = _fp(y)
-        cdef float *hlp = NULL if hl is None else _fp(hl)
+        cdef float *hlp = NULL
+        if hl is not None:
+            hlp = _fp(hl)
         cdef int status
         self._inputs = (x, lengths)
         with nogil:
@@ -143,8 +149,12 @@ cdef class Trainer:
     def loss(self, str kind, target=None, labels=None):
         """Loss of the last forward (and its gradient, kept for backward)."""
         cdef float value = 0
-        cdef const float *tp = NULL if target is None else _cfp(target)
-        cdef const int32_t *lp = NULL if labels is None else _ip(labels)
+        cdef const float *tp = NULL
+        if target is not None:
+            tp = _cfp(target)
+        cdef const int32_t *lp = NULL
+        if labels is not None:
+            lp = _ip(labels)
         _check(gru_train_loss(&self.tr, LOSSES[kind], tp, lp, &value))
         return value
 
@@ -152,8 +162,12 @@ cdef class Trainer:
         """Fill self.grad; return (dx, dh0) when asked (else None)."""
         dx = np.empty(x_shape, np.float32) if want_dx else None
         dh0 = np.empty((x_shape[0], self.state_size), np.float32) if want_dh0 else None
-        cdef float *dxp = NULL if dx is None else _fp(dx)
-        cdef float *dhp = NULL if dh0 is None else _fp(dh0)
+        cdef float *dxp = NULL
+        if dx is not None:
+            dxp = _fp(dx)
+        cdef float *dhp = NULL
+        if dh0 is not None:
+            dhp = _fp(dh0)
         cdef float *gp = _fp(self.grad)
         cdef int status
         with nogil:
@@ -183,9 +197,15 @@ cdef class Trainer:
         cdef int B = <int>x.shape[0], T = <int>x.shape[1]
         cdef int loss_kind = LOSSES[kind]
         cdef const float *xp = _cfp(x)
-        cdef const float *tp = NULL if target is None else _cfp(target)
-        cdef const int32_t *labp = NULL if labels is None else _ip(labels)
-        cdef const int32_t *lp = NULL if lengths is None else _ip(lengths)
+        cdef const float *tp = NULL
+        if target is not None:
+            tp = _cfp(target)
+        cdef const int32_t *labp = NULL
+        if labels is not None:
+            labp = _ip(labels)
+        cdef const int32_t *lp = NULL
+        if lengths is not None:
+            lp = _ip(lengths)
         cdef float *yp = _fp(y)
         cdef float *pp = _fp(self.params)
         cdef float *gp = _fp(self.grad)
@@ -212,9 +232,15 @@ cdef class Trainer:
         cdef int B = <int>x.shape[0], T = <int>x.shape[1]
         cdef int loss_kind = LOSSES[kind]
         cdef const float *xp = _cfp(x)
-        cdef const float *tp = NULL if target is None else _cfp(target)
-        cdef const int32_t *labp = NULL if labels is None else _ip(labels)
-        cdef const int32_t *lp = NULL if lengths is None else _ip(lengths)
+        cdef const float *tp = NULL
+        if target is not None:
+            tp = _cfp(target)
+        cdef const int32_t *labp = NULL
+        if labels is not None:
+            labp = _ip(labels)
+        cdef const int32_t *lp = NULL
+        if lengths is not None:
+            lp = _ip(lengths)
         cdef float *yp = _fp(y)
         cdef float value = 0
         cdef int status

@@ -52,6 +52,16 @@ def _positive_int(text):
     return value
 
 
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
 def _non_negative_float(text):
     try:
         value = float(text)
@@ -742,7 +752,7 @@ exit codes: 0 success, 1 failure (files, formats, builds), 2 bad command line.""
                    help="stop after PATIENCE epochs without validation improvement (needs --val-split)")
     g.add_argument("--test-split", type=_fraction, default=0.2,
                    help="fraction held out as the test split when DATA has none (default 0.2)")
-    g.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling and splits")
+    g.add_argument("--seed", type=_seed, default=0, help="seed for initialisation, shuffling and splits")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.add_argument("--history", metavar="FILE.json", help="also write the per-epoch history as JSON")
     p.set_defaults(func=cmd_train)
@@ -753,7 +763,7 @@ exit codes: 0 success, 1 failure (files, formats, builds), 2 bad command line.""
     p.add_argument("--split", choices=["test", "train", "all"], default="test", help="default test")
     p.add_argument("--test-split", type=_fraction, default=0.2,
                    help="as in train: must match to evaluate the same held-out split")
-    p.add_argument("--seed", type=int, default=0, help="as in train (for the held-out split)")
+    p.add_argument("--seed", type=_seed, default=0, help="as in train (for the held-out split)")
     p.add_argument("--confusion", action="store_true", help="print the confusion matrix")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_eval)
@@ -803,7 +813,7 @@ exit codes: 0 success, 1 failure (files, formats, builds), 2 bad command line.""
     p.add_argument("--hidden", type=_positive_int, default=32, help="GRU hidden size (default 32)")
     p.add_argument("--lr", type=_positive_float, default=1e-2, help="Adam learning rate (default 0.01)")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="default 32")
-    p.add_argument("--seed", type=int, default=0, help="default 0")
+    p.add_argument("--seed", type=_seed, default=0, help="default 0")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-cortex-m", action="store_true", help="skip the Cortex-M4F / QEMU step")
     p.set_defaults(func=cmd_demo)

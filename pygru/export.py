@@ -442,7 +442,8 @@ def export_c(model, path, name="model", self_test_steps=None, self_test_input=No
              float_format="hex", source=None, alignment=DEFAULT_ALIGNMENT):
     """Write `model` as a C header for firmware (see the module docstring).
 
-    model:            a pygru.GRUModel
+    model:            a pygru.GRUModel (a QuantizedGRUModel is exported by
+                      pygru/export_quant.py: name and self_test_steps apply)
     path:             the header file to write (ending in .h); written atomically,
                       so on any error no file (and no partial file) appears
     name:             prefix of every C identifier (kws -> kws_model, KWS_INPUT_SIZE);
@@ -457,6 +458,9 @@ def export_c(model, path, name="model", self_test_steps=None, self_test_input=No
 
     Returns the path written.
     """
+    from .quantize import QuantizedGRUModel
+    if isinstance(model, QuantizedGRUModel):  # quantized models: pygru/export_quant.py
+        return model.export_c(path, name, self_test_steps)
     path = _check_path(path)
     text = render_header(model, name, self_test_steps, self_test_input, float_format, source,
                          alignment, filename=os.path.basename(path))

@@ -15,6 +15,12 @@ Modes (the C contract, with every formula, is in gru_c/include/gru_quant.h):
 
 `emulate_integer` is a numpy model of the integer kernel, bit-exact with the C
 code (int64 numpy arithmetic on the same integers).
+
+Measured (tests/test_quant.py, tools/quant_accuracy.py): fixed-point tanh /
+sigmoid within 4.7e-5 / 3.9e-5 of float64; on random PyTorch-initialised
+models with N(0, 1) inputs both modes stay within 0.01 of the float64
+reference over 20 steps; on the bundled spoken_digits set, test accuracy of
+both modes is within 0.2 percentage points of float (GRU(32), seeds 0-4).
 """
 import json
 import os
@@ -348,6 +354,11 @@ class QuantizedGRUModel:
         if self.mode == "int8":
             return _quant.Q8Stream(self._native_model())
         return _IntegerStream(self)
+
+    def export_c(self, path, name="model", self_test_steps=None):
+        """Write an stb-style C header (pygru/export_quant.py); returns the path."""
+        from .export_quant import export_quantized_c
+        return export_quantized_c(self, path, name, self_test_steps)
 
     # ------------------------------------------------------------------ persistence
 

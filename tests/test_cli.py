@@ -236,13 +236,13 @@ def _strip_date(text):
 def test_export_equals_the_python_api(tmp_path, capsys):
     model = pygru.GRUModel(input_size=4, hidden_sizes=[6, 5], output_size=3, seed=1)
     model.save(tmp_path / "m.npz")
-    code, out, _ = run(["export", str(tmp_path / "m.npz"), "-o", str(tmp_path / "cli.h"), "--name", "kws"],
-                       capsys)
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "api").mkdir()
+    code, out, _ = run(["export", str(tmp_path / "m.npz"), "-o", str(tmp_path / "cli" / "kws.h")], capsys)
     assert code == 0 and "kws_model" in out and "KWS_IMPLEMENTATION" in out
-    pygru.export_c(model, str(tmp_path / "api.h"), name="kws", source="pygru export m.npz")
-    cli_text = (tmp_path / "cli.h").read_text().replace("cli.h", "X.h").replace("CLI_H", "X_H")
-    api_text = (tmp_path / "api.h").read_text().replace("api.h", "X.h").replace("API_H", "X_H")
-    assert _strip_date(cli_text) == _strip_date(api_text)
+    pygru.export_c(model, str(tmp_path / "api" / "kws.h"), name="kws", source="pygru export m.npz")
+    assert (_strip_date((tmp_path / "cli" / "kws.h").read_text())
+            == _strip_date((tmp_path / "api" / "kws.h").read_text()))
     # Default name from the file name, made a C identifier.
     code, out, _ = run(["export", str(tmp_path / "m.npz"), "-o", str(tmp_path / "my-model.h")], capsys)
     assert code == 0 and "my_model_model" in out
@@ -385,3 +385,52 @@ def test_demo_end_to_end(tmp_path, capsys):
         assert "training.png" not in summary["files"].values()
     history = json.loads((out_dir / "history.json").read_text())
     assert len(history["loss"]) == 8 and len(history["val_accuracy"]) == 8
+
+
+@pytest.mark.parametrize("dtype", ["int8", "integer"])
+def test_export_quantized_equals_the_python_api(dtype, tmp_path, capsys):
+    if not hasattr(pygru, "quantize"):
+        pytest.skip("pygru.quantize not in this build (branch quant)")
+    model = pygru.GRUModel(input_size=13, hidden_sizes=[8], output_size=10, seed=2)
+    model.save(tmp_path / "m.npz")
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "api").mkdir()
+    code, out, _ = run(["export", str(tmp_path / "m.npz"), "-o", str(tmp_path / "cli" / "kws.h"),
+                        "--dtype", dtype, "--calibration", "spoken_digits"], capsys)
+    assert code == 0 and f"({dtype})" in out
+    qmodel = pygru.quantize(model, datasets.load_default().X_train, mode=dtype)
+    pygru.export_c(qmodel, str(tmp_path / "api" / "kws.h"), name="kws")
+    assert (_strip_date((tmp_path / "cli" / "kws.h").read_text())
+            == _strip_date((tmp_path / "api" / "kws.h").read_text()))
+
+
+@needs_fit
+def test_ctrl_c_during_training_saves_the_best_weights(tmp_path):
+    import signal
+    import threading
+    pytest.importorskip("tqdm", reason="the test waits for the progress bar: pip install tqdm")
+    out = tmp_path / "m.npz"
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "pygru", "train", "spoken_digits", "-o", str(out),
+                             "--epochs", "100000", "--hidden", "8"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(180, proc.kill)    # never hang the suite
+    watchdog.start()
+    try:
+        # Wait until the progress bar shows a finished epoch (epoch=2), then press Ctrl-C.
+        seen = ""
+        while "epoch=2" not in seen:
+            chunk = proc.stderr.read(1)
+            assert chunk, "training ended before it could be interrupted:\n" + seen
+            seen += chunk
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "training stopped early (interrupted); keeping the best weights" in stdout
+    assert "test accuracy" in stdout
+    model = pygru.load(out)
+    assert model.input_size == 13 and model.output_dim == 10

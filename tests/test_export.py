@@ -80,7 +80,7 @@ def build_host(cc, header, name, objects, opt="-O2"):
     with open(os.path.join(directory, "model_shim.h"), "w") as f:
         f.write(shim)
     exe = os.path.join(directory, f"host_{cc}")
-    run([cc, *STRICT, *opt.split(), "-I", directory, *INCLUDES, HOST_SRC, *objects, "-o", exe])
+    run([cc, *STRICT, *opt.split(), "-I", directory, *INCLUDES, HOST_SRC, *objects, "-o", exe, "-lm"])
     return exe
 
 
@@ -284,11 +284,11 @@ def test_header_in_several_translation_units(cc, tmp_path, gru_objects):
     (tmp_path / "main.c").write_text(TU_MAIN % "")
     sources = [str(tmp_path / f) for f in ("impl.c", "other.c", "main.c")]
     exe = str(tmp_path / "prog")
-    run([cc, *STRICT, "-O2", *INCLUDES, *sources, *gru_objects(cc), "-o", exe])
+    run([cc, *STRICT, "-O2", *INCLUDES, *sources, *gru_objects(cc), "-o", exe, "-lm"])
     assert run([exe]).stdout.split() == ["0", "0", "0"]
     # Control: the same program with the implementation in two files must not link.
     (tmp_path / "main.c").write_text(TU_MAIN % "#define KWS_IMPLEMENTATION\n")
-    res = subprocess.run([cc, *STRICT, "-O2", *INCLUDES, *sources, *gru_objects(cc), "-o", exe],
+    res = subprocess.run([cc, *STRICT, "-O2", *INCLUDES, *sources, *gru_objects(cc), "-o", exe, "-lm"],
                          capture_output=True, text=True)
     assert res.returncode != 0 and ("multiple definition" in res.stderr or "duplicate" in res.stderr)
 
@@ -339,7 +339,7 @@ int main(void)
 """)
     obj, exe = str(tmp_path / "aligned.o"), str(tmp_path / "aligned")
     run([cc, *STRICT, "-O2", "-I", str(tmp_path), *INCLUDES, "-c", str(src), "-o", obj])
-    run([cc, obj, *gru_objects(cc), "-o", exe])
+    run([cc, obj, *gru_objects(cc), "-o", exe, "-lm"])
     assert run([exe]).stdout.split() == ["0", "0"]
     if have("readelf"):
         assert ".gru_weights" in run(["readelf", "-S", obj]).stdout
@@ -371,7 +371,7 @@ int main(void)
 """)
     exe = str(tmp_path / "two")
     run([cc, *STRICT, "-Wtrigraphs", "-O2", "-I", str(tmp_path), *INCLUDES, str(src),
-         *gru_objects(cc), "-o", exe])
+         *gru_objects(cc), "-o", exe, "-lm"])
     assert run([exe]).stdout.split() == ["0", "0", "0", "0"]
 
 
@@ -395,7 +395,7 @@ int main(void)
 }
 """ % ", ".join(map(str, data.tolist())))
     exe = str(tmp_path / "crc")
-    run([cc, *STRICT, *INCLUDES, str(src), *gru_objects(cc), "-o", exe])
+    run([cc, *STRICT, *INCLUDES, str(src), *gru_objects(cc), "-o", exe, "-lm"])
     lines = run([exe]).stdout.splitlines()
     assert [int(v, 16) for v in lines[0].split()] == [
         zlib.crc32(b"123456789"), zlib.crc32(data.tobytes()), 0, 0]

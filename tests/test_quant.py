@@ -263,3 +263,54 @@ def test_targets_bit_exact(tmp_path, target):
     want8 = q8.predict(X, return_sequences=True)
     assert np.array_equal(y8.view(np.uint32), want8.view(np.uint32))
     np.testing.assert_array_equal(yi, emulate_integer(qi, qi.quantize_input(X), True))
+
+
+# ------------------------------------------------------------------ C header export
+
+
+@pytest.mark.skipif(shutil.which(quant_case.host_cc()[0]) is None, reason="no C compiler (install gcc)")
+@pytest.mark.parametrize("mode", ["int8", "integer"])
+def test_export_header_selftest_and_checksum(tmp_path, mode):
+    import subprocess
+    model = _model([12, 8], 3, "softmax", [True, False])
+    q = pygru.quantize(model, _data(), mode=mode)
+    header = tmp_path / "qm.h"
+    assert pygru.export_c(q, header, name="qm") == str(header)
+    text = header.read_text()
+    assert "QM_CHECKSUM" in text and ("QM_INPUT_SCALE" in text) == (mode == "integer")
+    main = os.path.join(os.path.dirname(os.path.abspath(__file__)), "c", "quant_export_main.c")
+
+    def run(hdr_dir):
+        flags = ["-O2"] + (["-DQM_INTEGER"] if mode == "integer" else [])
+        exe = quant_case.build_host(main, str(hdr_dir), flags, str(hdr_dir / "prog"))
+        return subprocess.run([exe], check=True, capture_output=True, text=True).stdout.split()
+
+    assert run(tmp_path) == ["0", "0"]
+    # A changed weight is caught by the checksum and by the self-test.
+    start = text.index("static const int8_t qm_l0_w_ih[")
+    body = text.index("{", start) + 1
+    first = text[body:text.index(",", body)].strip()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "qm.h").write_text(text[:body] + "\n    " + str(int(first) ^ 1) + text[text.index(",", body):])
+    check, selftest = run(bad)
+    assert int(check) == -7 and int(selftest) > 0
+
+
+# ------------------------------------------------------------------ accuracy on the bundled data set
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_accuracy_within_one_point_on_spoken_digits(seed):
+    """Post-training quantization of a GRU(32) classifier trained by pygru on
+    the bundled spoken_digits set: test accuracy of both modes within 1
+    percentage point of float (python tools/quant_accuracy.py prints them)."""
+    from pygru import datasets
+    sys.path.insert(0, os.path.join(quant_case.ROOT, "tools"))
+    from quant_accuracy import accuracies, train_model
+    ds = datasets.load_default()
+    model = train_model(ds, hidden=32, epochs=10, seed=seed)
+    acc = accuracies(model, ds)
+    assert acc["float"] > 90.0, acc          # the model did learn the task
+    assert abs(acc["int8"] - acc["float"]) <= 1.0, acc
+    assert abs(acc["integer"] - acc["float"]) <= 1.0, acc

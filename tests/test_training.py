@@ -8,13 +8,13 @@ import os
 import re
 import shutil
 import subprocess
-import warnings
 
 import numpy as np
 import pytest
 
-from train_helpers import (C_SOURCES, HOST_FLAGS, GRU_C, ROOT, build_c, finite_difference_grads,
-                           ref_loss, run_c, torch_loss_and_grads, torch_optimizer_step)
+from cbuild import C_SOURCES, GRU_C, ROOT, build, have, run
+from train_helpers import (HOST_FLAGS, finite_difference_grads, ref_loss, torch_loss_and_grads,
+                           torch_optimizer_step)
 
 from pygru import GRUModel, training
 
@@ -257,11 +257,21 @@ def _write_host_input(path, model, X, y, loss, lengths, batch, epochs, optimizer
 @pytest.fixture(scope="module")
 def train_host(tmp_path_factory):
     out = tmp_path_factory.mktemp("host") / "train_host"
-    return build_c([os.path.join(ROOT, "tests", "c", "train_host.c")] + C_SOURCES, out, HOST_FLAGS)
+    return build([os.path.join(ROOT, "tests", "c", "train_host.c")] + C_SOURCES, out, HOST_FLAGS)
+
+
+@pytest.fixture(scope="module")
+def train_host_small_kernel(tmp_path_factory):
+    """The 8-row kernels that Cortex-M and RISC-V builds use (only built for
+    the adam case; module scope keeps it to one build)."""
+    out = tmp_path_factory.mktemp("host8") / "train_host8"
+    return build([os.path.join(ROOT, "tests", "c", "train_host.c")] + C_SOURCES, out,
+                 HOST_FLAGS + ["-DGRU_KERNEL_ROWS=8"])
 
 
 @pytest.mark.parametrize("loss,optimizer", [("mse", "adam"), ("cross_entropy", "sgd"), ("mse", "adamw")])
-def test_python_and_plain_c_train_bit_identically(tmp_path, train_host, loss, optimizer):
+def test_python_and_plain_c_train_bit_identically(tmp_path, train_host, train_host_small_kernel, loss,
+                                                  optimizer):
     model = make_model(I=4, hidden=(12, 8), O=3, reset_after=[True, False], seq=(loss == "mse"),
                        act="tanh" if loss == "mse" else None)
     X, y, _ = make_data(model, loss, B=10, T=7, seed=3)
@@ -269,8 +279,12 @@ def test_python_and_plain_c_train_bit_identically(tmp_path, train_host, loss, op
     kw = dict(batch=4, epochs=3, optimizer=optimizer, lr=0.01, momentum=0.9 if optimizer == "sgd" else 0.0,
               wd=0.01, clip=0.5)
     _write_host_input(tmp_path / "in.bin", model, X, y, loss, ln, **kw)
-    run_c([train_host, tmp_path / "in.bin", tmp_path / "out.bin"])
+    run([train_host, tmp_path / "in.bin", tmp_path / "out.bin"])
     c_params = np.fromfile(tmp_path / "out.bin", "<f4")
+    if optimizer == "adam":
+        run([train_host_small_kernel, tmp_path / "in.bin", tmp_path / "out8.bin"])
+        assert np.array_equal(np.fromfile(tmp_path / "out8.bin", "<f4").view(np.uint32),
+                              c_params.view(np.uint32))
     model.fit(X, y, loss=loss, epochs=3, batch_size=4, optimizer=optimizer, lr=0.01, weight_decay=0.01,
               clip_norm=0.5, lengths=ln, shuffle=False, progress=False,
               **({"momentum": 0.9} if optimizer == "sgd" else {}))
@@ -280,21 +294,21 @@ def test_python_and_plain_c_train_bit_identically(tmp_path, train_host, loss, op
 
 
 def test_c_unit_tests(tmp_path):
-    exe = build_c([os.path.join(ROOT, "tests", "c", "test_train.c")] + C_SOURCES, tmp_path / "t",
+    exe = build([os.path.join(ROOT, "tests", "c", "test_train.c")] + C_SOURCES, tmp_path / "t",
                   ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"])
-    out = run_c([exe])
+    out = run([exe]).decode()
     assert re.search(r"\d+ passed, 0 failed", out), out
 
 
 def test_example_trains_in_c_alone(tmp_path):
-    if not shutil.which("make"):
+    if not have("make"):
         pytest.skip("make not installed (apt-get install make)")
     src = os.path.join(ROOT, "examples", "train_c")
     work = tmp_path / "train_c"
     shutil.copytree(src, work)
     proc = subprocess.run(["make", "-s", f"GRU_C={GRU_C}"], cwd=work, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    out = run_c([work / "train_c"])
+    out = run([work / "train_c"]).decode()
     losses = [float(m) for m in re.findall(r"loss ([0-9.eE+-]+)", out)]
     assert len(losses) >= 5, out
     assert losses[-1] < 0.5 * losses[0], out
@@ -437,3 +451,26 @@ def test_fit_rejects_bad_arguments(kwargs, exc, match):
     args.update(kwargs)
     with pytest.raises(exc, match=match):
         model.fit(**args)
+
+
+def test_training_hot_loops_vectorize(tmp_path):
+    """Every loop marked `/* vectorize */` in the training sources is reported
+    vectorized by GCC at -O3 without -ffast-math."""
+    if not have("gcc"):
+        pytest.skip("gcc not installed (apt-get install gcc)")
+    files = ("gru_train.c", "gru_train_internal.h")
+    marked = {}
+    for name in files:
+        with open(os.path.join(GRU_C, "src", name)) as f:
+            marked[name] = [i + 1 for i, line in enumerate(f) if "/* vectorize */" in line]
+    assert sum(len(v) for v in marked.values()) >= 10
+    proc = subprocess.run(["gcc", "-std=c99", "-O3", "-ffp-contract=off", "-fno-math-errno",
+                           "-fopt-info-vec-optimized", "-I" + os.path.join(GRU_C, "include"), "-c",
+                           os.path.join(GRU_C, "src", "gru_train.c"), "-o", str(tmp_path / "t.o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for name in files:
+        done = {int(m.group(1)) for m in
+                re.finditer(re.escape(name) + r":(\d+):\d+: optimized: loop vectorized", proc.stderr)}
+        missing = [line for line in marked[name] if line not in done]
+        assert not missing, f"{name} loops at lines {missing} did not vectorize:\n{proc.stderr}"

@@ -1,38 +1,14 @@
 """Shared pieces of the training tests: float64 references (numpy finite
 differences over tests/reference.py, PyTorch autograd) and a C build helper."""
-import os
-import shlex
-import subprocess
-import sysconfig
-
 import numpy as np
 
 import reference
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GRU_C = os.path.join(ROOT, "gru_c")
-C_SOURCES = sorted(os.path.join(GRU_C, "src", f) for f in os.listdir(os.path.join(GRU_C, "src"))
-                   if f.endswith(".c"))
-WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror"]
-# The host build: baseline vector width, no run-time dispatch, while the
-# extension (setup.py) runs the AVX2/AVX-512 clones on this machine, so
-# comparing the two also checks that results do not depend on the vector width.
-HOST_FLAGS = ["-O2", "-ffp-contract=off", "-fno-math-errno"]
-
-
-def build_c(sources, out, flags=()):
-    cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
-    cmd = cc + WARNINGS + ["-I" + os.path.join(GRU_C, "include"), "-I" + os.path.join(GRU_C, "src")]
-    cmd += list(flags) + [str(s) for s in sources] + ["-o", str(out), "-lm"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, f"compile failed: {' '.join(cmd)}\n{proc.stdout}{proc.stderr}"
-    return out
-
-
-def run_c(args, timeout=120):
-    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, f"{args[0]} exited {proc.returncode}\n{proc.stdout}{proc.stderr}"
-    return proc.stdout
+# The host build for the Python-vs-C comparison: baseline vector width, no
+# run-time dispatch, while the extension (setup.py) runs the AVX2/AVX-512
+# clones on this machine, so comparing the two also checks that results do not
+# depend on the vector width.
+HOST_FLAGS = ["-O2", "-fno-math-errno"]
 
 
 # ---------------------------------------------------------------------- numpy float64

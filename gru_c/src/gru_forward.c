@@ -136,8 +136,8 @@ size_t gru_sequence_scratch_size(const gru_model *model)
 #if GRU_SEQUENCE_LANES > 1
 /* Sequences [first, first + lanes) of the batch, all `steps` steps. */
 static void gru__sequence_lanes(const gru_model *model, const float *x, int steps,
-                                  int return_sequences, const float *initial_state, float *state,
-                                  float *scratch, float *y, size_t first, int lanes)
+                                int return_sequences, const float *initial_state, float *state,
+                                float *scratch, float *y, size_t first, int lanes)
 {
     const size_t n_state = gru_state_size(model);
     const size_t n_in = (size_t)gru_model_input_size(model);
@@ -157,13 +157,11 @@ static void gru__sequence_lanes(const gru_model *model, const float *x, int step
                             lanes);
     }
 }
-
 #endif
 
-static void gru__sequence(const gru_model *model, const float *x, int batch,
-                                        int steps, int return_sequences,
-                                        const float *initial_state, float *state, float *scratch,
-                                        float *y)
+static void gru__sequence(const gru_model *model, const float *x, int batch, int steps,
+                          int return_sequences, const float *initial_state, float *state,
+                          float *scratch, float *y)
 {
     size_t b = 0;
 #if GRU_SEQUENCE_LANES > 1

@@ -360,6 +360,7 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
                         size_t x_stride, const float *restrict bias, float *restrict y,
                         size_t y_stride, const int lanes)
 {
+    (void)x_stride; /* read only by the lane kernel (GRU_SEQUENCE_LANES > 1) */
     const int padded = gru__round_up(rows, GRU_PACK_ROWS);
     (void)x_stride; /* only read with GRU_SEQUENCE_LANES > 1 (small targets have 1) */
 #if GRU_KERNEL_ROWS != 48
@@ -549,24 +550,6 @@ static inline gru__scratch gru__scratch_split(float *scratch, int max_hidden, in
     s.rh = s.ghn + gru__round_up(max_hidden, GRU_PACK_ROWS);
     s.out = s.rh + gru__round_up(max_hidden, GRU_PACK_ROWS);
     s.stride = GRU_SCRATCH_SIZE(max_hidden, output_size);
-    return s;
-}
-
-/* One lane's gi/gh/ghn/rh as separate pointers (the layout above without the
- * head output), for the quantized layer step, which runs one sequence at a
- * time. */
-typedef struct gru__layer_scratch {
-    float *gi, *gh, *ghn, *rh;
-} gru__layer_scratch;
-
-static inline gru__layer_scratch gru__layer_scratch_split(float *scratch, int max_hidden)
-{
-    const gru__scratch t = gru__scratch_split(scratch, max_hidden, 0);
-    gru__layer_scratch s;
-    s.gi = t.gi;
-    s.gh = t.gh;
-    s.ghn = t.ghn;
-    s.rh = t.rh;
     return s;
 }
 

@@ -1,7 +1,6 @@
 /* gru_optim.c - global-norm gradient clipping, SGD (momentum, weight decay),
- * Adam and AdamW, as elementwise loops over the flat parameter buffer. */
-#include <math.h>
-
+ * Adam and AdamW, as elementwise loops over the flat parameter buffer. No libm:
+ * square roots come from gru__sqrt. */
 #include "gru_train_internal.h"
 
 int gru_clip_grad_norm(float *grad, size_t n, float max_norm, float *norm)
@@ -13,7 +12,7 @@ int gru_clip_grad_norm(float *grad, size_t n, float max_norm, float *norm)
     double sq = 0.0;
     for (size_t i = 0; i < n; i++)
         sq += (double)grad[i] * (double)grad[i];
-    const float total = (float)sqrt(sq);
+    const float total = gru__sqrt((float)sq);
     if (norm)
         *norm = total;
     if (max_norm > 0.0f && total > max_norm) {
@@ -70,7 +69,7 @@ static void gru__adam(const gru_optimizer *opt, float *restrict p, const float *
     const float wd = opt->kind == GRU_OPT_ADAM ? opt->weight_decay : 0.0f;
     const float decay = opt->kind == GRU_OPT_ADAMW ? 1.0f - opt->lr * opt->weight_decay : 1.0f;
     const float step_size = (float)((double)opt->lr / (1.0 - opt->beta1_pow));
-    const float bc2_sqrt = (float)sqrt(1.0 - opt->beta2_pow);
+    const float bc2_sqrt = gru__sqrt((float)(1.0 - opt->beta2_pow));
     for (size_t i = 0; i < n; i++) {
         const float pi = p[i] * decay;
         const float gi = g[i] + wd * pi;
@@ -78,7 +77,7 @@ static void gru__adam(const gru_optimizer *opt, float *restrict p, const float *
         const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
         m[i] = mi;
         v[i] = vi;
-        const float denom = sqrtf(vi) / bc2_sqrt + eps;
+        const float denom = gru__sqrt(vi) / bc2_sqrt + eps;
         p[i] = pi - step_size * (mi / denom);
     }
 }

@@ -104,7 +104,7 @@ size_t gru_q8_scratch_size(const gru_q8_model *model)
 
 /* h <- GRU(x, h) for one layer: gru__layer_step with int8 matrix products. */
 GRU__HOT void gru__q8_layer_step(const gru_q8_layer *q, const float *restrict x,
-                                 float *restrict h, gru__layer_scratch s)
+                                 float *restrict h, gru__scratch s)
 {
     const int H = q->hidden_size;
     float *restrict gi = s.gi, *restrict gh = s.gh, *restrict ghn = s.ghn, *restrict rh = s.rh;
@@ -138,7 +138,7 @@ GRU__DISPATCH static void gru__q8_model_step(const gru_q8_model *model, float *s
                                              float *scratch, const float *x, float *y)
 {
     const int max_hidden = gru__q8_max_hidden(model);
-    const gru__layer_scratch s = gru__layer_scratch_split(scratch, max_hidden);
+    const gru__scratch s = gru__scratch_split(scratch, max_hidden, gru_q8_model_output_size(model));
     const float *input = x;
     float *h = state;
     for (int l = 0; l < model->num_layers; l++) {
@@ -148,7 +148,7 @@ GRU__DISPATCH static void gru__q8_model_step(const gru_q8_model *model, float *s
     }
     if (model->has_head) {
         const gru_q8_dense *head = &model->head;
-        float *out = s.rh + gru__round_up(max_hidden, GRU_PACK_ROWS);
+        float *out = s.out;
         gru__q8_gemv(head->weight, head->output_size, head->input_size, input, head->scale,
                      head->bias, out);
         gru__activate(head->activation, out, head->output_size);
@@ -156,63 +156,6 @@ GRU__DISPATCH static void gru__q8_model_step(const gru_q8_model *model, float *s
     } else {
         memcpy(y, input, (size_t)model->layers[model->num_layers - 1].hidden_size * sizeof *y);
     }
-}
-
-int gru_q8_stream_init(gru_q8_stream *stream, const gru_q8_model *model, float *state,
-                       size_t state_size, float *scratch, size_t scratch_size)
-{
-    if (!stream || !state || !scratch)
-        return GRU_ERR_NULL;
-    const int status = gru_q8_model_check(model);
-    if (status != GRU_OK)
-        return status;
-    if (state_size < gru_q8_state_size(model) || scratch_size < gru_q8_scratch_size(model))
-        return GRU_ERR_BUFFER;
-    stream->model = model;
-    stream->state = state;
-    stream->scratch = scratch;
-    gru_q8_stream_reset(stream);
-    return GRU_OK;
-}
-
-void gru_q8_stream_reset(gru_q8_stream *stream)
-{
-    memset(stream->state, 0, gru_q8_state_size(stream->model) * sizeof *stream->state);
-}
-
-void gru_q8_stream_step(gru_q8_stream *stream, const float *x, float *y)
-{
-    gru__q8_model_step(stream->model, stream->state, stream->scratch, x, y);
-}
-
-int gru_q8_sequence(const gru_q8_model *model, const float *x, int batch, int steps,
-                    int return_sequences, const float *initial_state, float *state,
-                    size_t state_size, float *scratch, size_t scratch_size, float *y)
-{
-    if (!x || !state || !scratch || !y)
-        return GRU_ERR_NULL;
-    const int status = gru_q8_model_check(model);
-    if (status != GRU_OK)
-        return status;
-    if (batch < 1 || steps < 1 || (return_sequences != 0 && return_sequences != 1))
-        return GRU_ERR_ARGUMENT;
-    const size_t n_state = gru_q8_state_size(model);
-    if (state_size < n_state || scratch_size < gru_q8_scratch_size(model))
-        return GRU_ERR_BUFFER;
-    const size_t n_in = (size_t)gru_q8_model_input_size(model);
-    const size_t n_out = (size_t)gru_q8_model_output_size(model);
-    for (size_t b = 0; b < (size_t)batch; b++) {
-        if (initial_state)
-            memcpy(state, initial_state + b * n_state, n_state * sizeof *state);
-        else
-            memset(state, 0, n_state * sizeof *state);
-        for (size_t t = 0; t < (size_t)steps; t++) {
-            const float *xt = x + (b * (size_t)steps + t) * n_in;
-            float *yt = return_sequences ? y + (b * (size_t)steps + t) * n_out : y + b * n_out;
-            gru__q8_model_step(model, state, scratch, xt, yt);
-        }
-    }
-    return GRU_OK;
 }
 
 /* ================================================================ integer only */
@@ -278,7 +221,7 @@ size_t gru_qi_scratch_size(const gru_qi_model *model)
 }
 
 /* h <- GRU(x, h) for one integer layer. Scratch: gi [3H], gh [3H], rh [H] int32. */
-static void gru__qi_layer_step(const gru_qi_layer *q, const int16_t *restrict x,
+GRU__HOT void gru__qi_layer_step(const gru_qi_layer *q, const int16_t *restrict x,
                                int16_t *restrict h, int32_t *restrict scratch)
 {
     const int H = q->hidden_size;
@@ -340,59 +283,70 @@ GRU__DISPATCH static void gru__qi_model_step(const gru_qi_model *model, int16_t 
     }
 }
 
-int gru_qi_stream_init(gru_qi_stream *stream, const gru_qi_model *model, int16_t *state,
-                       size_t state_size, int32_t *scratch, size_t scratch_size)
-{
-    if (!stream || !state || !scratch)
-        return GRU_ERR_NULL;
-    const int status = gru_qi_model_check(model);
-    if (status != GRU_OK)
-        return status;
-    if (state_size < gru_qi_state_size(model) || scratch_size < gru_qi_scratch_size(model))
-        return GRU_ERR_BUFFER;
-    stream->model = model;
-    stream->state = state;
-    stream->scratch = scratch;
-    gru_qi_stream_reset(stream);
-    return GRU_OK;
-}
+/* ================================================================ streams and sequences */
 
-void gru_qi_stream_reset(gru_qi_stream *stream)
-{
-    memset(stream->state, 0, gru_qi_state_size(stream->model) * sizeof *stream->state);
-}
-
-void gru_qi_stream_step(gru_qi_stream *stream, const int16_t *x, int32_t *y)
-{
-    gru__qi_model_step(stream->model, stream->state, stream->scratch, x, y);
-}
-
-int gru_qi_sequence(const gru_qi_model *model, const int16_t *x, int batch, int steps,
-                    int return_sequences, const int16_t *initial_state, int16_t *state,
-                    size_t state_size, int32_t *scratch, size_t scratch_size, int32_t *y)
-{
-    if (!x || !state || !scratch || !y)
-        return GRU_ERR_NULL;
-    const int status = gru_qi_model_check(model);
-    if (status != GRU_OK)
-        return status;
-    if (batch < 1 || steps < 1 || (return_sequences != 0 && return_sequences != 1))
-        return GRU_ERR_ARGUMENT;
-    const size_t n_state = gru_qi_state_size(model);
-    if (state_size < n_state || scratch_size < gru_qi_scratch_size(model))
-        return GRU_ERR_BUFFER;
-    const size_t n_in = (size_t)gru_qi_model_input_size(model);
-    const size_t n_out = (size_t)gru_qi_model_output_size(model);
-    for (size_t b = 0; b < (size_t)batch; b++) {
-        if (initial_state)
-            memcpy(state, initial_state + b * n_state, n_state * sizeof *state);
-        else
-            memset(state, 0, n_state * sizeof *state);
-        for (size_t t = 0; t < (size_t)steps; t++) {
-            const int16_t *xt = x + (b * (size_t)steps + t) * n_in;
-            int32_t *yt = return_sequences ? y + (b * (size_t)steps + t) * n_out : y + b * n_out;
-            gru__qi_model_step(model, state, scratch, xt, yt);
-        }
+/* gru_P_stream_init / _reset / _step and gru_P_sequence for both modes: the
+ * same code as gru.h's float functions, over each mode's element types. */
+#define GRU__Q_STREAM_API(P, MODEL, STATE_T, SCRATCH_T, IN_T, OUT_T)                           \
+    int gru_##P##_stream_init(gru_##P##_stream *stream, const MODEL *model, STATE_T *state,     \
+                              size_t state_size, SCRATCH_T *scratch, size_t scratch_size)       \
+    {                                                                                           \
+        if (!stream || !state || !scratch)                                                      \
+            return GRU_ERR_NULL;                                                                \
+        const int status = gru_##P##_model_check(model);                                        \
+        if (status != GRU_OK)                                                                   \
+            return status;                                                                      \
+        if (state_size < gru_##P##_state_size(model)                                            \
+            || scratch_size < gru_##P##_scratch_size(model))                                    \
+            return GRU_ERR_BUFFER;                                                              \
+        stream->model = model;                                                                  \
+        stream->state = state;                                                                  \
+        stream->scratch = scratch;                                                              \
+        gru_##P##_stream_reset(stream);                                                         \
+        return GRU_OK;                                                                          \
+    }                                                                                           \
+                                                                                                \
+    void gru_##P##_stream_reset(gru_##P##_stream *stream)                                       \
+    {                                                                                           \
+        memset(stream->state, 0, gru_##P##_state_size(stream->model) * sizeof *stream->state);  \
+    }                                                                                           \
+                                                                                                \
+    void gru_##P##_stream_step(gru_##P##_stream *stream, const IN_T *x, OUT_T *y)               \
+    {                                                                                           \
+        gru__##P##_model_step(stream->model, stream->state, stream->scratch, x, y);             \
+    }                                                                                           \
+                                                                                                \
+    int gru_##P##_sequence(const MODEL *model, const IN_T *x, int batch, int steps,             \
+                           int return_sequences, const STATE_T *initial_state, STATE_T *state,  \
+                           size_t state_size, SCRATCH_T *scratch, size_t scratch_size,          \
+                           OUT_T *y)                                                            \
+    {                                                                                           \
+        if (!x || !state || !scratch || !y)                                                     \
+            return GRU_ERR_NULL;                                                                \
+        const int status = gru_##P##_model_check(model);                                        \
+        if (status != GRU_OK)                                                                   \
+            return status;                                                                      \
+        if (batch < 1 || steps < 1 || (return_sequences != 0 && return_sequences != 1))         \
+            return GRU_ERR_ARGUMENT;                                                            \
+        const size_t n_state = gru_##P##_state_size(model);                                     \
+        if (state_size < n_state || scratch_size < gru_##P##_scratch_size(model))               \
+            return GRU_ERR_BUFFER;                                                              \
+        const size_t n_in = (size_t)gru_##P##_model_input_size(model);                          \
+        const size_t n_out = (size_t)gru_##P##_model_output_size(model);                        \
+        for (size_t b = 0; b < (size_t)batch; b++) {                                            \
+            if (initial_state)                                                                  \
+                memcpy(state, initial_state + b * n_state, n_state * sizeof *state);            \
+            else                                                                                \
+                memset(state, 0, n_state * sizeof *state);                                      \
+            for (size_t t = 0; t < (size_t)steps; t++) {                                        \
+                const IN_T *xt = x + (b * (size_t)steps + t) * n_in;                            \
+                OUT_T *yt = return_sequences ? y + (b * (size_t)steps + t) * n_out              \
+                                             : y + b * n_out;                                   \
+                gru__##P##_model_step(model, state, scratch, xt, yt);                           \
+            }                                                                                   \
+        }                                                                                       \
+        return GRU_OK;                                                                          \
     }
-    return GRU_OK;
-}
+
+GRU__Q_STREAM_API(q8, gru_q8_model, float, float, float, float)
+GRU__Q_STREAM_API(qi, gru_qi_model, int16_t, int32_t, int16_t, int32_t)

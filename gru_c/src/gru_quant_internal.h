@@ -99,7 +99,7 @@ static inline int32_t gru__qi_requant(int32_t acc, int32_t mult, int shift, int3
 /* Integer dot product of an int8 row with an int16 or int32 vector (exactly one
  * of x16, x32 non-NULL). Integer addition is associative, so any summation
  * order (and any vector width) gives the same result. */
-static inline int32_t gru__qi_dot(const int8_t *restrict w, const int16_t *restrict x16,
+GRU__HOT int32_t gru__qi_dot(const int8_t *restrict w, const int16_t *restrict x16,
                                   const int32_t *restrict x32, int n)
 {
     int32_t acc = 0;
@@ -113,16 +113,40 @@ static inline int32_t gru__qi_dot(const int8_t *restrict w, const int16_t *restr
     return acc;
 }
 
-/* y[j] = requant(W[j] . x) for rows j of a row-major int8 matrix. */
-static inline void gru__qi_gemv(const int8_t *restrict w, int rows, int cols,
-                                const int16_t *restrict x16, const int32_t *restrict x32,
-                                const int32_t *restrict mult, const int8_t *restrict shift,
-                                const int32_t *restrict bias, int32_t *restrict y)
+/* Four dot products sharing x (int16): one pass over x, four sums. */
+GRU__HOT void gru__qi_dot4(const int8_t *restrict w, int n, const int16_t *restrict x,
+                           int32_t *restrict acc)
 {
-    for (int j = 0; j < rows; j++) {
-        const int32_t acc = gru__qi_dot(w + (size_t)j * (size_t)cols, x16, x32, cols);
-        y[j] = gru__qi_requant(acc, mult[j], shift[j], bias[j]);
+    const int8_t *restrict w0 = w, *restrict w1 = w + n, *restrict w2 = w + 2 * n,
+                           *restrict w3 = w + 3 * n;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (int k = 0; k < n; k++) {
+        const int32_t xk = x[k];
+        a0 += (int32_t)w0[k] * xk;
+        a1 += (int32_t)w1[k] * xk;
+        a2 += (int32_t)w2[k] * xk;
+        a3 += (int32_t)w3[k] * xk;
     }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* y[j] = requant(W[j] . x) for rows j of a row-major int8 matrix. */
+GRU__HOT void gru__qi_gemv(const int8_t *restrict w, int rows, int cols,
+                           const int16_t *restrict x16, const int32_t *restrict x32,
+                           const int32_t *restrict mult, const int8_t *restrict shift,
+                           const int32_t *restrict bias, int32_t *restrict y)
+{
+    int j = 0;
+#if GRU_KERNEL_ROWS == 48
+    if (x16) /* wide-vector hosts: four rows per pass over x */
+        for (; j + 4 <= rows; j += 4)
+            gru__qi_dot4(w + (size_t)j * (size_t)cols, cols, x16, y + j);
+#endif
+    for (; j < rows; j++)
+        y[j] = gru__qi_dot(w + (size_t)j * (size_t)cols, x16, x32, cols);
+    /* Requantize in a separate loop over rows (vectorizable). */
+    for (j = 0; j < rows; j++)
+        y[j] = gru__qi_requant(y[j], mult[j], shift[j], bias[j]);
 }
 
 /* tanh of a magnitude `a` with `frac` fractional bits (12 for tanh, 13 for the

@@ -116,7 +116,7 @@ GRU__HOT void gru__gates_after(int H, const float *restrict gi, const float *res
                                const float *restrict ghn, const float *restrict h,
                                float *restrict h_out, float *restrict gates)
 {
-    for (int j = 0; j < H; j++) {
+    for (int j = 0; j < H; j++) { /* vectorize */
         const float r = gru__sigmoid(gi[j] + gh[j]);
         const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
         const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
@@ -132,7 +132,7 @@ GRU__HOT void gru__gates_before_rh(int H, const float *restrict gi, const float 
                                    const float *restrict h, float *restrict rh,
                                    float *restrict gates)
 {
-    for (int j = 0; j < H; j++) {
+    for (int j = 0; j < H; j++) { /* vectorize */
         const float r = gru__sigmoid(gi[j] + gh[j]);
         gates[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
         rh[j] = r * h[j];
@@ -145,7 +145,7 @@ GRU__HOT void gru__gates_before_out(int H, const float *restrict gi, const float
                                     const float *restrict h, float *restrict h_out,
                                     float *restrict gates)
 {
-    for (int j = 0; j < H; j++) {
+    for (int j = 0; j < H; j++) { /* vectorize */
         const float z = gates[H + j];
         const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
         h_out[j] = (1.0f - z) * n + z * h[j];
@@ -341,7 +341,15 @@ int gru_train_forward(gru_train *tr, const float *x, int batch, int steps,
 static void gru__gemv_batch(const float *w, int rows, int cols, int B, const float *x, size_t ldx,
                             const float *bias, size_t ldb, float *y, size_t ldy)
 {
-    for (int b = 0; b < B; b += 2) {
+    int b = 0;
+#if GRU_SEQUENCE_LANES > 1
+    /* Without per-sequence biases, GRU_SEQUENCE_LANES sequences share each
+     * weight load (gru_forward.c's lane kernel); same sums, same order. */
+    if (!bias)
+        for (; b + GRU_SEQUENCE_LANES <= B; b += GRU_SEQUENCE_LANES)
+            gru__gemm_lanes(w, rows, cols, x + (size_t)b * ldx, ldx, NULL, y + (size_t)b * ldy, ldy);
+#endif
+    for (; b < B; b += 2) {
         const int two = b + 1 < B;
         const float *b0 = bias ? bias + (size_t)b * ldb : NULL;
         gru__gemv_k(w, rows, cols, x + (size_t)b * ldx, two ? x + (size_t)(b + 1) * ldx : NULL, b0,
@@ -396,7 +404,7 @@ static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int
             else if (active)
                 dy = dy_in + tb * (size_t)H;
             if (dy)
-                for (int j = 0; j < H; j++)
+                for (int j = 0; j < H; j++) /* vectorize */
                     dh[j] += dy[j];
             float *restrict d3 = w->d3 + (size_t)b * (size_t)R3;
             float *restrict dn = w->dn + (size_t)b * (size_t)RH;
@@ -415,18 +423,18 @@ static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int
             const float *restrict gt = w->gates[l] + tb * 4 * (size_t)H;
             const float *restrict r = gt, *restrict z = gt + H, *restrict n = gt + 2 * H,
                                   *restrict g = gt + 3 * H;
-            for (int j = 0; j < H; j++) {
+            for (int j = 0; j < H; j++) { /* vectorize */
                 const float dan = dh[j] * (1.0f - z[j]) * (1.0f - n[j] * n[j]);
                 d3[H + j] = dh[j] * (h_prev[j] - n[j]) * z[j] * (1.0f - z[j]);
                 d3[2 * H + j] = dan;
             }
             if (layer->reset_after)
-                for (int j = 0; j < H; j++) {
+                for (int j = 0; j < H; j++) { /* vectorize */
                     d3[j] = d3[2 * H + j] * g[j] * r[j] * (1.0f - r[j]);
                     dn[j] = d3[2 * H + j] * r[j];
                 }
             else
-                for (int j = 0; j < H; j++)
+                for (int j = 0; j < H; j++) /* vectorize */
                     dn[j] = d3[2 * H + j];
             /* Gather this sequence's inputs for the weight gradients. */
             for (int k = 0; k < I; k++)
@@ -447,7 +455,7 @@ static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int
                 const float *restrict r = w->gates[l] + ((size_t)t * (size_t)B + (size_t)b) * 4 * (size_t)H;
                 float *restrict d3 = w->d3 + (size_t)b * (size_t)R3;
                 float *restrict ta = w->tmp_a + (size_t)b * RT;
-                for (int j = 0; j < H; j++) {
+                for (int j = 0; j < H; j++) { /* vectorize */
                     d3[j] = ta[j] * h_prev[j] * r[j] * (1.0f - r[j]);
                     ta[j] = ta[j] * r[j];
                 }
@@ -464,7 +472,7 @@ static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int
                 w->gates[l] + ((size_t)t * (size_t)B + (size_t)b) * 4 * (size_t)H + H;
             const float *restrict tb_ = w->tmp_b + (size_t)b * RT;
             float *restrict dh = w->dh + (size_t)b * (size_t)RH;
-            for (int j = 0; j < H; j++)
+            for (int j = 0; j < H; j++) /* vectorize */
                 dh[j] = dh[j] * z[j] + tb_[j];
         }
         /* 4. Input gradients. */
@@ -488,11 +496,11 @@ static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int
                 continue;
             const float *restrict d3 = w->d3 + (size_t)b * (size_t)R3;
             const float *restrict dn = w->dn + (size_t)b * (size_t)RH;
-            for (int j = 0; j < 3 * H; j++)
+            for (int j = 0; j < 3 * H; j++) /* vectorize */
                 g_bih[j] += d3[j];
-            for (int j = 0; j < 2 * H; j++)
+            for (int j = 0; j < 2 * H; j++) /* vectorize */
                 g_bhh[j] += d3[j];
-            for (int j = 0; j < H; j++)
+            for (int j = 0; j < H; j++) /* vectorize */
                 g_bhh[2 * H + j] += dn[j];
         }
     }

@@ -12,12 +12,10 @@ import sysconfig
 
 import numpy as np
 
-from model_header import model_header
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 C_SOURCES = [os.path.join(ROOT, "gru_c", "src", f) for f in
-             ("gru_model.c", "gru_forward.c", "gru_quant.c", "gru_quant_table.c")]
+             ("gru_model.c", "gru_forward.c", "gru_checksum.c", "gru_quant.c", "gru_quant_table.c")]
 WARN = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror"]
 
 
@@ -85,9 +83,12 @@ def write_case_header(path, model, q8, qi, X):
                     "head_qi_shift, head_qi_bias};\n")
     body.append("    st = gru_q8_model_check(q8);\n    if (st != GRU_OK) return st;\n"
                 "    return gru_qi_model_check(qi);\n}\n")
-    fl = model_header(model, X[0], prefix="case_float").replace('#include "gru.h"', "")
+    # The float model, for comparisons (benchmarks), through pygru's own exporter.
+    from pygru.export import export_c
+    export_c(model, os.path.join(os.path.dirname(os.path.abspath(path)), "case_float.h"), name="case_float",
+             self_test_steps=1)
     with open(path, "w", encoding="utf-8") as f:
-        f.write("".join(out) + "".join(body) + fl)
+        f.write("".join(out) + "".join(body) + '#define CASE_FLOAT_IMPLEMENTATION\n#include "case_float.h"\n')
 
 
 def parse_output(text, B, T, O):
@@ -107,11 +108,41 @@ def host_cc():
     return shlex.split(cc)
 
 
-def build_and_run_host(workdir, flags, name="quant_infer"):
-    exe = os.path.join(workdir, name)
-    cmd = host_cc() + WARN + flags + ["-ffp-contract=off", "-I", os.path.join(ROOT, "gru_c", "include"),
-                                      "-I", os.path.join(ROOT, "gru_c", "src"), "-I", workdir,
-                                      os.path.join(HERE, "quant_infer.c")] + C_SOURCES + ["-o", exe]
+_OBJECTS = {}
+
+
+def runtime_objects(flags):
+    """gru_c's sources compiled once per set of flags (cached for the process),
+    so that tests linking several programs do not recompile the runtime."""
+    key = tuple(flags)
+    if key not in _OBJECTS:
+        import atexit
+        import shutil
+        import tempfile
+        work = tempfile.mkdtemp(prefix="pygru-quant-")
+        atexit.register(shutil.rmtree, work, True)
+        objs = []
+        for src in C_SOURCES:
+            obj = os.path.join(work, os.path.basename(src)[:-2] + ".o")
+            subprocess.run(host_cc() + WARN + list(flags) + ["-ffp-contract=off", "-c", src, "-o", obj,
+                                                             "-I", os.path.join(ROOT, "gru_c", "include"),
+                                                             "-I", os.path.join(ROOT, "gru_c", "src")],
+                           check=True, capture_output=True, text=True)
+            objs.append(obj)
+        _OBJECTS[key] = objs
+    return _OBJECTS[key]
+
+
+def build_host(main, include_dir, flags, exe):
+    """Compile `main` (with -I include_dir) against the runtime objects for `flags`."""
+    cmd = host_cc() + WARN + list(flags) + ["-ffp-contract=off", "-I", os.path.join(ROOT, "gru_c", "include"),
+                                            "-I", os.path.join(ROOT, "gru_c", "src"), "-I", include_dir,
+                                            main] + runtime_objects(flags) + ["-o", exe]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return exe
+
+
+def build_and_run_host(workdir, flags, name="quant_infer"):
+    exe = build_host(os.path.join(HERE, "quant_infer.c"), workdir, flags, os.path.join(workdir, name))
     res = subprocess.run([exe], check=True, capture_output=True, text=True, timeout=60)
     return res.stdout
