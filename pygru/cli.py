@@ -186,6 +186,8 @@ examples:
   pygru train spoken_digits -o kws.npz --hidden 64 --epochs 30 --lr 0.005
   pygru train motion.csv -o motion.npz --hidden 32,32 --optimizer sgd --lr 0.05
   pygru train data.npz -o model.npz --val-split 0.1 --early-stopping 5 --history hist.json
+  pygru train spoken_digits -o kws.npz --epochs 50 --checkpoint ckpt.npz --resume
+      (after a Ctrl-C, the same command continues from the last finished epoch)
 """
 
 
@@ -196,6 +198,10 @@ def cmd_train(args):
     _output_file(args.output, (".npz",))
     if args.history:
         _output_file(args.history, (".json",), "--history")
+    if args.checkpoint:
+        _output_file(args.checkpoint, (".npz",), "--checkpoint")
+    elif args.resume:
+        raise UsageError("--resume needs --checkpoint FILE.npz")
     data = _load_data(args.data, args.test_split, args.seed)
     loss = args.loss
     if loss == "auto":
@@ -224,6 +230,8 @@ def cmd_train(args):
                   progress=not args.no_progress and not args.quiet)
     if args.clip_norm is not None:
         kwargs["clip_norm"] = args.clip_norm
+    if args.checkpoint:
+        kwargs.update(checkpoint=args.checkpoint, resume=args.resume)
     if args.optimizer == "sgd":
         kwargs["momentum"] = args.momentum
     if args.early_stopping is not None:
@@ -755,6 +763,10 @@ exit codes: 0 success, 1 failure (files, formats, builds), 2 bad command line.""
     g.add_argument("--seed", type=_seed, default=0, help="seed for initialisation, shuffling and splits")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.add_argument("--history", metavar="FILE.json", help="also write the per-epoch history as JSON")
+    g.add_argument("--checkpoint", metavar="FILE.npz",
+                   help="write a checkpoint after every epoch (atomically), to survive interruptions")
+    g.add_argument("--resume", action="store_true",
+                   help="continue from --checkpoint if it exists (rerun the same command after a Ctrl-C)")
     p.set_defaults(func=cmd_train)
 
     p = add("eval", "evaluate a model on data", examples=EVAL_EXAMPLES)

@@ -434,3 +434,59 @@ def test_ctrl_c_during_training_saves_the_best_weights(tmp_path):
     assert "test accuracy" in stdout
     model = pygru.load(out)
     assert model.input_size == 13 and model.output_dim == 10
+
+
+@needs_fit
+def test_train_resumes_from_its_checkpoint_after_an_interruption(tmp_path, monkeypatch, capsys):
+    """Ctrl-C in the middle of epoch 2 of `pygru train --checkpoint`, then the
+    same command with --resume: the final model equals an uninterrupted run's
+    bit for bit."""
+    from pygru import training
+    common = ["spoken_digits", "--hidden", "8", "--epochs", "3", "--no-progress", "--seed", "5"]
+    code, _, err = run(["train", *common, "-o", str(tmp_path / "ref.npz")], capsys)
+    assert code == 0, err
+
+    real = training.make_trainer
+
+    class Interrupting:
+        """The real C trainer, but Ctrl-C arrives at the 60th training batch."""
+
+        def __init__(self, trainer):
+            object.__setattr__(self, "_t", trainer)
+            object.__setattr__(self, "_left", 60)
+
+        def train_batch(self, *args):
+            object.__setattr__(self, "_left", self._left - 1)
+            if self._left == 0:
+                raise KeyboardInterrupt
+            return self._t.train_batch(*args)
+
+        def __getattr__(self, name):
+            return getattr(self._t, name)
+
+        def __setattr__(self, name, value):
+            setattr(self._t, name, value)
+
+    ckpt = tmp_path / "ckpt.npz"
+    monkeypatch.setattr(training, "make_trainer", lambda *a, **k: Interrupting(real(*a, **k)))
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        code, out, err = run(["train", *common, "-o", str(tmp_path / "cut.npz"), "--checkpoint", str(ckpt)],
+                             capsys)
+    assert code == 0 and "interrupted" in out, err
+    assert ckpt.exists()
+    monkeypatch.undo()
+
+    code, _, err = run(["train", *common, "-o", str(tmp_path / "resumed.npz"), "--checkpoint", str(ckpt),
+                        "--resume"], capsys)
+    assert code == 0, err
+    ref, resumed = pygru.load(tmp_path / "ref.npz"), pygru.load(tmp_path / "resumed.npz")
+    for name, w in ref.get_weights().items():
+        np.testing.assert_array_equal(resumed.get_weights()[name], w, err_msg=name)
+    interrupted = pygru.load(tmp_path / "cut.npz")
+    assert any(not np.array_equal(interrupted.get_weights()[k], w) for k, w in ref.get_weights().items())
+
+
+def test_train_resume_needs_a_checkpoint(tmp_path, capsys):
+    code, _, err = run(["train", "spoken_digits", "-o", str(tmp_path / "m.npz"), "--resume"], capsys)
+    assert code == 2 and "--resume needs --checkpoint" in err
+    assert not (tmp_path / "m.npz").exists()
