@@ -191,34 +191,38 @@ cdef class Trainer:
             status = gru_optimizer_step(&self.opt, pp, gp, sp, <size_t>self.n_params)
         _check(status)
 
-    def train_batch(self, x, str kind, target, labels, lengths, float clip_norm, y):
-        """forward + loss + backward + clip + step in one call without the GIL.
-        Writes the outputs into y (preallocated); returns (loss, grad norm)."""
+    cdef float _forward_loss(self, x, str kind, target, labels, lengths, y) except? -1:
+        """Training forward + loss without the GIL; writes the outputs into y
+        (preallocated) and returns the loss. Shared by train_batch and eval_batch."""
         cdef int B = <int>x.shape[0], T = <int>x.shape[1]
         cdef int loss_kind = LOSSES[kind]
         cdef const float *xp = _cfp(x)
-        cdef const float *tp = NULL
-        if target is not None:
-            tp = _cfp(target)
-        cdef const int32_t *labp = NULL
-        if labels is not None:
-            labp = _ip(labels)
-        cdef const int32_t *lp = NULL
-        if lengths is not None:
-            lp = _ip(lengths)
+        cdef const float *tp = NULL if target is None else _cfp(target)
+        cdef const int32_t *labp = NULL if labels is None else _ip(labels)
+        cdef const int32_t *lp = NULL if lengths is None else _ip(lengths)
         cdef float *yp = _fp(y)
-        cdef float *pp = _fp(self.params)
-        cdef float *gp = _fp(self.grad)
-        cdef float *sp = _fp(self.opt_state)
-        cdef size_t n = <size_t>self.n_params
-        cdef float value = 0, norm = 0
+        cdef float value = 0
         cdef int status
-        self._inputs = (x, lengths)
+        self._inputs = (x, lengths)  # the C trainer keeps pointers into them for backward
         with nogil:
             status = gru_train_forward(&self.tr, xp, B, T, lp, NULL, yp, NULL)
             if status == GRU_OK:
                 status = gru_train_loss(&self.tr, loss_kind, tp, labp, &value)
-            if status == GRU_OK and value == value and value - value == 0:
+        _check(status)
+        return value
+
+    def train_batch(self, x, str kind, target, labels, lengths, float clip_norm, y):
+        """forward + loss + backward + clip + step, the C parts without the GIL.
+        Writes the outputs into y (preallocated); returns (loss, grad norm)."""
+        cdef float value = self._forward_loss(x, kind, target, labels, lengths, y)
+        cdef float *pp = _fp(self.params)
+        cdef float *gp = _fp(self.grad)
+        cdef float *sp = _fp(self.opt_state)
+        cdef size_t n = <size_t>self.n_params
+        cdef float norm = 0
+        cdef int status = GRU_OK
+        if value == value and value - value == 0:  # a non-finite loss leaves the weights alone
+            with nogil:
                 status = gru_train_backward(&self.tr, gp, n, NULL, NULL)
                 if status == GRU_OK:
                     status = gru_clip_grad_norm(gp, n, clip_norm, &norm)
@@ -229,25 +233,4 @@ cdef class Trainer:
 
     def eval_batch(self, x, str kind, target, labels, lengths, y):
         """forward + loss (no update); writes outputs into y, returns the loss."""
-        cdef int B = <int>x.shape[0], T = <int>x.shape[1]
-        cdef int loss_kind = LOSSES[kind]
-        cdef const float *xp = _cfp(x)
-        cdef const float *tp = NULL
-        if target is not None:
-            tp = _cfp(target)
-        cdef const int32_t *labp = NULL
-        if labels is not None:
-            labp = _ip(labels)
-        cdef const int32_t *lp = NULL
-        if lengths is not None:
-            lp = _ip(lengths)
-        cdef float *yp = _fp(y)
-        cdef float value = 0
-        cdef int status
-        self._inputs = (x, lengths)
-        with nogil:
-            status = gru_train_forward(&self.tr, xp, B, T, lp, NULL, yp, NULL)
-            if status == GRU_OK:
-                status = gru_train_loss(&self.tr, loss_kind, tp, labp, &value)
-        _check(status)
-        return value
+        return self._forward_loss(x, kind, target, labels, lengths, y)
