@@ -55,14 +55,19 @@ GRU__DISPATCH void gru__gemm_lanes(const float *restrict w, int rows, int cols,
 }
 #endif
 
-GRU__DISPATCH void gru__gates_reset_after(int hidden_size, const float *restrict gi,
-                                          const float *restrict gh, const float *restrict ghn,
-                                          float *restrict h)
+GRU__DISPATCH void gru__gates_sigmoid(int n, const float *restrict gi, float *restrict gh)
+{
+    for (int j = 0; j < n; j++) /* vectorize */
+        gh[j] = gru__sigmoid(gi[j] + gh[j]);
+}
+
+GRU__DISPATCH void gru__gates_n_after(int hidden_size, const float *restrict gi,
+                                    const float *restrict gh, const float *restrict ghn,
+                                    float *restrict h)
 {
     const int H = hidden_size;
     for (int j = 0; j < H; j++) { /* vectorize */
-        const float r = gru__sigmoid(gi[j] + gh[j]);
-        const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
+        const float r = gh[j], z = gh[H + j];
         const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
         h[j] = (1.0f - z) * n + z * h[j];
     }

@@ -163,14 +163,15 @@ static inline float gru__tanh(float x)
 
 /* ---------------------------------------------------------------- matrix kernel */
 
-/* acc[0..width) += W x for one packed block of `width` output rows, reading
- * `cols` columns of `stride` floats each (stride = the block's row count). */
-GRU__HOT void gru__block(const float *restrict w, int stride, int cols,
-                         const float *restrict x, float *restrict y, const int width)
+/* y[0..width) = init + W x for one packed block of `width` output rows,
+ * reading `cols` columns of `stride` floats each (stride = the block's row
+ * count). init may be y. */
+GRU__HOT void gru__block(const float *restrict w, int stride, int cols, const float *restrict x,
+                         const float *init, float *y, const int width)
 {
     float acc[GRU_PACK_BLOCK];
     for (int j = 0; j < width; j++)
-        acc[j] = y[j];
+        acc[j] = init[j];
     for (int k = 0; k < cols; k++) {
         const float xk = x[k];
         if (width <= 16) {
@@ -341,8 +342,10 @@ static inline gru__blocks gru__block_split(int padded)
     gru__blocks g;
     const int units = padded / GRU_PACK_ROWS;
     g.count = (padded + GRU_PACK_BLOCK - 1) / GRU_PACK_BLOCK;
-    g.base = units / g.count;
-    g.extra = units % g.count;
+    /* Most matrices have one or two blocks: no division then (an idiv is a
+     * visible share of a small model's step). */
+    g.base = g.count <= 1 ? units : g.count == 2 ? units >> 1 : units / g.count;
+    g.extra = units - g.base * g.count;
     return g;
 }
 
@@ -363,15 +366,11 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
     (void)x_stride; /* read only by the lane kernel (GRU_SEQUENCE_LANES > 1) */
     const int padded = gru__round_up(rows, GRU_PACK_ROWS);
     (void)x_stride; /* only read with GRU_SEQUENCE_LANES > 1 (small targets have 1) */
-#if GRU_KERNEL_ROWS != 48
-    /* Small cores, one lane, no padding rows: the blocks start their sums
-     * from the bias itself instead of a copy of it in y (the copy was a
-     * library memmove call; same values, same results). */
+    /* One lane, no padding rows: the blocks start their sums from the bias
+     * itself instead of a copy of it in y. Same values, same results; the copy
+     * was a library memcpy call per product, 13% of a step at (16, 32). */
     const int from_bias = lanes == 1 && bias != NULL && rows == padded;
     for (int l = 0; l < lanes && !from_bias; l++) {
-#else
-    for (int l = 0; l < lanes; l++) {
-#endif
         float *yl = y + (size_t)l * y_stride;
         for (int j = 0; j < rows; j++)
             yl[j] = bias ? bias[j] : 0.0f;
@@ -400,12 +399,12 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
 #if GRU_KERNEL_ROWS == 48
         /* Constant widths let the compiler keep the whole block in registers. */
         switch (width) {
-        case 48: gru__block(w, 48, cols, x, y + r0, 48); break;
-        case 40: gru__block(w, 40, cols, x, y + r0, 40); break;
-        case 32: gru__block(w, 32, cols, x, y + r0, 32); break;
-        case 24: gru__block(w, 24, cols, x, y + r0, 24); break;
-        case 16: gru__block(w, 16, cols, x, y + r0, 16); break;
-        default: gru__block(w, 8, cols, x, y + r0, 8); break;
+        case 48: gru__block(w, 48, cols, x, (from_bias ? bias : y) + r0, y + r0, 48); break;
+        case 40: gru__block(w, 40, cols, x, (from_bias ? bias : y) + r0, y + r0, 40); break;
+        case 32: gru__block(w, 32, cols, x, (from_bias ? bias : y) + r0, y + r0, 32); break;
+        case 24: gru__block(w, 24, cols, x, (from_bias ? bias : y) + r0, y + r0, 24); break;
+        case 16: gru__block(w, 16, cols, x, (from_bias ? bias : y) + r0, y + r0, 16); break;
+        default: gru__block(w, 8, cols, x, (from_bias ? bias : y) + r0, y + r0, 8); break;
         }
 #else
         int s = 0;
@@ -555,12 +554,15 @@ static inline gru__scratch gru__scratch_split(float *scratch, int max_hidden, in
 
 /* The gate math of one layer step for one sequence, out of line and compiled
  * once per instruction set like the matrix products (gru_forward.c).
- *   gru__gates_reset_after:  h = GRU update from gi, gh (r, z) and ghn
- *   gru__gates_rz:           reset_before, first half: z kept in gh[H..2H),
- *                            rh = r * h
- *   gru__gates_n:            reset_before, second half: h from gi, z, ghn */
-void gru__gates_reset_after(int hidden_size, const float *restrict gi, const float *restrict gh,
-                            const float *restrict ghn, float *restrict h);
+ *   gru__gates_sigmoid:  reset_after, first half: gh[j] = sigmoid(gi[j] + gh[j])
+ *                        for the r and z rows (n = 2H)
+ *   gru__gates_n_after:  reset_after, second half: h from r, z (in gh), gi, ghn
+ *   gru__gates_rz:       reset_before, first half: z kept in gh[H..2H),
+ *                        rh = r * h
+ *   gru__gates_n:        reset_before, second half: h from gi, z, ghn */
+void gru__gates_sigmoid(int n, const float *restrict gi, float *restrict gh);
+void gru__gates_n_after(int hidden_size, const float *restrict gi, const float *restrict gh,
+                      const float *restrict ghn, float *restrict h);
 void gru__gates_rz(int hidden_size, const float *restrict gi, float *restrict gh,
                    const float *restrict h, float *restrict rh);
 void gru__gates_n(int hidden_size, const float *restrict gi, const float *restrict gh,
@@ -611,10 +613,15 @@ static inline void gru__layer_step(const gru_layer *layer, const float *x, size_
     return;
 #endif
     if (layer->reset_after) {
+        /* The sigmoids of r and z come before the product for n, which does
+         * not need them: the core overlaps their long dependency chains with
+         * the product's multiply-adds (same operations, same results). */
+        for (int l = 0; l < lanes; l++)
+            gru__gates_sigmoid(2 * H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss);
         gru__gemm_call(layer->w_hh_n, H, H, h, h_stride, layer->b_hh + 2 * H, s.ghn, ss, lanes);
         for (int l = 0; l < lanes; l++)
-            gru__gates_reset_after(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss,
-                                   s.ghn + (size_t)l * ss, h + (size_t)l * h_stride);
+            gru__gates_n_after(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss,
+                             s.ghn + (size_t)l * ss, h + (size_t)l * h_stride);
     } else {
         for (int l = 0; l < lanes; l++)
             gru__gates_rz(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss,

@@ -172,16 +172,16 @@ GRU__HOT void gru__block_any(const float *restrict w, int stride, int cols,
     if (!x1) {
 #if GRU_KERNEL_ROWS == 48
         switch (width) {
-        case 48: gru__block(w, stride, cols, x0, y0, 48); break;
-        case 40: gru__block(w, stride, cols, x0, y0, 40); break;
-        case 32: gru__block(w, stride, cols, x0, y0, 32); break;
-        case 24: gru__block(w, stride, cols, x0, y0, 24); break;
-        case 16: gru__block(w, stride, cols, x0, y0, 16); break;
-        default: gru__block(w, stride, cols, x0, y0, 8); break;
+        case 48: gru__block(w, stride, cols, x0, y0, y0, 48); break;
+        case 40: gru__block(w, stride, cols, x0, y0, y0, 40); break;
+        case 32: gru__block(w, stride, cols, x0, y0, y0, 32); break;
+        case 24: gru__block(w, stride, cols, x0, y0, y0, 24); break;
+        case 16: gru__block(w, stride, cols, x0, y0, y0, 16); break;
+        default: gru__block(w, stride, cols, x0, y0, y0, 8); break;
         }
 #else
         for (int s = 0; s < width; s += GRU_PACK_ROWS)
-            gru__block(w + s, stride, cols, x0, y0 + s, GRU_PACK_ROWS);
+            gru__block(w + s, stride, cols, x0, y0 + s, y0 + s, GRU_PACK_ROWS);
 #endif
         return;
     }
