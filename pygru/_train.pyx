@@ -197,9 +197,15 @@ cdef class Trainer:
         cdef int B = <int>x.shape[0], T = <int>x.shape[1]
         cdef int loss_kind = LOSSES[kind]
         cdef const float *xp = _cfp(x)
-        cdef const float *tp = NULL if target is None else _cfp(target)
-        cdef const int32_t *labp = NULL if labels is None else _ip(labels)
-        cdef const int32_t *lp = NULL if lengths is None else _ip(lengths)
+        cdef const float *tp = NULL
+        cdef const int32_t *labp = NULL
+        cdef const int32_t *lp = NULL
+        if target is not None:
+            tp = _cfp(target)
+        if labels is not None:
+            labp = _ip(labels)
+        if lengths is not None:
+            lp = _ip(lengths)
         cdef float *yp = _fp(y)
         cdef float value = 0
         cdef int status
