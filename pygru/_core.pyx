@@ -30,12 +30,38 @@ cdef int _check(int status) except -1:
     return 0
 
 
+def aligned_empty(n, dtype=np.float32):
+    """An uninitialised 1-D array of n elements starting at a GRU_WEIGHT_ALIGN
+    (cache-line) boundary: numpy's allocator gives 16 bytes, and vector loads
+    that straddle cache lines make small models' steps ~15% slower."""
+    dtype = np.dtype(dtype)
+    nbytes = n * dtype.itemsize
+    raw = np.empty(nbytes + GRU_WEIGHT_ALIGN, dtype=np.uint8)
+    start = (-<size_t>cnp.PyArray_DATA(<cnp.ndarray>raw)) % GRU_WEIGHT_ALIGN
+    return raw[start:start + nbytes].view(dtype)
+
+
+def aligned_zeros(n, dtype=np.float32):
+    """aligned_empty, zero-filled."""
+    out = aligned_empty(n, dtype)
+    out[...] = 0
+    return out
+
+
+def aligned_copy(a):
+    """A float32 aligned_empty copy of a 1-D array."""
+    src = np.asarray(a, dtype=np.float32).reshape(-1)
+    out = aligned_empty(src.shape[0])
+    out[...] = src
+    return out
+
+
 def pack_matrix(w):
     """Pack a float32 row-major [rows][cols] matrix into gru_c's kernel layout."""
     cdef const float[:, ::1] src = np.ascontiguousarray(w, dtype=np.float32)
     cdef int rows = <int>src.shape[0], cols = <int>src.shape[1]
     padded = ((rows + GRU_PACK_ROWS - 1) // GRU_PACK_ROWS) * GRU_PACK_ROWS
-    out = np.empty(padded * cols, dtype=np.float32)
+    out = aligned_empty(padded * cols)
     cdef float[::1] dst = out
     _check(gru_pack_matrix(&src[0, 0], rows, cols, &dst[0], <size_t>dst.shape[0]))
     return out
@@ -81,8 +107,8 @@ cdef class NativeModel:
         for l, (reset_after, w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
             H = <int>w_hh.shape[1]
             parts = (pack_matrix(w_ih), pack_matrix(w_hh[:2 * H]), pack_matrix(w_hh[2 * H:]),
-                     np.ascontiguousarray(b_ih, dtype=np.float32),
-                     np.ascontiguousarray(b_hh, dtype=np.float32))
+                     aligned_copy(b_ih),
+                     aligned_copy(b_hh))
             self._keep.extend(parts)
             self.c.layers[l].input_size = <int>w_ih.shape[1]
             self.c.layers[l].hidden_size = H
@@ -95,7 +121,7 @@ cdef class NativeModel:
         self.c.has_head = 0
         if head is not None:
             activation, weight, bias = head
-            parts = (pack_matrix(weight), np.ascontiguousarray(bias, dtype=np.float32))
+            parts = (pack_matrix(weight), aligned_copy(bias))
             self._keep.extend(parts)
             self.c.has_head = 1
             self.c.head.input_size = <int>weight.shape[1]
@@ -129,8 +155,8 @@ cdef class NativeModel:
             y = np.empty((batch, steps, self.output_size), dtype=np.float32)
         else:
             y = np.empty((batch, self.output_size), dtype=np.float32)
-        state = np.empty(self.sequence_state_size, dtype=np.float32)
-        scratch = np.empty(self.sequence_scratch_size, dtype=np.float32)
+        state = aligned_empty(self.sequence_state_size)
+        scratch = aligned_empty(self.sequence_scratch_size)
         cdef float *yp = <float *>cnp.PyArray_DATA(<cnp.ndarray>y)
         cdef float *sp = <float *>cnp.PyArray_DATA(<cnp.ndarray>state)
         cdef float *wp = <float *>cnp.PyArray_DATA(<cnp.ndarray>scratch)
@@ -156,9 +182,9 @@ cdef class Stream:
 
     def __init__(self, NativeModel model):
         self.model = model
-        self._state = np.zeros(model.state_size, dtype=np.float32)
-        self._scratch = np.zeros(model.scratch_size, dtype=np.float32)
-        self._x = np.zeros(model.input_size, dtype=np.float32)
+        self._state = aligned_zeros(model.state_size)
+        self._scratch = aligned_zeros(model.scratch_size)
+        self._x = aligned_zeros(model.input_size)
         self._n_in = model.input_size
         self._n_out = model.output_size
         _check(gru_stream_init(&self.s, &model.c,

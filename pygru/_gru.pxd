@@ -8,6 +8,7 @@ cdef extern from "gru.h" nogil:
         GRU_MAX_DIM
         GRU_PACK_ROWS
         GRU_PACK_BLOCK
+        GRU_WEIGHT_ALIGN
         GRU_VERSION_MAJOR
         GRU_VERSION_MINOR
         GRU_VERSION_PATCH

@@ -81,6 +81,12 @@ const char *gru_status_string(int status);
 #define GRU_PACK_ROWS 8
 #define GRU_PACK_BLOCK 48
 
+/* Recommended alignment in bytes of packed matrices, state and scratch (a
+ * cache line). Any float-aligned address works, but on x86-64 a vector load
+ * from a misaligned matrix straddles two cache lines: with 16-byte aligned
+ * weights a (16, 32) step took 0.25 us instead of 0.21 (AVX-512). */
+#define GRU_WEIGHT_ALIGN 64
+
 #define GRU_ROUND_UP(n, m) ((((n) + (m) - 1) / (m)) * (m))
 
 /* Floats in a packed [rows][cols] matrix. */
