@@ -49,9 +49,9 @@ def aligned_zeros(n, dtype=np.float32):
 
 
 def aligned_copy(a):
-    """A float32 aligned_empty copy of a 1-D array."""
-    src = np.asarray(a, dtype=np.float32).reshape(-1)
-    out = aligned_empty(src.shape[0])
+    """A float32, C-contiguous, aligned_empty copy of an array (same shape)."""
+    src = np.asarray(a, dtype=np.float32)
+    out = aligned_empty(src.size).reshape(src.shape)
     out[...] = src
     return out
 

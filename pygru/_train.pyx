@@ -11,7 +11,7 @@ from libc.stdint cimport int32_t
 
 from pygru._gru cimport *
 from pygru._gru_train cimport *
-from pygru._core import GRUError
+from pygru._core import GRUError, aligned_zeros
 
 cnp.import_array()
 
@@ -82,11 +82,11 @@ cdef class Trainer:
             raise ValueError("params: expected shape (%d,), got %s" % (self.n_params, params.shape))
         self.params = params
         _check(gru_train_wire(&self.c, _fp(params), <size_t>self.n_params))
-        self.grad = np.zeros(self.n_params, dtype=np.float32)
+        self.grad = aligned_zeros(self.n_params)
         n_ws = gru_train_workspace_size(&self.c, max_batch, max_steps, return_sequences)
         if n_ws == 0:
             raise ValueError("max_batch, max_steps: invalid (%d, %d)" % (max_batch, max_steps))
-        self.workspace = np.zeros(n_ws, dtype=np.float32)
+        self.workspace = aligned_zeros(n_ws)
         _check(gru_train_init(&self.tr, &self.c, max_batch, max_steps, return_sequences,
                               _fp(self.workspace), <size_t>n_ws))
         self.max_batch, self.max_steps = max_batch, max_steps
@@ -102,8 +102,7 @@ cdef class Trainer:
         self.opt.momentum = momentum
         self.opt.weight_decay = weight_decay
         self.opt.beta1, self.opt.beta2, self.opt.eps = beta1, beta2, eps
-        self.opt_state = np.zeros(gru_optimizer_state_size(&self.opt, <size_t>self.n_params),
-                                  dtype=np.float32)
+        self.opt_state = aligned_zeros(gru_optimizer_state_size(&self.opt, <size_t>self.n_params))
 
     @property
     def optimizer_steps(self):

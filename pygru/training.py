@@ -81,7 +81,7 @@ def make_trainer(model, max_batch, max_steps, return_sequences=None, params=None
     head = None
     if model.output_size is not None:
         head = (model.output_activation, model.hidden_sizes[-1], model.output_size)
-    flat = flatten_weights(model) if params is None else np.array(params, np.float32)
+    flat = _core.aligned_copy(flatten_weights(model) if params is None else params)
     return _train.Trainer(layers, head, flat, int(max_batch), int(max_steps), seq)
 
 
