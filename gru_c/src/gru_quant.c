@@ -24,6 +24,10 @@ GRU__HOT void gru__qi_gemv_run(const int8_t *restrict w, int rows, int cols,
                                const int32_t *restrict bias, int32_t *restrict y)
 {
 #if GRU__QX86
+    if (gru__x86_avx512vnni()) {
+        gru__qi_gemv_avx512(w, rows, cols, x16, x32, mult, shift, bias, y);
+        return;
+    }
     if (gru__x86_avx2()) {
         gru__qi_gemv_avx2(w, rows, cols, x16, x32, mult, shift, bias, y);
         return;

@@ -97,13 +97,19 @@ GRU__AVX2_INLINE __m256i gru__qi_dot8_avx2(const int8_t *w, int cols, const int1
     for (int r = 0; r < 8; r++)
         a[r] = _mm256_setzero_si256();
     int k = 0;
+#define GRU__MADD(a, w, x) _mm256_add_epi32(a, _mm256_madd_epi16(w, x))
+    /* Named accumulators: with an array, GCC copies registers around the loop. */
+    __m256i a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7];
     for (; k + 16 <= cols; k += 16) {
         const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + k));
-        for (int r = 0; r < 8; r++) {
-            const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(w + r * cols + k));
-            a[r] = _mm256_add_epi32(a[r], _mm256_madd_epi16(_mm256_cvtepi8_epi16(q), xv));
-        }
+#define GRU__ROW(r) a##r = GRU__MADD(a##r, _mm256_cvtepi8_epi16(_mm_loadu_si128( \
+                              (const __m128i *)(const void *)(w + r * cols + k))), xv)
+        GRU__ROW(0); GRU__ROW(1); GRU__ROW(2); GRU__ROW(3);
+        GRU__ROW(4); GRU__ROW(5); GRU__ROW(6); GRU__ROW(7);
+#undef GRU__ROW
     }
+    a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3, a[4] = a4, a[5] = a5, a[6] = a6, a[7] = a7;
+#undef GRU__MADD
     if (k + 8 <= cols) {
         const __m128i xv = _mm_loadu_si128((const __m128i *)(const void *)(x + k));
         for (int r = 0; r < 8; r++) {
@@ -284,6 +290,101 @@ GRU__AVX2 static int gru__qi_gates_n_avx2(int H, const int32_t *restrict gi, con
         gru__qi_update8_avx2(h + j, gru__ld8(gh + H + j), n);
     }
     return j;
+}
+
+/* ---------------------------------------------------------------- AVX-512 VNNI (integer product) */
+
+#define GRU__AVX512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define GRU__AVX512_INLINE \
+    static inline __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
+
+static inline int gru__x86_avx512vnni(void)
+{
+#ifdef GRU_NO_AVX512_KERNEL /* tests: run the AVX2 kernels on an AVX-512 machine */
+    return 0;
+#else
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")
+           && __builtin_cpu_supports("avx512vl");
+#endif
+}
+
+/* Eight row sums of 8 vectors of int32 lanes. */
+GRU__AVX512_INLINE __m256i gru__qi_hsum8_avx512(__m256i a0, __m256i a1, __m256i a2, __m256i a3, __m256i a4,
+                                                __m256i a5, __m256i a6, __m256i a7)
+{
+    const __m256i s03 = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    const __m256i s47 = _mm256_hadd_epi32(_mm256_hadd_epi32(a4, a5), _mm256_hadd_epi32(a6, a7));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(s03, s47, 0x20),
+                            _mm256_permute2x128_si256(s03, s47, 0x31));
+}
+
+/* gru__qi_dot8_avx2 with vpdpwssd (multiply int16 pairs and add to int32
+ * lanes in one instruction) and AVX-512's 32 vector registers. */
+GRU__AVX512_INLINE __m256i gru__qi_dot8_vnni(const int8_t *w, int cols, const int16_t *x)
+{
+    __m256i a0, a1, a2, a3, a4, a5, a6, a7;
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
+#define GRU__ROW(r, LOAD) a##r = _mm256_dpwssd_epi32(a##r, LOAD, xv)
+#define GRU__ROWS(LOAD)                                                                            \
+    GRU__ROW(0, LOAD(0)); GRU__ROW(1, LOAD(1)); GRU__ROW(2, LOAD(2)); GRU__ROW(3, LOAD(3));        \
+    GRU__ROW(4, LOAD(4)); GRU__ROW(5, LOAD(5)); GRU__ROW(6, LOAD(6)); GRU__ROW(7, LOAD(7))
+#define GRU__FULL(r) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(w + r * cols + k)))
+#define GRU__PART(r) _mm256_cvtepi8_epi16(_mm_maskz_loadu_epi8(tail, w + r * cols + k))
+    int k = 0;
+    for (; k + 16 <= cols; k += 16) {
+        const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + k));
+        GRU__ROWS(GRU__FULL);
+    }
+    if (k < cols) { /* masked loads: the bytes past the row are not read */
+        const __mmask16 tail = (__mmask16)((1u << (cols - k)) - 1u);
+        const __m256i xv = _mm256_maskz_loadu_epi16(tail, x + k);
+        GRU__ROWS(GRU__PART);
+    }
+#undef GRU__PART
+#undef GRU__FULL
+#undef GRU__ROWS
+#undef GRU__ROW
+    return gru__qi_hsum8_avx512(a0, a1, a2, a3, a4, a5, a6, a7);
+}
+
+/* gru__qi_requant of 8 rows in eight 64-bit lanes, with the signed form of
+ * the rounding: for p < 0, -((|p| + h) >> s) == (p + h - 1) >> s (arithmetic). */
+GRU__AVX512_INLINE __m256i gru__qi_requant8_avx512(__m256i acc, const int32_t *mult, const int8_t *shift,
+                                                   const int32_t *bias)
+{
+    const __m512i s = _mm512_min_epi64(_mm512_max_epi64(
+        _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(const void *)shift)), _mm512_set1_epi64(1)),
+        _mm512_set1_epi64(62));
+    const __m512i m = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)mult));
+    const __m512i p = _mm512_mul_epi32(_mm512_cvtepi32_epi64(acc), m);
+    const __m512i half = _mm512_sllv_epi64(_mm512_set1_epi64(1), _mm512_sub_epi64(s, _mm512_set1_epi64(1)));
+    const __m512i t = _mm512_add_epi64(_mm512_add_epi64(p, half), _mm512_srai_epi64(p, 63));
+    __m512i v = _mm512_add_epi64(_mm512_srav_epi64(t, s),
+                                 _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)bias)));
+    v = _mm512_min_epi64(_mm512_max_epi64(v, _mm512_set1_epi64(-GRU_QI_PRE_MAX)), _mm512_set1_epi64(GRU_QI_PRE_MAX));
+    return _mm512_cvtepi64_epi32(v);
+}
+
+/* gru__qi_gemv_avx2 with the kernels above. */
+GRU__AVX512 static void gru__qi_gemv_avx512(const int8_t *restrict w, int rows, int cols,
+                                            const int16_t *restrict x16, const int32_t *restrict x32,
+                                            const int32_t *restrict mult, const int8_t *restrict shift,
+                                            const int32_t *restrict bias, int32_t *restrict y)
+{
+    int16_t xb[GRU_QI_MAX_DIM];
+    if (!x16) {
+        for (int k = 0; k < cols; k++)
+            xb[k] = (int16_t)x32[k];
+        x16 = xb;
+    }
+    int j = 0;
+    for (; j + 8 <= rows; j += 8) {
+        const __m256i acc = gru__qi_dot8_vnni(w + (size_t)j * (size_t)cols, cols, x16);
+        _mm256_storeu_si256((__m256i *)(void *)(y + j), gru__qi_requant8_avx512(acc, mult + j, shift + j, bias + j));
+    }
+    for (; j < rows; j++)
+        y[j] = gru__qi_requant(gru__qi_dot(w + (size_t)j * (size_t)cols, x16, NULL, cols), mult[j],
+                               shift[j], bias[j]);
 }
 
 #else
