@@ -18,10 +18,21 @@
  *                      The requantization runs in 64-bit lanes with the
  *                      formula of gru__qi_requant.
  *
- * They are compiled with __attribute__((target("avx2"))) and called only when
- * the CPU has AVX2 (__builtin_cpu_supports, checked at each step: a load and a
- * test), so any x86-64 build runs anywhere. Defining GRU_PORTABLE_KERNEL
- * leaves them out; tests/test_quant.py compares both builds bit for bit.
+ *   gru__qi_gates_*    the integer gate loops, 8 units at a time (one gather
+ *                      reads both table entries of the interpolation).
+ *   gru__qi_gemv_avx512  the integer product with vpdpwssd (AVX-512 VNNI),
+ *                      masked loads for the last columns, and the
+ *                      requantization in eight 64-bit lanes (vpsravq).
+ *
+ * They are compiled with __attribute__((target(...))) and called only when
+ * the CPU has the features (__builtin_cpu_supports, checked at each call: a
+ * load and a test), so any x86-64 build runs anywhere. Defining
+ * GRU_PORTABLE_KERNEL leaves them out and GRU_NO_AVX512_KERNEL the AVX-512
+ * one; tests/test_quant.py compares these builds bit for bit.
+ *
+ * Measured on Zen 4 (benchmarks/bench_quant.py): an AVX-512 int8 product
+ * (zmm, 16 rows per vector) was no faster than AVX2 for the float-math mode,
+ * whose cost is the int8 -> float conversion, so it has none.
  */
 #ifndef GRU_QUANT_X86_H
 #define GRU_QUANT_X86_H
