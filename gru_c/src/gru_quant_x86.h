@@ -101,40 +101,50 @@ GRU__AVX2 static void gru__q8_gemv_avx2(const int8_t *restrict w, int rows, int 
 
 /* ---------------------------------------------------------------- integer only */
 
+/* A 128-bit vector in the low half, zeros above (GCC < 10 lacks _mm256_zextsi128_si256). */
+#define GRU__ZEXT128(v) _mm256_inserti128_si256(_mm256_setzero_si256(), v, 0)
+
+/* Eight vectors of int32 partial sums -> one vector of the eight totals. */
+GRU__AVX2_INLINE __m256i gru__hsum8_avx2(__m256i a0, __m256i a1, __m256i a2, __m256i a3, __m256i a4,
+                                         __m256i a5, __m256i a6, __m256i a7)
+{
+    const __m256i s03 = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    const __m256i s47 = _mm256_hadd_epi32(_mm256_hadd_epi32(a4, a5), _mm256_hadd_epi32(a6, a7));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(s03, s47, 0x20),
+                            _mm256_permute2x128_si256(s03, s47, 0x31));
+}
+
+/* The product loop of 8 rows shared by the AVX2 and VNNI kernels: MADD(a, w, x)
+ * accumulates int16 pair products, LOAD(r) gives row r's 16 weights at column
+ * k as int16. Named accumulators: with an array GCC copies registers around
+ * the loop. */
+#define GRU__QI_ROWS8(MADD, LOAD)                                                                  \
+    a0 = MADD(a0, LOAD(0), xv); a1 = MADD(a1, LOAD(1), xv); a2 = MADD(a2, LOAD(2), xv);            \
+    a3 = MADD(a3, LOAD(3), xv); a4 = MADD(a4, LOAD(4), xv); a5 = MADD(a5, LOAD(5), xv);            \
+    a6 = MADD(a6, LOAD(6), xv); a7 = MADD(a7, LOAD(7), xv)
+#define GRU__QI_W16(r) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(w + r * cols + k)))
+
 /* The sums of 8 rows (row stride `cols`) of int8 weights with the int16 x. */
 GRU__AVX2_INLINE __m256i gru__qi_dot8_avx2(const int8_t *w, int cols, const int16_t *x)
 {
-    __m256i a[8];
-    for (int r = 0; r < 8; r++)
-        a[r] = _mm256_setzero_si256();
-    int k = 0;
+    __m256i a0, a1, a2, a3, a4, a5, a6, a7;
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
 #define GRU__MADD(a, w, x) _mm256_add_epi32(a, _mm256_madd_epi16(w, x))
-    /* Named accumulators: with an array, GCC copies registers around the loop. */
-    __m256i a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7];
+#define GRU__W8(r) GRU__ZEXT128(_mm_cvtepi8_epi16( \
+                       _mm_loadl_epi64((const __m128i *)(const void *)(w + r * cols + k))))
+    int k = 0;
     for (; k + 16 <= cols; k += 16) {
         const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + k));
-#define GRU__ROW(r) a##r = GRU__MADD(a##r, _mm256_cvtepi8_epi16(_mm_loadu_si128( \
-                              (const __m128i *)(const void *)(w + r * cols + k))), xv)
-        GRU__ROW(0); GRU__ROW(1); GRU__ROW(2); GRU__ROW(3);
-        GRU__ROW(4); GRU__ROW(5); GRU__ROW(6); GRU__ROW(7);
-#undef GRU__ROW
+        GRU__QI_ROWS8(GRU__MADD, GRU__QI_W16);
     }
-    a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3, a[4] = a4, a[5] = a5, a[6] = a6, a[7] = a7;
-#undef GRU__MADD
-    if (k + 8 <= cols) {
-        const __m128i xv = _mm_loadu_si128((const __m128i *)(const void *)(x + k));
-        for (int r = 0; r < 8; r++) {
-            const __m128i q = _mm_loadl_epi64((const __m128i *)(const void *)(w + r * cols + k));
-            const __m128i p = _mm_madd_epi16(_mm_cvtepi8_epi16(q), xv);
-            a[r] = _mm256_add_epi32(a[r], _mm256_inserti128_si256(_mm256_setzero_si256(), p, 0));
-        }
+    if (k + 8 <= cols) { /* 8 more columns in the low halves */
+        const __m256i xv = GRU__ZEXT128(_mm_loadu_si128((const __m128i *)(const void *)(x + k)));
+        GRU__QI_ROWS8(GRU__MADD, GRU__W8);
         k += 8;
     }
-    /* Eight vectors of partial sums -> one vector of eight row sums. */
-    const __m256i s03 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
-    const __m256i s47 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[4], a[5]), _mm256_hadd_epi32(a[6], a[7]));
-    __m256i s = _mm256_add_epi32(_mm256_permute2x128_si256(s03, s47, 0x20),
-                                 _mm256_permute2x128_si256(s03, s47, 0x31));
+#undef GRU__W8
+#undef GRU__MADD
+    __m256i s = gru__hsum8_avx2(a0, a1, a2, a3, a4, a5, a6, a7);
     if (k < cols) { /* the last cols % 8 columns */
         int32_t t[8];
         for (int r = 0; r < 8; r++)
@@ -319,43 +329,25 @@ static inline int gru__x86_avx512vnni(void)
 #endif
 }
 
-/* Eight row sums of 8 vectors of int32 lanes. */
-GRU__AVX512_INLINE __m256i gru__qi_hsum8_avx512(__m256i a0, __m256i a1, __m256i a2, __m256i a3, __m256i a4,
-                                                __m256i a5, __m256i a6, __m256i a7)
-{
-    const __m256i s03 = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
-    const __m256i s47 = _mm256_hadd_epi32(_mm256_hadd_epi32(a4, a5), _mm256_hadd_epi32(a6, a7));
-    return _mm256_add_epi32(_mm256_permute2x128_si256(s03, s47, 0x20),
-                            _mm256_permute2x128_si256(s03, s47, 0x31));
-}
-
 /* gru__qi_dot8_avx2 with vpdpwssd (multiply int16 pairs and add to int32
  * lanes in one instruction) and AVX-512's 32 vector registers. */
 GRU__AVX512_INLINE __m256i gru__qi_dot8_vnni(const int8_t *w, int cols, const int16_t *x)
 {
     __m256i a0, a1, a2, a3, a4, a5, a6, a7;
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
-#define GRU__ROW(r, LOAD) a##r = _mm256_dpwssd_epi32(a##r, LOAD, xv)
-#define GRU__ROWS(LOAD)                                                                            \
-    GRU__ROW(0, LOAD(0)); GRU__ROW(1, LOAD(1)); GRU__ROW(2, LOAD(2)); GRU__ROW(3, LOAD(3));        \
-    GRU__ROW(4, LOAD(4)); GRU__ROW(5, LOAD(5)); GRU__ROW(6, LOAD(6)); GRU__ROW(7, LOAD(7))
-#define GRU__FULL(r) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(w + r * cols + k)))
-#define GRU__PART(r) _mm256_cvtepi8_epi16(_mm_maskz_loadu_epi8(tail, w + r * cols + k))
+#define GRU__W16_TAIL(r) _mm256_cvtepi8_epi16(_mm_maskz_loadu_epi8(tail, w + r * cols + k))
     int k = 0;
     for (; k + 16 <= cols; k += 16) {
         const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + k));
-        GRU__ROWS(GRU__FULL);
+        GRU__QI_ROWS8(_mm256_dpwssd_epi32, GRU__QI_W16);
     }
     if (k < cols) { /* masked loads: the bytes past the row are not read */
         const __mmask16 tail = (__mmask16)((1u << (cols - k)) - 1u);
         const __m256i xv = _mm256_maskz_loadu_epi16(tail, x + k);
-        GRU__ROWS(GRU__PART);
+        GRU__QI_ROWS8(_mm256_dpwssd_epi32, GRU__W16_TAIL);
     }
-#undef GRU__PART
-#undef GRU__FULL
-#undef GRU__ROWS
-#undef GRU__ROW
-    return gru__qi_hsum8_avx512(a0, a1, a2, a3, a4, a5, a6, a7);
+#undef GRU__W16_TAIL
+    return gru__hsum8_avx2(a0, a1, a2, a3, a4, a5, a6, a7);
 }
 
 /* gru__qi_requant of 8 rows in eight 64-bit lanes, with the signed form of
