@@ -145,6 +145,46 @@ def test_host_c_bit_exact(tmp_path, cfg, flags):
         np.testing.assert_array_equal(yi, wanti)
 
 
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((set(line.split(":")[1].split()) for line in f if line.startswith("flags")), set())
+    except OSError:
+        return set()
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 kernels (gru_c/src/gru_quant_x86.h)")
+@pytest.mark.skipif(shutil.which(quant_case.host_cc()[0]) is None, reason="no C compiler (install gcc)")
+def test_x86_kernels_bit_exact(tmp_path):
+    """The AVX2 and AVX-512 VNNI kernels chosen at run time (gru_quant_x86.h)
+    give the portable kernel's bits. Sizes cover every code path: full 16-column
+    chunks, the 8-column and scalar tails (AVX2) and masked tails (AVX-512),
+    8-row groups plus leftover rows, reset_before's int32 r*h input, and
+    pre-activations beyond the table and the Q.12 clamp."""
+    if "avx2" not in _cpu_flags():
+        pytest.skip("this CPU lacks AVX2: only the portable kernel can run")
+    model = pygru.GRUModel(37, [45, 24], output_size=7, output_activation="tanh", reset_after=[False, True],
+                           seed=11)
+    w = model.get_weights()
+    w["weight_hh_l0"] *= 6.0
+    w["bias_ih_l1"][:9] = 3000.0
+    model.set_weights(w)
+    X = np.random.default_rng(12).normal(size=(2, 15, 37)).astype(np.float32) * 3
+    q8 = pygru.quantize(model, X, mode="int8")
+    qi = pygru.quantize(model, X, mode="integer")
+    quant_case.write_case_header(str(tmp_path / "quant_case.h"), model, q8, qi, X)
+    want8 = q8.predict(X, return_sequences=True)
+    wanti = emulate_integer(qi, qi.quantize_input(X), True)
+    np.testing.assert_array_equal(qi.predict_int(qi.quantize_input(X), return_sequences=True), wanti)
+    builds = {"portable": ["-O2", "-DGRU_PORTABLE_KERNEL"], "avx2": ["-O2", "-DGRU_NO_AVX512_KERNEL"],
+              "best": ["-O2"]}
+    for name, flags in builds.items():
+        out = quant_case.build_and_run_host(str(tmp_path), flags, name=f"quant_{name}")
+        y8, yi = quant_case.parse_output(out, *X.shape[:2], q8.output_dim)
+        assert np.array_equal(y8.view(np.uint32), want8.view(np.uint32)), name
+        np.testing.assert_array_equal(yi, wanti, err_msg=name)
+
+
 # ------------------------------------------------------------------ saturation and edge cases
 
 

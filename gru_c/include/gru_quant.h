@@ -55,7 +55,15 @@
  *                gru_qi_output_frac_bits() says which (12 or 15).
  *
  * Every step is bit-exact on every target and equal to pygru's numpy emulation
- * (pygru.quantize.emulate_integer). Signed overflow cannot happen: every
+ * (pygru.quantize.emulate_integer).
+ *
+ * ------------------------------------------------------------------ x86-64
+ *
+ * On x86-64 (GCC, Clang) both modes' matrix products, and the integer gate
+ * math, run AVX2 or AVX-512 VNNI kernels when the CPU has them (checked at run
+ * time; the build needs no -m flags). They compute the same values as the
+ * portable C (gru_c/src/gru_quant_x86.h says how); -DGRU_PORTABLE_KERNEL
+ * leaves them out. Signed overflow cannot happen: every
  * intermediate is bounded as noted, and sums that could grow are saturated.
  */
 #ifndef GRU_QUANT_H

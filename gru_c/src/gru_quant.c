@@ -1,6 +1,40 @@
 /* gru_quant.c - quantized inference: int8 weights with float math (gru_q8_),
  * and the integer-only path (gru_qi_). Contract in gru_quant.h. */
 #include "gru_quant_internal.h"
+#include "gru_quant_x86.h"
+
+/* The matrix products of both modes: the AVX2 kernels (gru_quant_x86.h) when
+ * the CPU has them, else the portable loops. Same results either way. */
+GRU__HOT void gru__q8_gemv_run(const int8_t *restrict w, int rows, int cols,
+                               const float *restrict x, const float *restrict scale,
+                               const float *restrict bias, float *restrict y)
+{
+#if GRU__QX86
+    if (gru__x86_avx2()) {
+        gru__q8_gemv_avx2(w, rows, cols, x, scale, bias, y);
+        return;
+    }
+#endif
+    gru__q8_gemv(w, rows, cols, x, scale, bias, y);
+}
+
+GRU__HOT void gru__qi_gemv_run(const int8_t *restrict w, int rows, int cols,
+                               const int16_t *restrict x16, const int32_t *restrict x32,
+                               const int32_t *restrict mult, const int8_t *restrict shift,
+                               const int32_t *restrict bias, int32_t *restrict y)
+{
+#if GRU__QX86
+    if (gru__x86_avx512vnni()) {
+        gru__qi_gemv_avx512(w, rows, cols, x16, x32, mult, shift, bias, y);
+        return;
+    }
+    if (gru__x86_avx2()) {
+        gru__qi_gemv_avx2(w, rows, cols, x16, x32, mult, shift, bias, y);
+        return;
+    }
+#endif
+    gru__qi_gemv(w, rows, cols, x16, x32, mult, shift, bias, y);
+}
 
 static int gru__q_dim_ok(int n, int max) { return n >= 1 && n <= max; }
 
@@ -109,10 +143,10 @@ GRU__HOT void gru__q8_layer_step(const gru_q8_layer *q, const float *restrict x,
     const int H = q->hidden_size;
     float *restrict gi = s.gi, *restrict gh = s.gh, *restrict ghn = s.ghn, *restrict rh = s.rh;
 
-    gru__q8_gemv(q->w_ih, 3 * H, q->input_size, x, q->s_ih, q->b_ih, gi);
-    gru__q8_gemv(q->w_hh_rz, 2 * H, H, h, q->s_hh, q->b_hh, gh);
+    gru__q8_gemv_run(q->w_ih, 3 * H, q->input_size, x, q->s_ih, q->b_ih, gi);
+    gru__q8_gemv_run(q->w_hh_rz, 2 * H, H, h, q->s_hh, q->b_hh, gh);
     if (q->reset_after) {
-        gru__q8_gemv(q->w_hh_n, H, H, h, q->s_hh + 2 * H, q->b_hh + 2 * H, ghn);
+        gru__q8_gemv_run(q->w_hh_n, H, H, h, q->s_hh + 2 * H, q->b_hh + 2 * H, ghn);
         for (int j = 0; j < H; j++) {
             const float r = gru__sigmoid(gi[j] + gh[j]);
             const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
@@ -125,7 +159,7 @@ GRU__HOT void gru__q8_layer_step(const gru_q8_layer *q, const float *restrict x,
             gh[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
             rh[j] = r * h[j];
         }
-        gru__q8_gemv(q->w_hh_n, H, H, rh, q->s_hh + 2 * H, q->b_hh + 2 * H, ghn);
+        gru__q8_gemv_run(q->w_hh_n, H, H, rh, q->s_hh + 2 * H, q->b_hh + 2 * H, ghn);
         for (int j = 0; j < H; j++) {
             const float z = gh[H + j];
             const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
@@ -149,7 +183,7 @@ GRU__DISPATCH static void gru__q8_model_step(const gru_q8_model *model, float *s
     if (model->has_head) {
         const gru_q8_dense *head = &model->head;
         float *out = s.out;
-        gru__q8_gemv(head->weight, head->output_size, head->input_size, input, head->scale,
+        gru__q8_gemv_run(head->weight, head->output_size, head->input_size, input, head->scale,
                      head->bias, out);
         gru__activate(head->activation, out, head->output_size);
         memcpy(y, out, (size_t)head->output_size * sizeof *y);
@@ -227,13 +261,18 @@ GRU__HOT void gru__qi_layer_step(const gru_qi_layer *q, const int16_t *restrict 
     const int H = q->hidden_size;
     int32_t *restrict gi = scratch, *restrict gh = scratch + 3 * H, *restrict rh = scratch + 6 * H;
 
-    gru__qi_gemv(q->w_ih, 3 * H, q->input_size, x, NULL, q->m_ih, q->sh_ih, q->b_ih, gi);
-    gru__qi_gemv(q->w_hh, 2 * H, H, h, NULL, q->m_hh, q->sh_hh, q->b_hh, gh);
+    gru__qi_gemv_run(q->w_ih, 3 * H, q->input_size, x, NULL, q->m_ih, q->sh_ih, q->b_ih, gi);
+    gru__qi_gemv_run(q->w_hh, 2 * H, H, h, NULL, q->m_hh, q->sh_hh, q->b_hh, gh);
     const int8_t *w_hn = q->w_hh + (size_t)2 * (size_t)H * (size_t)H;
     if (q->reset_after) {
-        gru__qi_gemv(w_hn, H, H, h, NULL, q->m_hh + 2 * H, q->sh_hh + 2 * H, q->b_hh + 2 * H,
+        gru__qi_gemv_run(w_hn, H, H, h, NULL, q->m_hh + 2 * H, q->sh_hh + 2 * H, q->b_hh + 2 * H,
                      gh + 2 * H);
-        for (int j = 0; j < H; j++) {
+        int j = 0;
+#if GRU__QX86
+        if (gru__x86_avx2())
+            j = gru__qi_gates_reset_after_avx2(H, gi, gh, h);
+#endif
+        for (; j < H; j++) {
             const int32_t r = gru__qi_sigmoid(gi[j] + gh[j]);
             const int32_t z = gru__qi_sigmoid(gi[H + j] + gh[H + j]);
             const int32_t rn = (int32_t)gru__qi_rshift64((int64_t)r * gh[2 * H + j], 15);
@@ -241,14 +280,24 @@ GRU__HOT void gru__qi_layer_step(const gru_qi_layer *q, const int16_t *restrict 
             h[j] = (int16_t)(n + gru__qi_rshift(z * (h[j] - n), 15));
         }
     } else {
-        for (int j = 0; j < H; j++) {
+        int j = 0;
+#if GRU__QX86
+        if (gru__x86_avx2())
+            j = gru__qi_gates_rz_avx2(H, gi, gh, h, rh);
+#endif
+        for (; j < H; j++) {
             const int32_t r = gru__qi_sigmoid(gi[j] + gh[j]);
             gh[H + j] = gru__qi_sigmoid(gi[H + j] + gh[H + j]);
             rh[j] = gru__qi_rshift(r * h[j], 15);
         }
-        gru__qi_gemv(w_hn, H, H, NULL, rh, q->m_hh + 2 * H, q->sh_hh + 2 * H, q->b_hh + 2 * H,
+        gru__qi_gemv_run(w_hn, H, H, NULL, rh, q->m_hh + 2 * H, q->sh_hh + 2 * H, q->b_hh + 2 * H,
                      gh + 2 * H);
-        for (int j = 0; j < H; j++) {
+        j = 0;
+#if GRU__QX86
+        if (gru__x86_avx2())
+            j = gru__qi_gates_n_avx2(H, gi, gh, h);
+#endif
+        for (; j < H; j++) {
             const int32_t z = gh[H + j];
             const int32_t n = gru__qi_tanh(gi[2 * H + j] + gh[2 * H + j]);
             h[j] = (int16_t)(n + gru__qi_rshift(z * (h[j] - n), 15));
@@ -269,7 +318,7 @@ GRU__DISPATCH static void gru__qi_model_step(const gru_qi_model *model, int16_t 
     if (model->has_head) {
         const gru_qi_dense *head = &model->head;
         const int O = head->output_size;
-        gru__qi_gemv(head->weight, O, head->input_size, input, NULL, head->mult, head->shift,
+        gru__qi_gemv_run(head->weight, O, head->input_size, input, NULL, head->mult, head->shift,
                      head->bias, y);
         if (head->activation == GRU_ACT_SIGMOID)
             for (int j = 0; j < O; j++)

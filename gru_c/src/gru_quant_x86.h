@@ -1,0 +1,397 @@
+/*
+ * gru_quant_x86.h - AVX2 kernels of the quantized matrix products (private,
+ * included by gru_quant.c only).
+ *
+ * GCC does not turn the portable loops of gru_quant_internal.h into good
+ * x86 code: int8 weights are widened through several shuffles, or one
+ * vcvtsi2ss per weight, and the integer rows end in horizontal sums. These
+ * kernels compute exactly the same values with AVX2 intrinsics:
+ *
+ *   gru__q8_gemv_avx2  the same float operations in the same order for every
+ *                      output (acc += x[k] * (float)q; then bias + scale * acc;
+ *                      no FMA), so the results are bit-identical.
+ *   gru__qi_gemv_avx2  integer sums in another order (vpmaddwd: int8 weights
+ *                      widened to int16, pairs of products summed to int32).
+ *                      Integer addition is exact while nothing overflows, and
+ *                      every partial sum is bounded by the row's sum of
+ *                      |q| * |x| < 2^31 (GRU_QI_MAX_DIM), so the sums are equal.
+ *                      The requantization runs in 64-bit lanes with the
+ *                      formula of gru__qi_requant.
+ *
+ *   gru__qi_gates_*    the integer gate loops, 8 units at a time (one gather
+ *                      reads both table entries of the interpolation).
+ *   gru__qi_gemv_avx512  the integer product with vpdpwssd (AVX-512 VNNI),
+ *                      masked loads for the last columns, and the
+ *                      requantization in eight 64-bit lanes (vpsravq).
+ *
+ * They are compiled with __attribute__((target(...))) and called only when
+ * the CPU has the features (__builtin_cpu_supports, checked at each call: a
+ * load and a test), so any x86-64 build runs anywhere. Defining
+ * GRU_PORTABLE_KERNEL leaves them out and GRU_NO_AVX512_KERNEL the AVX-512
+ * one; tests/test_quant.py compares these builds bit for bit.
+ *
+ * Measured on Zen 4 (benchmarks/bench_quant.py): an AVX-512 int8 product
+ * (zmm, 16 rows per vector) was no faster than AVX2 for the float-math mode,
+ * whose cost is the int8 -> float conversion, so it has none.
+ */
+#ifndef GRU_QUANT_X86_H
+#define GRU_QUANT_X86_H
+
+#include "gru_quant_internal.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(GRU_PORTABLE_KERNEL)
+#define GRU__QX86 1
+#include <immintrin.h>
+
+#define GRU__AVX2 __attribute__((target("avx2")))
+#define GRU__AVX2_INLINE static inline __attribute__((target("avx2"), always_inline))
+
+static inline int gru__x86_avx2(void) { return __builtin_cpu_supports("avx2"); }
+
+/* ---------------------------------------------------------------- int8 weights, float math */
+
+/* acc[0..8n) = W x for one packed block of 8n rows (n = 1..6, a constant
+ * after inlining), then y = bias + scale * acc for the block's real rows. */
+GRU__AVX2_INLINE void gru__q8_block_avx2(const int8_t *w, int cols, const float *x, float *y,
+                                         const int n)
+{
+    __m256 acc[GRU_PACK_BLOCK / 8];
+    for (int g = 0; g < n; g++)
+        acc[g] = _mm256_setzero_ps();
+    for (int k = 0; k < cols; k++) {
+        const __m256 xk = _mm256_set1_ps(x[k]);
+        for (int g = 0; g < n; g++) {
+            const __m128i q = _mm_loadl_epi64((const __m128i *)(const void *)(w + 8 * g));
+            const __m256 wf = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
+            acc[g] = _mm256_add_ps(acc[g], _mm256_mul_ps(xk, wf));
+        }
+        w += 8 * n;
+    }
+    for (int g = 0; g < n; g++)
+        _mm256_storeu_ps(y + 8 * g, acc[g]);
+}
+
+/* gru__q8_gemv: y = bias + scale * (Q x), Q packed; y holds the padded rows. */
+GRU__AVX2 static void gru__q8_gemv_avx2(const int8_t *restrict w, int rows, int cols,
+                                        const float *restrict x, const float *restrict scale,
+                                        const float *restrict bias, float *restrict y)
+{
+    const gru__blocks g = gru__block_split(gru__round_up(rows, GRU_PACK_ROWS));
+    for (int b = 0, r0 = 0; b < g.count; b++) {
+        const int width = gru__block_rows(g, b);
+        switch (width / 8) {
+        case 6: gru__q8_block_avx2(w, cols, x, y + r0, 6); break;
+        case 5: gru__q8_block_avx2(w, cols, x, y + r0, 5); break;
+        case 4: gru__q8_block_avx2(w, cols, x, y + r0, 4); break;
+        case 3: gru__q8_block_avx2(w, cols, x, y + r0, 3); break;
+        case 2: gru__q8_block_avx2(w, cols, x, y + r0, 2); break;
+        default: gru__q8_block_avx2(w, cols, x, y + r0, 1); break;
+        }
+        w += (size_t)width * (size_t)cols;
+        r0 += width;
+    }
+    int j = 0;
+    for (; j + 8 <= rows; j += 8) {
+        const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(scale + j), _mm256_loadu_ps(y + j));
+        _mm256_storeu_ps(y + j, _mm256_add_ps(_mm256_loadu_ps(bias + j), p));
+    }
+    for (; j < rows; j++)
+        y[j] = bias[j] + scale[j] * y[j];
+}
+
+/* ---------------------------------------------------------------- integer only */
+
+/* A 128-bit vector in the low half, zeros above (GCC < 10 lacks _mm256_zextsi128_si256). */
+#define GRU__ZEXT128(v) _mm256_inserti128_si256(_mm256_setzero_si256(), v, 0)
+
+/* Eight vectors of int32 partial sums -> one vector of the eight totals. */
+GRU__AVX2_INLINE __m256i gru__hsum8_avx2(__m256i a0, __m256i a1, __m256i a2, __m256i a3, __m256i a4,
+                                         __m256i a5, __m256i a6, __m256i a7)
+{
+    const __m256i s03 = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    const __m256i s47 = _mm256_hadd_epi32(_mm256_hadd_epi32(a4, a5), _mm256_hadd_epi32(a6, a7));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(s03, s47, 0x20),
+                            _mm256_permute2x128_si256(s03, s47, 0x31));
+}
+
+/* The product loop of 8 rows shared by the AVX2 and VNNI kernels: MADD(a, w, x)
+ * accumulates int16 pair products, LOAD(r) gives row r's 16 weights at column
+ * k as int16. Named accumulators: with an array GCC copies registers around
+ * the loop. */
+#define GRU__QI_ROWS8(MADD, LOAD)                                                                  \
+    a0 = MADD(a0, LOAD(0), xv); a1 = MADD(a1, LOAD(1), xv); a2 = MADD(a2, LOAD(2), xv);            \
+    a3 = MADD(a3, LOAD(3), xv); a4 = MADD(a4, LOAD(4), xv); a5 = MADD(a5, LOAD(5), xv);            \
+    a6 = MADD(a6, LOAD(6), xv); a7 = MADD(a7, LOAD(7), xv)
+#define GRU__QI_W16(r) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(w + r * cols + k)))
+
+/* The sums of 8 rows (row stride `cols`) of int8 weights with the int16 x. */
+GRU__AVX2_INLINE __m256i gru__qi_dot8_avx2(const int8_t *w, int cols, const int16_t *x)
+{
+    __m256i a0, a1, a2, a3, a4, a5, a6, a7;
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
+#define GRU__MADD(a, w, x) _mm256_add_epi32(a, _mm256_madd_epi16(w, x))
+#define GRU__W8(r) GRU__ZEXT128(_mm_cvtepi8_epi16( \
+                       _mm_loadl_epi64((const __m128i *)(const void *)(w + r * cols + k))))
+    int k = 0;
+    for (; k + 16 <= cols; k += 16) {
+        const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + k));
+        GRU__QI_ROWS8(GRU__MADD, GRU__QI_W16);
+    }
+    if (k + 8 <= cols) { /* 8 more columns in the low halves */
+        const __m256i xv = GRU__ZEXT128(_mm_loadu_si128((const __m128i *)(const void *)(x + k)));
+        GRU__QI_ROWS8(GRU__MADD, GRU__W8);
+        k += 8;
+    }
+#undef GRU__W8
+#undef GRU__MADD
+    __m256i s = gru__hsum8_avx2(a0, a1, a2, a3, a4, a5, a6, a7);
+    if (k < cols) { /* the last cols % 8 columns */
+        int32_t t[8];
+        for (int r = 0; r < 8; r++)
+            t[r] = gru__qi_dot(w + r * cols + k, x + k, NULL, cols - k);
+        s = _mm256_add_epi32(s, _mm256_loadu_si256((const __m256i *)(const void *)t));
+    }
+    return s;
+}
+
+/* clamp(rnd(acc * mult, shift) + bias, +-GRU_QI_PRE_MAX) for 4 rows in 64-bit
+ * lanes: acc_mag, mult_mag and shift (1..62) zero-extended, neg an all-ones
+ * lane where the product is negative, bias sign-extended. */
+GRU__AVX2_INLINE __m128i gru__qi_requant4_avx2(__m128i acc_mag, __m128i mult_mag, __m128i shift,
+                                               __m128i neg, __m128i bias)
+{
+    const __m256i one = _mm256_set1_epi64x(1), bound = _mm256_set1_epi64x(GRU_QI_PRE_MAX);
+    const __m256i s = _mm256_cvtepu32_epi64(shift), sg = _mm256_cvtepi32_epi64(neg);
+    const __m256i p = _mm256_mul_epu32(_mm256_cvtepu32_epi64(acc_mag), _mm256_cvtepu32_epi64(mult_mag));
+    const __m256i half = _mm256_sllv_epi64(one, _mm256_sub_epi64(s, one));
+    const __m256i q = _mm256_srlv_epi64(_mm256_add_epi64(p, half), s);
+    __m256i v = _mm256_sub_epi64(_mm256_xor_si256(q, sg), sg);
+    v = _mm256_add_epi64(v, _mm256_cvtepi32_epi64(bias));
+    v = _mm256_blendv_epi8(v, bound, _mm256_cmpgt_epi64(v, bound));
+    const __m256i nbound = _mm256_sub_epi64(_mm256_setzero_si256(), bound);
+    v = _mm256_blendv_epi8(v, nbound, _mm256_cmpgt_epi64(nbound, v));
+    /* the low halves of the four 64-bit lanes */
+    const __m256i lo = _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0));
+    return _mm256_castsi256_si128(lo);
+}
+
+/* gru__qi_gemv for an int16 x (x32 == NULL) or an int32 x whose values fit
+ * int16 (the r * h of reset_before: |rnd(r h, 15)| <= 32767). */
+GRU__AVX2 static void gru__qi_gemv_avx2(const int8_t *restrict w, int rows, int cols,
+                                        const int16_t *restrict x16, const int32_t *restrict x32,
+                                        const int32_t *restrict mult, const int8_t *restrict shift,
+                                        const int32_t *restrict bias, int32_t *restrict y)
+{
+    int16_t xb[GRU_QI_MAX_DIM];
+    if (!x16) {
+        for (int k = 0; k < cols; k++)
+            xb[k] = (int16_t)x32[k];
+        x16 = xb;
+    }
+    const __m256i lo = _mm256_set1_epi32(1), hi = _mm256_set1_epi32(62);
+    int j = 0;
+    for (; j + 8 <= rows; j += 8) {
+        const __m256i acc = gru__qi_dot8_avx2(w + (size_t)j * (size_t)cols, cols, x16);
+        const __m256i m = _mm256_loadu_si256((const __m256i *)(const void *)(mult + j));
+        const __m128i sh8 = _mm_loadl_epi64((const __m128i *)(const void *)(shift + j));
+        const __m256i s = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtepi8_epi32(sh8), lo), hi);
+        const __m256i am = _mm256_abs_epi32(acc), mm = _mm256_abs_epi32(m);
+        const __m256i neg = _mm256_srai_epi32(_mm256_xor_si256(acc, m), 31);
+        const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(bias + j));
+#define GRU__HALF(v, i) _mm256_extracti128_si256(v, i)
+        const __m128i r0 = gru__qi_requant4_avx2(GRU__HALF(am, 0), GRU__HALF(mm, 0), GRU__HALF(s, 0),
+                                                 GRU__HALF(neg, 0), GRU__HALF(b, 0));
+        const __m128i r1 = gru__qi_requant4_avx2(GRU__HALF(am, 1), GRU__HALF(mm, 1), GRU__HALF(s, 1),
+                                                 GRU__HALF(neg, 1), GRU__HALF(b, 1));
+#undef GRU__HALF
+        _mm_storeu_si128((__m128i *)(void *)(y + j), r0);
+        _mm_storeu_si128((__m128i *)(void *)(y + j + 4), r1);
+    }
+    for (; j < rows; j++)
+        y[j] = gru__qi_requant(gru__qi_dot(w + (size_t)j * (size_t)cols, x16, NULL, cols), mult[j],
+                               shift[j], bias[j]);
+}
+
+/* ---------------------------------------------------------------- integer gate math */
+
+/* gru__qi_tanh_mag of 8 magnitudes a < 2^30 with `frac` fractional bits: one
+ * gather reads t[i] and t[i + 1] as the two halves of a 32-bit word. */
+GRU__AVX2_INLINE __m256i gru__qi_tanh_mag8_avx2(__m256i a, const int frac)
+{
+    const int seg = frac - 6;
+    const __m256i i = _mm256_min_epi32(_mm256_srli_epi32(a, seg), _mm256_set1_epi32(GRU_QI_TABLE_SIZE - 2));
+    const __m256i g = _mm256_i32gather_epi32((const int *)(const void *)gru_qi_tanh_table, i, 2);
+    const __m256i t0 = _mm256_and_si256(g, _mm256_set1_epi32(0xffff)), t1 = _mm256_srli_epi32(g, 16);
+    const __m256i f = _mm256_and_si256(a, _mm256_set1_epi32((1 << seg) - 1));
+    const __m256i d = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_sub_epi32(t1, t0), f),
+                                       _mm256_set1_epi32(1 << (seg - 1)));
+    const __m256i t = _mm256_add_epi32(t0, _mm256_srli_epi32(d, seg));
+    const __m256i sat = _mm256_cmpgt_epi32(a, _mm256_set1_epi32((8 << frac) - 1));
+    return _mm256_blendv_epi8(t, _mm256_set1_epi32(gru_qi_tanh_table[GRU_QI_TABLE_SIZE - 1]), sat);
+}
+
+/* gru__qi_tanh / gru__qi_sigmoid of 8 values, |x| < 2^30. */
+GRU__AVX2_INLINE __m256i gru__qi_tanh8_avx2(__m256i x)
+{
+    return _mm256_sign_epi32(gru__qi_tanh_mag8_avx2(_mm256_abs_epi32(x), GRU_QI_PRE_FRAC), x);
+}
+
+GRU__AVX2_INLINE __m256i gru__qi_sigmoid8_avx2(__m256i x)
+{
+    const __m256i t = _mm256_sign_epi32(gru__qi_tanh_mag8_avx2(_mm256_abs_epi32(x), GRU_QI_PRE_FRAC + 1), x);
+    return _mm256_srli_epi32(_mm256_add_epi32(t, _mm256_set1_epi32(32768)), 1);
+}
+
+/* gru__qi_rshift(v, 15) of 8 values, |v| < 2^31 - 2^14. */
+GRU__AVX2_INLINE __m256i gru__qi_rshift15_avx2(__m256i v)
+{
+    const __m256i q = _mm256_srli_epi32(_mm256_add_epi32(_mm256_abs_epi32(v), _mm256_set1_epi32(1 << 14)), 15);
+    return _mm256_sign_epi32(q, v);
+}
+
+/* gru__qi_rshift64((int64_t)r * v, 15) for 8 r in [0, 32768] and |v| < 2^31. */
+GRU__AVX2_INLINE __m256i gru__qi_mul_rshift15_avx2(__m256i r, __m256i v)
+{
+    const __m256i a = _mm256_abs_epi32(v), half = _mm256_set1_epi64x(1 << 14);
+    const __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epu32(r, a), half), 15);
+    const __m256i odd = _mm256_srli_epi64(
+        _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(r, 32), _mm256_srli_epi64(a, 32)), half), 15);
+    /* each 64-bit result is below 2^32: the low dwords of even, odd */
+    return _mm256_sign_epi32(_mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xaa), v);
+}
+
+GRU__AVX2_INLINE __m256i gru__ld8(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)(const void *)p); }
+GRU__AVX2_INLINE void gru__st8(int32_t *p, __m256i v) { _mm256_storeu_si256((__m256i *)(void *)p, v); }
+
+/* h' = n + rnd(z (h - n), 15) for 8 units, h int16. */
+GRU__AVX2_INLINE void gru__qi_update8_avx2(int16_t *h, __m256i z, __m256i n)
+{
+    const __m256i hv = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(const void *)h));
+    const __m256i v = _mm256_add_epi32(n, gru__qi_rshift15_avx2(_mm256_mullo_epi32(z, _mm256_sub_epi32(hv, n))));
+    const __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(v, v), 0x08);
+    _mm_storeu_si128((__m128i *)(void *)h, _mm256_castsi256_si128(p));
+}
+
+/* The gate loops of gru__qi_layer_step for units [0, H rounded down to 8);
+ * they return that count and the caller finishes the rest. The inputs are
+ * requantized pre-activations (|v| <= GRU_QI_PRE_MAX), so every bound above holds. */
+GRU__AVX2 static int gru__qi_gates_reset_after_avx2(int H, const int32_t *restrict gi,
+                                                     const int32_t *restrict gh, int16_t *restrict h)
+{
+    int j = 0;
+    for (; j + 8 <= H; j += 8) {
+        const __m256i r = gru__qi_sigmoid8_avx2(_mm256_add_epi32(gru__ld8(gi + j), gru__ld8(gh + j)));
+        const __m256i z = gru__qi_sigmoid8_avx2(_mm256_add_epi32(gru__ld8(gi + H + j), gru__ld8(gh + H + j)));
+        const __m256i rn = gru__qi_mul_rshift15_avx2(r, gru__ld8(gh + 2 * H + j));
+        const __m256i n = gru__qi_tanh8_avx2(_mm256_add_epi32(gru__ld8(gi + 2 * H + j), rn));
+        gru__qi_update8_avx2(h + j, z, n);
+    }
+    return j;
+}
+
+GRU__AVX2 static int gru__qi_gates_rz_avx2(int H, const int32_t *restrict gi, int32_t *restrict gh,
+                                            const int16_t *restrict h, int32_t *restrict rh)
+{
+    int j = 0;
+    for (; j + 8 <= H; j += 8) {
+        const __m256i r = gru__qi_sigmoid8_avx2(_mm256_add_epi32(gru__ld8(gi + j), gru__ld8(gh + j)));
+        gru__st8(gh + H + j, gru__qi_sigmoid8_avx2(_mm256_add_epi32(gru__ld8(gi + H + j), gru__ld8(gh + H + j))));
+        const __m256i hv = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(h + j)));
+        gru__st8(rh + j, gru__qi_rshift15_avx2(_mm256_mullo_epi32(r, hv)));
+    }
+    return j;
+}
+
+GRU__AVX2 static int gru__qi_gates_n_avx2(int H, const int32_t *restrict gi, const int32_t *restrict gh,
+                                           int16_t *restrict h)
+{
+    int j = 0;
+    for (; j + 8 <= H; j += 8) {
+        const __m256i n = gru__qi_tanh8_avx2(_mm256_add_epi32(gru__ld8(gi + 2 * H + j), gru__ld8(gh + 2 * H + j)));
+        gru__qi_update8_avx2(h + j, gru__ld8(gh + H + j), n);
+    }
+    return j;
+}
+
+/* ---------------------------------------------------------------- AVX-512 VNNI (integer product) */
+
+#define GRU__AVX512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define GRU__AVX512_INLINE \
+    static inline __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni"), always_inline))
+
+static inline int gru__x86_avx512vnni(void)
+{
+#ifdef GRU_NO_AVX512_KERNEL /* tests: run the AVX2 kernels on an AVX-512 machine */
+    return 0;
+#else
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")
+           && __builtin_cpu_supports("avx512vl");
+#endif
+}
+
+/* gru__qi_dot8_avx2 with vpdpwssd (multiply int16 pairs and add to int32
+ * lanes in one instruction) and AVX-512's 32 vector registers. */
+GRU__AVX512_INLINE __m256i gru__qi_dot8_vnni(const int8_t *w, int cols, const int16_t *x)
+{
+    __m256i a0, a1, a2, a3, a4, a5, a6, a7;
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
+#define GRU__W16_TAIL(r) _mm256_cvtepi8_epi16(_mm_maskz_loadu_epi8(tail, w + r * cols + k))
+    int k = 0;
+    for (; k + 16 <= cols; k += 16) {
+        const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + k));
+        GRU__QI_ROWS8(_mm256_dpwssd_epi32, GRU__QI_W16);
+    }
+    if (k < cols) { /* masked loads: the bytes past the row are not read */
+        const __mmask16 tail = (__mmask16)((1u << (cols - k)) - 1u);
+        const __m256i xv = _mm256_maskz_loadu_epi16(tail, x + k);
+        GRU__QI_ROWS8(_mm256_dpwssd_epi32, GRU__W16_TAIL);
+    }
+#undef GRU__W16_TAIL
+    return gru__hsum8_avx2(a0, a1, a2, a3, a4, a5, a6, a7);
+}
+
+/* gru__qi_requant of 8 rows in eight 64-bit lanes, with the signed form of
+ * the rounding: for p < 0, -((|p| + h) >> s) == (p + h - 1) >> s (arithmetic). */
+GRU__AVX512_INLINE __m256i gru__qi_requant8_avx512(__m256i acc, const int32_t *mult, const int8_t *shift,
+                                                   const int32_t *bias)
+{
+    const __m512i s = _mm512_min_epi64(_mm512_max_epi64(
+        _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(const void *)shift)), _mm512_set1_epi64(1)),
+        _mm512_set1_epi64(62));
+    const __m512i m = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)mult));
+    const __m512i p = _mm512_mul_epi32(_mm512_cvtepi32_epi64(acc), m);
+    const __m512i half = _mm512_sllv_epi64(_mm512_set1_epi64(1), _mm512_sub_epi64(s, _mm512_set1_epi64(1)));
+    const __m512i t = _mm512_add_epi64(_mm512_add_epi64(p, half), _mm512_srai_epi64(p, 63));
+    __m512i v = _mm512_add_epi64(_mm512_srav_epi64(t, s),
+                                 _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)bias)));
+    v = _mm512_min_epi64(_mm512_max_epi64(v, _mm512_set1_epi64(-GRU_QI_PRE_MAX)), _mm512_set1_epi64(GRU_QI_PRE_MAX));
+    return _mm512_cvtepi64_epi32(v);
+}
+
+/* gru__qi_gemv_avx2 with the kernels above. */
+GRU__AVX512 static void gru__qi_gemv_avx512(const int8_t *restrict w, int rows, int cols,
+                                            const int16_t *restrict x16, const int32_t *restrict x32,
+                                            const int32_t *restrict mult, const int8_t *restrict shift,
+                                            const int32_t *restrict bias, int32_t *restrict y)
+{
+    int16_t xb[GRU_QI_MAX_DIM];
+    if (!x16) {
+        for (int k = 0; k < cols; k++)
+            xb[k] = (int16_t)x32[k];
+        x16 = xb;
+    }
+    int j = 0;
+    for (; j + 8 <= rows; j += 8) {
+        const __m256i acc = gru__qi_dot8_vnni(w + (size_t)j * (size_t)cols, cols, x16);
+        _mm256_storeu_si256((__m256i *)(void *)(y + j), gru__qi_requant8_avx512(acc, mult + j, shift + j, bias + j));
+    }
+    for (; j < rows; j++)
+        y[j] = gru__qi_requant(gru__qi_dot(w + (size_t)j * (size_t)cols, x16, NULL, cols), mult[j],
+                               shift[j], bias[j]);
+}
+
+#else
+#define GRU__QX86 0
+#endif
+
+#endif /* GRU_QUANT_X86_H */
