@@ -4,7 +4,8 @@
 Streaming (batch 1, one step per call) at (I, H) = (16,32), (16,64), (40,128),
 (64,256):
   - pygru C only: benchmarks/bench_step.c built with the extension's flags
-  - pygru from Python: Stream.step(x)
+  - pygru from Python: Stream.step(x) (a new output array per step), and
+    Stream.step(x, out) (writes into a caller's array); ratios use step(x)
   - torch.nn.GRUCell, one thread (if torch is installed)
   - ONNX Runtime, a single GRU node, one step per call, one thread (if installed)
 Whole sequences (batch 32, T=100): pygru predict vs torch.nn.GRU (one thread)
@@ -116,7 +117,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         exe = build_c_bench(tmp)
         print("Streaming, batch 1, us per step (median of %d):" % repeat)
-        print(f"{'(I, H)':>10} {'C only':>8} {'Python':>8} {'GRUCell':>8} {'ORT/step':>8}"
+        print(f"{'(I, H)':>10} {'C only':>8} {'Python':>8} {'Py out=':>8} {'GRUCell':>8} {'ORT/step':>8}"
               f" | {'GRUCell/py':>10} {'ORT/py':>8}")
         for I, H in SIZES:
             n = max(200, int(scale * 2e6 / (3 * H * (I + H))))
@@ -125,11 +126,13 @@ def main():
             x = np.random.default_rng(0).standard_normal(I).astype(np.float32)
             c_us = c_only_step_us(I, H, exe)
             py_us = median_us(lambda: s.step(x), n, repeat)
+            out = np.empty(s.model.output_size, np.float32)
+            py_out_us = median_us(lambda: s.step(x, out), n, repeat)
             cell = torch_cell(I, H)
             torch_us = median_us(cell, max(50, n // 20), repeat) if cell else None
             ort = onnx_gru_session(I, H, 1, 1)
             ort_us = median_us(ort, max(50, n // 20), repeat) if ort else None
-            print(f"{str((I, H)):>10} {fmt(c_us)} {fmt(py_us)} {fmt(torch_us)} {fmt(ort_us)}"
+            print(f"{str((I, H)):>10} {fmt(c_us)} {fmt(py_us)} {fmt(py_out_us)} {fmt(torch_us)} {fmt(ort_us)}"
                   f" | {ratio(torch_us, py_us):>10} {ratio(ort_us, py_us):>8}")
 
     B, T = 32, 100

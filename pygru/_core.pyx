@@ -208,8 +208,10 @@ cdef class Stream:
                              % (self._state.shape[0], np.shape(value)))
         self._state[:] = value
 
-    def step(self, x):
-        """One time step; x has shape (input_size,). Returns a new float32 array."""
+    def step(self, x, out=None):
+        """One time step; x has shape (input_size,). Returns a new float32 array,
+        or writes into `out` (float32, shape (output_size,), C-contiguous,
+        writeable) and returns it: no allocation per step."""
         cdef cnp.ndarray arr
         cdef const float *xp
         cdef int i
@@ -224,9 +226,24 @@ cdef class Stream:
         for i in range(self._n_in):
             if not isfinite(xp[i]):
                 raise ValueError("x: expected finite values, got %r at index %d" % (xp[i], i))
-        out = cnp.PyArray_SimpleNew(1, &self._n_out, cnp.NPY_FLOAT32)
+        if out is None:
+            out = cnp.PyArray_SimpleNew(1, &self._n_out, cnp.NPY_FLOAT32)
+        elif not (cnp.PyArray_CheckExact(out) and cnp.PyArray_TYPE(<cnp.ndarray>out) == cnp.NPY_FLOAT32
+                  and cnp.PyArray_NDIM(<cnp.ndarray>out) == 1
+                  and cnp.PyArray_DIM(<cnp.ndarray>out, 0) == self._n_out
+                  and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>out)
+                  and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out)):
+            self._bad_out(out)
         gru_stream_step(&self.s, xp, <float *>cnp.PyArray_DATA(<cnp.ndarray>out))
         return out
+
+    def _bad_out(self, out):
+        got = (f"{type(out).__name__}" if not isinstance(out, np.ndarray) else
+               f"{'read-only ' if not out.flags.writeable else ''}"
+               f"{'non-contiguous ' if not out.flags.c_contiguous else ''}"
+               f"{out.dtype} array of shape {out.shape}")
+        raise ValueError("out: expected a writeable C-contiguous float32 numpy array of shape "
+                         "(%d,), got %s" % (self._n_out, got))
 
     def _coerce(self, x):
         arr = np.asarray(x)

@@ -31,6 +31,12 @@ def _X(shape=(2, 4, 3), dtype=np.float32, fill=0.5):
     return np.full(shape, fill, dtype)
 
 
+def _readonly(n):
+    a = np.zeros(n, np.float32)
+    a.flags.writeable = False
+    return a
+
+
 def _saved(tmp, name="m.npz"):
     p = os.path.join(tmp, name)
     _model().save(p)
@@ -154,6 +160,10 @@ CASES = [
     Case("predict-float64", "predict", "X float64", _float64_ok, None, "accepted; same result as float32"),
     Case("stream-wrong-shape", "stream", "step(x) with x of shape (4,) for input_size 3", lambda t: _model().stream().step(np.zeros(4, np.float32)), ValueError, r"x: expected shape \(3,\)"),
     Case("stream-nan", "stream", "step(x) with a NaN", lambda t: _model().stream().step(np.array([0, np.nan, 0], np.float32)), ValueError, r"x: expected finite"),
+    Case("stream-out-shape", "stream", "step(x, out) with out of shape (3,) for output_size 2", lambda t: _model().stream().step(np.zeros(3, np.float32), np.zeros(3, np.float32)), ValueError, r"out: expected .*float32 numpy array of shape \(2,\), got float32 array of shape \(3,\)"),
+    Case("stream-out-dtype", "stream", "step(x, out) with a float64 out", lambda t: _model().stream().step(np.zeros(3, np.float32), np.zeros(2)), ValueError, r"out: expected .*, got float64 array"),
+    Case("stream-out-readonly", "stream", "step(x, out) with a read-only out", lambda t: _model().stream().step(np.zeros(3, np.float32), _readonly(2)), ValueError, r"out: expected .*, got read-only float32"),
+    Case("stream-out-list", "stream", "step(x, out) with a list as out", lambda t: _model().stream().step(np.zeros(3, np.float32), [0.0, 0.0]), ValueError, r"out: expected .*, got list"),
     # ---------------------------------------------------------------- weights
     Case("weights-not-dict", "set_weights", "a list instead of a dict", lambda t: _model().set_weights([1, 2]), TypeError, r"weights: expected a dict of arrays"),
     Case("weights-missing-name", "set_weights", "dict without head.bias", lambda t: _model().set_weights({k: v for k, v in _model().get_weights().items() if k != "head.bias"}), ValueError, r"weights: names do not match the model: missing \['head.bias'\]"),

@@ -154,3 +154,15 @@ def test_packed_weights_and_stream_buffers_are_cache_line_aligned():
     X = np.random.default_rng(0).standard_normal((9, 13)).astype(np.float32)
     s = model.stream()
     np.testing.assert_array_equal(np.stack([s.step(x) for x in X]), model.predict(X, return_sequences=True))
+
+
+def test_stream_step_out_writes_the_same_values_into_the_callers_array():
+    model = pygru.GRUModel(7, [11], output_size=3, output_activation="softmax", seed=4)
+    X = np.random.default_rng(1).standard_normal((6, 7)).astype(np.float32)
+    a, b = model.stream(), model.stream()
+    out = np.full(3, np.nan, np.float32)
+    for x in X:
+        want = a.step(x)
+        got = b.step(x, out)
+        assert got is out
+        np.testing.assert_array_equal(out, want)
