@@ -46,3 +46,14 @@ def float_array(name, value, ndims, last_dim=None, dtype=np.float32):
         bad = tuple(int(i) for i in np.argwhere(~finite)[0])
         raise ValueError(f"{name}: expected finite values within float32 range, got {arr[bad]} at index {bad}")
     return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def lengths_array(name, value, batch, steps):
+    """Valid steps per sequence: `batch` integers in 1..steps, as int32."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iu" or arr.shape != (batch,):
+        raise ValueError(f"{name}: expected {batch} integers (one per sequence), got "
+                         f"dtype {arr.dtype} shape {arr.shape}")
+    if arr.min() < 1 or arr.max() > steps:
+        raise ValueError(f"{name}: expected values in 1..{steps}, got {arr.min()}..{arr.max()}")
+    return np.ascontiguousarray(arr, dtype=np.int32)

@@ -6,7 +6,7 @@ import numpy as np
 
 from . import _core
 from ._io import atomic_write, read_npz
-from ._validate import float_array, positive_int
+from ._validate import float_array, lengths_array, positive_int
 
 FORMAT_VERSION = 1
 OUTPUT_ACTIVATIONS = (None, "sigmoid", "tanh", "softmax")
@@ -130,19 +130,40 @@ class GRUModel:
 
     # ------------------------------------------------------------------ inference
 
-    def predict(self, X, return_sequences=None):
+    def predict(self, X, return_sequences=None, lengths=None):
         """Run the model on X of shape (B, T, input_size) or (T, input_size),
         float32 or float64. Returns float32 of shape (B, output_dim), or
         (B, T, output_dim) when return_sequences; without the batch axis for 2-D X.
-        Every sequence starts from a zero state."""
+        Every sequence starts from a zero state.
+
+        lengths: valid steps per sequence (B integers in 1..T; one int for 2-D X)
+        for padded batches, as in fit/evaluate: sequence b's output is the one
+        after its step lengths[b] - 1, and with return_sequences the padding
+        steps repeat it (the state is held there, as in training)."""
         X = float_array("X", X, (2, 3), self.input_size)
         single = X.ndim == 2
         if single:
             X = X[None]
+            if lengths is not None and np.ndim(lengths) == 0:
+                lengths = [lengths]
         if X.shape[0] > 2**31 - 1 or X.shape[1] > 2**31 - 1:
             raise ValueError(f"X: batch and time axes must be below 2**31, got shape {X.shape}")
         seq = self.return_sequences if return_sequences is None else bool(return_sequences)
-        Y = self._native_model().sequence(X, seq)
+        native = self._native_model()
+        if lengths is None:
+            Y = native.sequence(X, seq)
+        else:
+            lengths = lengths_array("lengths", lengths, X.shape[0], X.shape[1])
+            B, T = X.shape[:2]
+            Y = np.empty((B, T, self.output_dim) if seq else (B, self.output_dim), np.float32)
+            for L in np.unique(lengths):  # one batched call per distinct length
+                idx = np.flatnonzero(lengths == L)
+                part = native.sequence(np.ascontiguousarray(X[idx, :L]), seq)
+                if seq:
+                    Y[idx, :L] = part
+                    Y[idx, L:] = part[:, L - 1:L]
+                else:
+                    Y[idx] = part
         return Y[0] if single else Y
 
     def stream(self):

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _core, _train
 from ._io import atomic_write, read_npz
-from ._validate import float_array, positive_int
+from ._validate import float_array, lengths_array, positive_int
 
 LOSSES = ("mse", "cross_entropy")
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -133,13 +133,7 @@ def _prepare(model, X, y, loss, lengths, name_x="X", name_y="y"):
                              f"{arr.min()}..{arr.max()}")
         labels = np.ascontiguousarray(arr, dtype=np.int32)
     if lengths is not None:
-        arr = np.asarray(lengths)
-        if arr.dtype.kind not in "iu" or arr.shape != (N,):
-            raise ValueError(f"lengths: expected {N} integers (one per sequence), got "
-                             f"dtype {arr.dtype} shape {arr.shape}")
-        if arr.min() < 1 or arr.max() > T:
-            raise ValueError(f"lengths: expected values in 1..{T}, got {arr.min()}..{arr.max()}")
-        lengths = np.ascontiguousarray(arr, dtype=np.int32)
+        lengths = lengths_array("lengths", lengths, N, T)
     return X, target, labels, lengths
 
 

@@ -166,3 +166,33 @@ def test_stream_step_out_writes_the_same_values_into_the_callers_array():
         got = b.step(x, out)
         assert got is out
         np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_predict_with_lengths_equals_each_sequence_cut_to_its_length(return_sequences):
+    model = pygru.GRUModel(5, [9, 6], output_size=3, output_activation="tanh", seed=2)
+    X = np.random.default_rng(3).standard_normal((7, 12, 5)).astype(np.float32)
+    lengths = np.array([12, 1, 5, 12, 7, 5, 2])
+    Y = model.predict(X, return_sequences=return_sequences, lengths=lengths)
+    for b, L in enumerate(lengths):
+        own = model.predict(X[b, :L], return_sequences=return_sequences)
+        if return_sequences:
+            np.testing.assert_array_equal(Y[b, :L], own)
+            np.testing.assert_array_equal(Y[b, L:], np.repeat(own[-1:], 12 - L, axis=0))
+        else:
+            np.testing.assert_array_equal(Y[b], own)
+        # and the independent float64 reference on the cut sequence
+        want = ref.gru_model(X[b:b + 1, :L].astype(np.float64), model.get_weights(), 2, True, "tanh",
+                             return_sequences)[0]
+        np.testing.assert_allclose(Y[b, :L] if return_sequences else Y[b], want, atol=1e-5)
+    # The training forward holds the state at padding steps: same outputs, bit for bit.
+    from pygru import training
+    trainer = training.make_trainer(model, 7, 12, return_sequences=return_sequences)
+    y_train, _ = trainer.forward(X, np.ascontiguousarray(lengths, np.int32))
+    np.testing.assert_array_equal(Y, y_train)
+    # 2-D input takes one int; bad lengths name the argument
+    np.testing.assert_array_equal(model.predict(X[2], return_sequences=return_sequences, lengths=5), Y[2])
+    with pytest.raises(ValueError, match=r"^lengths: expected values in 1\.\.12, got 0\.\.12"):
+        model.predict(X, lengths=[0, 1, 5, 12, 7, 5, 2])
+    with pytest.raises(ValueError, match=r"^lengths: expected 7 integers"):
+        model.predict(X, lengths=[3.0] * 7)
