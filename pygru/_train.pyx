@@ -190,9 +190,12 @@ cdef class Trainer:
             status = gru_optimizer_step(&self.opt, pp, gp, sp, <size_t>self.n_params)
         _check(status)
 
-    cdef float _forward_loss(self, x, str kind, target, labels, lengths, y) except? -1:
+    cdef float _forward_loss(self, x, str kind, target, labels, lengths, y, h0,
+                             h_last) except? -1:
         """Training forward + loss without the GIL; writes the outputs into y
-        (preallocated) and returns the loss. Shared by train_batch and eval_batch."""
+        (preallocated) and returns the loss. h0 [B, state] (None: zeros) starts
+        the sequences, h_last [B, state] (or None) receives their final states
+        (truncated BPTT). Shared by train_batch and eval_batch."""
         cdef int B = <int>x.shape[0], T = <int>x.shape[1]
         cdef int loss_kind = LOSSES[kind]
         cdef const float *xp = _cfp(x)
@@ -206,20 +209,28 @@ cdef class Trainer:
         if lengths is not None:
             lp = _ip(lengths)
         cdef float *yp = _fp(y)
+        cdef const float *hp = NULL
+        cdef float *hlp = NULL
+        if h0 is not None:
+            hp = _cfp(h0)
+        if h_last is not None:
+            hlp = _fp(h_last)
         cdef float value = 0
         cdef int status
         self._inputs = (x, lengths)  # the C trainer keeps pointers into them for backward
         with nogil:
-            status = gru_train_forward(&self.tr, xp, B, T, lp, NULL, yp, NULL)
+            status = gru_train_forward(&self.tr, xp, B, T, lp, hp, yp, hlp)
             if status == GRU_OK:
                 status = gru_train_loss(&self.tr, loss_kind, tp, labp, &value)
         _check(status)
         return value
 
-    def train_batch(self, x, str kind, target, labels, lengths, float clip_norm, y):
+    def train_batch(self, x, str kind, target, labels, lengths, float clip_norm, y, h0=None,
+                    h_last=None):
         """forward + loss + backward + clip + step, the C parts without the GIL.
-        Writes the outputs into y (preallocated); returns (loss, grad norm)."""
-        cdef float value = self._forward_loss(x, kind, target, labels, lengths, y)
+        Writes the outputs into y (preallocated); returns (loss, grad norm).
+        h0 / h_last as in _forward_loss (no gradient flows into h0)."""
+        cdef float value = self._forward_loss(x, kind, target, labels, lengths, y, h0, h_last)
         cdef float *pp = _fp(self.params)
         cdef float *gp = _fp(self.grad)
         cdef float *sp = _fp(self.opt_state)
@@ -236,6 +247,6 @@ cdef class Trainer:
         _check(status)
         return value, norm
 
-    def eval_batch(self, x, str kind, target, labels, lengths, y):
+    def eval_batch(self, x, str kind, target, labels, lengths, y, h0=None, h_last=None):
         """forward + loss (no update); writes outputs into y, returns the loss."""
-        return self._forward_loss(x, kind, target, labels, lengths, y)
+        return self._forward_loss(x, kind, target, labels, lengths, y, h0, h_last)

@@ -176,7 +176,7 @@ class GRUModel:
     def fit(self, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
             weight_decay=0.0, clip_norm=None, lengths=None, validation_data=None, shuffle=True,
             seed=None, early_stopping=None, progress=True, momentum=0.9, checkpoint=None,
-            resume=False):
+            resume=False, bptt_steps=None):
         """Train in place (forward, BPTT and optimizer all in gru_c).
 
         X (N, T, input_size); y float (N, output_dim) / (N, T, output_dim) for
@@ -190,7 +190,11 @@ class GRUModel:
         .npz path written atomically after every epoch (weights, optimizer
         state, RNG, best weights, history); resume=True continues from it
         (bit-identical to an uninterrupted run; starts fresh if the file does
-        not exist yet). Returns a History
+        not exist yet). bptt_steps: truncated BPTT for sequence-to-sequence
+        models: each batch runs in chunks of that many steps, each chunk starts
+        from the state the previous one ended in, gradients stop at chunk
+        boundaries and the weights update after every chunk (memory then grows
+        with bptt_steps, not T). Returns a History
         (dict of per-epoch lists: loss, accuracy, val_loss, val_accuracy; and
         .stopped, .best_epoch, .epochs_run)."""
         from . import training
@@ -199,7 +203,7 @@ class GRUModel:
                             clip_norm=clip_norm, lengths=lengths, validation_data=validation_data,
                             shuffle=shuffle, seed=seed, early_stopping=early_stopping,
                             progress=progress, momentum=momentum, checkpoint=checkpoint,
-                            resume=resume)
+                            resume=resume, bptt_steps=bptt_steps)
 
     def evaluate(self, X, y, loss="mse", batch_size=256, lengths=None):
         """{"loss": mean loss, "accuracy": ... (cross_entropy)} on (X, y)."""

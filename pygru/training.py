@@ -158,6 +158,49 @@ def _accuracy(Y, labels, lengths, seq):
 
 # ---------------------------------------------------------------------- evaluate
 
+def _run_batch(trainer, x, loss, target, labels, lengths, y, clip_norm=None):
+    """One batch through the trainer: forward and loss, plus backward and an
+    update when clip_norm is not None (0.0: no clipping). Sequences longer than
+    trainer.max_steps run in chunks of that many steps (truncated BPTT, only
+    for sequence-to-sequence models): a chunk starts from the states the
+    previous one ended in, no gradient flows back across chunks, and each
+    chunk updates the weights. Returns the batch's mean loss over its loss
+    terms, or the first non-finite chunk loss."""
+    B, T, K = x.shape[0], x.shape[1], trainer.max_steps
+    if T <= K:
+        if clip_norm is None:
+            return trainer.eval_batch(x, loss, target, labels, lengths, y)
+        return trainer.train_batch(x, loss, target, labels, lengths, clip_norm, y)[0]
+    h = np.zeros((B, trainer.state_size), np.float32)
+    total, terms = 0.0, 0
+    for t0 in range(0, T, K):
+        t1 = min(t0 + K, T)
+        act = np.arange(B) if lengths is None else np.flatnonzero(lengths > t0)
+        if act.size == 0:
+            break
+        part = (lambda a: None if a is None else np.ascontiguousarray(a[act, t0:t1]))
+        ln = None if lengths is None else np.minimum(lengths[act] - t0, t1 - t0).astype(np.int32)
+        yc = np.empty((act.size, t1 - t0, y.shape[2]), np.float32)
+        h0 = np.ascontiguousarray(h[act])
+        h_last = np.empty_like(h0)
+        if clip_norm is None:
+            value = trainer.eval_batch(part(x), loss, part(target), part(labels), ln, yc, h0, h_last)
+        else:
+            value = trainer.train_batch(part(x), loss, part(target), part(labels), ln, clip_norm,
+                                        yc, h0, h_last)[0]
+        if not math.isfinite(value):
+            return value
+        h[act] = h_last
+        y[act, t0:t1] = yc
+        n = act.size * (t1 - t0) if ln is None else int(ln.sum())
+        total += float(value) * n
+        terms += n
+    if lengths is not None:  # padding steps repeat the last valid output (held state)
+        for b in np.flatnonzero(lengths < T):
+            y[b, lengths[b]:] = y[b, lengths[b] - 1]
+    return total / terms
+
+
 def _evaluate(trainer, X, target, labels, lengths, loss, batch_size):
     """Mean loss over the data set (weighted by each batch's loss terms) and
     accuracy for classification."""
@@ -171,8 +214,8 @@ def _evaluate(trainer, X, target, labels, lengths, loss, batch_size):
         sl = slice(start, min(start + batch_size, N))
         yb = Y[sl]
         ln = None if lengths is None else lengths[sl]
-        value = trainer.eval_batch(X[sl], loss, None if target is None else target[sl],
-                                   None if labels is None else labels[sl], ln, yb)
+        value = _run_batch(trainer, X[sl], loss, None if target is None else target[sl],
+                           None if labels is None else labels[sl], ln, yb)
         terms = (yb.shape[0] if not seq else (T * yb.shape[0] if ln is None else int(ln.sum())))
         total += float(value) * terms
         count += terms
@@ -284,7 +327,8 @@ def _load_checkpoint(path, model, settings, trainer, rng, history):
 
 def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
         weight_decay=0.0, clip_norm=None, lengths=None, validation_data=None, shuffle=True,
-        seed=None, early_stopping=None, progress=True, momentum=0.9, checkpoint=None, resume=False):
+        seed=None, early_stopping=None, progress=True, momentum=0.9, checkpoint=None, resume=False,
+        bptt_steps=None):
     """Train `model` in place on (X, y); see GRUModel.fit. Returns a History."""
     _check_choice("loss", loss, LOSSES)
     _check_loss_head(model, loss)
@@ -296,6 +340,12 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
     momentum = _positive_float("momentum", momentum, allow_zero=True)
     clip_norm = _positive_float("clip_norm", clip_norm, allow_none=True)
     patience = None if early_stopping is None else positive_int("early_stopping", early_stopping)
+    if bptt_steps is not None:
+        bptt_steps = positive_int("bptt_steps", bptt_steps, 2**31 - 1)
+        if not model.return_sequences:
+            raise ValueError("bptt_steps: truncated BPTT needs a sequence-to-sequence model "
+                             "(return_sequences=True); with one output per sequence only the "
+                             "last chunk would get a gradient")
     if checkpoint is not None:
         if not isinstance(checkpoint, (str, os.PathLike)):
             raise TypeError(f"checkpoint: expected a file path (str or os.PathLike), got "
@@ -320,6 +370,8 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
     N, T = X.shape[0], X.shape[1]
     B = min(batch_size, N)
     max_steps = T if val is None else max(T, val[0].shape[1])
+    if bptt_steps is not None:  # longer sequences run in chunks (_run_batch)
+        max_steps = min(max_steps, bptt_steps)
     trainer = make_trainer(model, B, max_steps)
     kw = {"momentum": momentum} if optimizer == "sgd" else {}
     trainer.set_optimizer(optimizer, lr, weight_decay=weight_decay, **kw)
@@ -334,6 +386,8 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
                 "momentum": momentum if optimizer == "sgd" else None, "clip_norm": clip_norm,
                 "batch_size": B, "shuffle": bool(shuffle), "data_shape": list(X.shape),
                 "validation": val is not None, "early_stopping": patience}
+    if bptt_steps is not None:  # (absent otherwise: older checkpoints stay resumable)
+        settings["bptt_steps"] = max_steps
     if resume and os.path.exists(checkpoint):
         start, best = _load_checkpoint(checkpoint, model, settings, trainer, rng, history)
     Yb = np.empty((B, T, O) if seq else (B, O), np.float32)
@@ -358,7 +412,7 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
                     lb = None if labels is None else labels[sl]
                     nb = None if lengths is None else lengths[sl]
                 yb = Yb[:len(idx)]
-                value, _ = trainer.train_batch(xb, loss, tb, lb, nb, clip_norm or 0.0, yb)
+                value = _run_batch(trainer, xb, loss, tb, lb, nb, yb, clip_norm or 0.0)
                 if not math.isfinite(value):
                     history.stopped = "non-finite loss"
                     break

@@ -474,3 +474,83 @@ def test_training_hot_loops_vectorize(tmp_path):
                 re.finditer(re.escape(name) + r":(\d+):\d+: optimized: loop vectorized", proc.stderr)}
         missing = [line for line in marked[name] if line not in done]
         assert not missing, f"{name} loops at lines {missing} did not vectorize:\n{proc.stderr}"
+
+
+# ---------------------------------------------------------------------- truncated BPTT
+
+def _tbptt_reference(weights, X, Y, lengths, K, lr, epochs):
+    """fit(bptt_steps=K, optimizer='sgd', momentum=0, one batch, no shuffle) by
+    PyTorch autograd in float64: each chunk of K steps starts from the states
+    the previous chunk ended in (detached), its loss is the mean over its valid
+    steps, and plain SGD updates after every chunk."""
+    import reference
+    w = {k: np.asarray(v, np.float64) for k, v in weights.items()}
+    N, T = X.shape[:2]
+    H = w["weight_hh_l0"].shape[1]
+    for _ in range(epochs):
+        h = np.zeros((N, H))
+        for t0 in range(0, T, K):
+            t1 = min(t0 + K, T)
+            ln = np.clip(lengths - t0, 0, t1 - t0)  # 0: the sequence has ended
+            _, grads, _, _ = torch_loss_and_grads(w, X[:, t0:t1], Y[:, t0:t1], "mse", ln, 1, [True],
+                                                  None, True, h0=h)
+            new_h = h.copy()  # the state after each sequence's last valid step of the chunk
+            for b in np.flatnonzero(ln > 0):
+                out = reference.gru_layer(X[b:b + 1, t0:t0 + ln[b]], w["weight_ih_l0"],
+                                          w["weight_hh_l0"], w["bias_ih_l0"], w["bias_hh_l0"],
+                                          h0=h[b:b + 1])
+                new_h[b] = out[0, -1]
+            h = new_h
+            w = {k: v - lr * grads[k] for k, v in w.items()}
+    return w
+
+
+def test_fit_bptt_steps_matches_torch_truncated_bptt():
+    _torch()
+    model = GRUModel(3, [7], output_size=2, return_sequences=True, seed=5)
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((5, 11, 3)).astype(np.float32)
+    Y = rng.standard_normal((5, 11, 2)).astype(np.float32)
+    lengths = np.array([11, 3, 9, 4, 11])  # ends inside chunks, on a boundary, and at T
+    want = _tbptt_reference(model.get_weights(), X, Y, lengths, K=4, lr=0.05, epochs=2)
+    hist = model.fit(X, Y, epochs=2, batch_size=5, optimizer="sgd", momentum=0.0, lr=0.05,
+                     lengths=lengths, shuffle=False, progress=False, bptt_steps=4)
+    got = model.get_weights()
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-4, atol=1e-5, err_msg=k)
+    assert len(hist["loss"]) == 2 and np.isfinite(hist["loss"]).all()
+
+
+def test_fit_bptt_steps_at_least_T_is_ordinary_bptt_bit_for_bit():
+    X = np.random.default_rng(0).standard_normal((6, 9, 3)).astype(np.float32)
+    Y = np.random.default_rng(1).standard_normal((6, 9, 2)).astype(np.float32)
+    a = GRUModel(3, [5], output_size=2, return_sequences=True, seed=1)
+    b = GRUModel(3, [5], output_size=2, return_sequences=True, seed=1)
+    a.fit(X, Y, epochs=2, batch_size=4, seed=3, progress=False)
+    b.fit(X, Y, epochs=2, batch_size=4, seed=3, progress=False, bptt_steps=9)
+    for k, v in a.get_weights().items():
+        np.testing.assert_array_equal(v, b.get_weights()[k])
+
+
+def test_fit_bptt_validation_runs_in_chunks_and_matches_evaluate():
+    # The trainer holds only bptt_steps steps: validation sequences (longer) run
+    # in chunks that carry the state, which gives evaluate's full-length loss.
+    rng = np.random.default_rng(2)
+    X, Xv = rng.standard_normal((4, 8, 3)), rng.standard_normal((3, 10, 3))
+    labels, labels_v = rng.integers(0, 4, (4, 8)), rng.integers(0, 4, (3, 10))
+    model = GRUModel(3, [6], output_size=4, return_sequences=True, seed=0)
+    hist = model.fit(X, labels, loss="cross_entropy", epochs=1, bptt_steps=3, progress=False,
+                     validation_data=(Xv, labels_v, [10, 4, 7]), shuffle=False)
+    full = model.evaluate(Xv, labels_v, loss="cross_entropy", lengths=[10, 4, 7])
+    assert hist["val_loss"][0] == pytest.approx(full["loss"], rel=1e-6)
+    assert hist["val_accuracy"][0] == full["accuracy"]
+
+
+def test_fit_bptt_steps_needs_a_sequence_to_sequence_model():
+    model = GRUModel(3, [4], output_size=2, seed=0)
+    X, Y = np.zeros((2, 5, 3)), np.zeros((2, 2))
+    with pytest.raises(ValueError, match=r"^bptt_steps: truncated BPTT needs a sequence-to-sequence"):
+        model.fit(X, Y, bptt_steps=2, progress=False)
+    with pytest.raises(ValueError, match=r"^bptt_steps: "):
+        GRUModel(3, [4], output_size=2, return_sequences=True).fit(X, np.zeros((2, 5, 2)),
+                                                                   bptt_steps=0, progress=False)
