@@ -345,8 +345,10 @@ static inline int gru__x86_avx512vnni(void)
 
 /* gru__qi_blocks_avx2 with 512-bit vectors: one vpmovsxbw widens a pair
  * group's 32 bytes (16 rows) and one vpdpwssd adds the 16 rows' pair products;
- * nb (1..GRU__QI_VNNI_BLOCKS) blocks share each broadcast of x. */
-#define GRU__QI_VNNI_BLOCKS 4
+ * nb (1..8) blocks share each broadcast of x: 8 independent accumulators
+ * hide vpdpwssd's latency (measured at (40,128): 8 blocks 1.55 us per step, 4
+ * blocks 1.80, 12 no better than 8). */
+#define GRU__QI_VNNI_BLOCKS 8
 GRU__AVX512_INLINE void gru__qi_blocks_vnni(const int8_t *w, size_t block, int pairs, const int16_t *x,
                                             __m512i *out, const int nb)
 {
@@ -410,6 +412,10 @@ GRU__AVX512 static void gru__qi_gemv_avx512(const int8_t *restrict w, int rows, 
         const int nb = left >= step ? GRU__QI_VNNI_BLOCKS : (left + GRU_QI_BLOCK_ROWS - 1) / GRU_QI_BLOCK_ROWS;
         const int8_t *wj = w + (size_t)(j / GRU_QI_BLOCK_ROWS) * block;
         switch (nb) {
+        case 8: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 8); break;
+        case 7: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 7); break;
+        case 6: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 6); break;
+        case 5: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 5); break;
         case 4: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 4); break;
         case 3: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 3); break;
         case 2: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 2); break;
