@@ -100,10 +100,11 @@ def render_quantized_header(qmodel, name="model", self_test_steps=None, filename
  * Mode:     {"int8 weights, int16 Q0.15 state, int32 accumulators, no float in a step"
               if integer else "int8 weights with per-row float scales, float32 arithmetic"}
  *           (contract: gru_quant.h)
- * Layout:   {"matrices packed by gru_qi_pack_matrix: rows padded to 16, columns to 2; per"
+ * Layout:   {"matrices packed by gru_qi_pack_matrix: 16-row blocks, per column pair p"
               if integer else "matrices packed by gru_q8_pack_matrix (gru.h's block geometry,"}
- *           {"16-row block and column pair p, w[r][2p], w[r][2p+1] for r = 0..15"
-              if integer else "int8 elements); W_hh split into its r,z rows and its n rows"}
+ *           {"w[r][2p], w[r][2p+1] for r = 0..15 (rows padded to 16, columns to 2);"
+              if integer else "int8 elements);"}
+ *           W_hh split into its r,z rows and its n rows
  * Weights:  {weight_bytes} bytes; CRC-32 0x{crc:08X}
  *
  *   #define {N}_IMPLEMENTATION   (in exactly one C file)

@@ -1,28 +1,31 @@
 /*
- * gru_quant_x86.h - AVX2 kernels of the quantized matrix products (private,
- * included by gru_quant.c only).
+ * gru_quant_x86.h - AVX2 / AVX-512 VNNI kernels of the quantized paths
+ * (private, included by gru_quant.c only).
  *
  * GCC does not turn the portable loops of gru_quant_internal.h into good
  * x86 code: int8 weights are widened through several shuffles, or one
- * vcvtsi2ss per weight, and the integer rows end in horizontal sums. These
- * kernels compute exactly the same values with AVX2 intrinsics:
+ * vcvtsi2ss per weight. These kernels compute exactly the same values with
+ * AVX2 / AVX-512 intrinsics:
  *
  *   gru__q8_gemv_avx2  the same float operations in the same order for every
  *                      output (acc += x[k] * (float)q; then bias + scale * acc;
  *                      no FMA), so the results are bit-identical.
- *   gru__qi_gemv_avx2  integer sums in another order (vpmaddwd: int8 weights
- *                      widened to int16, pairs of products summed to int32).
- *                      Integer addition is exact while nothing overflows, and
- *                      every partial sum is bounded by the row's sum of
- *                      |q| * |x| < 2^31 (GRU_QI_MAX_DIM), so the sums are equal.
- *                      The requantization runs in 64-bit lanes with the
- *                      formula of gru__qi_requant.
- *
+ *   gru__qi_gemv_avx2  integer sums in another order, over the packed layout
+ *                      of gru_qi_pack_matrix: per column pair, the 32 bytes of
+ *                      a 16-row block widened to int16 and multiplied by the
+ *                      broadcast pair (x[2p], x[2p+1]) with vpmaddwd, so each
+ *                      int32 lane is one row's partial sum (no horizontal
+ *                      sums). Integer addition is exact while nothing
+ *                      overflows, and every partial sum is bounded by the
+ *                      row's sum of |q| * |x| < 2^31 (GRU_QI_MAX_DIM), so the
+ *                      sums are equal. The requantization runs in 64-bit
+ *                      lanes with the formula of gru__qi_requant.
+ *   gru__qi_gemv_avx512  the same with vpmovsxbw + vpdpwssd (AVX-512 VNNI):
+ *                      16 rows per instruction, 8 blocks per pass over x,
+ *                      masked loads / stores for the last rows, and the
+ *                      requantization in eight 64-bit lanes (vpsravq).
  *   gru__qi_gates_*    the integer gate loops, 8 units at a time (one gather
  *                      reads both table entries of the interpolation).
- *   gru__qi_gemv_avx512  the integer product with vpdpwssd (AVX-512 VNNI),
- *                      masked loads for the last columns, and the
- *                      requantization in eight 64-bit lanes (vpsravq).
  *
  * They are compiled with __attribute__((target(...))) and called only when
  * the CPU has the features (__builtin_cpu_supports, checked at each call: a
