@@ -389,7 +389,7 @@ GRU__AVX512_INLINE __m256i gru__qi_requant8_avx512(__m256i acc, __m256i mult, __
 GRU__AVX512_INLINE void gru__qi_requant16_avx512(__m512i acc, int n, const int32_t *mult, const int8_t *shift,
                                                  const int32_t *bias, int32_t *y)
 {
-    const __mmask16 k = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+    const __mmask16 k = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
     const __m512i m = _mm512_maskz_loadu_epi32(k, mult), b = _mm512_maskz_loadu_epi32(k, bias);
     const __m128i s = _mm_maskz_loadu_epi8(k, shift);
     const __m256i lo = gru__qi_requant8_avx512(_mm512_castsi512_si256(acc), _mm512_castsi512_si256(m), s,
