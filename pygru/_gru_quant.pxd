@@ -56,7 +56,8 @@ cdef extern from "gru_quant.h" nogil:
         int hidden_size
         int reset_after
         const int8_t *w_ih
-        const int8_t *w_hh
+        const int8_t *w_hh_rz
+        const int8_t *w_hh_n
         const int32_t *m_ih
         const int8_t *sh_ih
         const int32_t *m_hh
@@ -84,6 +85,8 @@ cdef extern from "gru_quant.h" nogil:
         int16_t *state
         int32_t *scratch
 
+    size_t GRU_QI_PACKED_SIZE(int rows, int cols)
+    int gru_qi_pack_matrix(const int8_t *w, int rows, int cols, int8_t *packed, size_t capacity)
     int gru_qi_model_check(const gru_qi_model *model)
     int gru_qi_model_input_size(const gru_qi_model *model)
     int gru_qi_model_output_size(const gru_qi_model *model)

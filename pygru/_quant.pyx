@@ -46,6 +46,17 @@ def pack_matrix_i8(w):
     return out
 
 
+def pack_matrix_qi(w):
+    """Pack a row-major int8 [rows][cols] matrix for the integer path
+    (gru_qi_pack_matrix: 16-row blocks, column pairs interleaved)."""
+    cdef const int8_t[:, ::1] src = _c(w, np.int8)
+    cdef int rows = <int>src.shape[0], cols = <int>src.shape[1]
+    out = np.empty(GRU_QI_PACKED_SIZE(rows, cols), dtype=np.int8)
+    cdef int8_t[::1] dst = out
+    _check(gru_qi_pack_matrix(&src[0, 0], rows, cols, &dst[0], <size_t>dst.shape[0]))
+    return out
+
+
 cdef class Q8Model:
     """gru_q8_model over arrays it owns.
     layers: (reset_after, q_ih [3H,I] int8, q_hh [3H,H] int8, s_ih, s_hh, b_ih, b_hh)
@@ -161,7 +172,7 @@ cdef class Q8Stream:
 
 
 cdef class QIModel:
-    """gru_qi_model over arrays it owns.
+    """gru_qi_model over arrays it owns (weight matrices packed here).
     layers: (reset_after, w_ih int8 [3H,I], w_hh int8 [3H,H], m_ih int32, sh_ih int8,
              m_hh int32, sh_hh int8, b_ih int32, b_hh int32)
     head:   None or (activation, w int8 [O,H], mult int32, shift int8, bias int32)."""
@@ -171,30 +182,33 @@ cdef class QIModel:
     cdef readonly Py_ssize_t state_size, scratch_size
 
     def __init__(self, list layers, head=None):
-        cdef int l
+        cdef int l, H
         if not 1 <= len(layers) <= GRU_MAX_LAYERS:
             raise ValueError("expected 1..%d layers, got %d" % (GRU_MAX_LAYERS, len(layers)))
         self._keep = []
         self.c.num_layers = len(layers)
         for l, (ra, w_ih, w_hh, m_ih, sh_ih, m_hh, sh_hh, b_ih, b_hh) in enumerate(layers):
-            parts = (_c(w_ih, np.int8), _c(w_hh, np.int8), _c(m_ih, np.int32), _c(sh_ih, np.int8),
-                     _c(m_hh, np.int32), _c(sh_hh, np.int8), _c(b_ih, np.int32), _c(b_hh, np.int32))
+            H = <int>w_hh.shape[1]
+            parts = (pack_matrix_qi(w_ih), pack_matrix_qi(w_hh[:2 * H]), pack_matrix_qi(w_hh[2 * H:]),
+                     _c(m_ih, np.int32), _c(sh_ih, np.int8), _c(m_hh, np.int32), _c(sh_hh, np.int8),
+                     _c(b_ih, np.int32), _c(b_hh, np.int32))
             self._keep.extend(parts)
             self.c.layers[l].input_size = <int>w_ih.shape[1]
-            self.c.layers[l].hidden_size = <int>w_hh.shape[1]
+            self.c.layers[l].hidden_size = H
             self.c.layers[l].reset_after = 1 if ra else 0
             self.c.layers[l].w_ih = <const int8_t *>_p(parts[0])
-            self.c.layers[l].w_hh = <const int8_t *>_p(parts[1])
-            self.c.layers[l].m_ih = <const int32_t *>_p(parts[2])
-            self.c.layers[l].sh_ih = <const int8_t *>_p(parts[3])
-            self.c.layers[l].m_hh = <const int32_t *>_p(parts[4])
-            self.c.layers[l].sh_hh = <const int8_t *>_p(parts[5])
-            self.c.layers[l].b_ih = <const int32_t *>_p(parts[6])
-            self.c.layers[l].b_hh = <const int32_t *>_p(parts[7])
+            self.c.layers[l].w_hh_rz = <const int8_t *>_p(parts[1])
+            self.c.layers[l].w_hh_n = <const int8_t *>_p(parts[2])
+            self.c.layers[l].m_ih = <const int32_t *>_p(parts[3])
+            self.c.layers[l].sh_ih = <const int8_t *>_p(parts[4])
+            self.c.layers[l].m_hh = <const int32_t *>_p(parts[5])
+            self.c.layers[l].sh_hh = <const int8_t *>_p(parts[6])
+            self.c.layers[l].b_ih = <const int32_t *>_p(parts[7])
+            self.c.layers[l].b_hh = <const int32_t *>_p(parts[8])
         self.c.has_head = 0
         if head is not None:
             act, w, mult, shift, bias = head
-            parts = (_c(w, np.int8), _c(mult, np.int32), _c(shift, np.int8), _c(bias, np.int32))
+            parts = (pack_matrix_qi(w), _c(mult, np.int32), _c(shift, np.int8), _c(bias, np.int32))
             self._keep.extend(parts)
             self.c.has_head = 1
             self.c.head.input_size = <int>w.shape[1]
@@ -210,6 +224,12 @@ cdef class QIModel:
         self.output_frac_bits = gru_qi_output_frac_bits(&self.c)
         self.state_size = <Py_ssize_t>gru_qi_state_size(&self.c)
         self.scratch_size = <Py_ssize_t>gru_qi_scratch_size(&self.c)
+
+    def packed_arrays(self):
+        """Arrays in descriptor order (per layer: w_ih, w_hh_rz, w_hh_n, m_ih, sh_ih,
+        m_hh, sh_hh, b_ih, b_hh; then head weight, mult, shift, bias), for C
+        header export."""
+        return list(self._keep)
 
     def sequence(self, x, bint return_sequences):
         """x: int16 C-contiguous [B, T, I]. Returns int32 outputs."""

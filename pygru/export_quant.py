@@ -37,23 +37,18 @@ def _int_body(values, per_line=16):
 
 def _arrays(qmodel):
     """[(suffix, array)] in descriptor order, as the C descriptor points at them."""
-    native = qmodel._native_model()
+    packed = qmodel._native_model().packed_arrays()
     if qmodel.mode == "int8":
         keys = ("w_ih", "w_hh_rz", "w_hh_n", "s_ih", "s_hh", "b_ih", "b_hh")
-        packed = native.packed_arrays()
-        out = []
-        for l in range(qmodel.num_layers):
-            out += [(f"l{l}_{k}", packed[7 * l + i]) for i, k in enumerate(keys)]
-        if qmodel.output_size is not None:
-            out += [(f"head_{k}", a) for k, a in zip(("w", "scale", "bias"), packed[7 * qmodel.num_layers:])]
-        return out
-    p = qmodel.params
+        head = ("w", "scale", "bias")
+    else:
+        keys = ("w_ih", "w_hh_rz", "w_hh_n", "m_ih", "sh_ih", "m_hh", "sh_hh", "b_ih", "b_hh")
+        head = ("weight", "mult", "shift", "bias")
     out = []
     for l in range(qmodel.num_layers):
-        out += [(f"l{l}_{k}", p[f"{k}_l{l}"]) for k in
-                ("w_ih", "w_hh", "m_ih", "sh_ih", "m_hh", "sh_hh", "b_ih", "b_hh")]
+        out += [(f"l{l}_{k}", packed[len(keys) * l + i]) for i, k in enumerate(keys)]
     if qmodel.output_size is not None:
-        out += [(f"head_{k}", p[f"head.{k}"]) for k in ("weight", "mult", "shift", "bias")]
+        out += [(f"head_{k}", a) for k, a in zip(head, packed[len(keys) * qmodel.num_layers:])]
     return out
 
 
@@ -105,6 +100,11 @@ def render_quantized_header(qmodel, name="model", self_test_steps=None, filename
  * Mode:     {"int8 weights, int16 Q0.15 state, int32 accumulators, no float in a step"
               if integer else "int8 weights with per-row float scales, float32 arithmetic"}
  *           (contract: gru_quant.h)
+ * Layout:   {"matrices packed by gru_qi_pack_matrix: 16-row blocks, per column pair p"
+              if integer else "matrices packed by gru_q8_pack_matrix (gru.h's block geometry,"}
+ *           {"w[r][2p], w[r][2p+1] for r = 0..15 (rows padded to 16, columns to 2);"
+              if integer else "int8 elements);"}
+ *           W_hh split into its r,z rows and its n rows
  * Weights:  {weight_bytes} bytes; CRC-32 0x{crc:08X}
  *
  *   #define {N}_IMPLEMENTATION   (in exactly one C file)

@@ -14,7 +14,9 @@ Modes (the C contract, with every formula, is in gru_c/include/gru_quant.h):
   gate pre-activations Q.12 (saturating at +-4096), h and gates Q0.15.
 
 `emulate_integer` is a numpy model of the integer kernel, bit-exact with the C
-code (int64 numpy arithmetic on the same integers).
+code (int64 numpy arithmetic on the same integers). `params` and saved files
+hold the weight matrices row-major; the binding packs them for C (mode int8:
+gru_q8_pack_matrix, integer: gru_qi_pack_matrix's 16-row column-pair blocks).
 
 Measured (tests/test_quant.py, tools/quant_accuracy.py): fixed-point tanh /
 sigmoid within 4.7e-5 / 3.9e-5 of float64; on random PyTorch-initialised
@@ -288,8 +290,10 @@ class QuantizedGRUModel:
         return STATE_FRAC
 
     def weight_bytes(self):
-        """Bytes of every weight, scale, multiplier and bias array (flash)."""
-        return int(sum(v.nbytes for v in self.params.values()))
+        """Bytes of every weight, scale, multiplier and bias array as the C
+        runtime holds them (matrices packed, with their zero padding): the
+        flash of an exported header (its NAME_WEIGHT_BYTES)."""
+        return int(sum(a.nbytes for a in self._native_model().packed_arrays()))
 
     def _native_model(self):
         if self._native is None:

@@ -157,10 +157,12 @@ def _cpu_flags():
 @pytest.mark.skipif(shutil.which(quant_case.host_cc()[0]) is None, reason="no C compiler (install gcc)")
 def test_x86_kernels_bit_exact(tmp_path):
     """The AVX2 and AVX-512 VNNI kernels chosen at run time (gru_quant_x86.h)
-    give the portable kernel's bits. Sizes cover every code path: full 16-column
-    chunks, the 8-column and scalar tails (AVX2) and masked tails (AVX-512),
-    8-row groups plus leftover rows, reset_before's int32 r*h input, and
-    pre-activations beyond the table and the Q.12 clamp."""
+    give the portable kernel's bits. Sizes cover every code path of the packed
+    integer products: odd column counts (37, 45: the padded last pair), even
+    ones read in place (24), passes of 8 (VNNI) / 4 (AVX2) blocks and shorter
+    last passes (135 = 8 * 16 + 7 rows, 90, 72, 7), last blocks with fewer
+    than 8 rows (scalar / masked requantization), reset_before's int32 r*h
+    input, and pre-activations beyond the table and the Q.12 clamp."""
     if "avx2" not in _cpu_flags():
         pytest.skip("this CPU lacks AVX2: only the portable kernel can run")
     model = pygru.GRUModel(37, [45, 24], output_size=7, output_activation="tanh", reset_after=[False, True],
@@ -183,6 +185,28 @@ def test_x86_kernels_bit_exact(tmp_path):
         y8, yi = quant_case.parse_output(out, *X.shape[:2], q8.output_dim)
         assert np.array_equal(y8.view(np.uint32), want8.view(np.uint32)), name
         np.testing.assert_array_equal(yi, wanti, err_msg=name)
+
+
+# ------------------------------------------------------------------ integer weight layout
+
+
+def _qi_pack_reference(w):
+    """gru_quant.h's packed layout built with numpy: zero-pad to (16k, 2m),
+    then blocks of 16 rows, within a block column pairs, within a pair the 16
+    rows' two weights."""
+    R, C = w.shape
+    P = np.zeros((-(-R // 16) * 16, -(-C // 2) * 2), np.int8)
+    P[:R, :C] = w
+    return P.reshape(-1, 16, P.shape[1] // 2, 2).transpose(0, 2, 1, 3).ravel()
+
+
+@pytest.mark.parametrize("rows,cols", [(1, 1), (16, 2), (17, 3), (45, 37), (384, 40), (7, 511)])
+def test_qi_pack_matrix_layout(rows, cols):
+    w = np.random.default_rng(rows * 1000 + cols).integers(-128, 128, size=(rows, cols), dtype=np.int8)
+    packed = _quant.pack_matrix_qi(w)
+    np.testing.assert_array_equal(packed, _qi_pack_reference(w))
+    with pytest.raises(_quant.GRUQuantError, match="dimension"):
+        _quant.pack_matrix_qi(np.zeros((2, _quant.QI_MAX_DIM + 1), np.int8))
 
 
 # ------------------------------------------------------------------ saturation and edge cases
@@ -326,6 +350,9 @@ def test_export_header_selftest_and_checksum(tmp_path, mode):
         return subprocess.run([exe], check=True, capture_output=True, text=True).stdout.split()
 
     assert run(tmp_path) == ["0", "0"]
+    # The flash reported is that of the packed arrays (padding included).
+    assert f"#define QM_WEIGHT_BYTES {q.weight_bytes()}\n" in text
+    assert q.weight_bytes() >= sum(a.nbytes for a in q.params.values())
     # A changed weight is caught by the checksum and by the self-test.
     start = text.index("static const int8_t qm_l0_w_ih[")
     body = text.index("{", start) + 1

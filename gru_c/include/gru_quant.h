@@ -26,8 +26,14 @@
  *
  * For cores without an FPU: no float operation anywhere in a step.
  *
- *   weights      int8, row-major [rows][cols] (not packed: integer sums do not
- *                depend on their order, so the kernel is a plain dot product)
+ *   weights      int8, packed by gru_qi_pack_matrix into GRU_QI_PACKED_SIZE
+ *                bytes: rows padded with zeros to a multiple of GRU_QI_BLOCK_ROWS
+ *                (16), columns to a multiple of 2; blocks of 16 rows, each
+ *                holding, for every column pair p, 32 bytes:
+ *                  w[r][2p], w[r][2p+1] for r = 0..15
+ *                so one 32-byte load feeds 16 rows' pair products (x86: one
+ *                vpdpwssd / two vpmaddwd, no horizontal sums). Integer sums do
+ *                not depend on their order, so the layout changes no result.
  *   x            int16; its scale is folded into layer 0's W_ih multipliers
  *   h (state)    int16, Q0.15: h = h_q / 32768 (tanh bounds |h_q| <= 32767)
  *   accumulators int32: sum_k q[j][k] * v[k]. |q| <= 128 and |v| <= 32768, so
@@ -145,13 +151,20 @@ int gru_q8_sequence(const gru_q8_model *model, const float *x, int batch, int st
 #define GRU_QI_STATE_FRAC 15           /* h, gates, activations: Q0.15 */
 #define GRU_QI_PRE_MAX ((int32_t)1 << 24) /* |pre-activation| bound, 4096.0 */
 #define GRU_QI_TABLE_SIZE 513          /* tanh on [0, 8], step 1/64 */
+#define GRU_QI_BLOCK_ROWS 16           /* rows per block of a packed matrix */
+
+/* int8 elements of a packed [rows][cols] matrix: rows rounded up to 16,
+ * columns to 2 (the padding is zeros). */
+#define GRU_QI_PACKED_SIZE(rows, cols) \
+    (GRU_ROUND_UP((size_t)(rows), GRU_QI_BLOCK_ROWS) * GRU_ROUND_UP((size_t)(cols), 2))
 
 typedef struct gru_qi_layer {
     int input_size;
     int hidden_size;
     int reset_after;
-    const int8_t *w_ih;            /* row-major [3H][I] */
-    const int8_t *w_hh;            /* row-major [3H][H] */
+    const int8_t *w_ih;            /* packed [3H][I]  (GRU_QI_PACKED_SIZE(3H, I) int8s) */
+    const int8_t *w_hh_rz;         /* packed [2H][H]  rows r, z of W_hh */
+    const int8_t *w_hh_n;          /* packed [H][H]   rows n of W_hh */
     const int32_t *m_ih;           /* [3H] requantization multipliers of W_ih x */
     const int8_t *sh_ih;           /* [3H] right shifts (1..62) */
     const int32_t *m_hh;           /* [3H] of W_hh h */
@@ -164,7 +177,7 @@ typedef struct gru_qi_dense {
     int input_size;
     int output_size;
     int activation;                /* a gru_activation (softmax: see above) */
-    const int8_t *weight;          /* row-major [O][H] */
+    const int8_t *weight;          /* packed [O][H] */
     const int32_t *mult;           /* [O] */
     const int8_t *shift;           /* [O] */
     const int32_t *bias;           /* [O] Q.12 */
@@ -176,6 +189,11 @@ typedef struct gru_qi_model {
     int has_head;
     gru_qi_dense head;
 } gru_qi_model;
+
+/* Pack a row-major int8 [rows][cols] matrix (layout above); rows in
+ * 1..GRU_MAX_DIM, cols in 1..GRU_QI_MAX_DIM, capacity in int8s >=
+ * GRU_QI_PACKED_SIZE(rows, cols). `w` and `packed` must not overlap. */
+int gru_qi_pack_matrix(const int8_t *w, int rows, int cols, int8_t *packed, size_t capacity);
 
 /* GRU_OK, or GRU_ERR_SIZE if a size exceeds GRU_QI_MAX_DIM, or as gru_model_check. */
 int gru_qi_model_check(const gru_qi_model *model);

@@ -194,6 +194,24 @@ GRU__DISPATCH static void gru__q8_model_step(const gru_q8_model *model, float *s
 
 /* ================================================================ integer only */
 
+int gru_qi_pack_matrix(const int8_t *w, int rows, int cols, int8_t *packed, size_t capacity)
+{
+    if (!w || !packed)
+        return GRU_ERR_NULL;
+    if (!gru__q_dim_ok(rows, GRU_MAX_DIM) || !gru__q_dim_ok(cols, GRU_QI_MAX_DIM))
+        return GRU_ERR_SIZE;
+    if (capacity < GRU_QI_PACKED_SIZE(rows, cols))
+        return GRU_ERR_BUFFER;
+    for (int r0 = 0; r0 < rows; r0 += GRU_QI_BLOCK_ROWS)
+        for (int k = 0; k < cols; k += 2)
+            for (int j = 0; j < GRU_QI_BLOCK_ROWS; j++)
+                for (int c = k; c < k + 2; c++) {
+                    const int row = r0 + j;
+                    *packed++ = row < rows && c < cols ? w[(size_t)row * (size_t)cols + (size_t)c] : 0;
+                }
+    return GRU_OK;
+}
+
 int16_t gru_qi_tanh(int32_t x) { return (int16_t)gru__qi_tanh(x); }
 int16_t gru_qi_sigmoid(int32_t x) { return (int16_t)gru__qi_sigmoid(x); }
 
@@ -205,7 +223,7 @@ int gru_qi_model_check(const gru_qi_model *model)
     const int n = model->num_layers;
     for (int l = 0; l < n && l < GRU_MAX_LAYERS; l++) {
         const gru_qi_layer *q = &model->layers[l];
-        if (!q->w_ih || !q->w_hh || !q->m_ih || !q->sh_ih || !q->m_hh || !q->sh_hh || !q->b_ih
+        if (!q->w_ih || !q->w_hh_rz || !q->w_hh_n || !q->m_ih || !q->sh_ih || !q->m_hh || !q->sh_hh || !q->b_ih
             || !q->b_hh)
             return GRU_ERR_NULL;
         in[l] = q->input_size, hid[l] = q->hidden_size, ra[l] = q->reset_after;
@@ -262,10 +280,9 @@ GRU__HOT void gru__qi_layer_step(const gru_qi_layer *q, const int16_t *restrict 
     int32_t *restrict gi = scratch, *restrict gh = scratch + 3 * H, *restrict rh = scratch + 6 * H;
 
     gru__qi_gemv_run(q->w_ih, 3 * H, q->input_size, x, NULL, q->m_ih, q->sh_ih, q->b_ih, gi);
-    gru__qi_gemv_run(q->w_hh, 2 * H, H, h, NULL, q->m_hh, q->sh_hh, q->b_hh, gh);
-    const int8_t *w_hn = q->w_hh + (size_t)2 * (size_t)H * (size_t)H;
+    gru__qi_gemv_run(q->w_hh_rz, 2 * H, H, h, NULL, q->m_hh, q->sh_hh, q->b_hh, gh);
     if (q->reset_after) {
-        gru__qi_gemv_run(w_hn, H, H, h, NULL, q->m_hh + 2 * H, q->sh_hh + 2 * H, q->b_hh + 2 * H,
+        gru__qi_gemv_run(q->w_hh_n, H, H, h, NULL, q->m_hh + 2 * H, q->sh_hh + 2 * H, q->b_hh + 2 * H,
                      gh + 2 * H);
         int j = 0;
 #if GRU__QX86
@@ -290,7 +307,7 @@ GRU__HOT void gru__qi_layer_step(const gru_qi_layer *q, const int16_t *restrict 
             gh[H + j] = gru__qi_sigmoid(gi[H + j] + gh[H + j]);
             rh[j] = gru__qi_rshift(r * h[j], 15);
         }
-        gru__qi_gemv_run(w_hn, H, H, NULL, rh, q->m_hh + 2 * H, q->sh_hh + 2 * H, q->b_hh + 2 * H,
+        gru__qi_gemv_run(q->w_hh_n, H, H, NULL, rh, q->m_hh + 2 * H, q->sh_hh + 2 * H, q->b_hh + 2 * H,
                      gh + 2 * H);
         j = 0;
 #if GRU__QX86

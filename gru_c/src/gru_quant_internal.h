@@ -96,56 +96,52 @@ static inline int32_t gru__qi_requant(int32_t acc, int32_t mult, int shift, int3
     return gru__qi_clamp(gru__qi_rshift64((int64_t)acc * mult, shift) + bias, GRU_QI_PRE_MAX);
 }
 
-/* Integer dot product of an int8 row with an int16 or int32 vector (exactly one
- * of x16, x32 non-NULL). Integer addition is associative, so any summation
- * order (and any vector width) gives the same result. */
+/* Integer dot product of one row of a packed matrix (gru_qi_pack_matrix) with
+ * an int16 or int32 vector (exactly one of x16, x32 non-NULL). w points at the
+ * row's first column pair (its block + 2 * its row in the block); successive
+ * pairs are 2 * GRU_QI_BLOCK_ROWS bytes apart. An odd last column is summed
+ * alone (x has no element past it). Integer addition is associative, so any
+ * summation order (and any vector width) gives the same result. */
 GRU__HOT int32_t gru__qi_dot(const int8_t *restrict w, const int16_t *restrict x16,
-                                  const int32_t *restrict x32, int n)
+                             const int32_t *restrict x32, int cols)
 {
     int32_t acc = 0;
+    int k = 0;
     if (x16) {
-        for (int k = 0; k < n; k++)
-            acc += (int32_t)w[k] * (int32_t)x16[k];
+        for (; k + 1 < cols; k += 2, w += 2 * GRU_QI_BLOCK_ROWS)
+            acc += (int32_t)w[0] * x16[k] + (int32_t)w[1] * x16[k + 1];
+        if (k < cols)
+            acc += (int32_t)w[0] * x16[k];
     } else {
-        for (int k = 0; k < n; k++)
-            acc += (int32_t)w[k] * x32[k];
+        for (; k + 1 < cols; k += 2, w += 2 * GRU_QI_BLOCK_ROWS)
+            acc += (int32_t)w[0] * x32[k] + (int32_t)w[1] * x32[k + 1];
+        if (k < cols)
+            acc += (int32_t)w[0] * x32[k];
     }
     return acc;
 }
 
-/* Four dot products sharing x (int16): one pass over x, four sums. */
-GRU__HOT void gru__qi_dot4(const int8_t *restrict w, int n, const int16_t *restrict x,
-                           int32_t *restrict acc)
+/* int8s in one 16-row block of a packed matrix with `cols` columns. */
+static inline size_t gru__qi_block_size(int cols)
 {
-    const int8_t *restrict w0 = w, *restrict w1 = w + n, *restrict w2 = w + 2 * n,
-                           *restrict w3 = w + 3 * n;
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    for (int k = 0; k < n; k++) {
-        const int32_t xk = x[k];
-        a0 += (int32_t)w0[k] * xk;
-        a1 += (int32_t)w1[k] * xk;
-        a2 += (int32_t)w2[k] * xk;
-        a3 += (int32_t)w3[k] * xk;
-    }
-    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+    return (size_t)GRU_QI_BLOCK_ROWS * (size_t)gru__round_up(cols, 2);
 }
 
-/* y[j] = requant(W[j] . x) for rows j of a row-major int8 matrix. */
+/* y[j] = requant(W[j] . x) for the rows j of a packed int8 matrix (padding
+ * rows are not computed; y holds `rows` values). */
 GRU__HOT void gru__qi_gemv(const int8_t *restrict w, int rows, int cols,
                            const int16_t *restrict x16, const int32_t *restrict x32,
                            const int32_t *restrict mult, const int8_t *restrict shift,
                            const int32_t *restrict bias, int32_t *restrict y)
 {
-    int j = 0;
-#if GRU_KERNEL_ROWS == 48
-    if (x16) /* wide-vector hosts: four rows per pass over x */
-        for (; j + 4 <= rows; j += 4)
-            gru__qi_dot4(w + (size_t)j * (size_t)cols, cols, x16, y + j);
-#endif
-    for (; j < rows; j++)
-        y[j] = gru__qi_dot(w + (size_t)j * (size_t)cols, x16, x32, cols);
+    const size_t block = gru__qi_block_size(cols);
+    for (int j = 0; j < rows; j++) {
+        const int8_t *row = w + (size_t)(j / GRU_QI_BLOCK_ROWS) * block
+                            + 2 * (size_t)(j % GRU_QI_BLOCK_ROWS);
+        y[j] = gru__qi_dot(row, x16, x32, cols);
+    }
     /* Requantize in a separate loop over rows (vectorizable). */
-    for (j = 0; j < rows; j++)
+    for (int j = 0; j < rows; j++)
         y[j] = gru__qi_requant(y[j], mult[j], shift[j], bias[j]);
 }
 

@@ -1,28 +1,31 @@
 /*
- * gru_quant_x86.h - AVX2 kernels of the quantized matrix products (private,
- * included by gru_quant.c only).
+ * gru_quant_x86.h - AVX2 / AVX-512 VNNI kernels of the quantized paths
+ * (private, included by gru_quant.c only).
  *
  * GCC does not turn the portable loops of gru_quant_internal.h into good
  * x86 code: int8 weights are widened through several shuffles, or one
- * vcvtsi2ss per weight, and the integer rows end in horizontal sums. These
- * kernels compute exactly the same values with AVX2 intrinsics:
+ * vcvtsi2ss per weight. These kernels compute exactly the same values with
+ * AVX2 / AVX-512 intrinsics:
  *
  *   gru__q8_gemv_avx2  the same float operations in the same order for every
  *                      output (acc += x[k] * (float)q; then bias + scale * acc;
  *                      no FMA), so the results are bit-identical.
- *   gru__qi_gemv_avx2  integer sums in another order (vpmaddwd: int8 weights
- *                      widened to int16, pairs of products summed to int32).
- *                      Integer addition is exact while nothing overflows, and
- *                      every partial sum is bounded by the row's sum of
- *                      |q| * |x| < 2^31 (GRU_QI_MAX_DIM), so the sums are equal.
- *                      The requantization runs in 64-bit lanes with the
- *                      formula of gru__qi_requant.
- *
+ *   gru__qi_gemv_avx2  integer sums in another order, over the packed layout
+ *                      of gru_qi_pack_matrix: per column pair, the 32 bytes of
+ *                      a 16-row block widened to int16 and multiplied by the
+ *                      broadcast pair (x[2p], x[2p+1]) with vpmaddwd, so each
+ *                      int32 lane is one row's partial sum (no horizontal
+ *                      sums). Integer addition is exact while nothing
+ *                      overflows, and every partial sum is bounded by the
+ *                      row's sum of |q| * |x| < 2^31 (GRU_QI_MAX_DIM), so the
+ *                      sums are equal. The requantization runs in 64-bit
+ *                      lanes with the formula of gru__qi_requant.
+ *   gru__qi_gemv_avx512  the same with vpmovsxbw + vpdpwssd (AVX-512 VNNI):
+ *                      16 rows per instruction, 8 blocks per pass over x,
+ *                      masked loads / stores for the last rows, and the
+ *                      requantization in eight 64-bit lanes (vpsravq).
  *   gru__qi_gates_*    the integer gate loops, 8 units at a time (one gather
  *                      reads both table entries of the interpolation).
- *   gru__qi_gemv_avx512  the integer product with vpdpwssd (AVX-512 VNNI),
- *                      masked loads for the last columns, and the
- *                      requantization in eight 64-bit lanes (vpsravq).
  *
  * They are compiled with __attribute__((target(...))) and called only when
  * the CPU has the features (__builtin_cpu_supports, checked at each call: a
@@ -101,57 +104,53 @@ GRU__AVX2 static void gru__q8_gemv_avx2(const int8_t *restrict w, int rows, int 
 
 /* ---------------------------------------------------------------- integer only */
 
-/* A 128-bit vector in the low half, zeros above (GCC < 10 lacks _mm256_zextsi128_si256). */
-#define GRU__ZEXT128(v) _mm256_inserti128_si256(_mm256_setzero_si256(), v, 0)
-
-/* Eight vectors of int32 partial sums -> one vector of the eight totals. */
-GRU__AVX2_INLINE __m256i gru__hsum8_avx2(__m256i a0, __m256i a1, __m256i a2, __m256i a3, __m256i a4,
-                                         __m256i a5, __m256i a6, __m256i a7)
+/* x as int16 column pairs for the packed kernels: x16 itself when cols is
+ * even, else a copy in buf (GRU_QI_MAX_DIM + 1 values) with a 0 after the last
+ * column; an int32 x (reset_before's rnd(r h, 15), |v| <= 32767) is narrowed
+ * into buf the same way. */
+static inline const int16_t *gru__qi_pairs(const int16_t *x16, const int32_t *x32, int cols,
+                                           int16_t *buf)
 {
-    const __m256i s03 = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
-    const __m256i s47 = _mm256_hadd_epi32(_mm256_hadd_epi32(a4, a5), _mm256_hadd_epi32(a6, a7));
-    return _mm256_add_epi32(_mm256_permute2x128_si256(s03, s47, 0x20),
-                            _mm256_permute2x128_si256(s03, s47, 0x31));
+    if (x16 && cols % 2 == 0)
+        return x16;
+    for (int k = 0; k < cols; k++)
+        buf[k] = x16 ? x16[k] : (int16_t)x32[k];
+    buf[cols] = 0;
+    return buf;
 }
 
-/* The product loop of 8 rows shared by the AVX2 and VNNI kernels: MADD(a, w, x)
- * accumulates int16 pair products, LOAD(r) gives row r's 16 weights at column
- * k as int16. Named accumulators: with an array GCC copies registers around
- * the loop. */
-#define GRU__QI_ROWS8(MADD, LOAD)                                                                  \
-    a0 = MADD(a0, LOAD(0), xv); a1 = MADD(a1, LOAD(1), xv); a2 = MADD(a2, LOAD(2), xv);            \
-    a3 = MADD(a3, LOAD(3), xv); a4 = MADD(a4, LOAD(4), xv); a5 = MADD(a5, LOAD(5), xv);            \
-    a6 = MADD(a6, LOAD(6), xv); a7 = MADD(a7, LOAD(7), xv)
-#define GRU__QI_W16(r) _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(w + r * cols + k)))
-
-/* The sums of 8 rows (row stride `cols`) of int8 weights with the int16 x. */
-GRU__AVX2_INLINE __m256i gru__qi_dot8_avx2(const int8_t *w, int cols, const int16_t *x)
+/* The int32 word holding x[2p] (low half) and x[2p + 1]: the multiplier of
+ * one 32-byte pair group of a packed block. */
+static inline int32_t gru__qi_pair(const int16_t *x, int p)
 {
-    __m256i a0, a1, a2, a3, a4, a5, a6, a7;
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
-#define GRU__MADD(a, w, x) _mm256_add_epi32(a, _mm256_madd_epi16(w, x))
-#define GRU__W8(r) GRU__ZEXT128(_mm_cvtepi8_epi16( \
-                       _mm_loadl_epi64((const __m128i *)(const void *)(w + r * cols + k))))
-    int k = 0;
-    for (; k + 16 <= cols; k += 16) {
-        const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + k));
-        GRU__QI_ROWS8(GRU__MADD, GRU__QI_W16);
+    int32_t v;
+    memcpy(&v, x + 2 * p, sizeof v);
+    return v;
+}
+
+/* The sums of nb (1..4, a constant after inlining) consecutive packed 16-row
+ * blocks: acc[2b] rows 0-7 of block b, acc[2b + 1] rows 8-15. Per column pair,
+ * each 16-byte half of the block's 32 bytes is widened to int16 and vpmaddwd
+ * multiplies it by the broadcast pair: lane r gets w[r][2p] x[2p] +
+ * w[r][2p+1] x[2p+1], the row's own partial sum (no horizontal sums). */
+GRU__AVX2_INLINE void gru__qi_blocks_avx2(const int8_t *w, size_t block, int pairs, const int16_t *x,
+                                          __m256i *out, const int nb)
+{
+    __m256i acc[8];
+    for (int i = 0; i < 2 * nb; i++)
+        acc[i] = _mm256_setzero_si256();
+    for (int p = 0; p < pairs; p++) {
+        const __m256i xv = _mm256_set1_epi32(gru__qi_pair(x, p));
+        for (int b = 0; b < nb; b++) {
+            const int8_t *wb = w + (size_t)b * block + 32 * (size_t)p;
+            const __m256i lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)wb));
+            const __m256i hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(wb + 16)));
+            acc[2 * b] = _mm256_add_epi32(acc[2 * b], _mm256_madd_epi16(lo, xv));
+            acc[2 * b + 1] = _mm256_add_epi32(acc[2 * b + 1], _mm256_madd_epi16(hi, xv));
+        }
     }
-    if (k + 8 <= cols) { /* 8 more columns in the low halves */
-        const __m256i xv = GRU__ZEXT128(_mm_loadu_si128((const __m128i *)(const void *)(x + k)));
-        GRU__QI_ROWS8(GRU__MADD, GRU__W8);
-        k += 8;
-    }
-#undef GRU__W8
-#undef GRU__MADD
-    __m256i s = gru__hsum8_avx2(a0, a1, a2, a3, a4, a5, a6, a7);
-    if (k < cols) { /* the last cols % 8 columns */
-        int32_t t[8];
-        for (int r = 0; r < 8; r++)
-            t[r] = gru__qi_dot(w + r * cols + k, x + k, NULL, cols - k);
-        s = _mm256_add_epi32(s, _mm256_loadu_si256((const __m256i *)(const void *)t));
-    }
-    return s;
+    for (int i = 0; i < 2 * nb; i++)
+        out[i] = acc[i];
 }
 
 /* clamp(rnd(acc * mult, shift) + bias, +-GRU_QI_PRE_MAX) for 4 rows in 64-bit
@@ -175,41 +174,59 @@ GRU__AVX2_INLINE __m128i gru__qi_requant4_avx2(__m128i acc_mag, __m128i mult_mag
     return _mm256_castsi256_si128(lo);
 }
 
-/* gru__qi_gemv for an int16 x (x32 == NULL) or an int32 x whose values fit
- * int16 (the r * h of reset_before: |rnd(r h, 15)| <= 32767). */
+/* y[0..n) = gru__qi_requant of the first n (1..8) lanes of acc. */
+GRU__AVX2_INLINE void gru__qi_requant8_avx2(__m256i acc, int n, const int32_t *mult, const int8_t *shift,
+                                            const int32_t *bias, int32_t *y)
+{
+    if (n < 8) { /* the last rows of the matrix: mult, shift, bias end here */
+        int32_t t[8];
+        _mm256_storeu_si256((__m256i *)(void *)t, acc);
+        for (int r = 0; r < n; r++)
+            y[r] = gru__qi_requant(t[r], mult[r], shift[r], bias[r]);
+        return;
+    }
+    const __m256i lo = _mm256_set1_epi32(1), hi = _mm256_set1_epi32(62);
+    const __m256i m = _mm256_loadu_si256((const __m256i *)(const void *)mult);
+    const __m128i sh8 = _mm_loadl_epi64((const __m128i *)(const void *)shift);
+    const __m256i s = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtepi8_epi32(sh8), lo), hi);
+    const __m256i am = _mm256_abs_epi32(acc), mm = _mm256_abs_epi32(m);
+    const __m256i neg = _mm256_srai_epi32(_mm256_xor_si256(acc, m), 31);
+    const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)bias);
+#define GRU__HALF(v, i) _mm256_extracti128_si256(v, i)
+    const __m128i r0 = gru__qi_requant4_avx2(GRU__HALF(am, 0), GRU__HALF(mm, 0), GRU__HALF(s, 0),
+                                             GRU__HALF(neg, 0), GRU__HALF(b, 0));
+    const __m128i r1 = gru__qi_requant4_avx2(GRU__HALF(am, 1), GRU__HALF(mm, 1), GRU__HALF(s, 1),
+                                             GRU__HALF(neg, 1), GRU__HALF(b, 1));
+#undef GRU__HALF
+    _mm_storeu_si128((__m128i *)(void *)y, r0);
+    _mm_storeu_si128((__m128i *)(void *)(y + 4), r1);
+}
+
+/* gru__qi_gemv: four 16-row blocks per pass over x (8 accumulators). */
 GRU__AVX2 static void gru__qi_gemv_avx2(const int8_t *restrict w, int rows, int cols,
                                         const int16_t *restrict x16, const int32_t *restrict x32,
                                         const int32_t *restrict mult, const int8_t *restrict shift,
                                         const int32_t *restrict bias, int32_t *restrict y)
 {
-    int16_t xb[GRU_QI_MAX_DIM];
-    if (!x16) {
-        for (int k = 0; k < cols; k++)
-            xb[k] = (int16_t)x32[k];
-        x16 = xb;
+    int16_t buf[GRU_QI_MAX_DIM + 1];
+    const int16_t *x = gru__qi_pairs(x16, x32, cols, buf);
+    const size_t block = gru__qi_block_size(cols);
+    const int pairs = (cols + 1) / 2;
+    for (int j = 0; j < rows; j += 4 * GRU_QI_BLOCK_ROWS) {
+        __m256i acc[8];
+        const int left = rows - j, nb = left > 48 ? 4 : left > 32 ? 3 : left > 16 ? 2 : 1;
+        const int8_t *wj = w + (size_t)(j / GRU_QI_BLOCK_ROWS) * block;
+        switch (nb) {
+        case 4: gru__qi_blocks_avx2(wj, block, pairs, x, acc, 4); break;
+        case 3: gru__qi_blocks_avx2(wj, block, pairs, x, acc, 3); break;
+        case 2: gru__qi_blocks_avx2(wj, block, pairs, x, acc, 2); break;
+        default: gru__qi_blocks_avx2(wj, block, pairs, x, acc, 1); break;
+        }
+        for (int i = 0; i < 2 * nb && 8 * i < left; i++) {
+            const int r = j + 8 * i, n = rows - r < 8 ? rows - r : 8;
+            gru__qi_requant8_avx2(acc[i], n, mult + r, shift + r, bias + r, y + r);
+        }
     }
-    const __m256i lo = _mm256_set1_epi32(1), hi = _mm256_set1_epi32(62);
-    int j = 0;
-    for (; j + 8 <= rows; j += 8) {
-        const __m256i acc = gru__qi_dot8_avx2(w + (size_t)j * (size_t)cols, cols, x16);
-        const __m256i m = _mm256_loadu_si256((const __m256i *)(const void *)(mult + j));
-        const __m128i sh8 = _mm_loadl_epi64((const __m128i *)(const void *)(shift + j));
-        const __m256i s = _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtepi8_epi32(sh8), lo), hi);
-        const __m256i am = _mm256_abs_epi32(acc), mm = _mm256_abs_epi32(m);
-        const __m256i neg = _mm256_srai_epi32(_mm256_xor_si256(acc, m), 31);
-        const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(bias + j));
-#define GRU__HALF(v, i) _mm256_extracti128_si256(v, i)
-        const __m128i r0 = gru__qi_requant4_avx2(GRU__HALF(am, 0), GRU__HALF(mm, 0), GRU__HALF(s, 0),
-                                                 GRU__HALF(neg, 0), GRU__HALF(b, 0));
-        const __m128i r1 = gru__qi_requant4_avx2(GRU__HALF(am, 1), GRU__HALF(mm, 1), GRU__HALF(s, 1),
-                                                 GRU__HALF(neg, 1), GRU__HALF(b, 1));
-#undef GRU__HALF
-        _mm_storeu_si128((__m128i *)(void *)(y + j), r0);
-        _mm_storeu_si128((__m128i *)(void *)(y + j + 4), r1);
-    }
-    for (; j < rows; j++)
-        y[j] = gru__qi_requant(gru__qi_dot(w + (size_t)j * (size_t)cols, x16, NULL, cols), mult[j],
-                               shift[j], bias[j]);
 }
 
 /* ---------------------------------------------------------------- integer gate math */
@@ -329,43 +346,57 @@ static inline int gru__x86_avx512vnni(void)
 #endif
 }
 
-/* gru__qi_dot8_avx2 with vpdpwssd (multiply int16 pairs and add to int32
- * lanes in one instruction) and AVX-512's 32 vector registers. */
-GRU__AVX512_INLINE __m256i gru__qi_dot8_vnni(const int8_t *w, int cols, const int16_t *x)
+/* gru__qi_blocks_avx2 with 512-bit vectors: one vpmovsxbw widens a pair
+ * group's 32 bytes (16 rows) and one vpdpwssd adds the 16 rows' pair products;
+ * nb (1..8) blocks share each broadcast of x: 8 independent accumulators
+ * hide vpdpwssd's latency (measured at (40,128): 8 blocks 1.55 us per step, 4
+ * blocks 1.80, 12 no better than 8). */
+#define GRU__QI_VNNI_BLOCKS 8
+GRU__AVX512_INLINE void gru__qi_blocks_vnni(const int8_t *w, size_t block, int pairs, const int16_t *x,
+                                            __m512i *out, const int nb)
 {
-    __m256i a0, a1, a2, a3, a4, a5, a6, a7;
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
-#define GRU__W16_TAIL(r) _mm256_cvtepi8_epi16(_mm_maskz_loadu_epi8(tail, w + r * cols + k))
-    int k = 0;
-    for (; k + 16 <= cols; k += 16) {
-        const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + k));
-        GRU__QI_ROWS8(_mm256_dpwssd_epi32, GRU__QI_W16);
+    __m512i acc[GRU__QI_VNNI_BLOCKS];
+    for (int b = 0; b < nb; b++)
+        acc[b] = _mm512_setzero_si512();
+    for (int p = 0; p < pairs; p++) {
+        const __m512i xv = _mm512_set1_epi32(gru__qi_pair(x, p));
+        for (int b = 0; b < nb; b++) {
+            const int8_t *wb = w + (size_t)b * block + 32 * (size_t)p;
+            const __m512i w16 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)wb));
+            acc[b] = _mm512_dpwssd_epi32(acc[b], w16, xv);
+        }
     }
-    if (k < cols) { /* masked loads: the bytes past the row are not read */
-        const __mmask16 tail = (__mmask16)((1u << (cols - k)) - 1u);
-        const __m256i xv = _mm256_maskz_loadu_epi16(tail, x + k);
-        GRU__QI_ROWS8(_mm256_dpwssd_epi32, GRU__W16_TAIL);
-    }
-#undef GRU__W16_TAIL
-    return gru__hsum8_avx2(a0, a1, a2, a3, a4, a5, a6, a7);
+    for (int b = 0; b < nb; b++)
+        out[b] = acc[b];
 }
 
 /* gru__qi_requant of 8 rows in eight 64-bit lanes, with the signed form of
  * the rounding: for p < 0, -((|p| + h) >> s) == (p + h - 1) >> s (arithmetic). */
-GRU__AVX512_INLINE __m256i gru__qi_requant8_avx512(__m256i acc, const int32_t *mult, const int8_t *shift,
-                                                   const int32_t *bias)
+GRU__AVX512_INLINE __m256i gru__qi_requant8_avx512(__m256i acc, __m256i mult, __m128i shift, __m256i bias)
 {
-    const __m512i s = _mm512_min_epi64(_mm512_max_epi64(
-        _mm512_cvtepi8_epi64(_mm_loadl_epi64((const __m128i *)(const void *)shift)), _mm512_set1_epi64(1)),
-        _mm512_set1_epi64(62));
-    const __m512i m = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)mult));
-    const __m512i p = _mm512_mul_epi32(_mm512_cvtepi32_epi64(acc), m);
+    const __m512i s = _mm512_min_epi64(_mm512_max_epi64(_mm512_cvtepi8_epi64(shift), _mm512_set1_epi64(1)),
+                                       _mm512_set1_epi64(62));
+    const __m512i p = _mm512_mul_epi32(_mm512_cvtepi32_epi64(acc), _mm512_cvtepi32_epi64(mult));
     const __m512i half = _mm512_sllv_epi64(_mm512_set1_epi64(1), _mm512_sub_epi64(s, _mm512_set1_epi64(1)));
     const __m512i t = _mm512_add_epi64(_mm512_add_epi64(p, half), _mm512_srai_epi64(p, 63));
-    __m512i v = _mm512_add_epi64(_mm512_srav_epi64(t, s),
-                                 _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)bias)));
+    __m512i v = _mm512_add_epi64(_mm512_srav_epi64(t, s), _mm512_cvtepi32_epi64(bias));
     v = _mm512_min_epi64(_mm512_max_epi64(v, _mm512_set1_epi64(-GRU_QI_PRE_MAX)), _mm512_set1_epi64(GRU_QI_PRE_MAX));
     return _mm512_cvtepi64_epi32(v);
+}
+
+/* y[0..n) = gru__qi_requant of the first n (1..16) lanes of acc; masked loads
+ * and store: nothing past the n rows is read or written. */
+GRU__AVX512_INLINE void gru__qi_requant16_avx512(__m512i acc, int n, const int32_t *mult, const int8_t *shift,
+                                                 const int32_t *bias, int32_t *y)
+{
+    const __mmask16 k = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+    const __m512i m = _mm512_maskz_loadu_epi32(k, mult), b = _mm512_maskz_loadu_epi32(k, bias);
+    const __m128i s = _mm_maskz_loadu_epi8(k, shift);
+    const __m256i lo = gru__qi_requant8_avx512(_mm512_castsi512_si256(acc), _mm512_castsi512_si256(m), s,
+                                               _mm512_castsi512_si256(b));
+    const __m256i hi = gru__qi_requant8_avx512(_mm512_extracti64x4_epi64(acc, 1), _mm512_extracti64x4_epi64(m, 1),
+                                               _mm_srli_si128(s, 8), _mm512_extracti64x4_epi64(b, 1));
+    _mm512_mask_storeu_epi32(y, k, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
 }
 
 /* gru__qi_gemv_avx2 with the kernels above. */
@@ -374,20 +405,30 @@ GRU__AVX512 static void gru__qi_gemv_avx512(const int8_t *restrict w, int rows, 
                                             const int32_t *restrict mult, const int8_t *restrict shift,
                                             const int32_t *restrict bias, int32_t *restrict y)
 {
-    int16_t xb[GRU_QI_MAX_DIM];
-    if (!x16) {
-        for (int k = 0; k < cols; k++)
-            xb[k] = (int16_t)x32[k];
-        x16 = xb;
+    int16_t buf[GRU_QI_MAX_DIM + 1];
+    const int16_t *x = gru__qi_pairs(x16, x32, cols, buf);
+    const size_t block = gru__qi_block_size(cols);
+    const int pairs = (cols + 1) / 2, step = GRU__QI_VNNI_BLOCKS * GRU_QI_BLOCK_ROWS;
+    for (int j = 0; j < rows; j += step) {
+        __m512i acc[GRU__QI_VNNI_BLOCKS];
+        const int left = rows - j;
+        const int nb = left >= step ? GRU__QI_VNNI_BLOCKS : (left + GRU_QI_BLOCK_ROWS - 1) / GRU_QI_BLOCK_ROWS;
+        const int8_t *wj = w + (size_t)(j / GRU_QI_BLOCK_ROWS) * block;
+        switch (nb) {
+        case 8: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 8); break;
+        case 7: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 7); break;
+        case 6: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 6); break;
+        case 5: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 5); break;
+        case 4: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 4); break;
+        case 3: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 3); break;
+        case 2: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 2); break;
+        default: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 1); break;
+        }
+        for (int b = 0; b < nb; b++) {
+            const int r = j + GRU_QI_BLOCK_ROWS * b, n = rows - r;
+            gru__qi_requant16_avx512(acc[b], n, mult + r, shift + r, bias + r, y + r);
+        }
     }
-    int j = 0;
-    for (; j + 8 <= rows; j += 8) {
-        const __m256i acc = gru__qi_dot8_vnni(w + (size_t)j * (size_t)cols, cols, x16);
-        _mm256_storeu_si256((__m256i *)(void *)(y + j), gru__qi_requant8_avx512(acc, mult + j, shift + j, bias + j));
-    }
-    for (; j < rows; j++)
-        y[j] = gru__qi_requant(gru__qi_dot(w + (size_t)j * (size_t)cols, x16, NULL, cols), mult[j],
-                               shift[j], bias[j]);
 }
 
 #else

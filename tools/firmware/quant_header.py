@@ -4,7 +4,7 @@ sequences, as static C arrays (float weights as exact hex literals). Used by
 tests/test_quant.py (host and QEMU targets) and benchmarks/bench_quant.py.
 
 The quantized weights are written row-major and packed by the C program itself
-(gru_q8_pack_matrix), so the test also covers the C packing."""
+(gru_q8_pack_matrix, gru_qi_pack_matrix), so the test also covers the C packing."""
 import os
 import shlex
 import subprocess
@@ -45,11 +45,11 @@ def write_case_header(path, model, q8, qi, X):
             "    memset(q8, 0, sizeof *q8);\n    memset(qi, 0, sizeof *qi);\n",
             f"    q8->num_layers = qi->num_layers = {len(Hs)};\n"]
 
-    def pack(name, q, rows, cols):
-        padded = -(-rows // 8) * 8
+    def pack(name, q, rows, cols, mode="q8"):
+        size = f"GRU_{mode.upper()}_PACKED_SIZE({rows}, {cols})"
         out.append(_arr("int8_t", name, q))
-        out.append(f"static int8_t {name}_p[{padded * cols}];\n")
-        body.append(f"    st = gru_q8_pack_matrix({name}, {rows}, {cols}, {name}_p, sizeof {name}_p);\n"
+        out.append(f"static int8_t {name}_p[{size}];\n")
+        body.append(f"    st = gru_{mode}_pack_matrix({name}, {rows}, {cols}, {name}_p, sizeof {name}_p);\n"
                     "    if (st != GRU_OK) return st;\n")
         return f"{name}_p"
 
@@ -64,10 +64,14 @@ def write_case_header(path, model, q8, qi, X):
             out.append(_arr("float", f"l{l}_{k}", p8[f"{k}_l{l}"]))
         body.append(f"    q8->layers[{l}] = (gru_q8_layer){{{size_in}, {H}, {ra}, {a}, {b}, {c}, "
                     f"l{l}_s_ih, l{l}_s_hh, l{l}_b_ih, l{l}_b_hh}};\n")
-        for k, ct in (("w_ih", "int8_t"), ("w_hh", "int8_t"), ("m_ih", "int32_t"), ("sh_ih", "int8_t"),
-                      ("m_hh", "int32_t"), ("sh_hh", "int8_t"), ("b_ih", "int32_t"), ("b_hh", "int32_t")):
+        qw_hh = pi[f"w_hh_l{l}"]
+        qa = pack(f"l{l}_qi_ih", pi[f"w_ih_l{l}"], 3 * H, size_in, "qi")
+        qb = pack(f"l{l}_qi_rz", qw_hh[:2 * H], 2 * H, H, "qi")
+        qc = pack(f"l{l}_qi_n", qw_hh[2 * H:], H, H, "qi")
+        for k, ct in (("m_ih", "int32_t"), ("sh_ih", "int8_t"), ("m_hh", "int32_t"), ("sh_hh", "int8_t"),
+                      ("b_ih", "int32_t"), ("b_hh", "int32_t")):
             out.append(_arr(ct, f"l{l}_qi_{k}", pi[f"{k}_l{l}"]))
-        body.append(f"    qi->layers[{l}] = (gru_qi_layer){{{size_in}, {H}, {ra}, l{l}_qi_w_ih, l{l}_qi_w_hh, "
+        body.append(f"    qi->layers[{l}] = (gru_qi_layer){{{size_in}, {H}, {ra}, {qa}, {qb}, {qc}, "
                     f"l{l}_qi_m_ih, l{l}_qi_sh_ih, l{l}_qi_m_hh, l{l}_qi_sh_hh, l{l}_qi_b_ih, l{l}_qi_b_hh}};\n")
         size_in = H
     if q8.output_size is not None:
@@ -75,11 +79,12 @@ def write_case_header(path, model, q8, qi, X):
         h = pack("head_q8", p8["head.weight"], O, Hs[-1])
         out.append(_arr("float", "head_scale", p8["head.scale"]))
         out.append(_arr("float", "head_bias", p8["head.bias"]))
-        for k, ct in (("weight", "int8_t"), ("mult", "int32_t"), ("shift", "int8_t"), ("bias", "int32_t")):
+        hq = pack("head_qi", pi["head.weight"], O, Hs[-1], "qi")
+        for k, ct in (("mult", "int32_t"), ("shift", "int8_t"), ("bias", "int32_t")):
             out.append(_arr(ct, f"head_qi_{k}", pi[f"head.{k}"]))
         body.append(f"    q8->has_head = qi->has_head = 1;\n"
                     f"    q8->head = (gru_q8_dense){{{Hs[-1]}, {O}, {act}, {h}, head_scale, head_bias}};\n"
-                    f"    qi->head = (gru_qi_dense){{{Hs[-1]}, {O}, {act}, head_qi_weight, head_qi_mult, "
+                    f"    qi->head = (gru_qi_dense){{{Hs[-1]}, {O}, {act}, {hq}, head_qi_mult, "
                     "head_qi_shift, head_qi_bias};\n")
     body.append("    st = gru_q8_model_check(q8);\n    if (st != GRU_OK) return st;\n"
                 "    return gru_qi_model_check(qi);\n}\n")

@@ -129,6 +129,26 @@ static void fuzz_q8(fz *f, uint8_t mode)
     drop(&pl);
 }
 
+/* A packed integer-path matrix from arbitrary row-major bytes, through
+ * gru_qi_pack_matrix into a buffer of exactly GRU_QI_PACKED_SIZE: a short
+ * buffer is refused, and every packed byte is checked against the layout of
+ * gru_quant.h (16-row blocks of column pairs, zero padding). */
+static int8_t *qi_packed(fz *f, pool *pl, int rows, int cols)
+{
+    const size_t n = GRU_QI_PACKED_SIZE(rows, cols), C = (size_t)(cols + 1) / 2 * 2;
+    int8_t *w = (int8_t *)fz_bytes(f, (size_t)rows * (size_t)cols);
+    int8_t *p = keep(pl, fz_alloc(n));
+    FZ_CHECK(gru_qi_pack_matrix(w, rows, cols, p, n - 1) == GRU_ERR_BUFFER);
+    FZ_CHECK(gru_qi_pack_matrix(w, rows, cols, p, n) == GRU_OK);
+    for (size_t i = 0; i < n; i++) {
+        const size_t block = i / (16 * C), pair = i % (16 * C) / 32, r = i % 32 / 2, c = 2 * pair + i % 2;
+        const size_t row = 16 * block + r;
+        FZ_CHECK(p[i] == (row < (size_t)rows && c < (size_t)cols ? w[row * (size_t)cols + c] : 0));
+    }
+    free(w);
+    return p;
+}
+
 static void fuzz_qi(fz *f, uint8_t mode)
 {
     pool pl = {{0}, 0};
@@ -145,7 +165,7 @@ static void fuzz_qi(fz *f, uint8_t mode)
         L->input_size = prev;
         L->hidden_size = prev = raw ? (int)(fz_i32(f) % 1024) : fz_dim(f, 16, 0);
         L->reset_after = fz_u8(f) & 1;
-        L->w_ih = L->w_hh = L->sh_ih = L->sh_hh = d8;
+        L->w_ih = L->w_hh_rz = L->w_hh_n = L->sh_ih = L->sh_hh = d8;
         L->m_ih = L->m_hh = L->b_ih = L->b_hh = d32;
         S += (size_t)(prev > 0 ? prev : 0);
     }
@@ -167,8 +187,9 @@ static void fuzz_qi(fz *f, uint8_t mode)
     for (int l = 0; l < m.num_layers; l++) {
         gru_qi_layer *L = &m.layers[l];
         const size_t H = (size_t)L->hidden_size, I = (size_t)L->input_size;
-        L->w_ih = keep(&pl, fz_bytes(f, 3 * H * I));
-        L->w_hh = keep(&pl, fz_bytes(f, 3 * H * H));
+        L->w_ih = qi_packed(f, &pl, 3 * (int)H, (int)I);
+        L->w_hh_rz = qi_packed(f, &pl, 2 * (int)H, (int)H);
+        L->w_hh_n = qi_packed(f, &pl, (int)H, (int)H);
         L->m_ih = keep(&pl, fz_i32s(f, 3 * H));
         L->sh_ih = keep(&pl, fz_bytes(f, 3 * H));
         L->m_hh = keep(&pl, fz_i32s(f, 3 * H));
@@ -178,7 +199,7 @@ static void fuzz_qi(fz *f, uint8_t mode)
     }
     if (m.has_head) {
         const size_t O = (size_t)m.head.output_size;
-        m.head.weight = keep(&pl, fz_bytes(f, O * (size_t)m.head.input_size));
+        m.head.weight = qi_packed(f, &pl, (int)O, m.head.input_size);
         m.head.mult = keep(&pl, fz_i32s(f, O));
         m.head.shift = keep(&pl, fz_bytes(f, O));
         m.head.bias = keep(&pl, fz_i32s(f, O));
