@@ -11,6 +11,7 @@ from libc.math cimport isfinite
 
 from pygru._gru cimport GRU_OK, GRU_MAX_LAYERS, gru_status_string
 from pygru._gru_quant cimport *
+from pygru._core import aligned_empty, aligned_zeros
 
 cnp.import_array()
 
@@ -40,7 +41,7 @@ def pack_matrix_i8(w):
     """Pack a row-major int8 [rows][cols] matrix like gru_pack_matrix."""
     cdef const int8_t[:, ::1] src = _c(w, np.int8)
     cdef int rows = <int>src.shape[0], cols = <int>src.shape[1]
-    out = np.empty(((rows + 7) // 8) * 8 * cols, dtype=np.int8)
+    out = aligned_empty(((rows + 7) // 8) * 8 * cols, np.int8)
     cdef int8_t[::1] dst = out
     _check(gru_q8_pack_matrix(&src[0, 0], rows, cols, &dst[0], <size_t>dst.shape[0]))
     return out
@@ -51,7 +52,7 @@ def pack_matrix_qi(w):
     (gru_qi_pack_matrix: 16-row blocks, column pairs interleaved)."""
     cdef const int8_t[:, ::1] src = _c(w, np.int8)
     cdef int rows = <int>src.shape[0], cols = <int>src.shape[1]
-    out = np.empty(GRU_QI_PACKED_SIZE(rows, cols), dtype=np.int8)
+    out = aligned_empty(GRU_QI_PACKED_SIZE(rows, cols), np.int8)
     cdef int8_t[::1] dst = out
     _check(gru_qi_pack_matrix(&src[0, 0], rows, cols, &dst[0], <size_t>dst.shape[0]))
     return out
@@ -117,8 +118,8 @@ cdef class Q8Model:
         cdef int batch = <int>xv.shape[0], steps = <int>xv.shape[1]
         shape = [batch, steps, self.output_size] if return_sequences else [batch, self.output_size]
         y = np.empty(shape, dtype=np.float32)
-        state = np.empty(self.state_size, dtype=np.float32)
-        scratch = np.empty(self.scratch_size, dtype=np.float32)
+        state = aligned_empty(self.state_size, np.float32)
+        scratch = aligned_empty(self.scratch_size, np.float32)
         cdef float *yp = <float *>_p(y)
         cdef float *sp = <float *>_p(state)
         cdef float *wp = <float *>_p(scratch)
@@ -140,8 +141,8 @@ cdef class Q8Stream:
 
     def __init__(self, Q8Model model):
         self.model = model
-        self._state = np.zeros(model.state_size, dtype=np.float32)
-        self._scratch = np.zeros(model.scratch_size, dtype=np.float32)
+        self._state = aligned_zeros(model.state_size, np.float32)
+        self._scratch = aligned_zeros(model.scratch_size, np.float32)
         self._n_in = model.input_size
         self._n_out = model.output_size
         _check(gru_q8_stream_init(&self.s, &model.c, <float *>_p(self._state), <size_t>model.state_size,
@@ -237,8 +238,8 @@ cdef class QIModel:
         cdef int batch = <int>xv.shape[0], steps = <int>xv.shape[1]
         shape = [batch, steps, self.output_size] if return_sequences else [batch, self.output_size]
         y = np.empty(shape, dtype=np.int32)
-        state = np.empty(self.state_size, dtype=np.int16)
-        scratch = np.empty(self.scratch_size, dtype=np.int32)
+        state = aligned_empty(self.state_size, np.int16)
+        scratch = aligned_empty(self.scratch_size, np.int32)
         cdef int32_t *yp = <int32_t *>_p(y)
         cdef int16_t *sp = <int16_t *>_p(state)
         cdef int32_t *wp = <int32_t *>_p(scratch)
@@ -260,8 +261,8 @@ cdef class QIStream:
 
     def __init__(self, QIModel model):
         self.model = model
-        self._state = np.zeros(model.state_size, dtype=np.int16)
-        self._scratch = np.zeros(model.scratch_size, dtype=np.int32)
+        self._state = aligned_zeros(model.state_size, np.int16)
+        self._scratch = aligned_zeros(model.scratch_size, np.int32)
         self._n_in = model.input_size
         self._n_out = model.output_size
         _check(gru_qi_stream_init(&self.s, &model.c, <int16_t *>_p(self._state), <size_t>model.state_size,

@@ -23,6 +23,39 @@ def _layer_shapes(input_size, hidden_sizes):
     return shapes
 
 
+def batch_input(X, input_size, lengths=None):
+    """predict's X as (B, T, input_size) float32, whether it came without the
+    batch axis, and lengths (one int for 2-D X) as a list for the batch."""
+    X = float_array("X", X, (2, 3), input_size)
+    single = X.ndim == 2
+    if single:
+        X = X[None]
+        if lengths is not None and np.ndim(lengths) == 0:
+            lengths = [lengths]
+    return X, single, lengths
+
+
+def run_with_lengths(run, X, seq, lengths, output_dim):
+    """run(X, seq) on the whole batch, or with lengths (valid steps per
+    sequence) once per distinct length on the sequences cut to it; with seq,
+    the padding steps repeat the last valid output (the training forward holds
+    the state there)."""
+    if lengths is None:
+        return run(X, seq)
+    lengths = lengths_array("lengths", lengths, X.shape[0], X.shape[1])
+    B, T = X.shape[:2]
+    Y = np.empty((B, T, output_dim) if seq else (B, output_dim), np.float32)
+    for L in np.unique(lengths):
+        idx = np.flatnonzero(lengths == L)
+        part = run(np.ascontiguousarray(X[idx, :L]), seq)
+        if seq:
+            Y[idx, :L] = part
+            Y[idx, L:] = part[:, L - 1:L]
+        else:
+            Y[idx] = part
+    return Y
+
+
 class GRUModel:
     """A GRU network: `len(hidden_sizes)` stacked GRU layers, then (if
     `output_size` is given) a dense head ``y = activation(W h + b)``.
@@ -140,30 +173,11 @@ class GRUModel:
         for padded batches, as in fit/evaluate: sequence b's output is the one
         after its step lengths[b] - 1, and with return_sequences the padding
         steps repeat it (the state is held there, as in training)."""
-        X = float_array("X", X, (2, 3), self.input_size)
-        single = X.ndim == 2
-        if single:
-            X = X[None]
-            if lengths is not None and np.ndim(lengths) == 0:
-                lengths = [lengths]
+        X, single, lengths = batch_input(X, self.input_size, lengths)
         if X.shape[0] > 2**31 - 1 or X.shape[1] > 2**31 - 1:
             raise ValueError(f"X: batch and time axes must be below 2**31, got shape {X.shape}")
         seq = self.return_sequences if return_sequences is None else bool(return_sequences)
-        native = self._native_model()
-        if lengths is None:
-            Y = native.sequence(X, seq)
-        else:
-            lengths = lengths_array("lengths", lengths, X.shape[0], X.shape[1])
-            B, T = X.shape[:2]
-            Y = np.empty((B, T, self.output_dim) if seq else (B, self.output_dim), np.float32)
-            for L in np.unique(lengths):  # one batched call per distinct length
-                idx = np.flatnonzero(lengths == L)
-                part = native.sequence(np.ascontiguousarray(X[idx, :L]), seq)
-                if seq:
-                    Y[idx, :L] = part
-                    Y[idx, L:] = part[:, L - 1:L]
-                else:
-                    Y[idx] = part
+        Y = run_with_lengths(self._native_model().sequence, X, seq, lengths, self.output_dim)
         return Y[0] if single else Y
 
     def stream(self):

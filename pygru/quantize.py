@@ -31,6 +31,7 @@ import numpy as np
 
 from ._io import atomic_write, read_npz
 from ._validate import float_array
+from .model import batch_input, run_with_lengths
 
 MODES = ("int8", "integer")
 FORMAT_VERSION = 1
@@ -339,17 +340,16 @@ class QuantizedGRUModel:
         seq = self.return_sequences if return_sequences is None else bool(return_sequences)
         return self._native_model().sequence(np.ascontiguousarray(Xq), seq)
 
-    def predict(self, X, return_sequences=None):
-        """As GRUModel.predict."""
-        X = float_array("X", X, (2, 3), self.input_size)
-        single = X.ndim == 2
-        if single:
-            X = X[None]
+    def predict(self, X, return_sequences=None, lengths=None):
+        """As GRUModel.predict (lengths: valid steps per sequence)."""
+        X, single, lengths = batch_input(X, self.input_size, lengths)
         seq = self.return_sequences if return_sequences is None else bool(return_sequences)
         if self.mode == "int8":
-            Y = self._native_model().sequence(X, seq)
+            run = self._native_model().sequence
         else:
-            Y = self.dequantize_output(self.predict_int(self.quantize_input(X), seq))
+            def run(Xs, s):
+                return self.dequantize_output(self.predict_int(self.quantize_input(Xs), s))
+        Y = run_with_lengths(run, X, seq, lengths, self.output_dim)
         return Y[0] if single else Y
 
     def stream(self):

@@ -381,3 +381,20 @@ def test_accuracy_within_one_point_on_spoken_digits(seed):
     assert acc["float"] > 90.0, acc          # the model did learn the task
     assert abs(acc["int8"] - acc["float"]) <= 1.0, acc
     assert abs(acc["integer"] - acc["float"]) <= 1.0, acc
+
+
+@pytest.mark.parametrize("mode", ["int8", "integer"])
+def test_quantized_predict_with_lengths_equals_each_sequence_cut_to_its_length(mode):
+    model = pygru.GRUModel(4, [8], output_size=3, return_sequences=True, seed=1)
+    X = np.random.default_rng(2).standard_normal((5, 9, 4)).astype(np.float32)
+    q = pygru.quantize(model, X, mode=mode)
+    lengths = np.array([9, 2, 5, 9, 1])
+    Y = q.predict(X, lengths=lengths)
+    for b, L in enumerate(lengths):
+        own = q.predict(X[b, :L])
+        np.testing.assert_array_equal(Y[b, :L], own)
+        np.testing.assert_array_equal(Y[b, L:], np.repeat(own[-1:], 9 - L, axis=0))
+    last = q.predict(X, return_sequences=False, lengths=lengths)
+    np.testing.assert_array_equal(last, Y[np.arange(5), lengths - 1])
+    with pytest.raises(ValueError, match=r"^lengths: expected values in 1\.\.9"):
+        q.predict(X, lengths=[10, 1, 1, 1, 1])
