@@ -20,6 +20,7 @@ import zlib
 
 import numpy as np
 
+from . import _core
 from ._io import atomic_write
 from .export import DEFAULT_TEST_STEPS, _array_body, _check_path, _export_date, check_name
 from ._validate import positive_int
@@ -90,6 +91,8 @@ def render_quantized_header(qmodel, name="model", self_test_steps=None, filename
         model_t, stream_p = "gru_q8_model", "gru_q8"
         scratch_macro = f"GRU_SCRATCH_SIZE({max(hidden)}, {n_out})"
     weight_bytes = sum(int(np.asarray(a).nbytes) for _, a in arrays)
+    c_version = _core.C_VERSION
+    c_major = c_version.split(".")[0]
     out = []
     w = out.append
     w(f"""/*
@@ -128,6 +131,11 @@ def render_quantized_header(qmodel, name="model", self_test_steps=None, filename
 #include <stdint.h>
 
 #include "gru_quant.h"
+
+#if GRU_VERSION_MAJOR != {c_major} || GRU_PACK_ROWS != 8 || GRU_PACK_BLOCK != 48 || \\
+    !defined(GRU_QI_BLOCK_ROWS) || GRU_QI_BLOCK_ROWS != 16
+#error "{fname} was exported for gru_c {c_version} (packed layouts GRU_PACK_ROWS 8, GRU_PACK_BLOCK 48, GRU_QI_BLOCK_ROWS 16); re-export it for this gru_quant.h"
+#endif
 
 #define {N}_INPUT_SIZE {n_in}
 #define {N}_OUTPUT_SIZE {n_out}

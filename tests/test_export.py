@@ -587,3 +587,37 @@ def test_firmware_example_builds_and_matches_python(cc, tmp_path):
     want = model.predict(lcg_frames(50, model.input_size))
     assert [int(s, 16) for s in scores] == bits(want).tolist()
     assert f"class {int(np.argmax(want))}" in lines
+
+
+@pytest.mark.parametrize("kind, macro, value", [
+    ("float", "GRU_PACK_BLOCK", "40"),
+    ("integer", "GRU_QI_BLOCK_ROWS", "8"),
+    ("int8", "GRU_PACK_ROWS", "4"),
+])
+def test_header_refuses_a_runtime_with_another_packed_layout(kind, macro, value, tmp_path):
+    # An exported header holds weights in the packed layout of the gru_c it was
+    # made for; a runtime that packs differently would read them wrong, so the
+    # header stops the build instead (here: a copy of gru_c's headers with one
+    # layout constant changed).
+    cc = need_tool("gcc")
+    model = pygru.GRUModel(3, [16], output_size=2, seed=0)
+    if kind == "float":
+        target = model
+    else:
+        target = pygru.quantize(model, np.random.default_rng(0).standard_normal((2, 5, 3)), mode=kind)
+    pygru.export_c(target, tmp_path / "m.h", name="m")
+    main = tmp_path / "main.c"
+    main.write_text('#define M_IMPLEMENTATION\n#include "m.h"\nint main(void) { return 0; }\n')
+    ok = run([cc, "-std=c99", "-fsyntax-only", *INCLUDES, "-I", str(tmp_path), str(main)])
+    assert ok.returncode == 0
+    other = tmp_path / "other_include"
+    other.mkdir()
+    for name in os.listdir(os.path.join(GRU_C, "include")):
+        text = open(os.path.join(GRU_C, "include", name)).read()
+        text, n = re.subn(rf"#define {macro} \d+", f"#define {macro} {value}", text)
+        (other / name).write_text(text)
+    res = subprocess.run([cc, "-std=c99", "-fsyntax-only", "-I", str(other), "-I",
+                          os.path.join(GRU_C, "src"), "-I", str(tmp_path), str(main)],
+                         capture_output=True, text=True)
+    assert res.returncode != 0
+    assert "m.h was exported for gru_c" in res.stderr and "re-export it" in res.stderr

@@ -47,7 +47,7 @@ extern "C" {
 #endif
 
 #define GRU_VERSION_MAJOR 0
-#define GRU_VERSION_MINOR 1
+#define GRU_VERSION_MINOR 2
 #define GRU_VERSION_PATCH 0
 
 /* ---------------------------------------------------------------- status codes */
