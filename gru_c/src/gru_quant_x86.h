@@ -25,7 +25,9 @@
  *                      masked loads / stores for the last rows, and the
  *                      requantization in eight 64-bit lanes (vpsravq).
  *   gru__qi_gates_*    the integer gate loops, 8 units at a time (one gather
- *                      reads both table entries of the interpolation).
+ *                      reads both table entries of the interpolation); on
+ *                      AVX-512 CPUs 32 units at a time, the table held in 16
+ *                      registers and read with vpermt2w (no gathers).
  *
  * They are compiled with __attribute__((target(...))) and called only when
  * the CPU has the features (__builtin_cpu_supports, checked at each call: a
