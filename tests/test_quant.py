@@ -6,6 +6,7 @@ reference (tests/reference.py). Fixed-point activations against float64.
 """
 import os
 import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -185,6 +186,30 @@ def test_x86_kernels_bit_exact(tmp_path):
         y8, yi = quant_case.parse_output(out, *X.shape[:2], q8.output_dim)
         assert np.array_equal(y8.view(np.uint32), want8.view(np.uint32)), name
         np.testing.assert_array_equal(yi, wanti, err_msg=name)
+
+
+def test_x86_activation_kernels_match_scalar_exhaustively(tmp_path):
+    """The AVX2 (8 lanes, gathers) and AVX-512 (32 lanes, table in registers
+    read with vpermt2w) integer tanh / sigmoid against the portable functions
+    for every input in [-2^26, 2^26] (tests/c/quant_act_x86.c)."""
+    if "avx2" not in _cpu_flags():
+        pytest.skip("this CPU lacks AVX2: the x86 activation kernels cannot run")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "c", "quant_act_x86.c")
+    others = [c for c in quant_case.C_SOURCES if not c.endswith("gru_quant.c")]
+    exe = str(tmp_path / "quant_act_x86")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(src)))
+    cmd = quant_case.host_cc() + quant_case.WARN + ["-O2", "-ffp-contract=off"]
+    cmd += ["-I" + os.path.join(root, "gru_c", d) for d in ("include", "src")] + [src] + others + ["-o", exe]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    res = subprocess.run([exe], capture_output=True, text=True, timeout=120)
+    lines = dict(line.split(None, 1) for line in res.stdout.splitlines() if not line.startswith(" "))
+    assert "avx2" in lines, res.stdout
+    if {"avx512_vnni", "avx512bw", "avx512vl"} <= _cpu_flags():
+        assert "avx512" in lines, res.stdout
+    for name, counts in lines.items():
+        checked, bad = (int(v) for v in counts.split())
+        assert checked == 2 * (2 ** 27) and bad == 0, (name, res.stdout)
+    assert res.returncode == 0, res.stdout
 
 
 # ------------------------------------------------------------------ integer weight layout
