@@ -49,6 +49,7 @@ VARIANTS = {
     "gcc-O3-avx512": ("gcc", ["-O3", "-mavx512f", "-mfma"]),
     "clang-O3": ("clang", ["-O3"]),
     "clang-O3-avx2": ("clang", ["-O3", "-mavx2", "-mfma"]),
+    "clang-O3-dispatch": ("clang", ["-O3", "-DGRU_DISPATCH_X86"]),  # the build CC=clang pip install makes
 }
 
 

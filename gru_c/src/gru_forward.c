@@ -4,42 +4,8 @@
 float gru_tanh(float x) { return gru__tanh(x); }
 float gru_sigmoid(float x) { return gru__sigmoid(x); }
 
-/* One time step of the whole model (every layer, then the head) for `lanes`
- * sequences: lane l reads x + l * x_stride, owns state + l * state_stride and
- * writes y + l * y_stride. The one kernel behind gru_stream_step (1 lane) and
- * gru_sequence (GRU_SEQUENCE_LANES lanes, then 1 for the rest of a batch). */
-static void gru__model_step(const gru_model *model, float *state, size_t state_stride,
-                              float *scratch, const float *x, size_t x_stride, float *y,
-                              size_t y_stride, int lanes)
-{
-    const int out_size = gru_model_output_size(model);
-    const gru__scratch s = gru__scratch_split(scratch, gru__max_hidden(model), out_size);
-    const float *input = x;
-    size_t input_stride = x_stride;
-    float *h = state;
-    for (int l = 0; l < model->num_layers; l++) {
-        gru__layer_step(&model->layers[l], input, input_stride, h, state_stride, s, lanes);
-        input = h;
-        input_stride = state_stride;
-        h += model->layers[l].hidden_size;
-    }
-    /* `input` is now the last layer's h. */
-    const float *result = input;
-    size_t result_stride = input_stride;
-    if (model->has_head) {
-        const gru_dense *head = &model->head;
-        gru__gemm_call(head->weight, out_size, head->input_size, input, input_stride, head->bias, s.out,
-                  s.stride, lanes);
-        for (int l = 0; l < lanes; l++)
-            gru__activate(head->activation, s.out + (size_t)l * s.stride, out_size);
-        result = s.out;
-        result_stride = s.stride;
-    }
-    for (int l = 0; l < lanes; l++)
-        memcpy(y + (size_t)l * y_stride, result + (size_t)l * result_stride,
-               (size_t)out_size * sizeof *y);
-}
-
+/* The instruction-set-dispatched leaf kernels come first: Clang requires a
+ * target_clones function's definition before its first use in this file. */
 GRU__DISPATCH void gru__gemv(const float *restrict w, int rows, int cols, const float *restrict x,
                              const float *restrict bias, float *restrict y)
 {
@@ -93,6 +59,42 @@ GRU__DISPATCH void gru__gates_n(int hidden_size, const float *restrict gi, const
         const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
         h[j] = (1.0f - z) * n + z * h[j];
     }
+}
+
+/* One time step of the whole model (every layer, then the head) for `lanes`
+ * sequences: lane l reads x + l * x_stride, owns state + l * state_stride and
+ * writes y + l * y_stride. The one kernel behind gru_stream_step (1 lane) and
+ * gru_sequence (GRU_SEQUENCE_LANES lanes, then 1 for the rest of a batch). */
+static void gru__model_step(const gru_model *model, float *state, size_t state_stride,
+                              float *scratch, const float *x, size_t x_stride, float *y,
+                              size_t y_stride, int lanes)
+{
+    const int out_size = gru_model_output_size(model);
+    const gru__scratch s = gru__scratch_split(scratch, gru__max_hidden(model), out_size);
+    const float *input = x;
+    size_t input_stride = x_stride;
+    float *h = state;
+    for (int l = 0; l < model->num_layers; l++) {
+        gru__layer_step(&model->layers[l], input, input_stride, h, state_stride, s, lanes);
+        input = h;
+        input_stride = state_stride;
+        h += model->layers[l].hidden_size;
+    }
+    /* `input` is now the last layer's h. */
+    const float *result = input;
+    size_t result_stride = input_stride;
+    if (model->has_head) {
+        const gru_dense *head = &model->head;
+        gru__gemm_call(head->weight, out_size, head->input_size, input, input_stride, head->bias, s.out,
+                  s.stride, lanes);
+        for (int l = 0; l < lanes; l++)
+            gru__activate(head->activation, s.out + (size_t)l * s.stride, out_size);
+        result = s.out;
+        result_stride = s.stride;
+    }
+    for (int l = 0; l < lanes; l++)
+        memcpy(y + (size_t)l * y_stride, result + (size_t)l * result_stride,
+               (size_t)out_size * sizeof *y);
 }
 
 static void gru__stream_step(const gru_model *model, float *state, float *scratch,

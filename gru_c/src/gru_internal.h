@@ -425,9 +425,9 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
  * (GRU__DISPATCH). Calling them instead of inlining gru__gemm at every call
  * site keeps the code small (435 KB of x86 text otherwise) and the builds fast;
  * a call costs a few ns next to a matrix product. */
-void gru__gemv(const float *restrict w, int rows, int cols, const float *restrict x,
+GRU__DISPATCH void gru__gemv(const float *restrict w, int rows, int cols, const float *restrict x,
                const float *restrict bias, float *restrict y);
-void gru__gemm_lanes(const float *restrict w, int rows, int cols, const float *restrict x,
+GRU__DISPATCH void gru__gemm_lanes(const float *restrict w, int rows, int cols, const float *restrict x,
                      size_t x_stride, const float *restrict bias, float *restrict y,
                      size_t y_stride);
 
@@ -560,12 +560,12 @@ static inline gru__scratch gru__scratch_split(float *scratch, int max_hidden, in
  *   gru__gates_rz:       reset_before, first half: z kept in gh[H..2H),
  *                        rh = r * h
  *   gru__gates_n:        reset_before, second half: h from gi, z, ghn */
-void gru__gates_sigmoid(int n, const float *restrict gi, float *restrict gh);
-void gru__gates_n_after(int hidden_size, const float *restrict gi, const float *restrict gh,
+GRU__DISPATCH void gru__gates_sigmoid(int n, const float *restrict gi, float *restrict gh);
+GRU__DISPATCH void gru__gates_n_after(int hidden_size, const float *restrict gi, const float *restrict gh,
                       const float *restrict ghn, float *restrict h);
-void gru__gates_rz(int hidden_size, const float *restrict gi, float *restrict gh,
+GRU__DISPATCH void gru__gates_rz(int hidden_size, const float *restrict gi, float *restrict gh,
                    const float *restrict h, float *restrict rh);
-void gru__gates_n(int hidden_size, const float *restrict gi, const float *restrict gh,
+GRU__DISPATCH void gru__gates_n(int hidden_size, const float *restrict gi, const float *restrict gh,
                   const float *restrict ghn, float *restrict h);
 
 /* h <- GRU(x, h) for one layer and `lanes` independent sequences: lane l reads

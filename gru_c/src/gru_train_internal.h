@@ -9,7 +9,9 @@
 #include "gru_internal.h"
 #include "gru_train.h"
 
-#if defined(__GNUC__)
+/* Clang refuses noinline beside target_clones (GRU__DISPATCH), and never
+ * inlines a multiversioned function anyway. */
+#if defined(__GNUC__) && !defined(__clang__)
 #define GRU__NOINLINE __attribute__((noinline))
 #else
 #define GRU__NOINLINE
