@@ -363,9 +363,8 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
                         size_t x_stride, const float *restrict bias, float *restrict y,
                         size_t y_stride, const int lanes)
 {
-    (void)x_stride; /* read only by the lane kernel (GRU_SEQUENCE_LANES > 1) */
-    const int padded = gru__round_up(rows, GRU_PACK_ROWS);
     (void)x_stride; /* only read with GRU_SEQUENCE_LANES > 1 (small targets have 1) */
+    const int padded = gru__round_up(rows, GRU_PACK_ROWS);
     /* One lane, no padding rows: the blocks start their sums from the bias
      * itself instead of a copy of it in y. Same values, same results; the copy
      * was a library memcpy call per product, 13% of a step at (16, 32). */
@@ -377,6 +376,7 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
         for (int j = rows; j < padded; j++)
             yl[j] = 0.0f;
     }
+    const float *init = from_bias ? bias : y; /* where the one-lane sums start */
     const gru__blocks g = gru__block_split(padded);
     for (int b = 0, r0 = 0; b < g.count; b++) {
         const int width = gru__block_rows(g, b);
@@ -399,21 +399,21 @@ GRU__HOT void gru__gemm(const float *restrict w, int rows, int cols, const float
 #if GRU_KERNEL_ROWS == 48
         /* Constant widths let the compiler keep the whole block in registers. */
         switch (width) {
-        case 48: gru__block(w, 48, cols, x, (from_bias ? bias : y) + r0, y + r0, 48); break;
-        case 40: gru__block(w, 40, cols, x, (from_bias ? bias : y) + r0, y + r0, 40); break;
-        case 32: gru__block(w, 32, cols, x, (from_bias ? bias : y) + r0, y + r0, 32); break;
-        case 24: gru__block(w, 24, cols, x, (from_bias ? bias : y) + r0, y + r0, 24); break;
-        case 16: gru__block(w, 16, cols, x, (from_bias ? bias : y) + r0, y + r0, 16); break;
-        default: gru__block(w, 8, cols, x, (from_bias ? bias : y) + r0, y + r0, 8); break;
+        case 48: gru__block(w, 48, cols, x, init + r0, y + r0, 48); break;
+        case 40: gru__block(w, 40, cols, x, init + r0, y + r0, 40); break;
+        case 32: gru__block(w, 32, cols, x, init + r0, y + r0, 32); break;
+        case 24: gru__block(w, 24, cols, x, init + r0, y + r0, 24); break;
+        case 16: gru__block(w, 16, cols, x, init + r0, y + r0, 16); break;
+        default: gru__block(w, 8, cols, x, init + r0, y + r0, 8); break;
         }
 #else
         int s = 0;
 #if GRU_KERNEL_ROWS == 16
         for (; s + 16 <= width; s += 16)
-            GRU__BLOCK16(w + s, width, cols, x, (from_bias ? bias : y) + r0 + s, y + r0 + s);
+            GRU__BLOCK16(w + s, width, cols, x, init + r0 + s, y + r0 + s);
 #endif
         for (; s < width; s += 8)
-            GRU__BLOCK8(w + s, width, cols, x, (from_bias ? bias : y) + r0 + s, y + r0 + s);
+            GRU__BLOCK8(w + s, width, cols, x, init + r0 + s, y + r0 + s);
 #endif
         w += (size_t)width * (size_t)cols;
         r0 += width;
