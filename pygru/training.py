@@ -10,6 +10,7 @@ import json
 import math
 import numbers
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -252,14 +253,43 @@ class History(dict):
         self.setdefault(key, []).append(value)
 
 
+class _LineProgress:
+    """Progress for a log file or pipe: one plain line per finished epoch,
+    where a tqdm bar would write a carriage-return frame per refresh."""
+
+    def __init__(self, desc, stream):
+        self.desc, self.stream = desc, stream
+        self.last = None
+
+    def update(self, n=1):
+        pass
+
+    def set_postfix(self, epoch, loss):
+        if self.last is not None and epoch != self.last[0]:
+            self._line(*self.last)
+        self.last = (epoch, loss)
+
+    def _line(self, epoch, loss):
+        print(f"{self.desc}: epoch {epoch}, loss {loss}", file=self.stream, flush=True)
+
+    def close(self):
+        if self.last is not None:
+            self._line(*self.last)
+            self.last = None
+
+
 def _progress(total, enabled, desc):
+    """A tqdm bar on a terminal, plain lines elsewhere, None when disabled."""
     if not enabled:
         return None
+    stream = sys.stderr
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return _LineProgress(desc, stream)
     try:
         from tqdm.auto import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, desc=desc, leave=False, unit="batch")
+    return tqdm(total=total, desc=desc, leave=False, unit="batch", file=stream)
 
 
 CHECKPOINT_VERSION = 1

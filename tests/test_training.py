@@ -554,3 +554,21 @@ def test_fit_bptt_steps_needs_a_sequence_to_sequence_model():
     with pytest.raises(ValueError, match=r"^bptt_steps: "):
         GRUModel(3, [4], output_size=2, return_sequences=True).fit(X, np.zeros((2, 5, 2)),
                                                                    bptt_steps=0, progress=False)
+
+
+def test_progress_in_a_log_is_one_plain_line_per_epoch(tmp_path):
+    """Not on a terminal, fit's progress is a line per epoch, not tqdm's
+    carriage-return frames (which filled logs with ~87 KB per run)."""
+    import subprocess
+    import sys
+    code = ("import numpy as np, pygru\n"
+            "X = np.random.default_rng(0).normal(size=(64, 5, 3)).astype(np.float32)\n"
+            "y = X[:, :, 0].sum(axis=1, keepdims=True)\n"
+            "pygru.GRUModel(3, [4], 1, seed=0).fit(X, y, epochs=3, batch_size=8, progress=True)\n")
+    log = tmp_path / "log.txt"
+    with open(log, "w") as f:
+        subprocess.run([sys.executable, "-c", code], stderr=f, stdout=f, check=True, timeout=120)
+    text = log.read_text()
+    assert "\r" not in text
+    lines = [l for l in text.splitlines() if l.startswith("fit: epoch")]
+    assert [l.split(",")[0] for l in lines] == ["fit: epoch 1", "fit: epoch 2", "fit: epoch 3"], text
