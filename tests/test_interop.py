@@ -6,7 +6,6 @@ live where the framework is installed, and through tests/golden/interop/
 Keras runs live on the torch backend in a subprocess (KERAS_BACKEND must be
 set before keras is imported).
 """
-import importlib.util
 import json
 import os
 import shutil
