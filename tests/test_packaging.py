@@ -58,11 +58,14 @@ def test_target_table_is_the_one_read_by_make_cmake_and_fwbuild():
 
 def test_bad_target_table_lines_are_named(tmp_path):
     bad = tmp_path / "targets.mk"
-    bad.write_text("GRU_TARGETS = a\na.prefix = arm-none-eabi-\n")
-    with pytest.raises(ValueError, match="target a: expected fields .* missing cpu"):
+    bad.write_text("GRU_TARGETS = a\na.arch = arm\na.qemu = q\na.fpu = sp\n")
+    with pytest.raises(ValueError, match="target a: expected fields arch, cpu, qemu, fpu, missing cpu"):
+        fwbuild.read_table(str(bad))
+    bad.write_text("GRU_TARGETS = a\na.arch = arm\na.cpu = -mthumb\na.qemu = q\na.fpu = sp\narm.libc = newlib\n")
+    with pytest.raises(ValueError, match="architecture arm: expected fields .* missing prefix, specs"):
         fwbuild.read_table(str(bad))
     bad.write_text("GRU_TARGETS = a\nthis is not a line\n")
-    with pytest.raises(ValueError, match=r"targets.mk:2: expected TARGET.FIELD = value"):
+    with pytest.raises(ValueError, match=r"targets.mk:2: expected NAME.FIELD = value"):
         fwbuild.read_table(str(bad))
 
 

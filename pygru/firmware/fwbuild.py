@@ -63,12 +63,14 @@ class Target:
 _SEMIHOST = ("-display", "none", "-monitor", "none", "-serial", "none",
              "-chardev", "stdio,id=sh0",
              "-semihosting-config", "enable=on,target=native,chardev=sh0")
-_FIELDS = ("prefix", "cpu", "libc", "specs", "link", "startup", "qemu", "fpu")
+_ARCH_FIELDS = ("prefix", "libc", "specs", "link", "startup")
+_TARGET_FIELDS = ("arch", "cpu", "qemu", "fpu")
 
 
 def read_table(path=TABLE):
-    """{name: Target} from the target table (`TARGET.FIELD = value` lines), in
-    the order of its GRU_TARGETS line."""
+    """{name: Target} from the target table (`NAME.FIELD = value` lines: an
+    architecture's shared fields, a target's own), in the order of its
+    GRU_TARGETS line."""
     fields, order = {}, None
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
@@ -77,7 +79,7 @@ def read_table(path=TABLE):
                 continue
             m = re.fullmatch(r"([A-Za-z0-9_-]+)(?:\.([a-z]+))?\s*=\s*(.*)", line)
             if m is None:
-                raise ValueError(f"{path}:{number}: expected TARGET.FIELD = value, got {line!r}")
+                raise ValueError(f"{path}:{number}: expected NAME.FIELD = value, got {line!r}")
             name, field, value = m.groups()
             if field is None:
                 if name == "GRU_TARGETS":
@@ -89,11 +91,14 @@ def read_table(path=TABLE):
     targets = {}
     for name in order:
         row = fields.get(name, {})
-        missing = [k for k in _FIELDS if k not in row]
-        if missing:
-            raise ValueError(f"{path}: target {name}: expected fields {', '.join(_FIELDS)}, "
-                             f"missing {', '.join(missing)}")
-        arch = "arm" if row["prefix"].startswith("arm") else "riscv"
+        arch = row.get("arch")
+        for what, need, have in ((f"target {name}", _TARGET_FIELDS, row),
+                                 (f"architecture {arch}", _ARCH_FIELDS, fields.get(arch, {}))):
+            missing = [k for k in need if k not in have]
+            if missing:
+                raise ValueError(f"{path}: {what}: expected fields {', '.join(need)}, "
+                                 f"missing {', '.join(missing)}")
+        row = {**fields[arch], **row}
         targets[name] = Target(
             name, arch, tuple(shlex.split(row["cpu"])), row["libc"],
             tuple(shlex.split(row["qemu"])) + _SEMIHOST, ARM_INSTALL if arch == "arm" else RISCV_INSTALL,
