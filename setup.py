@@ -6,9 +6,10 @@ Flags (why each one, see README "Bit-identical results"):
                       optimisations (1.2-2.4x slower here); it must come after them
   -ffp-contract=off   no fused multiply-adds, so the host computes what Cortex-M
                       and RISC-V builds compute, bit for bit
-  -g0                 no debug information: Python's sysconfig CFLAGS add -g,
-                      which makes the wheel several times larger (PYGRU_DEBUG=1
-                      keeps it)
+  -g1                 minimal debug information: Python's sysconfig CFLAGS add
+                      -g, which makes the wheel several times larger; -g1 keeps
+                      the compiler's record of the flags that `pygru info`
+                      reads (PYGRU_DEBUG=1 keeps full -g)
 Never -march=native: wheels run anywhere. On x86-64 Linux the C core is built
 with GRU_DISPATCH_X86, which compiles the step kernel for baseline x86-64 and
 for AVX2 and lets the loader pick (same source, same results).
@@ -36,7 +37,7 @@ define_macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 if sys.platform != "win32":
     extra_compile_args = ["-O3", "-fno-wrapv", "-ffp-contract=off", "-fno-math-errno"]
     if os.environ.get("PYGRU_DEBUG", "") in ("", "0"):
-        extra_compile_args.append("-g0")
+        extra_compile_args.append("-g1")
     dispatch = (platform.machine().lower() in ("x86_64", "amd64")
                 and sys.platform.startswith("linux")
                 and os.environ.get("PYGRU_NO_DISPATCH", "") in ("", "0"))
