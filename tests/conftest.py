@@ -7,6 +7,7 @@ or PYGRU_REQUIRE_TARGETS=1 as .ci/run sets) it fails, so that a suite that
 stopped testing something cannot pass quietly.
 """
 import importlib
+import importlib.util
 import os
 import shutil
 
@@ -60,6 +61,13 @@ def require_module(name, install=None):
         return importlib.import_module(name)
     except ImportError as exc:
         missing(f"{name} not importable ({exc}); install with: {install or 'pip install ' + name}")
+
+
+def require_package(name, install=None):
+    """missing() unless package `name` is installed; not imported here (Keras,
+    for one, must see KERAS_BACKEND first, so its tests import it in a subprocess)."""
+    if importlib.util.find_spec(name) is None:
+        missing(f"{name} not installed; install with: {install or 'pip install ' + name}")
 
 
 def require_target(target):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import pygru
-from conftest import pygru_env, require_module
+from conftest import pygru_env, require_package
 from pygru.interop import UnsupportedModelError
 from reference import gru_model
 
@@ -28,11 +28,11 @@ TOL = 1e-5
 
 
 def need(module, pip_name=None):
-    require_module(module, f"pip install {pip_name or module}")
+    require_package(module, f"pip install {pip_name or module}")
 
 
 def need_torch():
-    require_module("torch", "pip install torch==2.13.0")
+    require_package("torch", "pip install torch==2.13.0")
 
 
 def load_cases(folder):
