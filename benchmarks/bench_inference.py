@@ -21,13 +21,13 @@ import argparse
 import os
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import timeit
 
 import numpy as np
 
 import pygru
+from pygru.firmware import cbuild
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZES = [(16, 32), (16, 64), (40, 128), (64, 256)]
@@ -44,17 +44,11 @@ def c_only_step_us(I, H, exe):
 
 def build_c_bench(tmp):
     """bench_step.c + gru_c with the flags setup.py gives the extension."""
-    cc = (sysconfig.get_config_var("CC") or "cc").split()
-    exe = os.path.join(tmp, "bench_step")
-    src = pygru.c_source_dir()
     flags = ["-O3", "-fno-wrapv", "-ffp-contract=off", "-fno-math-errno", "-std=c99"]
     if sys.platform.startswith("linux") and os.uname().machine == "x86_64":
         flags.append("-DGRU_DISPATCH_X86")
-    sources = [os.path.join(HERE, "bench_step.c")] + [
-        os.path.join(src, "src", f) for f in sorted(os.listdir(os.path.join(src, "src"))) if f.endswith(".c")]
-    subprocess.run(cc + flags + ["-I" + os.path.join(src, "include"), "-I" + os.path.join(src, "src")]
-                   + sources + ["-o", exe, "-lm"], check=True)
-    return exe
+    return cbuild.build([os.path.join(HERE, "bench_step.c")], os.path.join(tmp, "bench_step"), flags,
+                        warnings=False, with_runtime=True)
 
 
 def torch_cell(I, H):

@@ -7,30 +7,26 @@ Cortex-M0 instructions per step (integer-only vs soft-float).
 Latency: benchmarks/bench_quant.c built with the extension's flags (-O3
 -ffp-contract=off, GRU_DISPATCH_X86 run-time AVX2/AVX-512 clones), medians of 15
 runs, all three modes measured in the same run and reported as ratios to float.
-Instruction counts: tools/firmware/quant_infer.c built for cortex-m0 at -O2,
-counted by the QEMU TCG plugin (tools/firmware/insn_count.c) as the
+Instruction counts: pygru/firmware/quant_infer.c built for cortex-m0 at -O2,
+counted by the QEMU TCG plugin (pygru/firmware/insn_count.c) as the
 difference between N and 2N steps, so start-up and printing cancel.
 Never asserts anything about speed.
 """
 import argparse
 import os
 import platform
-import shlex
 import subprocess
 import sys
-import sysconfig
 import tempfile
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "tools", "firmware"))
+import pygru
+from pygru import firmware
+from pygru.firmware import cbuild, fwbuild
+from pygru.firmware.quant_header import write_case_header
 
-import fwbuild  # noqa: E402
-import pygru  # noqa: E402
-from quant_header import C_SOURCES, write_case_header  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def case(I, H, work, seed=0, T=50):
@@ -43,14 +39,11 @@ def case(I, H, work, seed=0, T=50):
 
 
 def latency(work):
-    exe = os.path.join(work, "bench_quant")
-    cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
-    flags = ["-std=c99", "-O3", "-ffp-contract=off", "-fno-math-errno"]
+    flags = ["-std=c99", "-O3", "-fno-math-errno", "-I" + work]
     if platform.machine() in ("x86_64", "AMD64"):
         flags.append("-DGRU_DISPATCH_X86=1")
-    cmd = cc + flags + ["-I" + os.path.join(ROOT, "gru_c", d) for d in ("include", "src")]
-    cmd += ["-I" + work, os.path.join(HERE, "bench_quant.c")] + C_SOURCES + ["-o", exe]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    exe = cbuild.build([os.path.join(HERE, "bench_quant.c")], os.path.join(work, "bench_quant"), flags,
+                       warnings=False, with_runtime=True)
     out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
     return {line.split()[0]: float(line.split()[1]) for line in out.splitlines()}
 
@@ -58,7 +51,7 @@ def latency(work):
 def m0_instructions(work, plugin, mode, steps=4):
     counts = []
     for n in (steps, 2 * steps):
-        elf = fwbuild.build_image("cortex-m0", [os.path.join(ROOT, "tools", "firmware", "quant_infer.c")],
+        elf = fwbuild.build_image("cortex-m0", [firmware.path("quant_infer.c")],
                                   os.path.join(work, f"m0-{mode}-{n}.elf"), include_dirs=[work],
                                   defines=[f"QH_RUN_STEPS={n}", f"QH_MODE={mode}"])
         count, res = fwbuild.count_instructions("cortex-m0", elf, plugin, timeout=600)

@@ -24,7 +24,6 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
 
 B, T = 32, 50
 
@@ -99,7 +98,6 @@ def time_torch(I, H, repeats):
 
 MEMORY_CHILD = r"""
 import json, sys, tracemalloc
-sys.path.insert(0, {root!r})
 import numpy as np
 which, I, H, n, epochs = {which!r}, {I}, {H}, {n}, {epochs}
 rng = np.random.default_rng(0)
@@ -145,7 +143,7 @@ print(json.dumps({{"rss_growth_kb": peak - base, "rss_peak_kb": peak, "tracemall
 
 
 def memory(which, I, H, n=256, epochs=2):
-    code = MEMORY_CHILD.format(root=os.path.dirname(HERE), here=HERE, which=which, I=I, H=H, n=n,
+    code = MEMORY_CHILD.format(here=HERE, which=which, I=I, H=H, n=n,
                                epochs=epochs, T=T, B=B)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,

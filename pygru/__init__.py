@@ -11,7 +11,7 @@ from .model import FORMAT_VERSION, GRUModel, load
 from . import quantize  # callable module: pygru.quantize(model, X, mode=...)
 from .quantize import QuantizedGRUModel, load_quantized
 
-__version__ = "0.2.0"
+from ._version import __version__
 
 _HERE = _os.path.dirname(_os.path.abspath(__file__))
 

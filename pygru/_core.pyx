@@ -271,3 +271,9 @@ def activations(x, str name):
     else:
         raise ValueError("name: expected 'tanh' or 'sigmoid', got %r" % (name,))
     return out.reshape(np.shape(x))
+
+
+# The quantized and training bindings are part of this module, so that the
+# wheel links the C core once, not once per extension.
+include "_quant.pxi"
+include "_train.pxi"

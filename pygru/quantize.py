@@ -298,7 +298,7 @@ class QuantizedGRUModel:
 
     def _native_model(self):
         if self._native is None:
-            from . import _quant
+            from . import _core as _quant
             p = self.params
             if self.mode == "int8":
                 layers = [(self.reset_after[l], p[f"w_ih_l{l}"], p[f"w_hh_l{l}"], p[f"s_ih_l{l}"],
@@ -354,7 +354,7 @@ class QuantizedGRUModel:
 
     def stream(self):
         """A batch-1 stream: step(x) -> float output, reset()."""
-        from . import _quant
+        from . import _core as _quant
         if self.mode == "int8":
             return _quant.Q8Stream(self._native_model())
         return _IntegerStream(self)
@@ -383,7 +383,7 @@ class _IntegerStream:
     """Integer-mode stream: quantize x, one gru_qi step, dequantize y."""
 
     def __init__(self, qmodel):
-        from . import _quant
+        from . import _core as _quant
         self._q = qmodel
         self._s = _quant.QIStream(qmodel._native_model())
 

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from . import _core, _train
+from . import _core, _core as _train
 from ._io import atomic_write, read_npz
 from ._validate import float_array, lengths_array, positive_int
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from bad_input_cases import CASES
+from conftest import require_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NEEDS = {"from_torch": "torch", "from_onnx": "onnx", "from_keras": "h5py"}
@@ -19,9 +20,9 @@ def _leftovers(folder):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case, tmp_path):
     if case.area in NEEDS:
-        pytest.importorskip(NEEDS[case.area], reason=f"pip install {NEEDS[case.area]}")
+        require_module(NEEDS[case.area])
     if case.id == "torch-wrong-kind" or case.id == "torch-garbage":
-        pytest.importorskip("torch", reason="pip install torch==2.13.0")
+        require_module("torch", "pip install torch==2.13.0")
     tmp = str(tmp_path)
     if case.exc is None:
         case.run(tmp)

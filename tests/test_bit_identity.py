@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 import pygru
-from cbuild import C_SOURCES, ROOT, build, have, run
+from conftest import C_TESTS, require_cpu, require_tool
+from pygru.firmware.cbuild import C_SOURCES, build, run
 
-RUN_MODEL = f"{ROOT}/tests/c/run_model.c"
+RUN_MODEL = f"{C_TESTS}/run_model.c"
 ACTIVATION_CODES = {None: 0, "sigmoid": 1, "tanh": 2, "softmax": 3}
 
 
@@ -27,17 +28,6 @@ def encode(model, X, return_sequences):
         parts += [w["head.weight"].astype("<f4").tobytes(), w["head.bias"].astype("<f4").tobytes()]
     parts.append(X.astype("<f4").tobytes())
     return b"".join(parts)
-
-
-def cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":")[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 VARIANTS = {
@@ -66,12 +56,9 @@ def case():
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_c_builds_match_binding_bit_for_bit(tmp_path, case, variant):
     cc, flags = VARIANTS[variant]
-    if not have(cc):
-        pytest.skip(f"{cc} not installed (apt-get install {cc})")
+    require_tool(cc)
     needs = {"-mavx2": "avx2", "-mavx512f": "avx512f", "-mfma": "fma"}
-    missing = [needs[f] for f in flags if f in needs and needs[f] not in cpu_flags()]
-    if missing:
-        pytest.skip(f"this CPU lacks {missing}")
+    require_cpu(*[needs[f] for f in flags if f in needs])
     model, X, want = case
     exe = build([RUN_MODEL] + C_SOURCES, tmp_path / "run_model", flags, cc=[cc])
     got = np.frombuffer(run([exe], stdin=encode(model, X, True)), dtype="<f4").reshape(want.shape)

@@ -6,17 +6,17 @@ import subprocess
 
 import pytest
 
-from cbuild import C_SOURCES, GRU_C, ROOT, build, have, run, system_cc
+from conftest import C_TESTS, missing, require_tool
+from pygru.firmware.cbuild import C_SOURCES, GRU_C, build, run, system_cc
 
-TEST_CORE = os.path.join(ROOT, "tests", "c", "test_core.c")
+TEST_CORE = os.path.join(C_TESTS, "test_core.c")
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror"]
 
 COMPILERS = ["gcc", "clang"]
 
 
 def _need(cc):
-    if not have(cc):
-        pytest.skip(f"{cc} not installed (apt-get install {cc}; .ci/run installs it)")
+    require_tool(cc)
 
 
 @pytest.mark.parametrize("cc", COMPILERS)
@@ -41,8 +41,7 @@ def test_core_under_asan_ubsan(tmp_path, cc):
 
 
 def test_core_under_valgrind(tmp_path):
-    if not have("valgrind"):
-        pytest.skip("valgrind not installed (apt-get install valgrind)")
+    require_tool("valgrind")
     exe = build([TEST_CORE] + C_SOURCES, tmp_path / "test_core_vg", ["-O2", "-g"])
     proc = subprocess.run(["valgrind", "--error-exitcode=9", "--leak-check=full", "-q", str(exe)],
                           capture_output=True, text=True, timeout=600)
@@ -79,7 +78,7 @@ def test_hot_loops_vectorize(tmp_path):
         assert proc.returncode == 0, proc.stderr
         reports += proc.stderr
     if "gcc" not in os.path.basename(cc[0]) and "optimized" not in reports:
-        pytest.skip(f"{cc[0]} does not print -fopt-info reports")
+        missing(f"{cc[0]} does not print -fopt-info reports (the check needs GCC)")
     vectorized = {(os.path.basename(m.group(1)), int(m.group(2))) for m in
                   re.finditer(r"([\w./-]+\.[ch]):(\d+):\d+: optimized: loop vectorized", reports)}
     missing = sorted(marked - vectorized)

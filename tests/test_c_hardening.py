@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import pygru
-from cbuild import C_SOURCES, GRU_C, WARNINGS, build, have
+from conftest import require_tool
+from pygru.firmware.cbuild import C_SOURCES, GRU_C, WARNINGS, build
 
 # The configurations small targets compile (GRU_SEQUENCE_LANES is 1 and the
 # register kernels are used off x86-64/AArch64), built on the host.
@@ -18,8 +19,7 @@ SMALL_CORE = ["-O2", "-DGRU_SEQUENCE_LANES=1", "-DGRU_KERNEL_ROWS=8"]
 
 
 def _need(tool):
-    if not have(tool):
-        pytest.skip(f"{tool} not installed (apt-get install {tool}; .ci/run installs it)")
+    require_tool(tool)
 
 
 @pytest.mark.parametrize("cc, flags", [("gcc", SMALL_CORE), ("clang", SMALL_CORE),

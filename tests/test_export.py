@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 
 import pygru
-from cbuild import C_SOURCES, GRU_C, ROOT, WARNINGS, have
+from conftest import C_TESTS, ROOT, require_tool
+from pygru.firmware.cbuild import C_SOURCES, GRU_C, WARNINGS
 from pygru import export as export_mod
 
 INCLUDES = ["-I", os.path.join(GRU_C, "include"), "-I", os.path.join(GRU_C, "src")]
-HOST_SRC = os.path.join(ROOT, "tests", "c", "export_host.c")
+HOST_SRC = os.path.join(C_TESTS, "export_host.c")
 STRICT = WARNINGS + ["-ffp-contract=off"]
 COMPILERS = ["gcc", "clang"]
 
@@ -32,8 +33,7 @@ GRU_OK, GRU_ERR_BUFFER, GRU_ERR_CHECKSUM = 0, -5, -7
 # ---------------------------------------------------------------------- helpers
 
 def need_tool(tool):
-    if not have(tool):
-        pytest.skip(f"{tool} not found; install it (Debian: apt-get install {tool})")
+    require_tool(tool)
     return tool
 
 
@@ -341,8 +341,8 @@ int main(void)
     run([cc, *STRICT, "-O2", "-I", str(tmp_path), *INCLUDES, "-c", str(src), "-o", obj])
     run([cc, obj, *gru_objects(cc), "-o", exe, "-lm"])
     assert run([exe]).stdout.split() == ["0", "0"]
-    if have("readelf"):
-        assert ".gru_weights" in run(["readelf", "-S", obj]).stdout
+    readelf = require_tool("readelf", "apt-get install binutils")
+    assert ".gru_weights" in run([readelf, "-S", obj]).stdout
 
 
 @pytest.mark.parametrize("cc", COMPILERS)

@@ -6,7 +6,6 @@ live where the framework is installed, and through tests/golden/interop/
 Keras runs live on the torch backend in a subprocess (KERAS_BACKEND must be
 set before keras is imported).
 """
-import importlib.util
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 
 import pygru
+from conftest import pygru_env, require_package
 from pygru.interop import UnsupportedModelError
 from reference import gru_model
 
@@ -27,18 +27,12 @@ GENERATOR = os.path.join(ROOT, "tools", "gen_golden_interop.py")
 TOL = 1e-5
 
 
-def have(module):
-    return importlib.util.find_spec(module) is not None
-
-
 def need(module, pip_name=None):
-    if not have(module):
-        pytest.skip(f"{module} is not installed (pip install {pip_name or module})")
+    require_package(module, f"pip install {pip_name or module}")
 
 
 def need_torch():
-    if not have("torch"):
-        pytest.skip("torch is not installed (pip install torch==2.13.0)")
+    require_package("torch", "pip install torch==2.13.0")
 
 
 def load_cases(folder):
@@ -617,7 +611,7 @@ def keras_live(tmp_path_factory):
     need("keras")
     need_torch()
     out = str(tmp_path_factory.mktemp("keras_live"))
-    env = dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=ROOT)
+    env = pygru_env(KERAS_BACKEND="torch")
     proc = subprocess.run([sys.executable, "-c", KERAS_LIVE_SCRIPT, out, GENERATOR], cwd=out, env=env,
                           capture_output=True, text=True, timeout=300)
     if proc.returncode:
@@ -662,7 +656,7 @@ def test_import_pygru_needs_numpy_alone():
         "    except ImportError as e:\n"
         "        print(e)\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, PYTHONPATH=ROOT))
+                          env=pygru_env())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["(5, 5)", "to_torch needs the torch package (pip install torch==2.13.0)",
                                         "to_onnx needs the onnx package (pip install onnx)",

@@ -5,7 +5,7 @@ int8 mode: binding == host C program bit for bit, and close to the float64
 reference (tests/reference.py). Fixed-point activations against float64.
 """
 import os
-import shutil
+import re
 import subprocess
 import sys
 
@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 import pygru
-from pygru import _quant
+from pygru import _core as _quant
 from pygru.quantize import emulate_integer, qi_sigmoid, qi_tanh, tanh_table
 
 import reference
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "firmware"))
-import quant_header as quant_case  # noqa: E402
+from conftest import C_TESTS, ROOT, cpu_flags, require_cpu, require_target, require_tool
+from pygru.firmware import cbuild, fwbuild
+from pygru.firmware import quant_header as quant_case
 
 # Documented bounds (measured here, with margin):
 TANH_MAX_ERR = 4.7e-5        # gru_quant.h
@@ -129,12 +129,12 @@ def _host_case(tmp_path, hidden, out, act, ra, B=2, T=12):
     return q8, qi, X
 
 
-@pytest.mark.skipif(shutil.which(quant_case.host_cc()[0]) is None, reason="no C compiler (install gcc)")
 @pytest.mark.parametrize("cfg,flags", [
     (CONFIGS[1], [["-O0"], ["-O3"]] + ([["-O3", "-mavx2"]] if os.uname().machine == "x86_64" else [])),
     (CONFIGS[2], [["-O2"]]),
 ])
 def test_host_c_bit_exact(tmp_path, cfg, flags):
+    require_tool(quant_case.host_cc()[0], "apt-get install gcc")
     q8, qi, X = _host_case(tmp_path, *cfg)
     B, T, _ = X.shape
     want8 = q8.predict(X, return_sequences=True)
@@ -146,16 +146,7 @@ def test_host_c_bit_exact(tmp_path, cfg, flags):
         np.testing.assert_array_equal(yi, wanti)
 
 
-def _cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((set(line.split(":")[1].split()) for line in f if line.startswith("flags")), set())
-    except OSError:
-        return set()
-
-
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 kernels (gru_c/src/gru_quant_x86.h)")
-@pytest.mark.skipif(shutil.which(quant_case.host_cc()[0]) is None, reason="no C compiler (install gcc)")
 def test_x86_kernels_bit_exact(tmp_path):
     """The AVX2 and AVX-512 VNNI kernels chosen at run time (gru_quant_x86.h)
     give the portable kernel's bits. Sizes cover every code path of the packed
@@ -164,8 +155,8 @@ def test_x86_kernels_bit_exact(tmp_path):
     last passes (135 = 8 * 16 + 7 rows, 90, 72, 7), last blocks with fewer
     than 8 rows (scalar / masked requantization), reset_before's int32 r*h
     input, and pre-activations beyond the table and the Q.12 clamp."""
-    if "avx2" not in _cpu_flags():
-        pytest.skip("this CPU lacks AVX2: only the portable kernel can run")
+    require_tool(quant_case.host_cc()[0], "apt-get install gcc")
+    require_cpu("avx2")
     model = pygru.GRUModel(37, [45, 24], output_size=7, output_activation="tanh", reset_after=[False, True],
                            seed=11)
     w = model.get_weights()
@@ -192,24 +183,20 @@ def test_x86_activation_kernels_match_scalar_exhaustively(tmp_path):
     """The AVX2 (8 lanes, gathers) and AVX-512 (32 lanes, table in registers
     read with vpermt2w) integer tanh / sigmoid against the portable functions
     for every input in [-2^26, 2^26] (tests/c/quant_act_x86.c)."""
-    if "avx2" not in _cpu_flags():
-        pytest.skip("this CPU lacks AVX2: the x86 activation kernels cannot run")
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "c", "quant_act_x86.c")
-    others = [c for c in quant_case.C_SOURCES if not c.endswith("gru_quant.c")]
-    exe = str(tmp_path / "quant_act_x86")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(src)))
-    cmd = quant_case.host_cc() + quant_case.WARN + ["-O2", "-ffp-contract=off"]
-    cmd += ["-I" + os.path.join(root, "gru_c", d) for d in ("include", "src")] + [src] + others + ["-o", exe]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    require_cpu("avx2")
+    src = os.path.join(C_TESTS, "quant_act_x86.c")
+    others = [c for c in cbuild.C_SOURCES if not c.endswith("gru_quant.c")]
+    exe = cbuild.build([src] + others, str(tmp_path / "quant_act_x86"), ["-O2"])
     res = subprocess.run([exe], capture_output=True, text=True, timeout=120)
     lines = dict(line.split(None, 1) for line in res.stdout.splitlines() if not line.startswith(" "))
     assert "avx2" in lines, res.stdout
-    if {"avx512_vnni", "avx512bw", "avx512vl"} <= _cpu_flags():
-        assert "avx512" in lines, res.stdout
+    avx512 = {"avx512_vnni", "avx512bw", "avx512vl"} <= cpu_flags()
+    assert ("avx512" in lines) == avx512, res.stdout
     for name, counts in lines.items():
         checked, bad = (int(v) for v in counts.split())
         assert checked == 2 * (2 ** 27) and bad == 0, (name, res.stdout)
     assert res.returncode == 0, res.stdout
+    require_cpu("avx512_vnni", "avx512bw", "avx512vl")   # the AVX-512 kernels were checked too
 
 
 # ------------------------------------------------------------------ integer weight layout
@@ -329,19 +316,12 @@ def test_weight_flash_quarter_of_float():
 
 # ------------------------------------------------------------------ QEMU targets
 
-import fwbuild  # noqa: E402  (tools/firmware, on sys.path above)
-
-
 @pytest.mark.parametrize("target", list(fwbuild.TARGETS))
 def test_targets_bit_exact(tmp_path, target):
     """The same program cross-built for each firmware target and run under QEMU
     prints exactly what the Python binding computes: int8 mode bit for bit
     (float32 patterns), integer mode equal to the numpy emulation."""
-    reason = fwbuild.skip_reason(target)
-    if reason:
-        if os.environ.get("PYGRU_REQUIRE_TARGETS", "") not in ("", "0"):
-            pytest.fail(reason + " [PYGRU_REQUIRE_TARGETS is set]")
-        pytest.skip(reason)
+    require_target(target)
     q8, qi, X = _host_case(tmp_path, *CONFIGS[3], B=1, T=10)
     B, T, _ = X.shape
     elf = fwbuild.build_image(target, [os.path.join(fwbuild.HERE, "quant_infer.c")],
@@ -357,17 +337,16 @@ def test_targets_bit_exact(tmp_path, target):
 # ------------------------------------------------------------------ C header export
 
 
-@pytest.mark.skipif(shutil.which(quant_case.host_cc()[0]) is None, reason="no C compiler (install gcc)")
 @pytest.mark.parametrize("mode", ["int8", "integer"])
 def test_export_header_selftest_and_checksum(tmp_path, mode):
-    import subprocess
+    require_tool(quant_case.host_cc()[0], "apt-get install gcc")
     model = _model([12, 8], 3, "softmax", [True, False])
     q = pygru.quantize(model, _data(), mode=mode)
     header = tmp_path / "qm.h"
     assert pygru.export_c(q, header, name="qm") == str(header)
     text = header.read_text()
     assert "QM_CHECKSUM" in text and ("QM_INPUT_SCALE" in text) == (mode == "integer")
-    main = os.path.join(os.path.dirname(os.path.abspath(__file__)), "c", "quant_export_main.c")
+    main = os.path.join(C_TESTS, "quant_export_main.c")
 
     def run(hdr_dir):
         flags = ["-O2"] + (["-DQM_INTEGER"] if mode == "integer" else [])
@@ -397,12 +376,12 @@ def test_accuracy_within_one_point_on_spoken_digits(seed):
     """Post-training quantization of a GRU(32) classifier trained by pygru on
     the bundled spoken_digits set: test accuracy of both modes within 1
     percentage point of float (python tools/quant_accuracy.py prints them)."""
-    from pygru import datasets
-    sys.path.insert(0, os.path.join(quant_case.ROOT, "tools"))
-    from quant_accuracy import accuracies, train_model
-    ds = datasets.load_default()
-    model = train_model(ds, hidden=32, epochs=10, seed=seed)
-    acc = accuracies(model, ds)
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "quant_accuracy.py"), "--hidden", "32",
+                           "--epochs", "10", "--seed", str(seed)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    acc = {m.group(1): float(m.group(2)) for m in
+           re.finditer(r"^  (float|int8|integer)\s+test accuracy\s+([0-9.]+) %", proc.stdout, re.M)}
+    assert set(acc) == {"float", "int8", "integer"}, proc.stdout
     assert acc["float"] > 90.0, acc          # the model did learn the task
     assert abs(acc["int8"] - acc["float"]) <= 1.0, acc
     assert abs(acc["integer"] - acc["float"]) <= 1.0, acc

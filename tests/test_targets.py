@@ -1,44 +1,31 @@
 """Cross-compiled firmware builds run under QEMU must compute exactly what the
-host computes: same C program (tools/firmware/gru_infer.c) and same weights,
+host computes: same C program (pygru/firmware/gru_infer.c) and same weights,
 exported with pygru.export_c, built with the system cc and with each target's
 cross GCC, outputs compared bit for bit, and both compared with the Python
 binding (GRUModel.predict) and with the float64 reference. Each image also runs
 the header's own checksum check and bit-exact self-test.
 
 Needs the cross toolchains and QEMU (EMBEDDED.md; `.ci/run` installs them). A
-missing tool skips its target with the apt-get line that installs it, unless
-PYGRU_REQUIRE_TARGETS=1 (set by .ci/run), which turns the skip into a failure.
+missing tool skips its target with the apt-get line that installs it, and fails
+it in CI (conftest.require_target).
 """
 import os
-import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-import cbuild
 import reference
 import pygru
+from conftest import require_target, require_tool
 from pygru import GRUModel
+from pygru import firmware
+from pygru.firmware import cbuild, fwbuild
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIRMWARE = os.path.join(ROOT, "tools", "firmware")
-sys.path.insert(0, FIRMWARE)
-import fwbuild  # noqa: E402
-
-GRU_INFER = os.path.join(FIRMWARE, "gru_infer.c")
-GRU_TRAIN_STEPS = os.path.join(FIRMWARE, "gru_train_steps.c")
+GRU_C = cbuild.GRU_C
+GRU_INFER = firmware.path("gru_infer.c")
+GRU_TRAIN_STEPS = firmware.path("gru_train_steps.c")
 STEPS = 25
-
-
-def require_target(target):
-    reason = fwbuild.skip_reason(target)
-    if reason is None:
-        return
-    if os.environ.get("PYGRU_REQUIRE_TARGETS", "") not in ("", "0"):
-        pytest.fail(reason + " [PYGRU_REQUIRE_TARGETS is set: CI must run every target]")
-    pytest.skip(reason)
 
 
 def parse_bits(stdout, steps, width):
@@ -53,9 +40,9 @@ def parse_bits(stdout, steps, width):
 
 
 def build_host(sources, include_dirs, output):
-    """The same program for the host, with the system cc (tests/cbuild.py)."""
+    """The same program for the host, with the system cc (pygru.firmware.cbuild)."""
     flags = ["-O2", "-fno-math-errno"] + ["-I" + str(d) for d in include_dirs]
-    return cbuild.build(list(sources) + cbuild.C_SOURCES, output, flags)
+    return cbuild.build(list(sources), output, flags, with_runtime=True)
 
 
 def describe_mismatch(got, want):
@@ -64,19 +51,6 @@ def describe_mismatch(got, want):
     ulps = np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
     return (f"{len(bad)} of {got.size} values differ (max {ulps.max()} ulp); first at step {t}, "
             f"output {j}: {got[t, j]:08x} vs {want[t, j]:08x}")
-
-
-@pytest.fixture(scope="module")
-def runtime_lib(tmp_path_factory):
-    """runtime_lib(target): gru_c built once per target (-O3) for this module."""
-    libs = {}
-
-    def get(target):
-        if target not in libs:
-            out = tmp_path_factory.mktemp(f"lib-{target}")
-            libs[target] = fwbuild.build_runtime_library(target, str(out), opt="-O3")
-        return libs[target]
-    return get
 
 
 @pytest.fixture(scope="module")
@@ -137,9 +111,8 @@ def test_fault_exits_with_status_1(target, tmp_path):
 def test_static_library_make(target, tmp_path):
     """gru_c/Makefile builds libgru.a for every target at -Os with -Werror."""
     require_target(target)
-    if shutil.which("make") is None:
-        pytest.skip("make not installed; install with: apt-get install -y make")
-    proc = subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "gru_c"), f"TARGET={target}",
+    require_tool("make")
+    proc = subprocess.run(["make", "-s", "-C", GRU_C, f"TARGET={target}",
                            "OPT=-Os", "WERROR=-Werror", f"BUILD={tmp_path}"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -148,33 +121,6 @@ def test_static_library_make(target, tmp_path):
                              capture_output=True, text=True, check=True).stdout.split()
     assert sorted(members) == sorted(os.path.basename(s)[:-2] + ".o"
                                      for s in fwbuild.runtime_sources())
-
-
-@pytest.mark.parametrize("target", ["cortex-m4f", "rv32imac"])
-def test_cmake_add_subdirectory(target, tmp_path):
-    """An application pulls gru_c in with add_subdirectory and builds it with
-    the parameterised toolchain file (gru_c/cmake/gru-toolchain.cmake)."""
-    require_target(target)
-    if shutil.which("cmake") is None:
-        pytest.skip("cmake not installed; install with: apt-get install -y cmake")
-    app = tmp_path / "app"
-    app.mkdir()
-    gru_c = os.path.join(ROOT, "gru_c").replace("\\", "/")
-    (app / "CMakeLists.txt").write_text(
-        "cmake_minimum_required(VERSION 3.13)\nproject(app C)\n"
-        f"add_subdirectory({gru_c} gru_c)\n"
-        "add_library(app STATIC app.c)\ntarget_link_libraries(app PRIVATE gru)\n")
-    (app / "app.c").write_text('#include "gru.h"\nfloat app(float x);\n'
-                               "float app(float x) { return gru_tanh(x); }\n")
-    build = tmp_path / "build"
-    for cmd in (["cmake", "-S", str(app), "-B", str(build),
-                 "-DCMAKE_TOOLCHAIN_FILE=" + os.path.join(gru_c, "cmake", "gru-toolchain.cmake"),
-                 f"-DGRU_TARGET={target}", "-DGRU_WERROR=ON", "-DCMAKE_BUILD_TYPE=MinSizeRel"],
-                ["cmake", "--build", str(build), "-j1"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        assert proc.returncode == 0, f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
-    assert (build / "gru_c" / "libgru.a").is_file()
-    assert (build / "libapp.a").is_file()
 
 
 # ---------------------------------------------------------------------- training on the device

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import pygru
+from conftest import require_module
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "torch_gru.npz")
 TOL = 1e-5
@@ -37,7 +38,7 @@ def test_golden_sequence_and_head():
 @pytest.mark.parametrize("input_size, hidden, layers, batch, steps", [(13, 37, 2, 5, 57), (1, 1, 1, 1, 1),
                                                                       (8, 64, 3, 3, 40), (40, 128, 1, 2, 30)])
 def test_live_torch(input_size, hidden, layers, batch, steps):
-    torch = pytest.importorskip("torch", reason="torch not installed (CI: pip install torch==2.13.0)")
+    torch = require_module("torch", "pip install torch==2.13.0")
     torch.manual_seed(input_size * 1000 + hidden)
     gru = torch.nn.GRU(input_size, hidden, num_layers=layers, batch_first=True)
     head = torch.nn.Linear(hidden, 3)

@@ -12,7 +12,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from cbuild import C_SOURCES, GRU_C, ROOT, build, have, run
+from conftest import C_TESTS, ROOT, require_module, require_tool
+from pygru.firmware.cbuild import C_SOURCES, GRU_C, build, run
 from train_helpers import (HOST_FLAGS, finite_difference_grads, ref_loss, torch_loss_and_grads,
                            torch_optimizer_step)
 
@@ -23,10 +24,7 @@ REL = 1e-4
 
 
 def _torch():
-    try:
-        import torch
-    except ImportError:
-        pytest.skip("torch not installed (pip install torch==2.13.0); golden tests still run")
+    torch = require_module("torch", "pip install torch==2.13.0 (the golden tests run without it)")
     torch.set_num_threads(1)
     return torch
 
@@ -257,7 +255,7 @@ def _write_host_input(path, model, X, y, loss, lengths, batch, epochs, optimizer
 @pytest.fixture(scope="module")
 def train_host(tmp_path_factory):
     out = tmp_path_factory.mktemp("host") / "train_host"
-    return build([os.path.join(ROOT, "tests", "c", "train_host.c")] + C_SOURCES, out, HOST_FLAGS)
+    return build([os.path.join(C_TESTS, "train_host.c")] + C_SOURCES, out, HOST_FLAGS)
 
 
 @pytest.fixture(scope="module")
@@ -265,7 +263,7 @@ def train_host_small_kernel(tmp_path_factory):
     """The 8-row kernels that Cortex-M and RISC-V builds use (only built for
     the adam case; module scope keeps it to one build)."""
     out = tmp_path_factory.mktemp("host8") / "train_host8"
-    return build([os.path.join(ROOT, "tests", "c", "train_host.c")] + C_SOURCES, out,
+    return build([os.path.join(C_TESTS, "train_host.c")] + C_SOURCES, out,
                  HOST_FLAGS + ["-DGRU_KERNEL_ROWS=8"])
 
 
@@ -294,15 +292,14 @@ def test_python_and_plain_c_train_bit_identically(tmp_path, train_host, train_ho
 
 
 def test_c_unit_tests(tmp_path):
-    exe = build([os.path.join(ROOT, "tests", "c", "test_train.c")] + C_SOURCES, tmp_path / "t",
+    exe = build([os.path.join(C_TESTS, "test_train.c")] + C_SOURCES, tmp_path / "t",
                   ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"])
     out = run([exe]).decode()
     assert re.search(r"\d+ passed, 0 failed", out), out
 
 
 def test_example_trains_in_c_alone(tmp_path):
-    if not have("make"):
-        pytest.skip("make not installed (apt-get install make)")
+    require_tool("make")
     src = os.path.join(ROOT, "examples", "train_c")
     work = tmp_path / "train_c"
     shutil.copytree(src, work)
@@ -456,8 +453,7 @@ def test_fit_rejects_bad_arguments(kwargs, exc, match):
 def test_training_hot_loops_vectorize(tmp_path):
     """Every loop marked `/* vectorize */` in the training sources is reported
     vectorized by GCC at -O3 without -ffast-math."""
-    if not have("gcc"):
-        pytest.skip("gcc not installed (apt-get install gcc)")
+    require_tool("gcc")
     files = ("gru_train.c", "gru_train_internal.h")
     marked = {}
     for name in files:

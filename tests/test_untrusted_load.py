@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import pygru
+from conftest import require_module
 
 
 class Payload:
@@ -73,7 +74,7 @@ def test_cli_data_loader_refuses_object_arrays(tmp_path):
 
 
 def test_from_torch_refuses_pickled_objects(tmp_path):
-    torch = pytest.importorskip("torch", reason="torch not installed (pip install torch==2.13.0)")
+    torch = require_module("torch", "pip install torch==2.13.0")
     marker = tmp_path / "ran"
     gru = torch.nn.GRU(2, 3, batch_first=True)
     state = dict(gru.state_dict())
@@ -90,7 +91,7 @@ def test_from_torch_refuses_pickled_objects(tmp_path):
 
 def test_from_torch_payload_control(tmp_path):
     """The .pt payload does run under torch.load(weights_only=False)."""
-    torch = pytest.importorskip("torch", reason="torch not installed (pip install torch==2.13.0)")
+    torch = require_module("torch", "pip install torch==2.13.0")
     marker = tmp_path / "ran"
     torch.save({"evil": Payload(marker)}, tmp_path / "w.pt")
     torch.load(tmp_path / "w.pt", weights_only=False)

@@ -11,17 +11,12 @@ a message on stderr if the model, the name or the path is not valid (no file
 is written then).
 """
 import argparse
-import os
 import sys
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if os.path.isfile(os.path.join(_ROOT, "pygru", "__init__.py")):
-    sys.path.insert(0, _ROOT)  # a checkout's tool uses that checkout's pygru
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import pygru  # noqa: E402
-from pygru import export as _export  # noqa: E402
+import pygru
+from pygru import export as _export
 
 
 def main(argv=None):

@@ -3,7 +3,7 @@
     python tools/footprint.py                      # (I=16, H=64), all targets
     python tools/footprint.py --input 13 --hidden 32 32 --output 5 --targets cortex-m4f
 
-For each target (tools/firmware/fwbuild.py) it prints:
+For each target (gru_c/targets.mk, built by pygru.firmware.fwbuild) it prints:
   text     .text bytes of the runtime linked for inference (gru_stream_init /
            step and what they pull from gru_c, literal pools included) at -Os
   +supp    support code that comes with it: libgcc (soft-float on M0/M3/RV32IMAC,
@@ -14,7 +14,7 @@ For each target (tools/firmware/fwbuild.py) it prints:
   weights  flash bytes of the model's packed weights and biases
   insn/step, insn/MAC
            guest instructions per GRU step (the whole model) counted by the
-           QEMU TCG plugin tools/firmware/insn_count.c, as the difference
+           QEMU TCG plugin pygru/firmware/insn_count.c, as the difference
            between runs of N and 2N steps (so start-up and printing cancel),
            and divided by the multiply-accumulates of one step
            (3H(I+H) per layer, plus O*H for a head). At --opt (default -O2).
@@ -28,9 +28,9 @@ import tempfile
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "firmware"))
-import fwbuild  # noqa: E402
+import pygru
+from pygru import GRUModel, firmware, training
+from pygru.firmware import fwbuild
 
 SIZE_MAIN = r"""
 #define FW_IMPLEMENTATION
@@ -129,7 +129,7 @@ def measure(target_name, work, plugin, opt, defines, steps=10):
         sizes.append(text_sizes(t, elf, support))
     counts = []
     for n in (steps, 2 * steps):
-        elf = fwbuild.build_image(target_name, [os.path.join(HERE, "firmware", "gru_infer.c")],
+        elf = fwbuild.build_image(target_name, [firmware.path("gru_infer.c")],
                                   os.path.join(work, f"{target_name}-{n}.elf"), include_dirs=[work],
                                   opt=opt, defines=[f"FW_RUN_STEPS={n}"])
         count, res = fwbuild.count_instructions(target_name, elf, plugin)
@@ -151,9 +151,6 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=10)
     args = ap.parse_args(argv)
 
-    sys.path.insert(0, os.path.dirname(HERE))
-    import pygru
-    from pygru import GRUModel, training
     model = GRUModel(args.input, args.hidden, output_size=args.output or None, seed=0)
     native = model._native_model()
     ram = 4 * (native.state_size + native.scratch_size)

@@ -7,14 +7,12 @@ the compiled table against it. Regenerate after changing the table format:
     python tools/gen_quant_tables.py
 """
 import os
-import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
 def main():
-    sys.path.insert(0, ROOT)
     import pygru.quantize as q
     table = q.tanh_table()
     rows = [", ".join(str(int(v)) for v in table[i:i + 12]) for i in range(0, len(table), 12)]

@@ -9,15 +9,12 @@ Linear, Adam lr 3e-3, batch 64, weights copied into a pygru.GRUModel: same
 names and layouts), quantizes it with
 pygru.quantize(model, X_train, mode=...) for both modes and prints test
 accuracy of float, int8 and integer inference, and the differences in
-percentage points. Also used by tests/test_quant.py (train_model).
+percentage points (one line per mode, read by tests/test_quant.py).
 """
 import argparse
 import sys
-import os
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def train_model(ds, hidden=32, epochs=10, seed=0):

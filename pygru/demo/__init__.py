@@ -5,8 +5,8 @@ prints its test accuracy, exports the model as a C header, compiles a
 firmware-style C program (main.c beside this file: static buffers only) against
 it with the system C compiler, runs it on the test sequences and checks that
 its predictions, and every output bit, equal Python's. Where the Cortex-M
-toolchain, QEMU and pygru's source checkout (tools/firmware) are present it
-repeats that on a Cortex-M4F under QEMU.
+toolchain and QEMU are installed it repeats that on a Cortex-M4F under QEMU
+(startup code and linker script ship in pygru/firmware).
 
 Writes into the output folder: model.npz, kws.h (the exported model),
 demo_data.h + main.c (the firmware program and its test data), training.png
@@ -14,28 +14,27 @@ demo_data.h + main.c (the firmware program and its test data), training.png
 atomically; summary.json is written last, so its presence means the demo ran
 to the end.
 """
-import importlib.util
 import json
 import os
 import platform
-import shlex
 import shutil
 import subprocess
-import sysconfig
 import tempfile
 import time
-from glob import glob
 
 import numpy as np
 
 from .._io import atomic_write
 from ..export import float_literal
+from ..firmware import cbuild, fwbuild
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAIN_C = os.path.join(HERE, "main.c")
 NAME = "kws"                    # main.c includes kws.h
 CORTEX_M_TARGET = "cortex-m4f"
 CORTEX_M_SEQUENCES = 200        # test sequences run under QEMU (flash and time budget)
+# The project's warnings, not as errors: the demo should not break on another
+# compiler version (the tests keep gru_c -Werror clean).
 HOST_CFLAGS = ["-std=c99", "-O2", "-ffp-contract=off", "-fno-math-errno",
                "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow"]
 
@@ -46,16 +45,7 @@ class DemoError(RuntimeError):
 
 # --------------------------------------------------------------------------- C side
 
-def host_compiler():
-    """The system C compiler: Python's configured CC if it exists, else cc/gcc/clang.
-    Returns the command as a list, or None."""
-    configured = shlex.split(sysconfig.get_config_var("CC") or "")
-    if configured and shutil.which(configured[0]):
-        return configured
-    for cc in ("cc", "gcc", "clang"):
-        if shutil.which(cc):
-            return [cc]
-    return None
+host_compiler = cbuild.host_compiler
 
 
 def _c_initializer(values, depth=0):
@@ -122,43 +112,20 @@ def _first_lines(text, count=25):
 
 def build_host_program(workdir, output):
     """Compile main.c + kws.h + demo_data.h in `workdir` with gru_c's sources."""
-    from .. import c_include_dir, c_source_dir
     cc = host_compiler()
     if cc is None:
         raise DemoError("no C compiler found (cc, gcc or clang); install one, e.g. apt-get install gcc")
-    sources = [os.path.join(workdir, "main.c")] + sorted(glob(os.path.join(c_source_dir(), "src", "*.c")))
-    cmd = cc + HOST_CFLAGS + ["-I" + workdir, "-I" + c_include_dir(),
-                              "-I" + os.path.join(c_source_dir(), "src")] + sources + ["-o", output, "-lm"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise DemoError(f"compiling the firmware-style program failed:\n$ {' '.join(cmd)}\n"
-                        f"{_first_lines(proc.stderr)}")
-    return " ".join(cc + HOST_CFLAGS)
-
-
-def _fwbuild():
-    """tools/firmware/fwbuild.py of pygru's source checkout, or None when pygru is
-    installed without it."""
-    from .. import c_source_dir
     try:
-        path = os.path.join(os.path.dirname(c_source_dir()), "tools", "firmware", "fwbuild.py")
-    except FileNotFoundError:
-        return None
-    if not os.path.isfile(path):
-        return None
-    spec = importlib.util.spec_from_file_location("pygru_fwbuild", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+        cbuild.build([os.path.join(workdir, "main.c")], output, HOST_CFLAGS + ["-I" + workdir], cc=cc,
+                     warnings=False, with_runtime=True)
+    except cbuild.BuildError as exc:
+        raise DemoError(f"compiling the firmware-style program failed:\n{_first_lines(str(exc))}") from None
+    return " ".join(cc + HOST_CFLAGS)
 
 
 def cortex_m_skip_reason():
     """None if the Cortex-M4F step can run here, else why not."""
-    fw = _fwbuild()
-    if fw is None:
-        return ("needs pygru's source checkout (tools/firmware: startup code and linker script); "
-                "run the demo from a clone of the repository")
-    return fw.skip_reason(CORTEX_M_TARGET)
+    return fwbuild.skip_reason(CORTEX_M_TARGET)
 
 
 def check_against_python(stdout, returncode, python_pred, where):
@@ -315,20 +282,18 @@ def run(out_dir="demo_out", epochs=20, hidden=32, lr=1e-2, batch_size=32, seed=0
     if reason is None:
         n = min(CORTEX_M_SEQUENCES, len(ds.X_test))
         log(f"[5/5] cross-compiling for Cortex-M4F and running under QEMU (first {n} test sequences)")
-        fw = _fwbuild()
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             shutil.copyfile(files["header"], os.path.join(tmp, f"{NAME}.h"))
             with open(os.path.join(tmp, "demo_data.h"), "w", encoding="utf-8") as f:
                 f.write(data_header_text(ds.X_test[:n], outputs[:n]))
             try:
-                # Warnings stay visible but not fatal here: the demo should not break on
-                # another compiler version (tests/test_targets.py keeps gru_c -Werror clean).
-                elf = fw.build_image(CORTEX_M_TARGET, [MAIN_C], os.path.join(tmp, "kws.elf"),
-                                     include_dirs=[tmp], opt="-O2", extra_cflags=["-Wno-error"])
+                # Warnings not fatal, as for the host program.
+                elf = fwbuild.build_image(CORTEX_M_TARGET, [MAIN_C], os.path.join(tmp, "kws.elf"),
+                                          include_dirs=[tmp], opt="-O2", extra_cflags=["-Wno-error"])
             except RuntimeError as exc:
                 raise DemoError(f"Cortex-M4F build failed: {_first_lines(str(exc))}") from None
-            res = fw.run_image(CORTEX_M_TARGET, elf, timeout=120)
+            res = fwbuild.run_image(CORTEX_M_TARGET, elf, timeout=120)
         if res.timed_out:
             raise DemoError("Cortex-M4F run under QEMU timed out")
         cm.update(check_against_python(res.stdout, res.returncode, python_pred[:n], "Cortex-M4F under QEMU"))

@@ -6,6 +6,8 @@
     python tools/fuzz/run.py run --time 120         # every harness for 120 s each
     python tools/fuzz/run.py run --time 3600 core npz
     python tools/fuzz/run.py replay core FILE...    # run inputs once (regressions)
+    python tools/fuzz/run.py check npz FILE...      # Python loaders in-process, no atheris
+    python tools/fuzz/run.py build --check          # exit 1 with the reason if clang cannot
 
 Harnesses (`list` prints them):
   C, libFuzzer + ASan + UBSan (clang -fsanitize=fuzzer,address,undefined):
@@ -23,9 +25,11 @@ the fuzzer); crash inputs are written to build/fuzz/crashes/NAME/. Once a crash
 is fixed, copy its input to tests/fuzz_regressions/NAME/ so that
 tests/test_fuzz_smoke.py replays it on every test run. Each harness runs alone
 (one process) under `nice`, for --time seconds; the summary prints executions
-and crashes per harness.
+and crashes per harness. The harnesses use the installed pygru and compile
+that pygru's gru_c (pygru.firmware.cbuild).
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -33,24 +37,20 @@ import subprocess
 import sys
 import time
 
+from pygru.firmware import cbuild
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.path.join(ROOT, "build", "fuzz")
-GRU_C = os.path.join(ROOT, "gru_c")
 
-C_HARNESSES = {
-    "core": ("fuzz_core.c", ["gru_model.c", "gru_forward.c"]),
-    "quant": ("fuzz_quant.c", ["gru_model.c", "gru_forward.c", "gru_quant.c", "gru_quant_table.c"]),
-    "train": ("fuzz_train.c", ["gru_model.c", "gru_forward.c", "gru_train.c", "gru_loss.c", "gru_optim.c"]),
-}
+C_HARNESSES = {"core": "fuzz_core.c", "quant": "fuzz_quant.c", "train": "fuzz_train.c"}
 PY_HARNESSES = {"npz": "fuzz_npz.py", "qnpz": "fuzz_qnpz.py", "torch": "fuzz_torch.py", "keras": "fuzz_keras.py",
                 "onnx": "fuzz_onnx.py", "data": "fuzz_data.py"}
 ALL = list(C_HARNESSES) + list(PY_HARNESSES)
 
 CLANG = os.environ.get("FUZZ_CC", "clang")
 SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
-CFLAGS = ["-std=c99", "-g", "-O1", "-ffp-contract=off", "-I" + os.path.join(GRU_C, "include"),
-          "-I" + os.path.join(GRU_C, "src")]
+CFLAGS = ["-std=c99", "-g", "-O1", "-ffp-contract=off"] + cbuild.include_flags()
 
 
 def c_binary(name):
@@ -84,9 +84,7 @@ def _objects(sources, deps):
         newest = max(os.path.getmtime(d) for d in deps + [src])
         if not os.path.exists(obj) or os.path.getmtime(obj) < newest:
             cmd = ["nice", "-n", "19", CLANG] + CFLAGS + ["-fsanitize=fuzzer-no-link"] + SAN + ["-c", src, "-o", obj]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise SystemExit(f"compile failed:\n{' '.join(cmd)}\n{proc.stderr}")
+            cbuild.run_checked(cmd, f"compiling {os.path.basename(src)}")
         objs.append(obj)
     return objs
 
@@ -95,11 +93,10 @@ def build(names=None, quiet=False):
     """Compile each C harness (sources rebuilt only when newer than their objects)."""
     names = [n for n in (names or C_HARNESSES) if n in C_HARNESSES]
     os.makedirs(os.path.join(BUILD, "bin"), exist_ok=True)
-    headers = [os.path.join(d, f) for d in (os.path.join(GRU_C, "include"), os.path.join(GRU_C, "src"))
-               for f in os.listdir(d) if f.endswith(".h")]
+    headers = [os.path.join(d, f) for d in cbuild.INCLUDE_DIRS for f in os.listdir(d) if f.endswith(".h")]
     for name in names:
-        harness, sources = C_HARNESSES[name]
-        objs = _objects([os.path.join(GRU_C, "src", s) for s in sources], headers)
+        harness = C_HARNESSES[name]
+        objs = _objects(cbuild.runtime_sources(), headers)
         src = os.path.join(HERE, harness)
         deps = objs + headers + [src, os.path.join(HERE, "fuzz_common.h")]
         out = c_binary(name)
@@ -108,9 +105,7 @@ def build(names=None, quiet=False):
         cmd = ["nice", "-n", "19", CLANG] + CFLAGS + ["-fsanitize=fuzzer"] + SAN + [src] + objs + ["-o", out, "-lm"]
         if not quiet:
             print("build", name, flush=True)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"build of {name} failed:\n{' '.join(cmd)}\n{proc.stderr}")
+        cbuild.run_checked(cmd, f"building harness {name}")
 
 
 def command(name, args):
@@ -124,12 +119,12 @@ def env():
     e = dict(os.environ)
     e.setdefault("ASAN_OPTIONS", "abort_on_error=1:detect_leaks=1:allocator_may_return_null=1")
     e.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
-    e["PYTHONPATH"] = ROOT + os.pathsep + e.get("PYTHONPATH", "")
     return e
 
 
-def run_one(name, seconds, max_len=8192, corpus_dir=None, crash_dir=None):
-    """Fuzz `name` for `seconds`; return (executions, crash files, output tail)."""
+def run_one(name, seconds, max_len=8192, corpus_dir=None, crash_dir=None, also=()):
+    """Fuzz `name` for `seconds` (corpus seeded if empty, plus the inputs
+    `also`); return (executions, crash files, output tail, exit status)."""
     corpus = corpus_dir or os.path.join(BUILD, "corpus", name)
     crashes = crash_dir or os.path.join(BUILD, "crashes", name)
     os.makedirs(corpus, exist_ok=True)
@@ -137,6 +132,8 @@ def run_one(name, seconds, max_len=8192, corpus_dir=None, crash_dir=None):
     if not os.listdir(corpus):
         from seeds import write_seeds
         write_seeds(name, corpus)
+    for path in also:
+        shutil.copy(path, corpus)
     before = set(os.listdir(crashes))
     args = [f"-max_total_time={int(seconds)}", f"-max_len={max_len}", "-timeout=30",
             "-rss_limit_mb=3072", "-print_final_stats=1", f"-artifact_prefix={crashes}/", corpus]
@@ -159,24 +156,45 @@ def replay(name, files):
                           timeout=600)
 
 
+def check(name, files):
+    """Python harness `name` over `files` in this process, without atheris: the
+    loader raises only its documented errors. Raises on the first bug."""
+    import importlib
+    import pyharness
+    module = importlib.import_module(PY_HARNESSES[name][:-3])
+    allowed = module.allowed() if hasattr(module, "allowed") else module.ALLOWED
+    loader = module.loader()
+    for path in files:
+        with open(path, "rb") as f:
+            pyharness.check(loader, f.read(), module.SUFFIXES, allowed, module.MUST_NAME)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("list")
+    sub.add_parser("list").add_argument("--json", action="store_true", help="C and Python harness names")
     sub.add_parser("seeds")
     b = sub.add_parser("build")
     b.add_argument("names", nargs="*")
+    b.add_argument("--check", action="store_true", help="only check that clang can build them")
     r = sub.add_parser("run")
     r.add_argument("names", nargs="*", help=f"harnesses (default all): {', '.join(ALL)}")
     r.add_argument("--time", type=float, default=60, help="seconds per harness (default 60)")
     r.add_argument("--max-len", type=int, default=8192)
+    r.add_argument("--corpus", help="corpus folder (one harness; default build/fuzz/corpus/NAME)")
+    r.add_argument("--crashes", help="crash folder (one harness; default build/fuzz/crashes/NAME)")
+    r.add_argument("--also", nargs="*", default=[], help="inputs added to the corpus")
     p = sub.add_parser("replay")
     p.add_argument("name", choices=ALL)
     p.add_argument("files", nargs="+")
+    c = sub.add_parser("check")
+    c.add_argument("name", choices=list(PY_HARNESSES))
+    c.add_argument("files", nargs="+")
     a = ap.parse_args(argv)
-    sys.path.insert(0, HERE)
     if a.cmd == "list":
-        print("\n".join(ALL))
+        print(json.dumps({"c": list(C_HARNESSES), "python": list(PY_HARNESSES)}) if a.json else "\n".join(ALL))
+    elif a.cmd == "check":
+        check(a.name, a.files)
     elif a.cmd == "seeds":
         from seeds import write_seeds
         for name in ALL:
@@ -186,7 +204,8 @@ def main(argv=None):
         reason = can_build_c()
         if reason:
             raise SystemExit(reason)
-        build(a.names or None)
+        if not a.check:
+            build(a.names or None)
     elif a.cmd == "replay":
         if a.name in C_HARNESSES:
             build([a.name])
@@ -203,13 +222,13 @@ def main(argv=None):
         rows = []
         for name in names:
             t0 = time.time()
-            execs, crashes, tail, rc = run_one(name, a.time, a.max_len)
-            rows.append((name, time.time() - t0, execs, crashes))
+            execs, crashes, tail, rc = run_one(name, a.time, a.max_len, a.corpus, a.crashes, a.also)
+            rows.append((name, execs, crashes, rc))
             print(f"{name:6s} {time.time() - t0:7.0f} s {execs:10d} execs  {len(crashes)} crash(es)"
-                  + "".join(f"\n       {c}" for c in crashes), flush=True)
-            if crashes:
+                  f"  status {rc}" + "".join(f"\n       {c}" for c in crashes), flush=True)
+            if crashes or rc:
                 print(tail)
-        return 1 if any(r[3] for r in rows) else 0
+        return 1 if any(r[2] or r[3] for r in rows) else 0
     return 0
 
 

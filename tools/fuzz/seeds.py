@@ -8,12 +8,9 @@ import io
 import json
 import os
 import random
-import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOLDEN = os.path.join(ROOT, "tests", "golden", "interop")
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)  # this tree's pygru, not an installed one
 
 
 def _mutations(blob, rng, n=6):

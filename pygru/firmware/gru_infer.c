@@ -7,7 +7,7 @@
  *
  * Output: "check C selftest S" (0 and 0 when all is well), then
  * FW_TEST_STEPS lines of FW_OUTPUT_SIZE hex words. Built for the host with the
- * system cc and for every target by tools/firmware/fwbuild.py; the outputs
+ * system cc and for every target by pygru/firmware/fwbuild.py; the outputs
  * must agree bit for bit.
  *
  *   -DFW_RUN_STEPS=N   skip the checks, run N steps (inputs cycle), print only

@@ -1,21 +1,13 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
-"""Thin binding of gru_c's quantized inference (gru_quant.h).
-
-The arrays come from pygru/quantize.py, already validated and of the right
-dtypes; this module wires them into the C descriptors and calls C.
-"""
-import numpy as np
-cimport numpy as cnp
+# Thin binding of gru_c's quantized inference (gru_quant.h), included into
+# _core.pyx so that one extension module links the C core once (pygru.quantize
+# imports it as `_core as _quant`).
+#
+# The arrays come from pygru/quantize.py, already validated and of the right
+# dtypes; this part wires them into the C descriptors and calls C.
 from libc.stdint cimport int8_t, int16_t, int32_t
-from libc.math cimport isfinite
 
-from pygru._gru cimport GRU_OK, GRU_MAX_LAYERS, gru_status_string
 from pygru._gru_quant cimport *
-from pygru._core import aligned_empty, aligned_zeros
 
-cnp.import_array()
-
-ACTIVATIONS = {None: 0, "none": 0, "sigmoid": 1, "tanh": 2, "softmax": 3}
 QI_MAX_DIM = GRU_QI_MAX_DIM
 
 
@@ -23,7 +15,7 @@ class GRUQuantError(RuntimeError):
     """A gru_c quantized call returned a negative status code."""
 
 
-cdef int _check(int status) except -1:
+cdef int _qcheck(int status) except -1:
     if status != GRU_OK:
         raise GRUQuantError("gru_c error %d: %s" % (status, gru_status_string(status).decode()))
     return 0
@@ -43,7 +35,7 @@ def pack_matrix_i8(w):
     cdef int rows = <int>src.shape[0], cols = <int>src.shape[1]
     out = aligned_empty(((rows + 7) // 8) * 8 * cols, np.int8)
     cdef int8_t[::1] dst = out
-    _check(gru_q8_pack_matrix(&src[0, 0], rows, cols, &dst[0], <size_t>dst.shape[0]))
+    _qcheck(gru_q8_pack_matrix(&src[0, 0], rows, cols, &dst[0], <size_t>dst.shape[0]))
     return out
 
 
@@ -54,7 +46,7 @@ def pack_matrix_qi(w):
     cdef int rows = <int>src.shape[0], cols = <int>src.shape[1]
     out = aligned_empty(GRU_QI_PACKED_SIZE(rows, cols), np.int8)
     cdef int8_t[::1] dst = out
-    _check(gru_qi_pack_matrix(&src[0, 0], rows, cols, &dst[0], <size_t>dst.shape[0]))
+    _qcheck(gru_qi_pack_matrix(&src[0, 0], rows, cols, &dst[0], <size_t>dst.shape[0]))
     return out
 
 
@@ -101,7 +93,7 @@ cdef class Q8Model:
             self.c.head.weight = <const int8_t *>_p(parts[0])
             self.c.head.scale = <const float *>_p(parts[1])
             self.c.head.bias = <const float *>_p(parts[2])
-        _check(gru_q8_model_check(&self.c))
+        _qcheck(gru_q8_model_check(&self.c))
         self.input_size = gru_q8_model_input_size(&self.c)
         self.output_size = gru_q8_model_output_size(&self.c)
         self.state_size = <Py_ssize_t>gru_q8_state_size(&self.c)
@@ -127,7 +119,7 @@ cdef class Q8Model:
         with nogil:
             status = gru_q8_sequence(&self.c, &xv[0, 0, 0], batch, steps, return_sequences, NULL,
                                      sp, <size_t>self.state_size, wp, <size_t>self.scratch_size, yp)
-        _check(status)
+        _qcheck(status)
         return y
 
 
@@ -145,7 +137,7 @@ cdef class Q8Stream:
         self._scratch = aligned_zeros(model.scratch_size, np.float32)
         self._n_in = model.input_size
         self._n_out = model.output_size
-        _check(gru_q8_stream_init(&self.s, &model.c, <float *>_p(self._state), <size_t>model.state_size,
+        _qcheck(gru_q8_stream_init(&self.s, &model.c, <float *>_p(self._state), <size_t>model.state_size,
                                   <float *>_p(self._scratch), <size_t>model.scratch_size))
 
     def reset(self):
@@ -219,7 +211,7 @@ cdef class QIModel:
             self.c.head.mult = <const int32_t *>_p(parts[1])
             self.c.head.shift = <const int8_t *>_p(parts[2])
             self.c.head.bias = <const int32_t *>_p(parts[3])
-        _check(gru_qi_model_check(&self.c))
+        _qcheck(gru_qi_model_check(&self.c))
         self.input_size = gru_qi_model_input_size(&self.c)
         self.output_size = gru_qi_model_output_size(&self.c)
         self.output_frac_bits = gru_qi_output_frac_bits(&self.c)
@@ -247,7 +239,7 @@ cdef class QIModel:
         with nogil:
             status = gru_qi_sequence(&self.c, &xv[0, 0, 0], batch, steps, return_sequences, NULL,
                                      sp, <size_t>self.state_size, wp, <size_t>self.scratch_size, yp)
-        _check(status)
+        _qcheck(status)
         return y
 
 
@@ -265,7 +257,7 @@ cdef class QIStream:
         self._scratch = aligned_zeros(model.scratch_size, np.int32)
         self._n_in = model.input_size
         self._n_out = model.output_size
-        _check(gru_qi_stream_init(&self.s, &model.c, <int16_t *>_p(self._state), <size_t>model.state_size,
+        _qcheck(gru_qi_stream_init(&self.s, &model.c, <int16_t *>_p(self._state), <size_t>model.state_size,
                                   <int32_t *>_p(self._scratch), <size_t>model.scratch_size))
 
     def reset(self):

@@ -1,39 +1,35 @@
 """Cross-build C programs with gru_c for the firmware targets and run them under
 QEMU with semihosting.
 
-    python tools/firmware/fwbuild.py list
-    python tools/firmware/fwbuild.py run cortex-m4f prog.c [more.c ...] [-I dir] [-D NAME=V]
+    python -m pygru.firmware.fwbuild list
+    python -m pygru.firmware.fwbuild run cortex-m4f prog.c [more.c ...] [-I dir] [-D NAME=V]
 
-Used by tests/test_targets.py and tools/footprint.py. Everything a target needs
-is in TARGETS: compiler flags, the C library (newlib + librdimon on Cortex-M,
-picolibc on RISC-V) and the QEMU machine. Beside this file: startup_cortexm.c
-(vector table, FPU/MVE enable, .data/.bss, semihosting, fault handlers that
-exit with status 1), cortexm.ld (one memory map for all the mps2/mps3
-machines), trap_riscv.c (trap vector that exits with status 1), insn_count.c
-(QEMU TCG plugin counting executed instructions), gru_infer.c and
-gru_train_steps.c (the test programs).
-
-This lives in tools/, not in the pygru package, because it needs the startup
-files and linker scripts beside it and a cross toolchain on the machine: it is
-a development and CI tool, not something a pip-installed pygru user runs.
+Used by the demo's Cortex-M4F step, tests/test_targets.py, tools/footprint.py
+and benchmarks/bench_quant.py. The targets (compiler flags, toolchain prefix,
+C library, link flags, startup file, QEMU machine) are the table
+gru_c/targets.mk, which gru_c/Makefile and gru_c/cmake/gru-toolchain.cmake read
+too. Beside this file: startup_cortexm.c (vector table, FPU/MVE enable,
+.data/.bss, semihosting, fault handlers that exit with status 1), cortexm.ld
+(one memory map for all the mps2/mps3 machines), trap_riscv.c (trap vector that
+exits with status 1), insn_count.c (QEMU TCG plugin counting executed
+instructions), gru_infer.c, gru_train_steps.c and quant_infer.c (test programs).
+A cross toolchain and QEMU are needed on the machine (skip_reason says which).
 """
 import argparse
 import dataclasses
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
-from glob import glob
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-GRU_C = os.path.join(ROOT, "gru_c")
+from . import DIR as HERE
+from . import cbuild
+from .cbuild import FP_FLAGS, GRU_C, WARNINGS, run_checked as _run_checked
 
-# Flags every build uses (runtime, test programs): the project's warning set as
-# errors, and the two flags that keep results bit-identical to the host.
-WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror"]
-FP_FLAGS = ["-ffp-contract=off", "-fno-math-errno"]
+TABLE = os.path.join(GRU_C, "targets.mk")
 
 ARM_INSTALL = ("apt-get install -y --no-install-recommends gcc-arm-none-eabi "
                "libnewlib-arm-none-eabi qemu-system-arm")
@@ -45,19 +41,19 @@ RISCV_INSTALL = ("apt-get install -y --no-install-recommends gcc-riscv64-unknown
 class Target:
     name: str
     arch: str            # "arm" or "riscv"
-    cflags: tuple        # CPU / ABI flags (compile and link)
+    cflags: tuple        # CPU / FPU / ABI flags (compile and link)
     libc: str            # "newlib" or "picolibc"
     qemu: tuple          # QEMU command up to (not including) -kernel
     install: str         # how to get the toolchain and QEMU on Debian
     fpu: str             # "none", "sp" (single precision), "dp", "mve"
+    tool_prefix: str     # "arm-none-eabi-", "riscv64-unknown-elf-"
+    specs: tuple         # C library selection (compile and link)
+    link: tuple          # link flags of a semihosted QEMU image
+    startup: str         # startup source beside this file
 
     @property
     def cc(self):
-        return "arm-none-eabi-gcc" if self.arch == "arm" else "riscv64-unknown-elf-gcc"
-
-    @property
-    def tool_prefix(self):
-        return self.cc[:-len("gcc")]
+        return self.tool_prefix + "gcc"
 
     def tool(self, name):
         """Binutils of this toolchain: tool('size'), tool('objdump'), ..."""
@@ -67,31 +63,51 @@ class Target:
 _SEMIHOST = ("-display", "none", "-monitor", "none", "-serial", "none",
              "-chardev", "stdio,id=sh0",
              "-semihosting-config", "enable=on,target=native,chardev=sh0")
+_ARCH_FIELDS = ("prefix", "libc", "specs", "link", "startup")
+_TARGET_FIELDS = ("arch", "cpu", "qemu", "fpu")
 
 
-def _arm(name, cflags, machine, fpu):
-    return Target(name, "arm", tuple(cflags), "newlib",
-                  ("qemu-system-arm", "-M", machine) + _SEMIHOST, ARM_INSTALL, fpu)
+def read_table(path=TABLE):
+    """{name: Target} from the target table (`NAME.FIELD = value` lines: an
+    architecture's shared fields, a target's own), in the order of its
+    GRU_TARGETS line."""
+    fields, order = {}, None
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            m = re.fullmatch(r"([A-Za-z0-9_-]+)(?:\.([a-z]+))?\s*=\s*(.*)", line)
+            if m is None:
+                raise ValueError(f"{path}:{number}: expected NAME.FIELD = value, got {line!r}")
+            name, field, value = m.groups()
+            if field is None:
+                if name == "GRU_TARGETS":
+                    order = value.split()
+                continue
+            fields.setdefault(name, {})[field] = value
+    if order is None:
+        raise ValueError(f"{path}: no GRU_TARGETS line")
+    targets = {}
+    for name in order:
+        row = fields.get(name, {})
+        arch = row.get("arch")
+        for what, need, have in ((f"target {name}", _TARGET_FIELDS, row),
+                                 (f"architecture {arch}", _ARCH_FIELDS, fields.get(arch, {}))):
+            missing = [k for k in need if k not in have]
+            if missing:
+                raise ValueError(f"{path}: {what}: expected fields {', '.join(need)}, "
+                                 f"missing {', '.join(missing)}")
+        row = {**fields[arch], **row}
+        targets[name] = Target(
+            name, arch, tuple(shlex.split(row["cpu"])), row["libc"],
+            tuple(shlex.split(row["qemu"])) + _SEMIHOST, ARM_INSTALL if arch == "arm" else RISCV_INSTALL,
+            row["fpu"], row["prefix"], tuple(shlex.split(row["specs"])), tuple(shlex.split(row["link"])),
+            row["startup"])
+    return targets
 
 
-def _riscv(name, cflags, qemu, fpu):
-    return Target(name, "riscv", tuple(cflags) + ("-mcmodel=medany",), "picolibc",
-                  (qemu, "-M", "virt", "-bios", "none") + _SEMIHOST, RISCV_INSTALL, fpu)
-
-
-TARGETS = {t.name: t for t in [
-    # M0 also runs on -M microbit (16 KB RAM); mps2-an385 lets one linker script serve all.
-    _arm("cortex-m0", ["-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"], "mps2-an385", "none"),
-    _arm("cortex-m3", ["-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"], "mps2-an385", "none"),
-    _arm("cortex-m4f", ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
-         "mps2-an386", "sp"),
-    _arm("cortex-m7", ["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"],
-         "mps2-an500", "dp"),
-    _arm("cortex-m55", ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"], "mps3-an547", "mve"),
-    _riscv("rv32imac", ["-march=rv32imac", "-mabi=ilp32"], "qemu-system-riscv32", "none"),
-    _riscv("rv32imafc", ["-march=rv32imafc", "-mabi=ilp32f"], "qemu-system-riscv32", "sp"),
-    _riscv("rv64gc", ["-march=rv64imafdc", "-mabi=lp64d"], "qemu-system-riscv64", "dp"),
-]}
+TARGETS = read_table()
 
 
 def get_target(name):
@@ -124,52 +140,31 @@ def skip_reason(target):
             "(.ci/run does this)")
 
 
-def runtime_sources():
-    """The gru_c/src/*.c files, sorted."""
-    return sorted(glob(os.path.join(GRU_C, "src", "*.c")))
+runtime_sources = cbuild.runtime_sources
 
 
 def startup_sources(target):
     t = get_target(target) if isinstance(target, str) else target
-    if t.arch == "arm":
-        return [os.path.join(HERE, "startup_cortexm.c")]
-    return [os.path.join(HERE, "trap_riscv.c")]
+    return [os.path.join(HERE, t.startup)]
 
 
 def link_flags(target):
+    """The table's link flags (-L so that its -T script is found beside this
+    file) and section garbage collection."""
     t = get_target(target) if isinstance(target, str) else target
-    if t.arch == "arm":
-        # Own startup + linker script; rdimon.specs gives newlib the semihosting syscalls.
-        return ["-nostartfiles", "--specs=rdimon.specs", "-T", os.path.join(HERE, "cortexm.ld"),
-                "-Wl,--gc-sections"]
-    # picolibc's linker script placed with --defsym on QEMU virt's RAM at 0x80000000;
-    # --crt0=hosted: crt0 that calls exit(main()) (the default one never exits).
-    # (--specs=picolibc.specs comes with compile_flags.)
-    return ["--oslib=semihost", "--crt0=hosted",
-            "-Wl,--defsym=__flash=0x80000000", "-Wl,--defsym=__flash_size=0x200000",
-            "-Wl,--defsym=__ram=0x80200000", "-Wl,--defsym=__ram_size=0x200000",
-            "-Wl,--defsym=__stack_size=0x8000", "-Wl,--gc-sections"]
+    return ["-L" + HERE] + list(t.link) + ["-Wl,--gc-sections"]
 
 
 def compile_flags(target, opt="-O2"):
     """Everything but sources, includes and output for compiling gru_c (or a
     program using it) for `target`."""
     t = get_target(target) if isinstance(target, str) else target
-    flags = list(t.cflags) + [opt] + WARNINGS + FP_FLAGS + ["-ffunction-sections", "-fdata-sections"]
-    if t.libc == "picolibc":
-        flags.append("--specs=picolibc.specs")
-    return flags
-
-
-def _run_checked(cmd, what):
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{what} failed:\n$ {' '.join(cmd)}\n{proc.stderr}")
-    return proc
+    return list(t.cflags) + [opt] + WARNINGS + FP_FLAGS + ["-ffunction-sections", "-fdata-sections"] \
+        + list(t.specs)
 
 
 def build_runtime_library(target, output_dir, opt="-O2", extra_cflags=()):
-    """Compile gru_c/src/*.c for `target` into output_dir/libgru.a (what
+    """Compile gru_c's sources for `target` into output_dir/libgru.a (what
     `make -C gru_c TARGET=...` builds) and return its path. Images link it
     with build_image(runtime_lib=...), so a test session compiles the runtime
     once per target instead of once per image."""
@@ -177,9 +172,8 @@ def build_runtime_library(target, output_dir, opt="-O2", extra_cflags=()):
     objects = []
     for src in runtime_sources():
         obj = os.path.join(output_dir, os.path.basename(src)[:-2] + ".o")
-        _run_checked([t.cc] + compile_flags(t, opt) + list(extra_cflags)
-                     + ["-I" + os.path.join(GRU_C, "include"), "-I" + os.path.join(GRU_C, "src"),
-                        "-c", src, "-o", obj], f"compiling {os.path.basename(src)} for {t.name}")
+        _run_checked([t.cc] + compile_flags(t, opt) + list(extra_cflags) + cbuild.include_flags()
+                     + ["-c", src, "-o", obj], f"compiling {os.path.basename(src)} for {t.name}")
         objects.append(obj)
     lib = os.path.join(output_dir, "libgru.a")
     if os.path.exists(lib):
@@ -196,8 +190,7 @@ def build_image(target, sources, output, include_dirs=(), defines=(), opt="-O2",
     "NAME=VALUE". Raises RuntimeError with the compiler's messages if the build
     fails. Returns `output`."""
     t = get_target(target)
-    cmd = [t.cc] + compile_flags(t, opt) + list(extra_cflags)
-    cmd += ["-I" + os.path.join(GRU_C, "include"), "-I" + os.path.join(GRU_C, "src")]
+    cmd = [t.cc] + compile_flags(t, opt) + list(extra_cflags) + cbuild.include_flags()
     cmd += ["-I" + d for d in include_dirs] + ["-D" + d for d in defines]
     cmd += list(sources) + startup_sources(t)
     if with_runtime:
@@ -254,8 +247,8 @@ def build_insn_plugin(output_dir):
     """Compile the instruction-counting TCG plugin (host cc) into output_dir;
     returns the .so path."""
     so = os.path.join(output_dir, "libinsn_count.so")
-    cc = os.environ.get("CC", "cc")
-    cmd = [cc, "-shared", "-fPIC", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
+    cc = shlex.split(os.environ["CC"]) if os.environ.get("CC") else (cbuild.host_compiler() or ["cc"])
+    cmd = cc + ["-shared", "-fPIC", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
            INSN_PLUGIN_SOURCE, "-o", so]
     _run_checked(cmd, "building the QEMU plugin")
     return so

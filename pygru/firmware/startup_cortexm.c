@@ -1,6 +1,6 @@
 /*
  * startup_cortexm.c - bare-metal startup for the Cortex-M images that
- * tools/firmware/fwbuild.py runs under QEMU (newlib + librdimon semihosting).
+ * pygru/firmware/fwbuild.py runs under QEMU (newlib + librdimon semihosting).
  *
  * Reset: enable the FPU and MVE (CPACR CP10/CP11; a no-op on cores without
  * them), copy .data from flash, zero .bss, open the semihosting handles, then

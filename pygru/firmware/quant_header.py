@@ -1,4 +1,4 @@
-"""Write the C header that tools/firmware/quant_infer.c compiles: one GRUModel
+"""Write the C header that pygru/firmware/quant_infer.c compiles: one GRUModel
 as a float model, its int8-mode and integer-mode quantizations, and input
 sequences, as static C arrays (float weights as exact hex literals). Used by
 tests/test_quant.py (host and QEMU targets) and benchmarks/bench_quant.py.
@@ -6,17 +6,11 @@ tests/test_quant.py (host and QEMU targets) and benchmarks/bench_quant.py.
 The quantized weights are written row-major and packed by the C program itself
 (gru_q8_pack_matrix, gru_qi_pack_matrix), so the test also covers the C packing."""
 import os
-import shlex
-import subprocess
-import sysconfig
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-C_SOURCES = [os.path.join(ROOT, "gru_c", "src", f) for f in
-             ("gru_model.c", "gru_forward.c", "gru_checksum.c", "gru_quant.c", "gru_quant_table.c")]
-WARN = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Wconversion", "-Wshadow", "-Werror"]
+from . import DIR as HERE
+from . import cbuild
 
 
 def _arr(ctype, name, values, const=True):
@@ -109,45 +103,14 @@ def parse_output(text, B, T, O):
 
 
 def host_cc():
-    cc = sysconfig.get_config_var("CC") or "cc"
-    return shlex.split(cc)
-
-
-_OBJECTS = {}
-
-
-def runtime_objects(flags):
-    """gru_c's sources compiled once per set of flags (cached for the process),
-    so that tests linking several programs do not recompile the runtime."""
-    key = tuple(flags)
-    if key not in _OBJECTS:
-        import atexit
-        import shutil
-        import tempfile
-        work = tempfile.mkdtemp(prefix="pygru-quant-")
-        atexit.register(shutil.rmtree, work, True)
-        objs = []
-        for src in C_SOURCES:
-            obj = os.path.join(work, os.path.basename(src)[:-2] + ".o")
-            subprocess.run(host_cc() + WARN + list(flags) + ["-ffp-contract=off", "-c", src, "-o", obj,
-                                                             "-I", os.path.join(ROOT, "gru_c", "include"),
-                                                             "-I", os.path.join(ROOT, "gru_c", "src")],
-                           check=True, capture_output=True, text=True)
-            objs.append(obj)
-        _OBJECTS[key] = objs
-    return _OBJECTS[key]
+    return cbuild.system_cc()
 
 
 def build_host(main, include_dir, flags, exe):
     """Compile `main` (with -I include_dir) against the runtime objects for `flags`."""
-    cmd = host_cc() + WARN + list(flags) + ["-ffp-contract=off", "-I", os.path.join(ROOT, "gru_c", "include"),
-                                            "-I", os.path.join(ROOT, "gru_c", "src"), "-I", include_dir,
-                                            main] + runtime_objects(flags) + ["-o", exe]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return exe
+    return cbuild.build([main] + cbuild.runtime_objects(flags), exe, list(flags) + ["-I" + include_dir])
 
 
 def build_and_run_host(workdir, flags, name="quant_infer"):
     exe = build_host(os.path.join(HERE, "quant_infer.c"), workdir, flags, os.path.join(workdir, name))
-    res = subprocess.run([exe], check=True, capture_output=True, text=True, timeout=60)
-    return res.stdout
+    return cbuild.run([exe], timeout=60).decode()

@@ -1,30 +1,17 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
-"""Thin binding of gru_c's training API (gru_train.h).
-
-The Trainer owns the flat packed parameter buffer, the gradients, the
-optimizer state and the workspace as numpy arrays; the fitting loop, data
-handling and validation live in pygru/training.py.
-"""
-import numpy as np
-cimport numpy as cnp
+# Thin binding of gru_c's training API (gru_train.h), included into _core.pyx
+# so that one extension module links the C core once (pygru.training imports
+# it as `_core as _train`).
+#
+# The Trainer owns the flat packed parameter buffer, the gradients, the
+# optimizer state and the workspace as numpy arrays; the fitting loop, data
+# handling and validation live in pygru/training.py.
 from libc.stdint cimport int32_t
 
-from pygru._gru cimport *
 from pygru._gru_train cimport *
-from pygru._core import GRUError, aligned_zeros
-
-cnp.import_array()
 
 LOSSES = {"mse": GRU_LOSS_MSE, "cross_entropy": GRU_LOSS_CROSS_ENTROPY}
 OPTIMIZERS = {"sgd": GRU_OPT_SGD, "adam": GRU_OPT_ADAM, "adamw": GRU_OPT_ADAMW}
 PACK_ROWS = GRU_PACK_ROWS
-ACTIVATIONS = {None: 0, "none": 0, "sigmoid": 1, "tanh": 2, "softmax": 3}
-
-
-cdef int _check(int status) except -1:
-    if status != GRU_OK:
-        raise GRUError("gru_c error %d: %s" % (status, gru_status_string(status).decode()))
-    return 0
 
 
 cdef inline float *_fp(object arr):

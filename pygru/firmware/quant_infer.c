@@ -1,6 +1,6 @@
 /*
  * quant_infer.c - test program for the quantized paths: runs the models in
- * "quant_case.h" (tools/firmware/quant_header.py) through the gru_q8_ and
+ * "quant_case.h" (pygru/firmware/quant_header.py) through the gru_q8_ and
  * gru_qi_ stream APIs and prints every output. Built for the host with the
  * system cc (tests/test_quant.py) and for every target by fwbuild.py; the
  * outputs must agree bit for bit. Static buffers only.
