@@ -300,7 +300,7 @@ def test_flipped_weight_byte_fails_check_and_selftest(fmt, tmp_path, gru_objects
     header = tmp_path / "kws.h"
     pygru.export_c(model, header, name="kws", float_format=fmt)
     text = header.read_text()
-    start = text.index("KWS_CONST_ARRAY kws_l0_w_ih[] = {\n    ") + len("KWS_CONST_ARRAY kws_l0_w_ih[] = {\n    ")
+    start = text.index("kws_l0_w_ih[] = {\n    ") + len("kws_l0_w_ih[] = {\n    ")
     end = text.index(",", start)
     original = np.float32(model._native_model().packed_arrays()[0][0])
     assert text[start:end] == export_mod.float_literal(original, fmt)
