@@ -27,7 +27,7 @@ import numpy as np
 from . import _cgen, _core
 from ._cgen import (C_KEYWORDS, FLOAT_FORMATS, MAX_NAME_LENGTH,  # noqa: F401 (public names)
                     check_name, float_literal, float_literals)
-from ._io import atomic_write
+from ._io import atomic_write, check_new_file
 from ._validate import float_array, positive_int
 from .config import ConfiguredModel
 
@@ -184,11 +184,7 @@ def _check_path(path):
         path = os.fsdecode(path)
     if not path.lower().endswith(".h"):
         raise ValueError(f"path: expected a C header file name ending in '.h', got {path!r}")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"path: directory {directory!r} does not exist (writing {path!r})")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"path: {path!r} is a directory, expected a file name")
+    check_new_file(path)
     return path
 
 
