@@ -48,6 +48,12 @@ def atomic_write(path, write, binary=True):
         raise
 
 
+def write_json(path, obj):
+    """`obj` as indented, key-sorted JSON, written atomically."""
+    import json
+    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"), binary=False)
+
+
 def read_npz(path, name="path", what=".npz file"):
     """The arrays of an .npz file, as a dict, read without trusting the file.
 

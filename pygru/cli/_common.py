@@ -1,7 +1,6 @@
 """What every `pygru` subcommand shares: exit codes and errors, argument types,
 input/output file checks, loading models and data, printing."""
 import argparse
-import json
 import os
 
 import numpy as np
@@ -120,11 +119,6 @@ def load_data(spec, test_split=0.2, seed=0):
         return _datafile.load(spec, test_split=test_split, seed=seed)
     except (_datafile.DataError, FileNotFoundError) as exc:
         raise CLIError(str(exc)) from None
-
-
-def write_json(path, obj):
-    from .._io import atomic_write
-    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"), binary=False)
 
 
 # --------------------------------------------------------------------------- output

@@ -4,8 +4,7 @@ import time
 import numpy as np
 
 from ._common import (EXIT_OK, CLIError, UsageError, evaluate, format_metrics, fraction, hidden_sizes,
-                      load_data, non_negative_float, output_file, positive_float, positive_int, say, seed,
-                      write_json)
+                      load_data, non_negative_float, output_file, positive_float, positive_int, say, seed)
 
 NAME = "train"
 HELP = "train a GRU on sequence data"
@@ -148,6 +147,7 @@ def run(args):
     say(args, f"trained in {seconds:.1f} s; test {format_metrics(result)}")
     say(args, f"wrote {args.output}")
     if args.history:
+        from .._io import write_json
         from ..demo import history_series
         write_json(args.history, {"history": history_series(history), "test": result,
                                   "seconds": round(seconds, 3), "data": data.origin,
