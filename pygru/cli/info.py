@@ -138,19 +138,17 @@ def _print(info):
     print(f"CPU flags:    {' '.join(info['cpu_simd_flags']) or 'none of avx512f/avx2/fma/sse4_2/neon/asimd'}")
     limits = info["limits"]
     print(f"limits:       GRU_MAX_LAYERS {limits['GRU_MAX_LAYERS']}, GRU_MAX_DIM {limits['GRU_MAX_DIM']}")
-    print("features:")
-    for k, v in info["features"].items():
-        print(f"  {'yes' if v else 'no ':4} {k}")
-    print("bundled data sets:")
-    for k, v in info["datasets"].items():
-        print(f"  {k}: {v}")
-    print("optional packages:")
-    for k, v in info["packages"].items():
-        print(f"  {k:12} {v or 'not installed'}")
-    print("toolchains:")
-    for exe, t in info["toolchains"].items():
-        status = f"{t['version'] or '(version unknown)'}  [{t['path']}]" if t["path"] else "not found"
-        print(f"  {exe:24} {status}")
+    sections = [
+        ("features", info["features"], lambda k, v: f"{'yes' if v else 'no ':4} {k}"),
+        ("bundled data sets", info["datasets"], lambda k, v: f"{k}: {v}"),
+        ("optional packages", info["packages"], lambda k, v: f"{k:12} {v or 'not installed'}"),
+        ("toolchains", info["toolchains"], lambda k, t: f"{k:24} " + (
+            f"{t['version'] or '(version unknown)'}  [{t['path']}]" if t["path"] else "not found")),
+    ]
+    for title, entries, line in sections:
+        print(f"{title}:")
+        for k, v in entries.items():
+            print("  " + line(k, v))
 
 
 def run(args):
