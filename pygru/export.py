@@ -285,7 +285,7 @@ def _comment(h):
                  f"{spec.output_activation or 'none'}" if spec.head is not None else
                  "  head:    none (the output is the last layer's h)")
     lines += [f"Sizes:      input {spec.input_size}, output {spec.output_dim}, state {h.native.state_size} "
-              f"{fmt.state_t}, scratch {h.scratch} {fmt.scratch_t},",
+              f"x {fmt.state_t}, scratch {h.scratch} x {fmt.scratch_t},",
               f"            weights {h.weight_count} values ({h.weight_bytes} bytes)",
               f"Layout:     {fmt.layout_text}",
               f"Checksum:   CRC-32 0x{h.checksum:08X} of the packed weights ({fmt.checksum_text})",
