@@ -31,12 +31,30 @@ class GRU:
     hidden_size: int
     reset_after: bool = True
 
+    @property
+    def output_size(self):
+        return self.hidden_size
+
+    def weight_shapes(self, index, size_in):
+        H = self.hidden_size
+        return {f"weight_ih_l{index}": (3 * H, size_in), f"weight_hh_l{index}": (3 * H, H),
+                f"bias_ih_l{index}": (3 * H,), f"bias_hh_l{index}": (3 * H,)}
+
 
 @dataclass(frozen=True)
 class Dense:
     """A dense layer y = activation(W x + b), W [units][inputs]."""
     units: int
     activation: Optional[str] = None
+
+    @property
+    def output_size(self):
+        return self.units
+
+    def weight_shapes(self, index, size_in):
+        # The one Dense layer today is the head; its names are PyTorch's for
+        # a submodule called `head`.
+        return {"head.weight": (self.units, size_in), "head.bias": (self.units,)}
 
 
 Layer = Union[GRU, Dense]
@@ -129,10 +147,18 @@ class ModelConfig:
         """The number of GRU layers."""
         return len(self.gru_layers)
 
+    def layer_inputs(self):
+        """[(layer, its input size)] along the sequence of layers."""
+        out, size = [], self.input_size
+        for layer in self.layers:
+            out.append((layer, size))
+            size = layer.output_size
+        return out
+
     @property
     def layer_input_sizes(self):
         """Input size of each GRU layer."""
-        return (self.input_size,) + self.hidden_sizes[:-1]
+        return tuple(size for layer, size in self.layer_inputs() if isinstance(layer, GRU))
 
     @property
     def output_size(self):
@@ -145,17 +171,15 @@ class ModelConfig:
     @property
     def output_dim(self):
         """Values per output step: the head's output size, else the last hidden size."""
-        return self.output_size if self.output_size is not None else self.hidden_sizes[-1]
+        return self.layers[-1].output_size
 
     def weight_shapes(self):
-        """Dict name -> shape of every parameter, in PyTorch's names and layouts."""
-        shapes = {}
-        for l, (size_in, H) in enumerate(zip(self.layer_input_sizes, self.hidden_sizes)):
-            shapes.update({f"weight_ih_l{l}": (3 * H, size_in), f"weight_hh_l{l}": (3 * H, H),
-                           f"bias_ih_l{l}": (3 * H,), f"bias_hh_l{l}": (3 * H,)})
-        if self.head is not None:
-            shapes.update({"head.weight": (self.output_size, self.hidden_sizes[-1]),
-                           "head.bias": (self.output_size,)})
+        """Dict name -> shape of every parameter, in PyTorch's names and layouts
+        (GRU layers numbered by their position among the GRU layers)."""
+        shapes, counts = {}, {}
+        for layer, size_in in self.layer_inputs():
+            index = counts[type(layer)] = counts.get(type(layer), -1) + 1
+            shapes.update(layer.weight_shapes(index, size_in))
         return shapes
 
     def describe(self):

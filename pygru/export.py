@@ -29,7 +29,7 @@ from ._cgen import (C_KEYWORDS, FLOAT_FORMATS, MAX_NAME_LENGTH,  # noqa: F401 (p
                     check_name, float_literal, float_literals)
 from ._io import atomic_write, check_new_file
 from ._validate import float_array, positive_int
-from .config import ConfiguredModel
+from .config import GRU, ConfiguredModel
 
 DEFAULT_TEST_STEPS = 8
 MAX_TEST_VALUES = 1 << 20       # test input + expected output values kept in flash
@@ -251,15 +251,18 @@ class _Header:
 def _arrays(fmt, spec, packed, name):
     """[(C name, packed array, its length as a C expression)], descriptor order."""
     P = fmt.packed_size
-    out = []
-    for l, (I, H) in enumerate(zip(spec.layer_input_sizes, spec.hidden_sizes)):
-        out += [(f"{name}_l{l}_w_ih", f"{P}(3 * {H}, {I})"), (f"{name}_l{l}_w_hh_rz", f"{P}(2 * {H}, {H})"),
-                (f"{name}_l{l}_w_hh_n", f"{P}({H}, {H})")]
-        out += [(f"{name}_l{l}_{v}", f"3 * {H}") for v in fmt.layer_vectors]
-    if spec.head is not None:
-        O, H = spec.output_size, spec.hidden_sizes[-1]
-        out.append((f"{name}_head_{fmt.head_arrays[0]}", f"{P}({O}, {H})"))
-        out += [(f"{name}_head_{v}", f"{O}") for v in fmt.head_arrays[1:]]
+    out, l = [], 0
+    for layer, I in spec.layer_inputs():
+        if isinstance(layer, GRU):
+            H = layer.hidden_size
+            out += [(f"{name}_l{l}_w_ih", f"{P}(3 * {H}, {I})"), (f"{name}_l{l}_w_hh_rz", f"{P}(2 * {H}, {H})"),
+                    (f"{name}_l{l}_w_hh_n", f"{P}({H}, {H})")]
+            out += [(f"{name}_l{l}_{v}", f"3 * {H}") for v in fmt.layer_vectors]
+            l += 1
+        else:                       # the Dense head
+            O = layer.units
+            out.append((f"{name}_head_{fmt.head_arrays[0]}", f"{P}({O}, {I})"))
+            out += [(f"{name}_head_{v}", f"{O}") for v in fmt.head_arrays[1:]]
     if len(out) != len(packed):
         raise RuntimeError(f"{fmt.kind} export: {len(packed)} packed arrays, expected {len(out)}")
     return [(c_name, np.asarray(arr), size) for (c_name, size), arr in zip(out, packed)]

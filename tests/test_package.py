@@ -163,17 +163,24 @@ def test_models_pickle_without_their_native_handle(tmp_path):
         np.testing.assert_array_equal(pickle.loads(pickle.dumps(q)).predict(X), yq)
 
 
-def test_quantized_files_of_the_previous_layout_still_load(tmp_path):
-    """.npz files keep the config dict of every earlier version."""
-    model = pygru.GRUModel(3, [5], 2, seed=1)
-    q = pygru.quantize(model, np.ones((1, 2, 3)), mode="int8")
-    q.save(tmp_path / "q.npz")
-    model.save(tmp_path / "m.npz")
-    with np.load(tmp_path / "m.npz", allow_pickle=False) as f:
-        import json
-        assert set(json.loads(str(f["__config__"]))) == {"input_size", "hidden_sizes", "output_size",
-                                                         "reset_after", "output_activation", "return_sequences"}
-    assert pygru.load_quantized(tmp_path / "q.npz").spec == q.spec == pygru.load(tmp_path / "m.npz").spec
+def test_files_in_the_layout_of_earlier_versions_still_load(tmp_path):
+    """.npz files written before ModelConfig existed: the config as a dict of
+    GRUModel's arguments (model) and inside the quantized metadata."""
+    import json
+    model = pygru.GRUModel(3, [5, 4], 2, reset_after=[False, True], output_activation="sigmoid", seed=1)
+    config = {"input_size": 3, "hidden_sizes": [5, 4], "output_size": 2, "reset_after": [False, True],
+              "output_activation": "sigmoid", "return_sequences": False}
+    np.savez(tmp_path / "m.npz", __format_version__=np.array(1), __config__=np.array(json.dumps(config)),
+             **model.get_weights())
+    assert pygru.load(tmp_path / "m.npz").spec == model.spec
+    q = pygru.quantize(model, np.ones((1, 2, 3)), mode="integer")
+    meta = {"mode": "integer", "config": config, "input_scale": q.input_scale}
+    np.savez(tmp_path / "q.npz", __format_version__=np.array(1), __quantized__=np.array(json.dumps(meta)),
+             **q.params)
+    back = pygru.load_quantized(tmp_path / "q.npz")
+    assert back.spec == model.spec
+    X = np.random.default_rng(0).standard_normal((2, 3, 3))
+    np.testing.assert_array_equal(back.predict(X), q.predict(X))
 
 
 # ---------------------------------------------------------------------- the CLI hook
