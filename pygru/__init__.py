@@ -4,16 +4,41 @@ The portable C99 core (gru_c/) runs the forward pass; this package trains and
 runs models from numpy, imports models from other frameworks and exports C
 headers for microcontroller firmware.
 """
+import importlib as _importlib
 import os as _os
 
-from .export import export_c
+from .config import ModelConfig
 from .model import FORMAT_VERSION, GRUModel, load
-from . import quantize  # callable module: pygru.quantize(model, X, mode=...)
-from .quantize import QuantizedGRUModel, load_quantized
 
 from ._version import __version__
 
 _HERE = _os.path.dirname(_os.path.abspath(__file__))
+
+# Loaded on first use (PEP 562), so `import pygru` needs only the float model:
+# name -> (module, attribute or None for the module itself).
+_LAZY = {
+    "quantize": ("quantize", None),         # a callable module: pygru.quantize(model, X, mode=...)
+    "QuantizedGRUModel": ("quantize", "QuantizedGRUModel"),
+    "load_quantized": ("quantize", "load_quantized"),
+    "export_c": ("export", "export_c"),
+    "export": ("export", None),
+    "datasets": ("datasets", None),
+    "interop": ("interop", None),
+    "training": ("training", None),
+    "cli": ("cli", None),
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'pygru' has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = _importlib.import_module(f".{module}", __name__)
+    return value if attribute is None else getattr(value, attribute)
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def from_torch(obj, head=None, output_activation=None, return_sequences=False):
@@ -51,6 +76,6 @@ def c_include_dir():
     return _os.path.join(c_source_dir(), "include")
 
 
-__all__ = ["GRUModel", "load", "export_c", "quantize", "QuantizedGRUModel", "load_quantized",
-           "FORMAT_VERSION", "c_source_dir", "c_include_dir", "__version__",
+__all__ = ["GRUModel", "ModelConfig", "load", "export_c", "quantize", "QuantizedGRUModel",
+           "load_quantized", "FORMAT_VERSION", "c_source_dir", "c_include_dir", "__version__",
            "from_torch", "from_keras", "from_onnx"]

@@ -9,15 +9,22 @@ def _umask():
     return mask
 
 
+def check_new_file(path, name="path"):
+    """The directory of `path` if a file of that name can be written there (the
+    directory exists, `path` is not a directory); else an error naming `name`."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"{name}: directory {directory!r} does not exist (writing {path!r})")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{name}: {path!r} is a directory, expected a file name")
+    return directory
+
+
 def atomic_write(path, write, binary=True):
     """Call write(fileobj) on a temporary file beside `path`, then rename it over
     `path`. On any error the temporary file is removed and `path` is untouched."""
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"path: directory {directory!r} does not exist (writing {path!r})")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"path: {path!r} is a directory, expected a file name")
+    directory = check_new_file(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     except OSError as exc:
@@ -39,6 +46,12 @@ def atomic_write(path, write, binary=True):
         except FileNotFoundError:
             pass
         raise
+
+
+def write_json(path, obj):
+    """`obj` as indented, key-sorted JSON, written atomically."""
+    import json
+    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"), binary=False)
 
 
 def read_npz(path, name="path", what=".npz file"):

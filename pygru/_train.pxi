@@ -14,15 +14,22 @@ OPTIMIZERS = {"sgd": GRU_OPT_SGD, "adam": GRU_OPT_ADAM, "adamw": GRU_OPT_ADAMW}
 PACK_ROWS = GRU_PACK_ROWS
 
 
+# None -> NULL: the C API's "not given" for optional arrays.
 cdef inline float *_fp(object arr):
+    if arr is None:
+        return NULL
     return <float *>cnp.PyArray_DATA(<cnp.ndarray>arr)
 
 
 cdef inline const float *_cfp(object arr):
+    if arr is None:
+        return NULL
     return <const float *>cnp.PyArray_DATA(<cnp.ndarray>arr)
 
 
 cdef inline const int32_t *_ip(object arr):
+    if arr is None:
+        return NULL
     return <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>arr)
 
 
@@ -115,16 +122,10 @@ cdef class Trainer:
              else np.empty((B, self.output_size), np.float32))
         hl = np.empty((B, self.state_size), np.float32) if want_h_last else None
         cdef const float *xp = _cfp(x)
-        cdef const int32_t *lp = NULL
-        if lengths is not None:
-            lp = _ip(lengths)
-        cdef const float *hp = NULL
-        if h0 is not None:
-            hp = _cfp(h0)
+        cdef const int32_t *lp = _ip(lengths)
+        cdef const float *hp = _cfp(h0)
         cdef float *yp = _fp(y)
-        cdef float *hlp = NULL
-        if hl is not None:
-            hlp = _fp(hl)
+        cdef float *hlp = _fp(hl)
         cdef int status
         self._inputs = (x, lengths)
         with nogil:
@@ -135,12 +136,8 @@ cdef class Trainer:
     def loss(self, str kind, target=None, labels=None):
         """Loss of the last forward (and its gradient, kept for backward)."""
         cdef float value = 0
-        cdef const float *tp = NULL
-        if target is not None:
-            tp = _cfp(target)
-        cdef const int32_t *lp = NULL
-        if labels is not None:
-            lp = _ip(labels)
+        cdef const float *tp = _cfp(target)
+        cdef const int32_t *lp = _ip(labels)
         _check(gru_train_loss(&self.tr, LOSSES[kind], tp, lp, &value))
         return value
 
@@ -148,12 +145,8 @@ cdef class Trainer:
         """Fill self.grad; return (dx, dh0) when asked (else None)."""
         dx = np.empty(x_shape, np.float32) if want_dx else None
         dh0 = np.empty((x_shape[0], self.state_size), np.float32) if want_dh0 else None
-        cdef float *dxp = NULL
-        if dx is not None:
-            dxp = _fp(dx)
-        cdef float *dhp = NULL
-        if dh0 is not None:
-            dhp = _fp(dh0)
+        cdef float *dxp = _fp(dx)
+        cdef float *dhp = _fp(dh0)
         cdef float *gp = _fp(self.grad)
         cdef int status
         with nogil:
@@ -186,22 +179,12 @@ cdef class Trainer:
         cdef int B = <int>x.shape[0], T = <int>x.shape[1]
         cdef int loss_kind = LOSSES[kind]
         cdef const float *xp = _cfp(x)
-        cdef const float *tp = NULL
-        cdef const int32_t *labp = NULL
-        cdef const int32_t *lp = NULL
-        if target is not None:
-            tp = _cfp(target)
-        if labels is not None:
-            labp = _ip(labels)
-        if lengths is not None:
-            lp = _ip(lengths)
+        cdef const float *tp = _cfp(target)
+        cdef const int32_t *labp = _ip(labels)
+        cdef const int32_t *lp = _ip(lengths)
         cdef float *yp = _fp(y)
-        cdef const float *hp = NULL
-        cdef float *hlp = NULL
-        if h0 is not None:
-            hp = _cfp(h0)
-        if h_last is not None:
-            hlp = _fp(h_last)
+        cdef const float *hp = _cfp(h0)
+        cdef float *hlp = _fp(h_last)
         cdef float value = 0
         cdef int status
         self._inputs = (x, lengths)  # the C trainer keeps pointers into them for backward

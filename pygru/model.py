@@ -6,21 +6,10 @@ import numpy as np
 
 from . import _core
 from ._io import atomic_write, read_npz
-from ._validate import float_array, lengths_array, positive_int
+from ._validate import float_array, lengths_array
+from .config import OUTPUT_ACTIVATIONS, ConfiguredModel, ModelConfig  # noqa: F401 (OUTPUT_ACTIVATIONS: public)
 
 FORMAT_VERSION = 1
-OUTPUT_ACTIVATIONS = (None, "sigmoid", "tanh", "softmax")
-
-
-def _layer_shapes(input_size, hidden_sizes):
-    """(name, shape) of every GRU parameter, PyTorch names and layouts."""
-    shapes = []
-    size_in = input_size
-    for l, H in enumerate(hidden_sizes):
-        shapes += [(f"weight_ih_l{l}", (3 * H, size_in)), (f"weight_hh_l{l}", (3 * H, H)),
-                   (f"bias_ih_l{l}", (3 * H,)), (f"bias_hh_l{l}", (3 * H,))]
-        size_in = H
-    return shapes
 
 
 def batch_input(X, input_size, lengths=None):
@@ -56,12 +45,14 @@ def run_with_lengths(run, X, seq, lengths, output_dim):
     return Y
 
 
-class GRUModel:
+class GRUModel(ConfiguredModel):
     """A GRU network: `len(hidden_sizes)` stacked GRU layers, then (if
     `output_size` is given) a dense head ``y = activation(W h + b)``.
 
     Gate order is PyTorch's (r, z, n); `reset_after=True` is the PyTorch / Keras
     default, False the Cho 2014 / ONNX default. It may be a list, one per layer.
+    The architecture is `model.spec`, a pygru.config.ModelConfig (also
+    accepted as `GRUModel.from_config(spec)`).
 
     >>> model = GRUModel(input_size=3, hidden_sizes=[16], output_size=2, seed=0)
     >>> model.predict(np.zeros((4, 10, 3), np.float32)).shape
@@ -70,50 +61,28 @@ class GRUModel:
 
     def __init__(self, input_size, hidden_sizes, output_size=None, reset_after=True,
                  output_activation=None, return_sequences=False, seed=None):
-        self.input_size = positive_int("input_size", input_size, _core.MAX_DIM)
-        if isinstance(hidden_sizes, (list, tuple)):
-            if not 1 <= len(hidden_sizes) <= _core.MAX_LAYERS:
-                raise ValueError(f"hidden_sizes: expected 1..{_core.MAX_LAYERS} layer sizes, "
-                                 f"got {len(hidden_sizes)}")
-            self.hidden_sizes = tuple(positive_int(f"hidden_sizes[{i}]", h, _core.MAX_DIM)
-                                      for i, h in enumerate(hidden_sizes))
-        else:
-            self.hidden_sizes = (positive_int("hidden_sizes", hidden_sizes, _core.MAX_DIM),)
-        self.output_size = None if output_size is None else positive_int("output_size", output_size, _core.MAX_DIM)
-        if isinstance(reset_after, (list, tuple)):
-            if len(reset_after) != len(self.hidden_sizes):
-                raise ValueError(f"reset_after: expected one flag per layer ({len(self.hidden_sizes)}), "
-                                 f"got {len(reset_after)}")
-            self.reset_after = tuple(bool(r) for r in reset_after)
-        else:
-            self.reset_after = (bool(reset_after),) * len(self.hidden_sizes)
-        if output_activation not in OUTPUT_ACTIVATIONS:
-            raise ValueError(f"output_activation: expected one of {OUTPUT_ACTIVATIONS}, got {output_activation!r}")
-        if output_activation is not None and self.output_size is None:
-            raise ValueError(f"output_activation: {output_activation!r} needs a dense head; set output_size")
-        self.output_activation = output_activation
-        self.return_sequences = bool(return_sequences)
+        self._init(ModelConfig.create(input_size, hidden_sizes, output_size, reset_after,
+                                      output_activation, return_sequences), seed)
+
+    @classmethod
+    def from_config(cls, spec, seed=None):
+        """A model of the architecture `spec` (a ModelConfig) with fresh weights."""
+        if not isinstance(spec, ModelConfig):
+            raise TypeError(f"spec: expected a pygru.config.ModelConfig, got {type(spec).__name__}")
+        model = cls.__new__(cls)
+        model._init(spec, seed)
+        return model
+
+    def _init(self, spec, seed):
+        self.spec = spec
         self._native = None
         self._weights = self._initial_weights(np.random.default_rng(seed))
 
     # ------------------------------------------------------------------ shapes and weights
 
-    @property
-    def num_layers(self):
-        return len(self.hidden_sizes)
-
-    @property
-    def output_dim(self):
-        """Values per output step: the head's output size, else the last hidden size."""
-        return self.output_size if self.output_size is not None else self.hidden_sizes[-1]
-
     def weight_shapes(self):
         """Dict name -> shape of every parameter, in PyTorch's names and layouts."""
-        shapes = _layer_shapes(self.input_size, self.hidden_sizes)
-        if self.output_size is not None:
-            shapes += [("head.weight", (self.output_size, self.hidden_sizes[-1])),
-                       ("head.bias", (self.output_size,))]
-        return dict(shapes)
+        return self.spec.weight_shapes()
 
     def _initial_weights(self, rng):
         # PyTorch's initialisation: U(-1/sqrt(H), 1/sqrt(H)) for GRU and Linear.
@@ -226,12 +195,6 @@ class GRUModel:
 
     # ------------------------------------------------------------------ persistence
 
-    def config(self):
-        return {"input_size": self.input_size, "hidden_sizes": list(self.hidden_sizes),
-                "output_size": self.output_size, "reset_after": list(self.reset_after),
-                "output_activation": self.output_activation,
-                "return_sequences": self.return_sequences}
-
     def save(self, path):
         """Write the model to `path` (.npz, no pickle, format version
         FORMAT_VERSION), atomically: the file appears whole or not at all."""
@@ -256,10 +219,7 @@ class GRUModel:
         return to_torch(self)
 
     def __repr__(self):
-        head = "" if self.output_size is None else f", output_size={self.output_size}"
-        act = "" if self.output_activation is None else f", output_activation={self.output_activation!r}"
-        return (f"GRUModel(input_size={self.input_size}, hidden_sizes={list(self.hidden_sizes)}{head}, "
-                f"reset_after={list(self.reset_after)}{act}, return_sequences={self.return_sequences})")
+        return f"GRUModel({self.spec.describe()})"
 
 
 def load(path):
@@ -277,11 +237,7 @@ def load(path):
     config_arr = arrays.pop("__config__")
     try:
         config = json.loads(str(config_arr[()]))
-        keys = {"input_size", "hidden_sizes", "output_size", "reset_after", "output_activation",
-                "return_sequences"}
-        if not isinstance(config, dict) or set(config) != keys:
-            raise ValueError(f"expected keys {sorted(keys)}")
-        model = GRUModel(**config)
+        model = GRUModel.from_config(ModelConfig.from_dict(config))
     except (ValueError, TypeError) as exc:
         raise ValueError(f"path: {path!r} has an invalid model config ({exc})") from None
     try:

@@ -31,7 +31,8 @@ import numpy as np
 
 from ._io import atomic_write, read_npz
 from ._validate import float_array
-from .model import batch_input, run_with_lengths
+from .config import ConfiguredModel, ModelConfig
+from .model import GRUModel, batch_input, run_with_lengths
 
 MODES = ("int8", "integer")
 FORMAT_VERSION = 1
@@ -207,7 +208,6 @@ def quantize(model, calibration_X, mode="int8"):
     the integer mode maps their largest |x| to the int16 input range (all-zero
     data falls back to scale 1/32767). mode: "int8" or "integer".
     Returns a QuantizedGRUModel."""
-    from .model import GRUModel
     if not isinstance(model, GRUModel):
         raise TypeError(f"model: expected a pygru.GRUModel, got {type(model).__name__}")
     if mode not in MODES:
@@ -242,7 +242,7 @@ def quantize(model, calibration_X, mode="int8"):
         else:
             params["head.mult"], params["head.shift"] = _multiplier(s * 2.0**(PRE_FRAC - STATE_FRAC))
             params["head.bias"] = _bias_q12(w["head.bias"])
-    return QuantizedGRUModel(mode, model.config(), params, input_scale)
+    return QuantizedGRUModel(mode, model.spec, params, input_scale)
 
 
 # ------------------------------------------------------------------ the quantized model
@@ -253,35 +253,22 @@ def _softmax(y):
     return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
-class QuantizedGRUModel:
+class QuantizedGRUModel(ConfiguredModel):
     """A quantized GRU model with GRUModel's `predict` / `stream` surface.
 
     mode "int8" runs gru_q8_* (float in and out); mode "integer" quantizes the
     inputs with `input_scale`, runs gru_qi_* and dequantizes the outputs
-    (softmax heads: softmax applied in float to the dequantized logits)."""
+    (softmax heads: softmax applied in float to the dequantized logits).
+    `config` is the float model's ModelConfig (or its dict form)."""
 
     def __init__(self, mode, config, params, input_scale):
         if mode not in MODES:
             raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
         self.mode = mode
-        self._config = dict(config)
-        self.input_size = config["input_size"]
-        self.hidden_sizes = tuple(config["hidden_sizes"])
-        self.output_size = config["output_size"]
-        self.reset_after = tuple(bool(r) for r in config["reset_after"])
-        self.output_activation = config["output_activation"]
-        self.return_sequences = bool(config["return_sequences"])
+        self.spec = config if isinstance(config, ModelConfig) else ModelConfig.from_dict(dict(config))
         self.params = {k: np.ascontiguousarray(v) for k, v in params.items()}
         self.input_scale = float(input_scale)
         self._native = None
-
-    @property
-    def num_layers(self):
-        return len(self.hidden_sizes)
-
-    @property
-    def output_dim(self):
-        return self.output_size if self.output_size is not None else self.hidden_sizes[-1]
 
     @property
     def output_frac_bits(self):
@@ -359,24 +346,23 @@ class QuantizedGRUModel:
             return _quant.Q8Stream(self._native_model())
         return _IntegerStream(self)
 
-    def export_c(self, path, name="model", self_test_steps=None):
-        """Write an stb-style C header (pygru/export_quant.py); returns the path."""
-        from .export_quant import export_quantized_c
-        return export_quantized_c(self, path, name, self_test_steps)
+    def export_c(self, path, name="model", self_test_steps=None, **options):
+        """Write an stb-style C header (pygru.export_c); returns the path."""
+        from .export import export_c
+        return export_c(self, path, name, self_test_steps, **options)
 
     # ------------------------------------------------------------------ persistence
 
     def save(self, path):
         """Write to `path` (.npz without pickle, atomically)."""
-        meta = {"mode": self.mode, "config": self._config, "input_scale": self.input_scale}
+        meta = {"mode": self.mode, "config": self.config(), "input_scale": self.input_scale}
         arrays = {"__format_version__": np.array(FORMAT_VERSION, np.int64),
                   "__quantized__": np.array(json.dumps(meta))}
         arrays.update(self.params)
         atomic_write(path, lambda f: np.savez(f, **arrays))
 
     def __repr__(self):
-        return (f"QuantizedGRUModel(mode={self.mode!r}, input_size={self.input_size}, "
-                f"hidden_sizes={list(self.hidden_sizes)}, output_size={self.output_size})")
+        return f"QuantizedGRUModel(mode={self.mode!r}, {self.spec.describe()})"
 
 
 class _IntegerStream:

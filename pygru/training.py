@@ -32,18 +32,17 @@ def _packed_rows(rows):
 def _pieces(model):
     """(name, slice of the PyTorch array, rows, cols or None for a vector) of the
     flat parameter buffer, in gru_train.h's order."""
+    spec = model.spec
     pieces = []
-    size_in = model.input_size
-    for l, H in enumerate(model.hidden_sizes):
+    for l, (size_in, H) in enumerate(zip(spec.layer_input_sizes, spec.hidden_sizes)):
         pieces += [(f"weight_ih_l{l}", slice(None), 3 * H, size_in),
                    (f"weight_hh_l{l}", slice(0, 2 * H), 2 * H, H),
                    (f"weight_hh_l{l}", slice(2 * H, 3 * H), H, H),
                    (f"bias_ih_l{l}", slice(None), 3 * H, None),
                    (f"bias_hh_l{l}", slice(None), 3 * H, None)]
-        size_in = H
-    if model.output_size is not None:
-        pieces += [("head.weight", slice(None), model.output_size, model.hidden_sizes[-1]),
-                   ("head.bias", slice(None), model.output_size, None)]
+    if spec.head is not None:
+        pieces += [("head.weight", slice(None), spec.output_size, spec.hidden_sizes[-1]),
+                   ("head.bias", slice(None), spec.output_size, None)]
     return pieces
 
 
@@ -76,12 +75,12 @@ def unflatten_weights(model, flat):
 
 def make_trainer(model, max_batch, max_steps, return_sequences=None, params=None):
     """A pygru._train.Trainer over a copy of the model's parameters."""
-    seq = model.return_sequences if return_sequences is None else bool(return_sequences)
-    sizes_in = (model.input_size,) + model.hidden_sizes[:-1]
-    layers = [(i, h, r) for i, h, r in zip(sizes_in, model.hidden_sizes, model.reset_after)]
+    spec = model.spec
+    seq = spec.return_sequences if return_sequences is None else bool(return_sequences)
+    layers = list(zip(spec.layer_input_sizes, spec.hidden_sizes, spec.reset_after))
     head = None
-    if model.output_size is not None:
-        head = (model.output_activation, model.hidden_sizes[-1], model.output_size)
+    if spec.head is not None:
+        head = (spec.output_activation, spec.hidden_sizes[-1], spec.output_size)
     flat = _core.aligned_copy(flatten_weights(model) if params is None else params)
     return _train.Trainer(layers, head, flat, int(max_batch), int(max_steps), seq)
 
@@ -355,6 +354,88 @@ def _load_checkpoint(path, model, settings, trainer, rng, history):
     return epochs_done, (best_monitor, best_params.astype(np.float32), int(hist["best_epoch"]))
 
 
+def _check_checkpoint(checkpoint, resume):
+    if checkpoint is None:
+        if resume:
+            raise ValueError("resume: resume=True needs checkpoint=PATH")
+        return None
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint: expected a file path (str or os.PathLike), got "
+                        f"{type(checkpoint).__name__}")
+    checkpoint = os.fspath(checkpoint)
+    if not checkpoint.endswith(".npz"):
+        raise ValueError(f"checkpoint: expected a file name ending in '.npz', got {checkpoint!r}")
+    directory = os.path.dirname(os.path.abspath(checkpoint))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"checkpoint: directory {directory!r} does not exist")
+    return checkpoint
+
+
+def _check_bptt(model, bptt_steps):
+    if bptt_steps is None:
+        return None
+    bptt_steps = positive_int("bptt_steps", bptt_steps, 2**31 - 1)
+    if not model.return_sequences:
+        raise ValueError("bptt_steps: truncated BPTT needs a sequence-to-sequence model "
+                         "(return_sequences=True); with one output per sequence only the "
+                         "last chunk would get a gradient")
+    return bptt_steps
+
+
+def _validation(model, validation_data, loss):
+    if validation_data is None:
+        return None
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise TypeError("validation_data: expected a tuple (X_val, y_val) or "
+                        "(X_val, y_val, lengths_val)")
+    vl = validation_data[2] if len(validation_data) == 3 else None
+    return _prepare(model, validation_data[0], validation_data[1], loss, vl,
+                    "validation_data[0]", "validation_data[1]")
+
+
+def _run_epoch(trainer, data, order, B, loss, clip_norm, Yb, bar, epoch):
+    """One pass over data = (X, target, labels, lengths) in batches of B, in
+    `order` (None: as stored). Returns (mean loss, accuracy or None), or None
+    when a batch's loss is not finite."""
+    X, target, labels, lengths = data
+    N, T = X.shape[0], X.shape[1]
+    seq = bool(trainer.return_sequences)
+    total, terms, correct = 0.0, 0, 0.0
+    for start in range(0, N, B):
+        rows = slice(start, start + B) if order is None else order[start:start + B]
+        xb = X[rows]
+        tb, lb, nb = (None if a is None else a[rows] for a in (target, labels, lengths))
+        yb = Yb[:len(xb)]
+        value = _run_batch(trainer, xb, loss, tb, lb, nb, yb, clip_norm or 0.0)
+        if not math.isfinite(value):
+            return None
+        n_terms = len(xb) if not seq else (T * len(xb) if nb is None else int(nb.sum()))
+        total += float(value) * n_terms
+        terms += n_terms
+        if labels is not None:
+            correct += _accuracy(yb, lb, nb, seq) * n_terms
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{value:.4g}")
+    return total / terms, (None if labels is None else correct / terms)
+
+
+def _restore_best(model, trainer, history, best, patience):
+    """Set the model's weights to the best seen (by validation loss when
+    given, else training loss) when training stopped early or early stopping
+    is on; else to the last."""
+    use_best = history.stopped in ("interrupted", "non-finite loss") or patience is not None
+    final = best[1] if (use_best and best[2] > 0) else trainer.params
+    if history.stopped in ("interrupted", "non-finite loss"):
+        if best[2] == 0:
+            final = best[1]  # no epoch finished: the weights from before fit
+        warnings.warn(f"fit stopped early ({history.stopped}) after {history.epochs_run} complete "
+                      f"epoch(s); restored the best weights so far (epoch {best[2]})",
+                      RuntimeWarning, stacklevel=4)
+    history.best_epoch = best[2] or None
+    model.set_weights(unflatten_weights(model, final))
+
+
 def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
         weight_decay=0.0, clip_norm=None, lengths=None, validation_data=None, shuffle=True,
         seed=None, early_stopping=None, progress=True, momentum=0.9, checkpoint=None, resume=False,
@@ -370,33 +451,11 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
     momentum = _positive_float("momentum", momentum, allow_zero=True)
     clip_norm = _positive_float("clip_norm", clip_norm, allow_none=True)
     patience = None if early_stopping is None else positive_int("early_stopping", early_stopping)
-    if bptt_steps is not None:
-        bptt_steps = positive_int("bptt_steps", bptt_steps, 2**31 - 1)
-        if not model.return_sequences:
-            raise ValueError("bptt_steps: truncated BPTT needs a sequence-to-sequence model "
-                             "(return_sequences=True); with one output per sequence only the "
-                             "last chunk would get a gradient")
-    if checkpoint is not None:
-        if not isinstance(checkpoint, (str, os.PathLike)):
-            raise TypeError(f"checkpoint: expected a file path (str or os.PathLike), got "
-                            f"{type(checkpoint).__name__}")
-        checkpoint = os.fspath(checkpoint)
-        if not checkpoint.endswith(".npz"):
-            raise ValueError(f"checkpoint: expected a file name ending in '.npz', got {checkpoint!r}")
-        directory = os.path.dirname(os.path.abspath(checkpoint))
-        if not os.path.isdir(directory):
-            raise FileNotFoundError(f"checkpoint: directory {directory!r} does not exist")
-    elif resume:
-        raise ValueError("resume: resume=True needs checkpoint=PATH")
-    X, target, labels, lengths = _prepare(model, X, y, loss, lengths)
-    val = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise TypeError("validation_data: expected a tuple (X_val, y_val) or "
-                            "(X_val, y_val, lengths_val)")
-        vl = validation_data[2] if len(validation_data) == 3 else None
-        val = _prepare(model, validation_data[0], validation_data[1], loss, vl,
-                       "validation_data[0]", "validation_data[1]")
+    bptt_steps = _check_bptt(model, bptt_steps)
+    checkpoint = _check_checkpoint(checkpoint, resume)
+    data = _prepare(model, X, y, loss, lengths)
+    X = data[0]
+    val = _validation(model, validation_data, loss)
     N, T = X.shape[0], X.shape[1]
     B = min(batch_size, N)
     max_steps = T if val is None else max(T, val[0].shape[1])
@@ -406,8 +465,6 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
     kw = {"momentum": momentum} if optimizer == "sgd" else {}
     trainer.set_optimizer(optimizer, lr, weight_decay=weight_decay, **kw)
     rng = np.random.default_rng(seed)
-    seq = model.return_sequences
-    O = model.output_dim
 
     history = History()
     best = (math.inf, trainer.params.copy(), 0)
@@ -420,46 +477,19 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
         settings["bptt_steps"] = max_steps
     if resume and os.path.exists(checkpoint):
         start, best = _load_checkpoint(checkpoint, model, settings, trainer, rng, history)
-    Yb = np.empty((B, T, O) if seq else (B, O), np.float32)
+    Yb = np.empty((B, T, model.output_dim) if model.return_sequences else (B, model.output_dim), np.float32)
     bar = _progress(max(epochs - start, 0) * (-(-N // B)), progress, "fit")
     try:
         for epoch in range(start, epochs):
-            order = rng.permutation(N) if shuffle else np.arange(N)
-            total = 0.0
-            terms = 0
-            correct = 0.0
-            for start in range(0, N, B):
-                idx = order[start:start + B]
-                if shuffle:
-                    xb = X[idx]
-                    tb = None if target is None else target[idx]
-                    lb = None if labels is None else labels[idx]
-                    nb = None if lengths is None else lengths[idx]
-                else:
-                    sl = slice(start, start + B)
-                    xb = X[sl]
-                    tb = None if target is None else target[sl]
-                    lb = None if labels is None else labels[sl]
-                    nb = None if lengths is None else lengths[sl]
-                yb = Yb[:len(idx)]
-                value = _run_batch(trainer, xb, loss, tb, lb, nb, yb, clip_norm or 0.0)
-                if not math.isfinite(value):
-                    history.stopped = "non-finite loss"
-                    break
-                n_terms = len(idx) if not seq else (T * len(idx) if nb is None else int(nb.sum()))
-                total += float(value) * n_terms
-                terms += n_terms
-                if labels is not None:
-                    correct += _accuracy(yb, lb, nb, seq) * n_terms
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{value:.4g}")
-            if history.stopped:
+            order = rng.permutation(N) if shuffle else None
+            result = _run_epoch(trainer, data, order, B, loss, clip_norm, Yb, bar, epoch)
+            if result is None:
+                history.stopped = "non-finite loss"
                 break
-            history.add("loss", total / terms)
-            if labels is not None:
-                history.add("accuracy", correct / terms)
-            monitor = total / terms
+            monitor, accuracy = result
+            history.add("loss", monitor)
+            if accuracy is not None:
+                history.add("accuracy", accuracy)
             if val is not None:
                 metrics = _evaluate(trainer, *val, loss, B)
                 history.add("val_loss", metrics["loss"])
@@ -479,16 +509,5 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
     finally:
         if bar is not None:
             bar.close()
-
-    # Keep the best weights seen (by validation loss when given, else training loss).
-    use_best = history.stopped in ("interrupted", "non-finite loss") or patience is not None
-    final = best[1] if (use_best and best[2] > 0) else trainer.params
-    if history.stopped in ("interrupted", "non-finite loss"):
-        if best[2] == 0:
-            final = best[1]  # no epoch finished: the weights from before fit
-        warnings.warn(f"fit stopped early ({history.stopped}) after {history.epochs_run} complete "
-                      f"epoch(s); restored the best weights so far (epoch {best[2]})",
-                      RuntimeWarning, stacklevel=3)
-    history.best_epoch = best[2] or None
-    model.set_weights(unflatten_weights(model, final))
+    _restore_best(model, trainer, history, best, patience)
     return history

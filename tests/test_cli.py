@@ -384,7 +384,8 @@ def test_export_quantized_equals_the_python_api(dtype, tmp_path, capsys):
                         "--dtype", dtype, "--calibration", "spoken_digits"], capsys)
     assert code == 0 and f"({dtype})" in out
     qmodel = pygru.quantize(model, datasets.load_default().X_train, mode=dtype)
-    pygru.export_c(qmodel, str(tmp_path / "api" / "kws.h"), name="kws")
+    # Every export option applies to quantized headers too (here: the source line).
+    pygru.export_c(qmodel, str(tmp_path / "api" / "kws.h"), name="kws", source="pygru export m.npz")
     assert (_strip_date((tmp_path / "cli" / "kws.h").read_text())
             == _strip_date((tmp_path / "api" / "kws.h").read_text()))
 

@@ -300,7 +300,7 @@ def test_flipped_weight_byte_fails_check_and_selftest(fmt, tmp_path, gru_objects
     header = tmp_path / "kws.h"
     pygru.export_c(model, header, name="kws", float_format=fmt)
     text = header.read_text()
-    start = text.index("KWS_CONST_ARRAY kws_l0_w_ih[] = {\n    ") + len("KWS_CONST_ARRAY kws_l0_w_ih[] = {\n    ")
+    start = text.index("kws_l0_w_ih[] = {\n    ") + len("kws_l0_w_ih[] = {\n    ")
     end = text.index(",", start)
     original = np.float32(model._native_model().packed_arrays()[0][0])
     assert text[start:end] == export_mod.float_literal(original, fmt)
@@ -343,6 +343,63 @@ int main(void)
     assert run([exe]).stdout.split() == ["0", "0"]
     readelf = require_tool("readelf", "apt-get install binutils")
     assert ".gru_weights" in run([readelf, "-S", obj]).stdout
+
+
+QUANT_PROGRAM = """#define QM_ALIGNMENT 64
+#define QM_WEIGHT_SECTION __attribute__((section(".gru_weights")))
+#define QM_IMPLEMENTATION
+#include "qm.h"
+#include <stdio.h>
+static QM_STATE_T state[QM_STATE_SIZE];
+static QM_SCRATCH_T scratch[QM_SCRATCH_SIZE];
+static unsigned misaligned(const void *p) { return (unsigned)((uintptr_t)p % 64u != 0u); }
+int main(void)
+{
+    unsigned bad = 0;
+    for (int l = 0; l < qm_model.num_layers; l++) {
+        bad += misaligned(qm_model.layers[l].w_ih) + misaligned(qm_model.layers[l].w_hh_rz) +
+               misaligned(qm_model.layers[l].w_hh_n) + misaligned(qm_model.layers[l].b_ih);
+    }
+    bad += misaligned(qm_model.head.weight) + misaligned(qm_model.head.bias);
+    printf("%u %d %d %d\\n", bad, qm_check(), qm_selftest(state, QM_STATE_SIZE, scratch, QM_SCRATCH_SIZE),
+           qm_selftest(state, QM_STATE_SIZE, scratch, QM_SCRATCH_SIZE - 1));
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("cc", COMPILERS)
+@pytest.mark.parametrize("mode", ["int8", "integer"])
+def test_quantized_headers_have_every_header_feature(mode, cc, tmp_path, gru_objects):
+    """The one exporter gives quantized headers what float headers have:
+    overridable alignment and section, compile-time size checks, the
+    GRU_MAX_LAYERS check, the CRC check and a self-test that refuses a short
+    scratch buffer; with the options of export_c (here self_test_input,
+    float_format, alignment) applied as for float models."""
+    need_tool(cc)
+    model = pygru.GRUModel(5, [9, 6], 3, reset_after=[True, False], output_activation="sigmoid", seed=3)
+    q = pygru.quantize(model, np.random.default_rng(1).standard_normal((4, 7, 5)), mode=mode)
+    x = np.random.default_rng(2).standard_normal((5, 5)).astype(np.float32)
+    pygru.export_c(q, tmp_path / "qm.h", name="qm", self_test_input=x, float_format="decimal", alignment=16)
+    text = (tmp_path / "qm.h").read_text()
+    assert "typedef char qm_sizes_match_gru_quant_h[" in text and "#if GRU_MAX_LAYERS < 2" in text
+    assert re.search(r"^#define QM_TEST_STEPS 5$", text, re.M) and "#define QM_ALIGNMENT 16" in text
+    types = ("int16_t", "int32_t") if mode == "integer" else ("float", "float")
+    src = tmp_path / "main.c"
+    src.write_text(f"#define QM_STATE_T {types[0]}\n#define QM_SCRATCH_T {types[1]}\n" + QUANT_PROGRAM)
+    obj, exe = str(tmp_path / "main.o"), str(tmp_path / "main")
+    run([cc, *STRICT, "-O2", "-I", str(tmp_path), *INCLUDES, "-c", str(src), "-o", obj])
+    run([cc, obj, *gru_objects(cc), "-o", exe, "-lm"])
+    assert run([exe]).stdout.split() == ["0", str(GRU_OK), "0", str(GRU_ERR_BUFFER)]
+    if have("readelf"):
+        assert ".gru_weights" in run(["readelf", "-S", obj]).stdout
+    # The expected outputs are those of the Python model on the given input.
+    if mode == "int8":
+        want = export_mod.float_literals(q.predict(x, return_sequences=True), "decimal")
+    else:
+        want = [str(int(v)) for v in q.predict_int(q.quantize_input(x)[None], return_sequences=True).ravel()]
+    body = text[text.index("qm_test_output[] = {") + len("qm_test_output[] = {"):]
+    assert [v.strip() for v in body[:body.index("}")].split(",")] == want
 
 
 @pytest.mark.parametrize("cc", COMPILERS)

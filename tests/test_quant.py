@@ -358,7 +358,7 @@ def test_export_header_selftest_and_checksum(tmp_path, mode):
     assert f"#define QM_WEIGHT_BYTES {q.weight_bytes()}\n" in text
     assert q.weight_bytes() >= sum(a.nbytes for a in q.params.values())
     # A changed weight is caught by the checksum and by the self-test.
-    start = text.index("static const int8_t qm_l0_w_ih[")
+    start = text.index("qm_l0_w_ih[] = {")
     body = text.index("{", start) + 1
     first = text[body:text.index(",", body)].strip()
     bad = tmp_path / "bad"

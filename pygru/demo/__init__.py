@@ -14,7 +14,6 @@ demo_data.h + main.c (the firmware program and its test data), training.png
 atomically; summary.json is written last, so its presence means the demo ran
 to the end.
 """
-import json
 import os
 import platform
 import shutil
@@ -24,8 +23,8 @@ import time
 
 import numpy as np
 
-from .._io import atomic_write
-from ..export import float_literal
+from .._cgen import float_literal
+from .._io import atomic_write, write_json
 from ..firmware import cbuild, fwbuild
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -201,58 +200,33 @@ def plot_history(series, path, title):
     return path
 
 
-def _write_json(path, obj):
-    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"), binary=False)
-
-
-def run(out_dir="demo_out", epochs=20, hidden=32, lr=1e-2, batch_size=32, seed=0, progress=True,
-        cortex_m=True, log=print):
-    """Run the demo, writing into `out_dir` (created if missing). Returns the
-    summary dict (also written as summary.json). Raises DemoError on failure."""
-    import pygru
-    from .. import GRUModel, __version__, datasets
-
-    t_start = time.perf_counter()
-    if not hasattr(GRUModel, "fit"):
-        raise DemoError("this pygru has no training (GRUModel.fit); the demo needs it")
-    if not hasattr(pygru, "export_c"):
-        raise DemoError("this pygru has no C header export (pygru.export_c); the demo needs it")
-    os.makedirs(out_dir, exist_ok=True)
-    files = {}
-
-    ds = datasets.load_default()
+def _train(ds, hidden, epochs, lr, batch_size, seed, progress, log):
+    """Step 2: a GRU classifier trained on the data set's training split (a
+    tenth held out for validation). Returns (model, history, seconds, test outputs)."""
+    from .. import GRUModel
     n_val = len(ds.X_train) // 10
-    X_tr, y_tr = ds.X_train[n_val:], ds.y_train[n_val:]
-    X_val, y_val = ds.X_train[:n_val], ds.y_train[:n_val]
-    log(f"[1/5] data: {ds.name} ({ds.description})")
-    log(f"      train {X_tr.shape}, validation {X_val.shape}, test {ds.X_test.shape}; "
-        f"license {ds.license}")
-
     model = GRUModel(input_size=ds.input_size, hidden_sizes=[hidden], output_size=ds.num_classes, seed=seed)
     log(f"[2/5] training {model} for {epochs} epochs (Adam, lr {lr}, batch {batch_size})")
     t0 = time.perf_counter()
-    history = model.fit(X_tr, y_tr, loss="cross_entropy", epochs=epochs, batch_size=batch_size,
-                        optimizer="adam", lr=lr, validation_data=(X_val, y_val), shuffle=True,
+    history = model.fit(ds.X_train[n_val:], ds.y_train[n_val:], loss="cross_entropy", epochs=epochs,
+                        batch_size=batch_size, optimizer="adam", lr=lr,
+                        validation_data=(ds.X_train[:n_val], ds.y_train[:n_val]), shuffle=True,
                         seed=seed, progress=progress)
-    train_seconds = time.perf_counter() - t0
-    outputs = model.predict(ds.X_test)
-    python_pred = outputs.argmax(axis=1)
-    accuracy = float(np.mean(python_pred == ds.y_test))
-    log(f"      trained in {train_seconds:.1f} s; test accuracy {accuracy:.1%} "
-        f"({int(np.sum(python_pred == ds.y_test))}/{len(ds.y_test)}, chance {1 / ds.num_classes:.0%})")
+    return model, history, time.perf_counter() - t0, model.predict(ds.X_test)
 
-    files["model"] = os.path.join(out_dir, "model.npz")
+
+def _write_files(out_dir, model, series, ds, hidden, accuracy, outputs, log):
+    """Steps 2-3: model.npz, history.json, training.png, kws.h, demo_data.h, main.c."""
+    import pygru
+    files = {"model": os.path.join(out_dir, "model.npz"), "history": os.path.join(out_dir, "history.json")}
     model.save(files["model"])
-    series = history_series(history)
-    files["history"] = os.path.join(out_dir, "history.json")
-    _write_json(files["history"], series)
+    write_json(files["history"], series)
     png = plot_history(series, os.path.join(out_dir, "training.png"),
                        f"GRU({hidden}) on {ds.name}: test accuracy {accuracy:.1%}")
     if png:
         files["plot"] = png
     else:
         log("      (no training.png: matplotlib is not installed; pip install matplotlib)")
-
     log(f"[3/5] exporting the C header {NAME}.h")
     files["header"] = os.path.join(out_dir, f"{NAME}.h")
     pygru.export_c(model, files["header"], name=NAME, source=f"pygru demo: GRU({hidden}) trained on {ds.name}")
@@ -263,7 +237,11 @@ def run(out_dir="demo_out", epochs=20, hidden=32, lr=1e-2, batch_size=32, seed=0
     with open(MAIN_C, "rb") as f:
         program = f.read()
     atomic_write(files["program"], lambda f: f.write(program))
+    return files
 
+
+def _run_host(out_dir, python_pred, files, log):
+    """Step 4: the firmware-style program built for and run on this machine."""
     log("[4/5] compiling the firmware-style program (main.c + kws.h + gru_c) with the system C "
         "compiler and running it on the test sequences")
     host = {}
@@ -276,40 +254,69 @@ def run(out_dir="demo_out", epochs=20, hidden=32, lr=1e-2, batch_size=32, seed=0
     host["seconds"] = round(time.perf_counter() - t0, 3)
     log(f"      host C: {host['predictions_equal']}/{len(python_pred)} predictions equal Python's, "
         f"{host['mismatching_values']} output values differ (bit for bit), self-test passed")
+    return host
 
+
+def _run_cortex_m(header, X_test, outputs, python_pred, enabled, log):
+    """Step 5: the same program on a Cortex-M4F under QEMU, where possible."""
     cm = {"target": CORTEX_M_TARGET}
-    reason = cortex_m_skip_reason() if cortex_m else "disabled (--no-cortex-m)"
-    if reason is None:
-        n = min(CORTEX_M_SEQUENCES, len(ds.X_test))
-        log(f"[5/5] cross-compiling for Cortex-M4F and running under QEMU (first {n} test sequences)")
-        t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory() as tmp:
-            shutil.copyfile(files["header"], os.path.join(tmp, f"{NAME}.h"))
-            with open(os.path.join(tmp, "demo_data.h"), "w", encoding="utf-8") as f:
-                f.write(data_header_text(ds.X_test[:n], outputs[:n]))
-            try:
-                # Warnings not fatal, as for the host program.
-                elf = fwbuild.build_image(CORTEX_M_TARGET, [MAIN_C], os.path.join(tmp, "kws.elf"),
-                                          include_dirs=[tmp], opt="-O2", extra_cflags=["-Wno-error"])
-            except RuntimeError as exc:
-                raise DemoError(f"Cortex-M4F build failed: {_first_lines(str(exc))}") from None
-            res = fwbuild.run_image(CORTEX_M_TARGET, elf, timeout=120)
-        if res.timed_out:
-            raise DemoError("Cortex-M4F run under QEMU timed out")
-        cm.update(check_against_python(res.stdout, res.returncode, python_pred[:n], "Cortex-M4F under QEMU"))
-        cm["ran"] = True
-        cm["seconds"] = round(time.perf_counter() - t0, 3)
-        log(f"      Cortex-M4F: {cm['predictions_equal']}/{n} predictions equal Python's, "
-            f"{cm['mismatching_values']} output values differ (bit for bit)")
-    else:
+    reason = cortex_m_skip_reason() if enabled else "disabled (--no-cortex-m)"
+    if reason is not None:
         cm.update(ran=False, skipped=reason)
         log(f"[5/5] Cortex-M4F step skipped: {reason}")
+        return cm
+    n = min(CORTEX_M_SEQUENCES, len(X_test))
+    log(f"[5/5] cross-compiling for Cortex-M4F and running under QEMU (first {n} test sequences)")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copyfile(header, os.path.join(tmp, f"{NAME}.h"))
+        with open(os.path.join(tmp, "demo_data.h"), "w", encoding="utf-8") as f:
+            f.write(data_header_text(X_test[:n], outputs[:n]))
+        try:
+            # Warnings stay visible but not fatal here: the demo should not break on
+            # another compiler version (tests/test_targets.py keeps gru_c -Werror clean).
+            elf = fwbuild.build_image(CORTEX_M_TARGET, [MAIN_C], os.path.join(tmp, "kws.elf"),
+                                      include_dirs=[tmp], opt="-O2", extra_cflags=["-Wno-error"])
+        except RuntimeError as exc:
+            raise DemoError(f"Cortex-M4F build failed: {_first_lines(str(exc))}") from None
+        res = fwbuild.run_image(CORTEX_M_TARGET, elf, timeout=120)
+    if res.timed_out:
+        raise DemoError("Cortex-M4F run under QEMU timed out")
+    cm.update(check_against_python(res.stdout, res.returncode, python_pred[:n], "Cortex-M4F under QEMU"))
+    cm["ran"] = True
+    cm["seconds"] = round(time.perf_counter() - t0, 3)
+    log(f"      Cortex-M4F: {cm['predictions_equal']}/{n} predictions equal Python's, "
+        f"{cm['mismatching_values']} output values differ (bit for bit)")
+    return cm
 
+
+def run(out_dir="demo_out", epochs=20, hidden=32, lr=1e-2, batch_size=32, seed=0, progress=True,
+        cortex_m=True, log=print):
+    """Run the demo, writing into `out_dir` (created if missing). Returns the
+    summary dict (also written as summary.json). Raises DemoError on failure."""
+    from .. import __version__, datasets
+
+    t_start = time.perf_counter()
+    os.makedirs(out_dir, exist_ok=True)
+    ds = datasets.load_default()
+    n_val = len(ds.X_train) // 10
+    log(f"[1/5] data: {ds.name} ({ds.description})")
+    log(f"      train {ds.X_train[n_val:].shape}, validation {ds.X_train[:n_val].shape}, "
+        f"test {ds.X_test.shape}; license {ds.license}")
+    model, history, train_seconds, outputs = _train(ds, hidden, epochs, lr, batch_size, seed, progress, log)
+    python_pred = outputs.argmax(axis=1)
+    accuracy = float(np.mean(python_pred == ds.y_test))
+    log(f"      trained in {train_seconds:.1f} s; test accuracy {accuracy:.1%} "
+        f"({int(np.sum(python_pred == ds.y_test))}/{len(ds.y_test)}, chance {1 / ds.num_classes:.0%})")
+    series = history_series(history)
+    files = _write_files(out_dir, model, series, ds, hidden, accuracy, outputs, log)
+    host = _run_host(out_dir, python_pred, files, log)
+    cm = _run_cortex_m(files["header"], ds.X_test, outputs, python_pred, cortex_m, log)
     summary = {
         "pygru_version": __version__,
         "python": platform.python_version(),
         "dataset": {"name": ds.name, "source": ds.source, "license": ds.license,
-                    "train": len(X_tr), "validation": len(X_val), "test": len(ds.X_test),
+                    "train": len(ds.X_train) - n_val, "validation": n_val, "test": len(ds.X_test),
                     "steps": ds.steps, "features": ds.input_size, "classes": ds.classes},
         "model": model.config(),
         "training": {"epochs": epochs, "optimizer": "adam", "lr": lr, "batch_size": batch_size,
@@ -324,7 +331,7 @@ def run(out_dir="demo_out", epochs=20, hidden=32, lr=1e-2, batch_size=32, seed=0
     }
     files["summary"] = os.path.join(out_dir, "summary.json")
     summary["files"]["summary"] = "summary.json"
-    _write_json(files["summary"], summary)
+    write_json(files["summary"], summary)
     log(f"done in {summary['seconds']:.1f} s; wrote {', '.join(sorted(summary['files'].values()))} "
         f"to {out_dir}")
     return summary

@@ -153,32 +153,10 @@ class _Walker:
                 raise self.fail(f"{op} node {node.name!r} after the output activation")
             if op in _PASS_THROUGH:
                 pass
-            elif op == "Transpose":
-                perm = attrs.get("perm", list(range(len(labels)))[::-1])
-                if not isinstance(perm, (list, tuple)) or sorted(perm) != list(range(len(labels))):
-                    raise ValueError(f"{self.where}: Transpose node {node.name!r} has perm {perm!r}, "
-                                     f"not a permutation of the {len(labels)} axes")
-                labels = tuple(labels[i] for i in perm)
-            elif op == "Squeeze":
-                axes = attrs.get("axes") if self.opset < 13 else (
-                    self.const(node.input[1], "Squeeze axes") if len(node.input) > 1 and node.input[1] else None)
-                if axes is None:
-                    raise self.fail(f"Squeeze node {node.name!r} without axes")
-                axes = {int(a) % len(labels) for a in np.atleast_1d(axes)}
-                if any(labels[a] != "D" for a in axes):
-                    raise self.fail(f"Squeeze node {node.name!r} of axes {[labels[a] for a in axes]}")
-                labels = tuple(lab for i, lab in enumerate(labels) if i not in axes)
+            elif op in ("Transpose", "Squeeze", "Gather"):
+                labels = self._axes(node, op, attrs, labels, n_states)
             elif op == "Concat" and id(node) in self.state_concats and labels == ("D", "B", "F"):
                 labels, n_states = ("L", "B", "F"), len(node.input)
-            elif op == "Gather":
-                axis = attrs.get("axis", 0) % len(labels)
-                idx = self.const(node.input[1], "Gather indices")
-                # the last time step, or the (only / last) layer of a final state
-                last = {"T": (-1,), "D": (-1, 0), "L": (-1, n_states - 1)}
-                if labels[axis] not in last or idx.shape != () or int(idx) not in last[labels[axis]]:
-                    raise self.fail(f"Gather node {node.name!r} of {labels[axis]}[{idx.tolist()}] (only the last "
-                                    "time step, or the last layer's final state)")
-                labels = labels[:axis] + labels[axis + 1:]
             elif op == "GRU":
                 if head_w is not None:
                     raise self.fail(f"GRU node {node.name!r} after the dense head")
@@ -218,6 +196,34 @@ class _Walker:
         if head_w is not None:
             head = (head_w, np.zeros(head_w.shape[0], np.float32) if head_b is None else head_b)
         return build_model(layers, head, activation, return_sequences="T" in labels)
+
+    def _axes(self, node, op, attrs, labels, n_states):
+        """The axis labels after a Transpose, Squeeze or Gather node on the data
+        path (T time, B batch, F features, D direction, L layer)."""
+        if op == "Transpose":
+            perm = attrs.get("perm", list(range(len(labels)))[::-1])
+            if not isinstance(perm, (list, tuple)) or sorted(perm) != list(range(len(labels))):
+                raise ValueError(f"{self.where}: Transpose node {node.name!r} has perm {perm!r}, "
+                                 f"not a permutation of the {len(labels)} axes")
+            return tuple(labels[i] for i in perm)
+        elif op == "Squeeze":
+            axes = attrs.get("axes") if self.opset < 13 else (
+                self.const(node.input[1], "Squeeze axes") if len(node.input) > 1 and node.input[1] else None)
+            if axes is None:
+                raise self.fail(f"Squeeze node {node.name!r} without axes")
+            axes = {int(a) % len(labels) for a in np.atleast_1d(axes)}
+            if any(labels[a] != "D" for a in axes):
+                raise self.fail(f"Squeeze node {node.name!r} of axes {[labels[a] for a in axes]}")
+            return tuple(lab for i, lab in enumerate(labels) if i not in axes)
+        else:  # Gather
+            axis = attrs.get("axis", 0) % len(labels)
+            idx = self.const(node.input[1], "Gather indices")
+            # the last time step, or the (only / last) layer of a final state
+            last = {"T": (-1,), "D": (-1, 0), "L": (-1, n_states - 1)}
+            if labels[axis] not in last or idx.shape != () or int(idx) not in last[labels[axis]]:
+                raise self.fail(f"Gather node {node.name!r} of {labels[axis]}[{idx.tolist()}] (only the last "
+                                "time step, or the last layer's final state)")
+            return labels[:axis] + labels[axis + 1:]
 
     def _gru(self, node, a, labels, first):
         """(layer weights, output labels, name of the followed output)."""
