@@ -391,8 +391,7 @@ def test_quantized_headers_have_every_header_feature(mode, cc, tmp_path, gru_obj
     run([cc, *STRICT, "-O2", "-I", str(tmp_path), *INCLUDES, "-c", str(src), "-o", obj])
     run([cc, obj, *gru_objects(cc), "-o", exe, "-lm"])
     assert run([exe]).stdout.split() == ["0", str(GRU_OK), "0", str(GRU_ERR_BUFFER)]
-    if have("readelf"):
-        assert ".gru_weights" in run(["readelf", "-S", obj]).stdout
+    assert ".gru_weights" in run([need_tool("readelf"), "-S", obj]).stdout
     # The expected outputs are those of the Python model on the given input.
     if mode == "int8":
         want = export_mod.float_literals(q.predict(x, return_sequences=True), "decimal")

@@ -38,7 +38,7 @@ def _sources():
 
 def test_import_pygru_loads_only_the_float_model():
     loaded = _python("import pygru, sys; print(' '.join(sorted(m for m in sys.modules if m.startswith('pygru'))))")
-    assert loaded.split() == ["pygru", "pygru._core", "pygru._io", "pygru._validate", "pygru.config",
+    assert loaded.split() == ["pygru", "pygru._core", "pygru._io", "pygru._validate", "pygru._version", "pygru.config",
                               "pygru.model"]
 
 
