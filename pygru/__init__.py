@@ -37,6 +37,14 @@ def from_onnx(path):
     return impl(path)
 
 
+def __getattr__(name):
+    # pygru.tune(...) without importing Optuna (or the tune module) at `import pygru`.
+    if name == "tune":
+        import importlib    # `from . import tune` would ask this __getattr__ again
+        return importlib.import_module(".tune", __name__)   # callable: pygru.tune(...) runs tune.tune
+    raise AttributeError(f"module 'pygru' has no attribute {name!r}")
+
+
 def c_source_dir():
     """The gru_c/ folder (include/, src/, Makefile, CMakeLists.txt) that this
     package was built from: copy it or point a firmware build at it."""
@@ -53,4 +61,4 @@ def c_include_dir():
 
 __all__ = ["GRUModel", "load", "export_c", "quantize", "QuantizedGRUModel", "load_quantized",
            "FORMAT_VERSION", "c_source_dir", "c_include_dir", "__version__",
-           "from_torch", "from_keras", "from_onnx"]
+           "from_torch", "from_keras", "from_onnx", "tune"]

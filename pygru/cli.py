@@ -133,6 +133,9 @@ def _load_model(path):
         raise CLIError(f"MODEL: {path!r} is not a pygru model (expected an .npz file written by "
                        f"pygru train/import or GRUModel.save)")
     try:
+        with np.load(path, allow_pickle=False) as f:
+            if "__quantized__" in f.files:      # pygru tune's model_int8.npz / model_integer.npz
+                return pygru.load_quantized(path)
         return pygru.load(path)
     except ValueError as exc:
         raise CLIError(str(exc).replace("path:", "MODEL:", 1)) from None
@@ -829,6 +832,8 @@ exit codes: 0 success, 1 failure (files, formats, builds), 2 bad command line.""
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-cortex-m", action="store_true", help="skip the Cortex-M4F / QEMU step")
     p.set_defaults(func=cmd_demo)
+    from ._tune_cli import add_parser as add_tune
+    add_tune(sub)
     return parser
 
 

@@ -610,7 +610,12 @@ def _search(study, space, cost, executor, train, limits, objectives, seed, n_tri
                     # Over budget whatever it learns: validated untrained, for the sampler.
                     tell(trial, config, fp, run_trial(config, train, tseed, train=False))
                     continue
-                pending[executor.submit(config, tseed)] = (trial, config, fp)
+                try:
+                    handle = executor.submit(config, tseed)
+                except BaseException:       # Ctrl-C during an in-process trial
+                    study.tell(trial, state=TrialState.FAIL)
+                    raise
+                pending[handle] = (trial, config, fp)
             if not pending:
                 continue
             for handle in executor.wait(pending):
@@ -630,3 +635,14 @@ def _search(study, space, cost, executor, train, limits, objectives, seed, n_tri
             study.tell(trial, state=TrialState.FAIL)
         raise
     return weights
+
+
+class _CallableModule(type(sys)):
+    """Lets `pygru.tune(data, ...)` call tune() while pygru.tune.SPACE etc.
+    stay reachable on the module (as pygru.quantize does)."""
+
+    def __call__(self, *args, **kwargs):
+        return tune(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
