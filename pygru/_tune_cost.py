@@ -309,33 +309,55 @@ class CostEstimator:
         text = json.dumps(self._cache, indent=1, sort_keys=True)
         atomic_write(self.cache_path, lambda f: f.write(text), binary=False)
 
-    def instructions(self, precision, input_size, hidden_sizes, output_size, reset_after, model=None):
-        """(instructions per step, runtime bytes, source) for a shape."""
-        key = shape_key(self.target, precision, input_size, hidden_sizes, output_size, reset_after)
-        hit = self._cache.get(key)
-        if hit and hit["source"] == self.method:
-            return hit["insn"], hit["runtime_bytes"], hit["source"]
-        if self.method == "qemu":
-            if model is None:
-                model = shape_model(precision, input_size, hidden_sizes, output_size, reset_after)
-            insn, code = self._counter.count(self.target, precision, model)
-        else:
-            insn, code = modelled(self.target, precision, input_size, hidden_sizes, output_size, reset_after)
-        self._cache[key] = {"insn": insn, "runtime_bytes": code, "source": self.method}
-        self._save()
-        return insn, code, self.method
+    def _key(self, precision, input_size, hidden_sizes, output_size, reset_after):
+        return shape_key(self.target, precision, input_size, hidden_sizes, output_size, reset_after)
+
+    def _footprint(self, model, insn, code, source):
+        weights, ram = model_sizes(model)
+        return {"flash": weights + code, "ram": ram, "weight_bytes": weights, "runtime_bytes": code,
+                "insn_per_step": insn, "latency_ms": insn * self.cpi / (self.mhz * 1e3),
+                "latency_source": source}
+
+    def cached(self, precision, input_size, hidden_sizes, output_size, reset_after):
+        """The footprint if this shape's instructions are known, else None."""
+        hit = self._cache.get(self._key(precision, input_size, hidden_sizes, output_size, reset_after))
+        if self.method == "model" or (hit and hit["source"] == self.method):
+            return self.footprint(precision, input_size, hidden_sizes, output_size, reset_after)
+        return None
+
+    def remember(self, precision, input_size, hidden_sizes, output_size, reset_after, fp):
+        """Store a footprint computed elsewhere (a Dask worker's count)."""
+        key = self._key(precision, input_size, hidden_sizes, output_size, reset_after)
+        if fp["latency_source"] == self.method and key not in self._cache:
+            self._cache[key] = {"insn": fp["insn_per_step"], "runtime_bytes": fp["runtime_bytes"],
+                                "source": fp["latency_source"]}
+            self._save()
 
     def footprint(self, precision, input_size, hidden_sizes, output_size, reset_after):
         """{"flash", "ram", "weight_bytes", "runtime_bytes", "insn_per_step",
         "latency_ms", "latency_source"} of a shape."""
         hidden_sizes, reset_after = tuple(hidden_sizes), tuple(bool(r) for r in reset_after)
         model = shape_model(precision, input_size, hidden_sizes, output_size, reset_after)
-        weights, ram = model_sizes(model)
-        insn, code, source = self.instructions(precision, input_size, hidden_sizes, output_size,
-                                               reset_after, model)
-        return {"flash": weights + code, "ram": ram, "weight_bytes": weights, "runtime_bytes": code,
-                "insn_per_step": insn, "latency_ms": insn * self.cpi / (self.mhz * 1e3),
-                "latency_source": source}
+        key = self._key(precision, input_size, hidden_sizes, output_size, reset_after)
+        hit = self._cache.get(key)
+        if hit and hit["source"] == self.method:
+            return self._footprint(model, hit["insn"], hit["runtime_bytes"], self.method)
+        if self.method == "qemu":
+            insn, code = self._counter.count(self.target, precision, model)
+            self._cache[key] = {"insn": insn, "runtime_bytes": code, "source": "qemu"}
+            self._save()
+        else:
+            insn, code = modelled(self.target, precision, input_size, hidden_sizes, output_size, reset_after)
+        return self._footprint(model, insn, code, self.method)
+
+    def measure(self, precision, model):
+        """The footprint of a trained model itself (its own header counted
+        when the method is "qemu"; the shape's otherwise)."""
+        if self.method != "qemu":
+            return self.footprint(precision, model.input_size, model.hidden_sizes, model.output_size,
+                                  model.reset_after)
+        insn, code = self._counter.count(self.target, precision, model)
+        return self._footprint(model, insn, code, "qemu")
 
     def close(self):
         if self._counter is not None:

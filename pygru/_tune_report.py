@@ -5,8 +5,6 @@ import os
 
 import numpy as np
 
-from ._tune_cost import model_sizes
-
 ASSUMPTION = ("time per step = instructions per step x cpi / MHz; instructions counted (or modelled) for "
               "the gru_c stream step at -O2; cpi is an assumption, not a measurement: QEMU models no "
               "pipeline, flash wait states or caches")
@@ -133,13 +131,10 @@ def finish(study, settings, objectives, cost, train, test, output_dir, header_na
         chosen["description"] = describe(config)
         if test is not None and classification:
             chosen["test_accuracy"] = float(np.mean(model.predict(test[0]).argmax(axis=1) == test[1]))
-        wb, ram = model_sizes(model)
-        chosen["header"] = {"weight_bytes": wb, "ram": ram}
-        if cost.method == "qemu":
-            # The chosen model itself (trained weights), not its shape's seed-0 stand-in.
-            insn, code = cost._counter.count(settings["target"], config["precision"], model)
-            chosen["header"].update(insn_per_step=insn, runtime_bytes=code, flash=wb + code,
-                                    latency_ms=insn * settings["cpi"] / (settings["mhz"] * 1e3))
+        # The chosen model itself (trained weights), not its shape's seed-0 stand-in.
+        m = cost.measure(config["precision"], model)
+        chosen["header"] = {k: m[k] for k in ("flash", "ram", "weight_bytes", "runtime_bytes", "insn_per_step",
+                                              "latency_ms", "latency_source")}
         if output_dir:
             files["model"] = os.path.join(output_dir, "model.npz")
             float_model.save(files["model"])

@@ -199,6 +199,35 @@ def run_trial(config, data, seed, train=True):
     return result
 
 
+def _shape(config, input_size, output_size):
+    """(precision, input size, hidden sizes, head size, reset_after per layer)."""
+    return (config["precision"], input_size, tuple(config["hidden"]), output_size,
+            (bool(config["reset_after"]),) * config["layers"])
+
+
+def _fits(fp, limits):
+    return all(v <= 0 for v in _violations(fp, limits).values())
+
+
+_ESTIMATORS = {}     # per worker process: (target, mhz, cpi, method) -> CostEstimator
+
+
+def evaluate(config, data, seed, limits, cost, fp=None):
+    """One trial where it runs: the footprint (unless known), then run_trial,
+    training only if the footprint is within `limits`. `cost` is a
+    CostEstimator, or its (target, mhz, cpi, method) on a Dask worker."""
+    if fp is None:
+        if isinstance(cost, tuple):
+            if cost not in _ESTIMATORS:
+                _ESTIMATORS[cost] = CostEstimator(*cost)
+            cost = _ESTIMATORS[cost]
+        fp = cost.footprint(*_shape(config, data[0].shape[2], data[5]))
+    feasible = _fits(fp, limits)
+    res = run_trial(config, data, seed, train=feasible)
+    res.update(footprint=fp, trained=feasible)
+    return res
+
+
 # --------------------------------------------------------------------------- executors
 
 class _Done:
@@ -212,12 +241,12 @@ class _InProcess:
     """Runs each trial when submitted (the default)."""
     slots = 1
 
-    def __init__(self, data):
-        self.data = data
+    def __init__(self, data, cost):
+        self.data, self.cost = data, cost
 
-    def submit(self, config, seed):
+    def submit(self, config, seed, limits, fp):
         try:
-            return _Done(run_trial(config, self.data, seed), None)
+            return _Done(evaluate(config, self.data, seed, limits, self.cost, fp), None)
         except Exception as exc:    # reported like a failed Dask task
             return _Done(None, exc)
 
@@ -237,7 +266,7 @@ class _Dask:
     """Trials as tasks on a Dask cluster: a local one with `workers` processes,
     or the scheduler at `address`. The data goes to every worker once."""
 
-    def __init__(self, data, workers=0, address=None):
+    def __init__(self, data, cost, workers=0, address=None):
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -256,9 +285,10 @@ class _Dask:
             self._own_client = True
         self.slots = max(1, sum(self.client.nthreads().values()))
         self._data = self.client.scatter(data, broadcast=True)
+        self._cost = (cost.target, cost.mhz, cost.cpi, cost.method)
 
-    def submit(self, config, seed):
-        return self.client.submit(run_trial, config, self._data, seed, pure=False)
+    def submit(self, config, seed, limits, fp):
+        return self.client.submit(evaluate, config, self._data, seed, limits, self._cost, fp, pure=False)
 
     def wait(self, pending):
         from distributed import wait
@@ -365,7 +395,7 @@ def _impossible(space, cost, input_size, output_size, limits, target, mhz):
     for precision in space["precision"].values:
         c = _smallest(space, precision)
         fp = cost.footprint(precision, input_size, c["hidden"], output_size, [c["reset_after"]] * c["layers"])
-        if all(v <= 0 for v in _violations(fp, limits).values()):
+        if _fits(fp, limits):
             fits = True
         needs.append(f"{describe(c)}: flash {fp['flash']} B, RAM {fp['ram']} B, "
                      f"{fp['latency_ms']:.4g} ms/step")
@@ -472,10 +502,11 @@ def tune(data, validation=None, *, target, mhz, flash=None, ram=None, latency_ms
                 c = _smallest(space, precision)
                 fp = cost.footprint(precision, input_size, c["hidden"], output_size,
                                     [c["reset_after"]] * c["layers"])
-                if all(v <= 0 for v in _violations(fp, limits).values()):
+                if _fits(fp, limits):
                     study.enqueue_trial(_params(c, space))
                     break
-        executor = _Dask(train, workers, address) if (workers or address is not None) else _InProcess(train)
+        executor = _Dask(train, cost, workers, address) if (workers or address is not None) \
+            else _InProcess(train, cost)
         bar = _progress(progress, n_trials, min(n_done, n_trials))
         t0 = time.perf_counter()
         weights = _search(study, space, cost, executor, train, limits, objectives, seed, n_trials, n_done,
@@ -566,26 +597,33 @@ def _search(study, space, cost, executor, train, limits, objectives, seed, n_tri
     pending, weights = {}, {}
     finished = n_done
 
-    def tell(trial, config, fp, res):
+    def tell(trial, config, res):
         nonlocal finished
+        fp = res["footprint"]
+        violations = _violations(fp, limits)
+        for key, value in (("footprint", fp), ("constraints", violations), ("feasible", res["trained"]),
+                           ("accuracy", res["accuracy"]), ("loss", res["loss"]),
+                           ("epochs_run", res["epochs_run"]), ("seconds", res["seconds"])):
+            trial.set_user_attr(key, value)
+        if hasattr(trial, "set_constraint"):
+            for key, v in violations.items():
+                trial.set_constraint(key, v)
+        if res["trained"]:
+            weights[trial.number] = res["weights"]
+            if output_dir:
+                m = build_model(config, input_size, output_size, 0)
+                m.set_weights(res["weights"])
+                os.makedirs(os.path.join(output_dir, "trials"), exist_ok=True)
+                m.save(os.path.join(output_dir, "trials", f"trial_{trial.number}.npz"))
         values = {"accuracy": res["accuracy"], "loss": res["loss"], "flash": fp["flash"], "ram": fp["ram"],
                   "latency": fp["latency_ms"]}
-        for key in ("accuracy", "loss", "epochs_run", "seconds"):
-            trial.set_user_attr(key, res[key])
-        if res.get("trained") and output_dir:
-            m = build_model(config, input_size, output_size, 0)
-            m.set_weights(res["weights"])
-            os.makedirs(os.path.join(output_dir, "trials"), exist_ok=True)
-            m.save(os.path.join(output_dir, "trials", f"trial_{trial.number}.npz"))
-        if res.get("trained"):
-            weights[trial.number] = res["weights"]
         study.tell(trial, [float(values[o]) for o in objectives])
         finished += 1
         if bar == "lines":
             acc = f"accuracy {res['accuracy']:.3f}" if res["accuracy"] is not None else f"loss {res['loss']:.4g}"
             print(f"pygru tune: trial {finished}/{n_trials} ({describe(config)}): {acc}, flash {fp['flash']} B, "
                   f"RAM {fp['ram']} B, {fp['latency_ms']:.3g} ms/step"
-                  f"{'' if res.get('trained') else ' (over budget: not trained)'}", file=sys.stderr, flush=True)
+                  f"{'' if res['trained'] else ' (over budget: not trained)'}", file=sys.stderr, flush=True)
         elif bar is not None:
             bar.update(1)
 
@@ -594,32 +632,25 @@ def _search(study, space, cost, executor, train, limits, objectives, seed, n_tri
             while len(pending) < executor.slots and finished + len(pending) < n_trials:
                 trial = study.ask()
                 config = sample(trial, space)
-                fp = cost.footprint(config["precision"], input_size, config["hidden"], output_size,
-                                    [config["reset_after"]] * config["layers"])
-                violations = _violations(fp, limits)
                 trial.set_user_attr("config", config)
-                trial.set_user_attr("footprint", fp)
-                trial.set_user_attr("constraints", violations)
-                if hasattr(trial, "set_constraint"):
-                    for key, v in violations.items():
-                        trial.set_constraint(key, v)
-                feasible = all(v <= 0 for v in violations.values())
-                trial.set_user_attr("feasible", feasible)
                 tseed = int(seed) * 100003 + trial.number
-                if not feasible:
+                fp = cost.cached(*_shape(config, input_size, output_size))
+                if fp is not None and not _fits(fp, limits):
                     # Over budget whatever it learns: validated untrained, for the sampler.
-                    tell(trial, config, fp, run_trial(config, train, tseed, train=False))
+                    tell(trial, config, evaluate(config, train, tseed, limits, cost, fp))
                     continue
+                # Shapes not counted yet are counted where the trial runs
+                # (a Dask worker counts while another trains).
                 try:
-                    handle = executor.submit(config, tseed)
+                    handle = executor.submit(config, tseed, limits, fp)
                 except BaseException:       # Ctrl-C during an in-process trial
                     study.tell(trial, state=TrialState.FAIL)
                     raise
-                pending[handle] = (trial, config, fp)
+                pending[handle] = (trial, config)
             if not pending:
                 continue
             for handle in executor.wait(pending):
-                trial, config, fp = pending.pop(handle)
+                trial, config = pending.pop(handle)
                 try:
                     res = executor.result(handle)
                 except Exception as exc:   # a trial that fails is recorded, the search goes on
@@ -628,10 +659,10 @@ def _search(study, space, cost, executor, train, limits, objectives, seed, n_tri
                     if bar == "lines":
                         print(f"pygru tune: trial {trial.number} failed: {exc}", file=sys.stderr)
                     continue
-                res["trained"] = True
-                tell(trial, config, fp, res)
+                cost.remember(*_shape(config, input_size, output_size), res["footprint"])
+                tell(trial, config, res)
     except BaseException:
-        for trial, _, _ in pending.values():
+        for trial, _ in pending.values():
             study.tell(trial, state=TrialState.FAIL)
         raise
     return weights
