@@ -345,6 +345,15 @@ def _prepare_data(data, validation, val_fraction, seed):
     return (np.ascontiguousarray(X), y, np.ascontiguousarray(Xv), yv, classification, output_size), test, origin
 
 
+def _crc(arrays):
+    """CRC-32 of the arrays' bytes: a resumed study must see the same data."""
+    import zlib
+    crc = 0
+    for a in arrays:
+        crc = zlib.crc32(np.ascontiguousarray(a).tobytes(), crc)
+    return crc
+
+
 def _labels(name, y, n, classification):
     if len(y) != n:
         raise ValueError(f"{name}: expected {n} labels (one per sequence), got {len(y)}")
@@ -386,8 +395,10 @@ def _parse_limit(name, value):
 
 
 def _violations(fp, limits):
-    """Constraint values for Optuna (<= 0 is within the limit), one per set limit."""
-    return {key: float(fp[key] - lim) for key, lim in limits.items() if lim is not None}
+    """Constraint values for Optuna (<= 0 is within the limit), one per set
+    limit, relative to the limit: TPE ranks infeasible trials by the sum of
+    their violations, which must not weigh bytes against milliseconds."""
+    return {key: float(fp[key] / lim - 1.0) for key, lim in limits.items() if lim is not None}
 
 
 def _impossible(space, cost, input_size, output_size, limits, target, mhz):
@@ -494,6 +505,7 @@ def tune(data, validation=None, *, target, mhz, flash=None, ram=None, latency_ms
         settings = {"target": target, "mhz": mhz, "cpi": cpi, "limits": limits, "objectives": list(objectives),
                     "space": {p.name: list(p.values) for p in space.values()}, "seed": int(seed),
                     "data": origin, "train_shape": list(train[0].shape), "val_shape": list(train[2].shape),
+                    "data_crc32": _crc(train[:4]),
                     "latency_source": cost.method}
         study, n_done = _open_study(optuna, storage, study_name, objectives, settings, seed, limits)
         if n_done == 0 and not study.trials:
@@ -505,12 +517,12 @@ def tune(data, validation=None, *, target, mhz, flash=None, ram=None, latency_ms
                 if _fits(fp, limits):
                     study.enqueue_trial(_params(c, space))
                     break
+        t0 = time.perf_counter()      # the search's wall time includes starting a cluster
         executor = _Dask(train, cost, workers, address) if (workers or address is not None) \
             else _InProcess(train, cost)
         bar = _progress(progress, n_trials, min(n_done, n_trials))
-        t0 = time.perf_counter()
         weights = _search(study, space, cost, executor, train, limits, objectives, seed, n_trials, n_done,
-                input_size, output_size, bar, output_dir)
+                          input_size, output_size, bar, output_dir)
         wall = time.perf_counter() - t0
     except BaseException:
         if bar not in (None, "lines"):
@@ -595,7 +607,7 @@ def _search(study, space, cost, executor, train, limits, objectives, seed, n_tri
             input_size, output_size, bar, output_dir):
     from optuna.trial import TrialState
     pending, weights = {}, {}
-    finished = n_done
+    finished, failures = n_done, 0
 
     def tell(trial, config, res):
         nonlocal finished
@@ -656,6 +668,10 @@ def _search(study, space, cost, executor, train, limits, objectives, seed, n_tri
                 except Exception as exc:   # a trial that fails is recorded, the search goes on
                     trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
                     study.tell(trial, state=TrialState.FAIL)
+                    failures += 1
+                    if failures >= max(3, n_trials):
+                        raise RuntimeError(f"{failures} trials failed in this run, the last one "
+                                           f"({describe(config)}) with {type(exc).__name__}: {exc}") from exc
                     if bar == "lines":
                         print(f"pygru tune: trial {trial.number} failed: {exc}", file=sys.stderr)
                     continue

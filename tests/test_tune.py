@@ -114,6 +114,20 @@ def test_interrupted_search_resumes_to_the_same_total(small, tmp_path, monkeypat
         run(small, n_trials=5, output_dir=tmp_path, flash=16 * 1024)
 
 
+def test_trials_that_keep_failing_stop_the_search(small, monkeypatch):
+    from pygru import tune as tune_module
+    real = tune_module.run_trial
+
+    def broken(config, data, seed, train=True):
+        if train:
+            raise ValueError("diverged")
+        return real(config, data, seed, train)
+
+    monkeypatch.setattr(tune_module, "run_trial", broken)
+    with pytest.raises(RuntimeError, match=r"3 trials failed in this run, .* ValueError: diverged"):
+        run(small, n_trials=2)
+
+
 def test_impossible_budget_names_the_smallest_models_needs(small):
     with pytest.raises(pygru.tune.ImpossibleBudget) as exc:
         run(small, flash=3000, ram=64, latency_ms=0.001)
