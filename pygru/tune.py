@@ -139,11 +139,19 @@ def sample(trial, space):
 
 
 def _smallest(space, precision):
-    """The configuration with the smallest footprint for one precision."""
+    """The configuration with the smallest footprint for one precision (the
+    dimensions that do not change the footprint in the middle of their range)."""
     config = {}
     for p in space.values():
-        low = min(p.values) if p.name != "reset_after" else (True if True in p.values else False)
-        config[p.name] = [low] * config["layers"] if p.per_layer else low
+        if p.kind == "log":
+            value = math.sqrt(p.values[0] * p.values[1])
+        elif p.name == "reset_after":
+            value = True in p.values
+        elif p.name in ("layers", "hidden"):
+            value = min(p.values)
+        else:
+            value = sorted(p.values)[len(p.values) // 2]
+        config[p.name] = [value] * config["layers"] if p.per_layer else value
     config["precision"] = precision
     return config
 
