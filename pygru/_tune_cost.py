@@ -162,7 +162,7 @@ class QemuCounter:
         self.fw = fwbuild()
         self._tmp = tempfile.TemporaryDirectory(prefix="pygru-tune-", dir=workdir)
         self.work = self._tmp.name
-        self._libs, self._support = {}, {}
+        self._libs, self._support, self._code = {}, {}, {}
         self._plugin = None
         self._lock = threading.Lock()
 
@@ -223,7 +223,7 @@ class QemuCounter:
                 main = os.path.join(d, "step_main.c")
                 with open(main, "w") as f:
                     f.write(STEP_MAIN)
-                counts, code = [], 0
+                counts = []
                 for n in (COUNT_STEPS, 2 * COUNT_STEPS):
                     elf = self.fw.build_image(target, [main], os.path.join(d, f"s{n}.elf"), include_dirs=[d],
                                               defines=[f"TUNE_STEPS={n}",
@@ -234,8 +234,11 @@ class QemuCounter:
                         raise RuntimeError(f"{target}: the step image exited with status {res.returncode}"
                                            f"\n{res.stdout}{res.stderr}")
                     counts.append(c)
-                    code = self.runtime_bytes(target, elf)
-        return (counts[1] - counts[0]) / COUNT_STEPS, code
+                # The runtime's symbols are the same for every shape of a
+                # precision: read them from the first image only.
+                if (target, precision) not in self._code:
+                    self._code[target, precision] = self.runtime_bytes(target, elf)
+        return (counts[1] - counts[0]) / COUNT_STEPS, self._code[target, precision]
 
     def close(self):
         self._tmp.cleanup()
