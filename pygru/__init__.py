@@ -26,6 +26,7 @@ _LAZY = {
     "interop": ("interop", None),
     "training": ("training", None),
     "cli": ("cli", None),
+    "tune": ("tune", None),                 # a callable module: pygru.tune(...); Optuna only when called
 }
 
 
@@ -78,4 +79,4 @@ def c_include_dir():
 
 __all__ = ["GRUModel", "ModelConfig", "load", "export_c", "quantize", "QuantizedGRUModel",
            "load_quantized", "FORMAT_VERSION", "c_source_dir", "c_include_dir", "__version__",
-           "from_torch", "from_keras", "from_onnx"]
+           "from_torch", "from_keras", "from_onnx", "tune"]

@@ -5,6 +5,8 @@
     pygru eval model.npz spoken_digits          accuracy on the test split
     pygru export model.npz -o kws.h --name kws  C header for firmware
     pygru import model.onnx -o model.npz        from ONNX / PyTorch / Keras
+    pygru tune spoken_digits --target cortex-m4f --mhz 64 --flash 32K --ram 8K -o out
+                                                the best model within a budget
     pygru bench                                 speed against torch.nn.GRU
     pygru info                                  version, build, SIMD level, toolchains
 
@@ -27,7 +29,7 @@ import sys
 from ._common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROG, CLIError, UsageError  # noqa: F401
 
 # In the order of a typical session, as `pygru --help` lists them.
-COMMANDS = ("demo", "train", "eval", "export", "import_", "bench", "info")
+COMMANDS = ("demo", "train", "eval", "export", "import_", "tune", "bench", "info")
 
 
 def subcommands():
