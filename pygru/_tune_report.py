@@ -109,8 +109,12 @@ def _chosen_weights(chosen, weights, output_dir):
     return load(path).get_weights()       # from an earlier, interrupted run
 
 
-def finish(study, settings, objectives, cost, train, test, output_dir, header_name, wall, slots, weights):
-    from .tune import build_model, final_model, describe, TuneResult
+def finish(study, settings, objectives, cost, train, test, output_dir, header_name, wall, slots, weights,
+           models):
+    """The report of a finished study, and the chosen model saved and exported.
+    models: tune's (build_model, final_model, describe), passed in so that this
+    module does not import tune (which imports it). Returns TuneResult's fields."""
+    build_model, final_model, describe = models
     X, y, Xv, yv, classification, output_size = train
     objective = "accuracy" if "accuracy" in objectives else "loss"
     records = trial_records(study)
@@ -155,4 +159,4 @@ def finish(study, settings, objectives, cost, train, test, output_dir, header_na
         report["files"] = {k: os.path.basename(v) for k, v in files.items()}
         from ._io import atomic_write
         atomic_write(files["report"], lambda f: f.write(json.dumps(report, indent=1) + "\n"), binary=False)
-    return TuneResult(front=front, chosen=chosen, model=model, report=report, table=text, files=files)
+    return dict(front=front, chosen=chosen, model=model, report=report, table=text, files=files)

@@ -438,6 +438,54 @@ def _progress(enabled, total, initial):
     return "lines"
 
 
+def _check_arguments(target, mhz, flash, ram, latency_ms, cpi, objectives, n_trials, workers, seed):
+    """tune()'s scalar arguments checked; returns (mhz, limits, cpi, objectives)."""
+    if target not in TARGETS:
+        raise ValueError(f"target: expected one of {list(TARGETS)}, got {target!r}")
+    mhz = _parse_limit("mhz", mhz)
+    if mhz is None:
+        raise ValueError("mhz: expected the target's clock in MHz (a positive number), got None")
+    limits = {"flash": _parse_limit("flash", flash), "ram": _parse_limit("ram", ram),
+              "latency_ms": _parse_limit("latency_ms", latency_ms)}
+    cpi = _parse_limit("cpi", cpi)
+    if isinstance(objectives, str):
+        objectives = (objectives,)
+    objectives = tuple(objectives)
+    bad = [o for o in objectives if o not in OBJECTIVES]
+    if bad or not objectives or len(set(objectives)) != len(objectives) or \
+            not ({"accuracy", "loss"} & set(objectives)):
+        raise ValueError(f"objectives: expected distinct names from {list(OBJECTIVES)} including "
+                         f"'accuracy' or 'loss', got {list(objectives)}")
+    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
+        raise ValueError(f"n_trials: expected a positive integer, got {n_trials!r}")
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 0:
+        raise ValueError(f"workers: expected a non-negative integer, got {workers!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    return mhz, limits, cpi, objectives
+
+
+def _enqueue_baseline(study, space, cost, input_size, output_size, limits):
+    """A feasible baseline first: the smallest model of the first precision that fits."""
+    for precision in space["precision"].values:
+        c = _smallest(space, precision)
+        fp = cost.footprint(precision, input_size, c["hidden"], output_size, [c["reset_after"]] * c["layers"])
+        if _fits(fp, limits):
+            study.enqueue_trial(_params(c, space))
+            return
+
+
+def _output_and_storage(output_dir, storage):
+    """The output folder (created) and the study's storage: output_dir/tune.db by default."""
+    if output_dir is None:
+        return None, storage
+    output_dir = os.fspath(output_dir)
+    os.makedirs(output_dir, exist_ok=True)
+    if storage is None:
+        storage = "sqlite:///" + os.path.abspath(os.path.join(output_dir, "tune.db"))
+    return output_dir, storage
+
+
 def tune(data, validation=None, *, target, mhz, flash=None, ram=None, latency_ms=None, n_trials=30,
          objectives=DEFAULT_OBJECTIVES, space=None, seed=0, output_dir=None, storage=None,
          study_name=STUDY_NAME, workers=0, address=None, latency="auto", cpi=1.0, val_fraction=0.2,
@@ -465,28 +513,8 @@ def tune(data, validation=None, *, target, mhz, flash=None, ram=None, latency_ms
         raise ImportError("pygru.tune needs Optuna: pip install optuna (or pip install 'pygru[tune]')") from None
     from . import _tune_report as rep
 
-    if target not in TARGETS:
-        raise ValueError(f"target: expected one of {list(TARGETS)}, got {target!r}")
-    mhz = _parse_limit("mhz", mhz)
-    if mhz is None:
-        raise ValueError("mhz: expected the target's clock in MHz (a positive number), got None")
-    limits = {"flash": _parse_limit("flash", flash), "ram": _parse_limit("ram", ram),
-              "latency_ms": _parse_limit("latency_ms", latency_ms)}
-    cpi = _parse_limit("cpi", cpi)
-    if isinstance(objectives, str):
-        objectives = (objectives,)
-    objectives = tuple(objectives)
-    bad = [o for o in objectives if o not in OBJECTIVES]
-    if bad or not objectives or len(set(objectives)) != len(objectives) or \
-            not ({"accuracy", "loss"} & set(objectives)):
-        raise ValueError(f"objectives: expected distinct names from {list(OBJECTIVES)} including "
-                         f"'accuracy' or 'loss', got {list(objectives)}")
-    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
-        raise ValueError(f"n_trials: expected a positive integer, got {n_trials!r}")
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 0:
-        raise ValueError(f"workers: expected a non-negative integer, got {workers!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    mhz, limits, cpi, objectives = _check_arguments(target, mhz, flash, ram, latency_ms, cpi, objectives,
+                                                    n_trials, workers, seed)
     from .export import check_name
     header_name = check_name(header_name)
     space = make_space(space)
@@ -495,11 +523,7 @@ def tune(data, validation=None, *, target, mhz, flash=None, ram=None, latency_ms
     if "accuracy" in objectives and not classification:
         raise ValueError("objectives: 'accuracy' needs class labels (integer y); use 'loss' for regression")
     input_size, output_size = train[0].shape[2], train[5]
-    if output_dir is not None:
-        output_dir = os.fspath(output_dir)
-        os.makedirs(output_dir, exist_ok=True)
-        if storage is None:
-            storage = "sqlite:///" + os.path.abspath(os.path.join(output_dir, "tune.db"))
+    output_dir, storage = _output_and_storage(output_dir, storage)
 
     cost = CostEstimator(target, mhz, cpi, latency,
                          cache_path=os.path.join(output_dir, "counts.json") if output_dir else None)
@@ -517,14 +541,7 @@ def tune(data, validation=None, *, target, mhz, flash=None, ram=None, latency_ms
                     "latency_source": cost.method}
         study, n_done = _open_study(optuna, storage, study_name, objectives, settings, seed, limits)
         if n_done == 0 and not study.trials:
-            # A feasible baseline first: the smallest model of the first precision that fits.
-            for precision in space["precision"].values:
-                c = _smallest(space, precision)
-                fp = cost.footprint(precision, input_size, c["hidden"], output_size,
-                                    [c["reset_after"]] * c["layers"])
-                if _fits(fp, limits):
-                    study.enqueue_trial(_params(c, space))
-                    break
+            _enqueue_baseline(study, space, cost, input_size, output_size, limits)
         t0 = time.perf_counter()      # the search's wall time includes starting a cluster
         executor = _Dask(train, cost, workers, address) if (workers or address is not None) \
             else _InProcess(train, cost)
@@ -543,8 +560,9 @@ def tune(data, validation=None, *, target, mhz, flash=None, ram=None, latency_ms
         bar.close()
     executor.close()
     try:
-        return rep.finish(study, settings, objectives, cost, train, test, output_dir, header_name, wall,
-                          executor.slots, weights)
+        found = rep.finish(study, settings, objectives, cost, train, test, output_dir, header_name, wall,
+                           executor.slots, weights, (build_model, final_model, describe))
+        return TuneResult(**found)
     finally:
         cost.close()
 
