@@ -30,7 +30,6 @@ range) over the seeds.
 The peers are never linked into pygru. Never asserts anything.
 """
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -193,11 +192,8 @@ def main(argv=None):
     ap.add_argument("--no-accuracy", action="store_true")
     ap.add_argument("--json", help="also write the rows to this file")
     args = ap.parse_args(argv)
-    sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes]
-
-    def log(msg):
-        print(msg, file=sys.stderr, flush=True)
-
+    sizes = bench_peers.parse_sizes(args.sizes)
+    log = bench_peers.log
     result = {}
     with tempfile.TemporaryDirectory(prefix="bench-gru-lstm-") as work:
         result["cost"] = cost_rows(sizes, args.targets, args.steps, work, log)
@@ -207,9 +203,7 @@ def main(argv=None):
     print_cost(result["cost"], args.targets)
     if "accuracy" in result:
         print_accuracy(result["accuracy"], args.epochs, args.batch, args.lr)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=1)
+    bench_peers.write_json(args.json, result)
     return 0
 
 

@@ -193,6 +193,22 @@ def x86_table(sizes, rounds, work, log):
     return rows
 
 
+def parse_sizes(sizes):
+    """["16x64", ...] -> [(16, 64), ...]"""
+    return [tuple(int(v) for v in s.lower().split("x")) for s in sizes]
+
+
+def log(msg):
+    """Progress to stderr, so that stdout holds only the tables."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def write_json(path, result):
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=1)
+
+
 def print_mcu(rows):
     print("\nInstructions per MAC, whole step, -O2, exact QEMU counts ((count(2N) - count(N)) / N)")
     sizes = sorted({(r["I"], r["H"]) for r in rows}, key=lambda s: s[1])
@@ -230,13 +246,7 @@ def main(argv=None):
     ap.add_argument("--no-x86", action="store_true")
     ap.add_argument("--json", help="also write the rows to this file")
     args = ap.parse_args(argv)
-
-    def parse(sizes):
-        return [tuple(int(v) for v in s.lower().split("x")) for s in sizes]
-
-    def log(msg):
-        print(msg, file=sys.stderr, flush=True)
-
+    parse = parse_sizes
     result = {}
     with tempfile.TemporaryDirectory(prefix="bench-peers-") as work:
         if args.targets:
@@ -247,9 +257,7 @@ def main(argv=None):
         print_mcu(result["mcu"])
     if result.get("x86"):
         print_x86(result["x86"])
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=1)
+    write_json(args.json, result)
     return 0
 
 
