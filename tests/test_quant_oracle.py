@@ -19,9 +19,12 @@ qi_tanh / qi_sigmoid or the private quantizer helpers:
   the documented range and rounding, biases in Q.12, the input scale from the
   calibration data.
 
-Teeth (checked by hand, see the report of the branch that added this file): a
-row quantizer that floors instead of rounding, or divides by amax/128 instead
-of amax/127, fails test_row_quantization_* and test_integer_multipliers_*.
+Teeth, checked by running this file with pygru.quantize's helpers replaced
+(monkeypatched, never committed): a row quantizer that floors instead of
+rounding fails both test_row_quantization_* tests; one that scales by
+amax/128 also fails the multiplier tests; a truncated multiplier or a
+floored bias fails test_integer_multipliers_shifts_and_biases_as_specified.
+Every test in test_quant.py passed with each of those four.
 """
 import math
 
