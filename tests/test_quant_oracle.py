@@ -24,7 +24,8 @@ Teeth, checked by running this file with pygru.quantize's helpers replaced
 rounding fails both test_row_quantization_* tests; one that scales by
 amax/128 also fails the multiplier tests; a truncated multiplier or a
 floored bias fails test_integer_multipliers_shifts_and_biases_as_specified.
-Every test in test_quant.py passed with each of those four.
+test_quant.py (its QEMU, exhaustive, accuracy and forced-kernel tests not
+run) passed with each of those four.
 """
 import math
 
