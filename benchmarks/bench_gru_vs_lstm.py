@@ -58,15 +58,7 @@ def cost_rows(sizes, targets, steps, work, log):
     fw = bench_peers.firmware()
     plugin = fw.build_insn_plugin(work)
     rows = []
-    libs = {}
-    for target in targets:
-        reason = fw.skip_reason(target)
-        if reason:
-            log(f"{target}: skipped ({reason})")
-            continue
-        tdir = os.path.join(work, target)
-        os.makedirs(tdir, exist_ok=True)
-        libs[target] = (fw.build_runtime_library(target, tdir), bench_peers.cmsis_library(fw, target, tdir), tdir)
+    libs = bench_peers.target_libraries(fw, targets, work, log)
     for I, H in sizes:
         case = bench_peers.write_case(os.path.join(work, f"case{I}x{H}"), I, H)
         model = pygru.GRUModel(I, [H], seed=0)

@@ -107,10 +107,10 @@ def cmsis_library(fw, target, work):
     return lib
 
 
-def mcu_table(targets, sizes, steps, work, log):
-    fw = firmware()
-    plugin = fw.build_insn_plugin(work)
-    rows = []
+def target_libraries(fw, targets, work, log):
+    """{target: (pygru's libgru.a, libcmsisnn.a, its work dir)} for the
+    targets whose tools are installed (the others are logged as skipped)."""
+    libs = {}
     for target in targets:
         reason = fw.skip_reason(target)
         if reason:
@@ -118,8 +118,15 @@ def mcu_table(targets, sizes, steps, work, log):
             continue
         tdir = os.path.join(work, target)
         os.makedirs(tdir, exist_ok=True)
-        runtime = fw.build_runtime_library(target, tdir)
-        cmsis = cmsis_library(fw, target, tdir)
+        libs[target] = (fw.build_runtime_library(target, tdir), cmsis_library(fw, target, tdir), tdir)
+    return libs
+
+
+def mcu_table(targets, sizes, steps, work, log):
+    fw = firmware()
+    plugin = fw.build_insn_plugin(work)
+    rows = []
+    for target, (runtime, cmsis, tdir) in target_libraries(fw, targets, work, log).items():
         for I, H in sizes:
             case = write_case(os.path.join(work, f"case{I}x{H}"), I, H)
             row = {"target": target, "I": I, "H": H, "macs": macs(I, H)}
