@@ -146,39 +146,8 @@ def test_host_c_bit_exact(tmp_path, cfg, flags):
         np.testing.assert_array_equal(yi, wanti)
 
 
-@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 kernels (gru_c/src/gru_quant_x86.h)")
-def test_x86_kernels_bit_exact(tmp_path):
-    """The AVX2 and AVX-512 VNNI kernels chosen at run time (gru_quant_x86.h)
-    give the portable kernel's bits. Sizes cover every code path of the packed
-    integer products: odd column counts (37, 45: the padded last pair), even
-    ones read in place (24), passes of 8 (VNNI) / 4 (AVX2) blocks and shorter
-    last passes (135 = 8 * 16 + 7 rows, 90, 72, 7), last blocks with fewer
-    than 8 rows (scalar / masked requantization), reset_before's int32 r*h
-    input, and pre-activations beyond the table and the Q.12 clamp."""
-    require_tool(quant_case.host_cc()[0], "apt-get install gcc")
-    require_cpu("avx2")
-    model = pygru.GRUModel(37, [45, 24], output_size=7, output_activation="tanh", reset_after=[False, True],
-                           seed=11)
-    w = model.get_weights()
-    w["weight_hh_l0"] *= 6.0
-    w["bias_ih_l1"][:9] = 3000.0
-    model.set_weights(w)
-    X = np.random.default_rng(12).normal(size=(2, 15, 37)).astype(np.float32) * 3
-    q8 = pygru.quantize(model, X, mode="int8")
-    qi = pygru.quantize(model, X, mode="integer")
-    quant_case.write_case_header(str(tmp_path / "quant_case.h"), model, q8, qi, X)
-    want8 = q8.predict(X, return_sequences=True)
-    wanti = emulate_integer(qi, qi.quantize_input(X), True)
-    np.testing.assert_array_equal(qi.predict_int(qi.quantize_input(X), return_sequences=True), wanti)
-    builds = {"portable": ["-O2", "-DGRU_PORTABLE_KERNEL"], "avx2": ["-O2", "-DGRU_NO_AVX512_KERNEL"],
-              "best": ["-O2"]}
-    for name, flags in builds.items():
-        out = quant_case.build_and_run_host(str(tmp_path), flags, name=f"quant_{name}")
-        y8, yi = quant_case.parse_output(out, *X.shape[:2], q8.output_dim)
-        assert np.array_equal(y8.view(np.uint32), want8.view(np.uint32)), name
-        np.testing.assert_array_equal(yi, wanti, err_msg=name)
-
-
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 kernels (gru_c/src/gru_quant_x86.h) "
+                    "are only built for x86-64")
 def test_x86_activation_kernels_match_scalar_exhaustively(tmp_path):
     """The AVX2 (8 lanes, gathers) and AVX-512 (32 lanes, table in registers
     read with vpermt2w) integer tanh / sigmoid against the portable functions
@@ -197,6 +166,67 @@ def test_x86_activation_kernels_match_scalar_exhaustively(tmp_path):
         assert checked == 2 * (2 ** 27) and bad == 0, (name, res.stdout)
     assert res.returncode == 0, res.stdout
     require_cpu("avx512_vnni", "avx512bw", "avx512vl")   # the AVX-512 kernels were checked too
+
+
+# Every x86 kernel in the build it ships in, whatever this CPU would pick:
+# (build name, macros, the kernel it must dispatch to, CPU flags it needs).
+X86_BUILDS = [
+    ("portable", ["-DGRU_PORTABLE_KERNEL"], "portable", set()),
+    ("avx2", ["-DGRU_NO_AVX512_KERNEL"], "avx2", {"avx2"}),
+    ("avx512vnni", [], "avx512vnni", {"avx2", "avx512_vnni", "avx512bw", "avx512vl"}),
+]
+
+
+
+def _kernel_cases():
+    """Models covering the kernels' code paths: odd and even column counts,
+    passes of 8 (VNNI) / 4 (AVX2) 16-row blocks and shorter last passes, last
+    blocks with fewer than 8 rows, both cell variants, every head, and
+    pre-activations beyond the table and the Q.12 clamp."""
+    big = pygru.GRUModel(37, [45, 24], output_size=7, output_activation="tanh", reset_after=[False, True],
+                         seed=11)
+    w = big.get_weights()
+    w["weight_hh_l0"] *= 6.0
+    w["bias_ih_l1"][:9] = 3000.0
+    big.set_weights(w)
+    rng = np.random.default_rng(21)
+    return [
+        ("sat", big, rng.normal(size=(2, 9, 37)).astype(np.float32) * 3),
+        ("40x128", pygru.GRUModel(40, [128], output_size=5, output_activation="softmax", seed=12),
+         rng.normal(size=(1, 6, 40)).astype(np.float32)),
+        ("16x33", pygru.GRUModel(16, [33, 16], output_size=3, output_activation="sigmoid",
+                                 reset_after=[True, False], seed=13),
+         rng.normal(size=(2, 7, 16)).astype(np.float32)),
+        ("1x1", pygru.GRUModel(1, [1], seed=14), rng.normal(size=(1, 4, 1)).astype(np.float32)),
+    ]
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 kernels (gru_c/src/gru_quant_x86.h) "
+                    "are only built for x86-64")
+@pytest.mark.parametrize("build,macros,kernel,needs", X86_BUILDS, ids=[b[0] for b in X86_BUILDS])
+def test_each_x86_kernel_forced_and_bit_exact(tmp_path, build, macros, kernel, needs):
+    """Each x86 build (tests/cbuild.py, -O2 and the build's macros) reports
+    the kernel it dispatches to (tests/c/quant_kernels.c), and its outputs
+    equal, bit for bit, the binding's (int8 mode: float32 patterns) and the
+    numpy emulation's (integer mode), on every case."""
+    require_cpu(*sorted(needs))
+    others = [c for c in cbuild.C_SOURCES if not c.endswith("gru_quant.c")]
+    for name, model, X in _kernel_cases():
+        work = tmp_path / name
+        work.mkdir()
+        q8 = pygru.quantize(model, X, mode="int8")
+        qi = pygru.quantize(model, X, mode="integer")
+        quant_case.write_case_header(str(work / "quant_case.h"), model, q8, qi, X)
+        exe = cbuild.build([os.path.join(C_TESTS, "quant_kernels.c")] + others, str(work / "prog"),
+                           ["-O2", "-I" + str(work), "-I" + quant_case.HERE] + macros)
+        out = cbuild.run([exe]).decode()
+        first, rest = out.split("\n", 1)
+        assert first == f"kernel {kernel}", (build, first)
+        y8, yi = quant_case.parse_output(rest, *X.shape[:2], q8.output_dim)
+        want8 = q8.predict(X, return_sequences=True)
+        assert np.array_equal(y8.view(np.uint32), want8.view(np.uint32)), (build, name)
+        np.testing.assert_array_equal(yi, emulate_integer(qi, qi.quantize_input(X), True),
+                                      err_msg=f"{build} {name}")
 
 
 # ------------------------------------------------------------------ integer weight layout
