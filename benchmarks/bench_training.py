@@ -16,12 +16,12 @@ speed.
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
+
+from pygru._bench import pygru_training_step, torch_training_step
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -36,64 +36,14 @@ def data(I, O, n=B, seed=0):
 
 
 def time_pygru(I, H, repeats):
-    from pygru import GRUModel, training
-    model = GRUModel(I, [H], output_size=1, seed=0)
-    X, y = data(I, 1)
-    trainer = training.make_trainer(model, B, T)
-    trainer.set_optimizer("adam", 1e-3)
-    yb = np.empty((B, 1), np.float32)
-    for _ in range(3):
-        trainer.train_batch(X, "mse", y, None, None, 0.0, yb)
-    times = []
-    cpu = []
-    for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        trainer.train_batch(X, "mse", y, None, None, 0.0, yb)
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(times) * 1e3, statistics.median(cpu) * 1e3
-
-
-def torch_net(I, H):
-    import torch
-
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.gru = torch.nn.GRU(I, H, batch_first=True)
-            self.head = torch.nn.Linear(H, 1)
-
-        def forward(self, x):
-            out, _ = self.gru(x)
-            return self.head(out[:, -1])
-    return Net()
+    """Median ms (wall, CPU) of one step: the same function `pygru bench --train` uses."""
+    wall, cpu = pygru_training_step(I, H, B, T, repeats)
+    return wall * 1e3, cpu * 1e3
 
 
 def time_torch(I, H, repeats):
-    import torch
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    net = torch_net(I, H)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    X, y = data(I, 1)
-    X, y = torch.from_numpy(X), torch.from_numpy(y)
-    lossf = torch.nn.MSELoss()
-
-    def step():
-        opt.zero_grad()
-        loss = lossf(net(X), y)
-        loss.backward()
-        opt.step()
-    for _ in range(3):
-        step()
-    times = []
-    cpu = []
-    for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        step()
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(times) * 1e3, statistics.median(cpu) * 1e3
+    wall, cpu = torch_training_step(I, H, B, T, repeats)
+    return wall * 1e3, cpu * 1e3
 
 
 MEMORY_CHILD = r"""

@@ -16,7 +16,8 @@ examples:
   pygru bench --input 40 --hidden 128 --repeat 50
   pygru bench --train --json
 Prints medians and pygru/torch ratios measured in the same run (torch, one
-thread, when installed). Numbers vary with the machine and its load.
+thread, when installed). Numbers vary with the machine and its load. The
+training row is the step benchmarks/bench_training.py times (pygru._bench).
 """
 
 TRAIN_ROW = "training: Adam step (MSE)"
@@ -43,7 +44,7 @@ def median_seconds(fn, repeat, warmup=2):
     return float(np.median(times))
 
 
-def _pygru_rows(args, X, Y):
+def _pygru_rows(args, X):
     from .. import GRUModel
     B = args.batch
     model = GRUModel(input_size=args.input, hidden_sizes=[args.hidden], output_size=1, seed=0)
@@ -55,18 +56,17 @@ def _pygru_rows(args, X, Y):
     rows = [("inference: batch sequence", median_seconds(lambda: model.predict(X), args.repeat)),
             ("inference: stream step", median_seconds(steps, args.repeat) / 100)]
     if args.train:
-        rows.append((TRAIN_ROW, median_seconds(
-            lambda: model.fit(X, Y, loss="mse", epochs=1, batch_size=B, optimizer="adam", lr=1e-3,
-                              shuffle=False, progress=False), args.repeat)))
+        from .._bench import pygru_training_step
+        rows.append((TRAIN_ROW, pygru_training_step(args.input, args.hidden, B, args.steps, args.repeat)[0]))
     return rows
 
 
-def _torch_rows(args, torch, X, Y):
+def _torch_rows(args, torch, X):
     torch.set_num_threads(1)
     torch.manual_seed(0)
     gru = torch.nn.GRU(args.input, args.hidden, batch_first=True)
     head = torch.nn.Linear(args.hidden, 1)
-    xt, yt, x1 = torch.from_numpy(X), torch.from_numpy(Y), torch.from_numpy(X[:1, :1])
+    xt, x1 = torch.from_numpy(X), torch.from_numpy(X[:1, :1])
 
     def forward():
         with torch.no_grad():
@@ -82,15 +82,9 @@ def _torch_rows(args, torch, X, Y):
     rows = [("inference: batch sequence", median_seconds(forward, args.repeat)),
             ("inference: stream step", median_seconds(steps, args.repeat) / 100)]
     if args.train:
-        opt = torch.optim.Adam(list(gru.parameters()) + list(head.parameters()), lr=1e-3)
-
-        def train_step():
-            out, _ = gru(xt)
-            loss = torch.nn.functional.mse_loss(head(out[:, -1]), yt)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        rows.append((TRAIN_ROW, median_seconds(train_step, args.repeat)))
+        from .._bench import torch_training_step
+        rows.append((TRAIN_ROW, torch_training_step(args.input, args.hidden, args.batch, args.steps,
+                                                    args.repeat)[0]))
     return rows
 
 
@@ -116,9 +110,8 @@ def _print_table(args, result):
 def run(args):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((args.batch, args.steps, args.input)).astype(np.float32)
-    Y = rng.standard_normal((args.batch, 1)).astype(np.float32)
     table = {}
-    for what, sec in _pygru_rows(args, X, Y):
+    for what, sec in _pygru_rows(args, X):
         table.setdefault(what, {})["pygru"] = sec
     try:
         import torch
@@ -126,7 +119,7 @@ def run(args):
         note = "torch not installed: no peer measured (pip install torch)"
     else:
         note = None
-        for what, sec in _torch_rows(args, torch, X, Y):
+        for what, sec in _torch_rows(args, torch, X):
             table.setdefault(what, {})["torch"] = sec
     result = {"input": args.input, "hidden": args.hidden, "batch": args.batch, "steps": args.steps,
               "repeat": args.repeat, "threads_torch": 1, "seconds": table, "note": note,
