@@ -5,7 +5,8 @@ import os
 import numpy as np
 
 from . import _core
-from ._io import atomic_write, read_npz
+from ._io import atomic_write, input_file, read_npz
+from ._load_checks import check_config, check_float_arrays
 from ._validate import float_array, lengths_array, positive_int
 
 FORMAT_VERSION = 1
@@ -146,20 +147,36 @@ class GRUModel:
             if arr.shape != shape:
                 raise ValueError(f"weights[{name!r}]: expected shape {shape}, got {arr.shape}")
             new[name] = arr.copy()
+        # One assignment: a predict in another thread sees the old dict or the
+        # new one, never a mix; the cache below is keyed by the dict itself.
         self._weights = new
-        self._native = None
 
     def _native_model(self):
-        """The gru_c descriptor for the current weights (packed once, cached)."""
-        if self._native is None:
-            w = self._weights
+        """The gru_c descriptor for the current weights (packed once, cached).
+
+        The cache holds (weights dict, descriptor): a descriptor built from a
+        dict that set_weights has since replaced is never used again, even if
+        a predict in another thread stored it after the replacement."""
+        w = self._weights
+        cached = self._native
+        if cached is None or cached[0] is not w:
             layers = [(self.reset_after[l], w[f"weight_ih_l{l}"], w[f"weight_hh_l{l}"],
                        w[f"bias_ih_l{l}"], w[f"bias_hh_l{l}"]) for l in range(self.num_layers)]
             head = None
             if self.output_size is not None:
                 head = (self.output_activation, w["head.weight"], w["head.bias"])
-            self._native = _core.NativeModel(layers, head)
-        return self._native
+            cached = (w, _core.NativeModel(layers, head))
+            self._native = cached
+        return cached[1]
+
+    # Pickling and copying carry the configuration and the weights, never the
+    # native descriptor (it points into buffers of this process).
+    def __getstate__(self):
+        return {"config": self.config(), "weights": self._weights}
+
+    def __setstate__(self, state):
+        self.__init__(**state["config"], seed=0)
+        self.set_weights(state["weights"])
 
     # ------------------------------------------------------------------ inference
 
@@ -265,9 +282,7 @@ class GRUModel:
 def load(path):
     """Load a model written by GRUModel.save. Never unpickles; a file that is not
     a pygru model raises ValueError saying what is wrong."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"path: no such file {path!r}")
+    path = input_file("path", path, "pygru .npz model")
     arrays = read_npz(path, "path", "pygru .npz model")
     if "__format_version__" not in arrays or "__config__" not in arrays:
         raise ValueError(f"path: {path!r} is an .npz file but not a pygru model (no format version/config)")
@@ -276,15 +291,19 @@ def load(path):
         raise ValueError(f"path: {path!r} has model format version {version!r}; this pygru reads {FORMAT_VERSION}")
     config_arr = arrays.pop("__config__")
     try:
-        config = json.loads(str(config_arr[()]))
-        keys = {"input_size", "hidden_sizes", "output_size", "reset_after", "output_activation",
-                "return_sequences"}
-        if not isinstance(config, dict) or set(config) != keys:
-            raise ValueError(f"expected keys {sorted(keys)}")
-        model = GRUModel(**config)
+        if config_arr.shape != () or config_arr.dtype.kind != "U":
+            raise ValueError(f"expected a JSON string, got {config_arr.dtype} {config_arr.shape}")
+        # Checked before GRUModel(**config) allocates weights of the size it claims.
+        config = check_config("config", json.loads(str(config_arr[()])), _core.MAX_DIM, _core.MAX_LAYERS)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"path: {path!r} has an invalid model config ({exc})") from None
     try:
+        shapes = dict(_layer_shapes(config["input_size"], config["hidden_sizes"]))
+        if config["output_size"] is not None:
+            shapes.update({"head.weight": (config["output_size"], config["hidden_sizes"][-1]),
+                           "head.bias": (config["output_size"],)})
+        check_float_arrays("weights", arrays, shapes)
+        model = GRUModel(**config)
         model.set_weights(arrays)
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"path: {path!r} has invalid weights ({exc})") from None

@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-from ._io import atomic_write, read_npz
+from ._io import atomic_write, input_file, read_npz
 from ._validate import float_array
 from .model import batch_input, run_with_lengths
 
@@ -263,6 +263,7 @@ class QuantizedGRUModel:
     def __init__(self, mode, config, params, input_scale):
         if mode not in MODES:
             raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
+        config, input_scale = _check_parts("params", mode, config, params, input_scale)
         self.mode = mode
         self._config = dict(config)
         self.input_size = config["input_size"]
@@ -297,7 +298,7 @@ class QuantizedGRUModel:
         return int(sum(a.nbytes for a in self._native_model().packed_arrays()))
 
     def _native_model(self):
-        if self._native is None:
+        if self._native is None:  # params never change: two racing builds are equal
             from . import _quant
             p = self.params
             if self.mode == "int8":
@@ -374,6 +375,15 @@ class QuantizedGRUModel:
         arrays.update(self.params)
         atomic_write(path, lambda f: np.savez(f, **arrays))
 
+    # Pickling and copying carry the configuration and the arrays, never the
+    # native descriptor (it points into buffers of this process).
+    def __getstate__(self):
+        return {"mode": self.mode, "config": dict(self._config), "params": self.params,
+                "input_scale": self.input_scale}
+
+    def __setstate__(self, state):
+        self.__init__(state["mode"], state["config"], state["params"], state["input_scale"])
+
     def __repr__(self):
         return (f"QuantizedGRUModel(mode={self.mode!r}, input_size={self.input_size}, "
                 f"hidden_sizes={list(self.hidden_sizes)}, output_size={self.output_size})")
@@ -402,23 +412,34 @@ class _IntegerStream:
 
 def load_quantized(path):
     """Load a QuantizedGRUModel written by QuantizedGRUModel.save (no pickle)."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"path: no such file {path!r}")
-    arrays = read_npz(path, "path")
+    path = input_file("path", path, "pygru quantized model")
+    arrays = read_npz(path, "path", "pygru quantized model")
     if "__quantized__" not in arrays or "__format_version__" not in arrays:
         raise ValueError(f"path: {path!r} is not a pygru quantized model")
     version = arrays.pop("__format_version__")
-    if version.shape != () or int(version) != FORMAT_VERSION:
+    if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
         raise ValueError(f"path: {path!r} has quantized format version {version!r}; "
                          f"this pygru reads {FORMAT_VERSION}")
+    where = f"path: {path!r}"
+    meta_arr = arrays.pop("__quantized__")
     try:
-        meta = json.loads(str(arrays.pop("__quantized__")[()]))
-        return QuantizedGRUModel(meta["mode"], meta["config"], arrays, meta["input_scale"])
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        # A damaged or forged file (tools/fuzz/fuzz_qnpz.py): name it, whatever broke.
-        raise ValueError(f"path: {path!r} is not a valid pygru quantized model "
-                         f"({type(exc).__name__}: {exc})") from None
+        meta = json.loads(str(meta_arr[()])) if meta_arr.shape == () and meta_arr.dtype.kind == "U" else None
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict) or set(meta) != {"mode", "config", "input_scale"}:
+        raise ValueError(f"{where} is not a valid pygru quantized model (expected a JSON header with "
+                         f"mode, config, input_scale; got {str(meta_arr)[:80]!r})")
+    # Every array is checked against the header here, before any C call
+    # (forged files: tests/test_untrusted_load.py, tools/fuzz/fuzz_qnpz.py).
+    _check_parts(where, meta["mode"], meta["config"], arrays, meta["input_scale"])
+    return QuantizedGRUModel(meta["mode"], meta["config"], arrays, meta["input_scale"])
+
+
+def _check_parts(name, mode, config, params, input_scale):
+    from . import _core
+    from ._load_checks import check_quantized
+    return check_quantized(name, mode, config, params, input_scale, MODES, _core.MAX_DIM, MAX_DIM,
+                           _core.MAX_LAYERS)
 
 
 class _CallableModule(type(os)):

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _core, _train
 from ._io import atomic_write, read_npz
-from ._validate import float_array, lengths_array, positive_int
+from ._validate import float_array, lengths_array, positive_int, refuse_masked
 
 LOSSES = ("mse", "cross_entropy")
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -121,6 +121,7 @@ def _prepare(model, X, y, loss, lengths, name_x="X", name_y="y"):
         if target.shape != want:
             raise ValueError(f"{name_y}: expected shape {want} for loss='mse', got {target.shape}")
     else:
+        refuse_masked(name_y, y)
         arr = np.asarray(y)
         want = (N, T) if seq else (N,)
         if arr.dtype.kind not in "iu":
