@@ -59,11 +59,13 @@ def input_file(name, path, what="file"):
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{name}: no such file {path!r}") from None
+        raise FileNotFoundError(f"{name}: no such file {path!r} (expected an existing {what}, got no file "
+                                f"at that path)") from None
     except OSError as exc:
-        raise type(exc)(exc.errno, f"{name}: cannot read {path!r} ({exc.strerror})") from None
+        raise os_error(exc, f"{name}: cannot read {path!r}: expected a readable {what}, got "
+                            f"{exc.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(f"{name}: {path!r} is a directory, expected a {what}")
+        raise IsADirectoryError(f"{name}: expected a {what}, got {path!r}, which is a directory")
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"{name}: expected a {what}, got {path!r}, which is {_kind(st.st_mode)}")
     return path
@@ -75,9 +77,10 @@ def output_target(name, path):
     path = fspath(name, path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"{name}: directory {directory!r} does not exist (writing {path!r})")
+        raise FileNotFoundError(f"{name}: directory {directory!r} does not exist (expected a file name in "
+                                f"an existing directory, got {path!r})")
     if os.path.isdir(path):
-        raise IsADirectoryError(f"{name}: {path!r} is a directory, expected a file name")
+        raise IsADirectoryError(f"{name}: expected a file name, got {path!r}, which is a directory")
     return path, directory
 
 
@@ -130,8 +133,7 @@ def probe_writable(name, path):
         finally:
             _unlink_quiet(tmp)
     except OSError as exc:
-        raise type(exc)(exc.errno, f"{name}: cannot write {path!r}: directory {directory!r} does not "
-                                   f"accept new files ({exc.strerror})") from None
+        raise _refused(name, path, directory, exc) from None
     return path
 
 
@@ -153,6 +155,19 @@ def _open_unnamed(directory):
         if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
             return None
         raise
+
+
+def os_error(exc, message):
+    """An OSError of exc's type and errno whose text is only `message`
+    (argument first; OSError(errno, text) would print "[Errno N]" first)."""
+    new = type(exc)(message)
+    new.errno = exc.errno  # (setting strerror too would bring the prefix back)
+    return new
+
+
+def _refused(name, path, directory, exc):
+    return os_error(exc, f"{name}: cannot write {path!r}: expected a directory that accepts new files, got "
+                         f"{directory!r} ({exc.strerror or exc})")
 
 
 def _link_unnamed(fd, target):
@@ -184,8 +199,7 @@ def atomic_write(path, write, binary=True, name="path"):
         except OSError as exc:
             # Name the argument, not the temporary file (an unwritable or read-only
             # directory: docs/bad_inputs.md).
-            raise type(exc)(exc.errno, f"{name}: cannot write {path!r}: directory {directory!r} does not "
-                                       f"accept new files ({exc.strerror})") from None
+            raise _refused(name, path, directory, exc) from None
         try:
             f = os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"}))
             fd = None  # the file object owns it now
@@ -201,7 +215,9 @@ def atomic_write(path, write, binary=True, name="path"):
         except OSError as exc:
             # A full disk (ENOSPC), a quota, an I/O error: name the file, not
             # the temporary (np.savez's errors name nothing at all).
-            raise type(exc)(exc.errno, f"{name}: cannot write {path!r} ({exc.strerror or exc})") from None
+            code = errno.errorcode.get(exc.errno, "error") if exc.errno else type(exc).__name__
+            raise os_error(exc, f"{name}: cannot write {path!r}: expected the data written, got {code} "
+                                f"({exc.strerror or exc})") from None
     finally:
         if fd is not None:
             os.close(fd)
@@ -264,5 +280,6 @@ def read_npz(path, name="path", what=".npz file"):
                 arrays[member[:-4]] = arr.copy()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError,
             NotImplementedError, RuntimeError, zlib.error, struct.error, TypeError) as exc:
-        raise ValueError(f"{name}: {path!r} is not a readable {what} ({type(exc).__name__}: {exc})") from None
+        raise ValueError(f"{name}: {path!r} is not a readable {what}: expected a zip of .npy arrays, got "
+                         f"{type(exc).__name__}: {exc}") from None
     return arrays

@@ -62,7 +62,7 @@ def check_names(name, arrays, expected):
     missing = sorted(set(expected) - set(arrays))
     extra = sorted(set(arrays) - set(expected))
     if missing or extra:
-        raise ValueError(f"{name}: expected the arrays of the configuration; missing {missing}, "
+        raise ValueError(f"{name}: expected the arrays the configuration needs, got missing {missing}, "
                          f"unexpected {extra}")
 
 

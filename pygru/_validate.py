@@ -67,3 +67,16 @@ def lengths_array(name, value, batch, steps):
     if arr.min() < 1 or arr.max() > steps:
         raise ValueError(f"{name}: expected values in 1..{steps}, got {arr.min()}..{arr.max()}")
     return np.ascontiguousarray(arr, dtype=np.int32)
+
+
+def rng(name, seed):
+    """np.random.default_rng(seed) for seed None, an integer >= 0 or a numpy
+    Generator / SeedSequence / BitGenerator; anything else raises naming `name`
+    (numpy's own messages name no argument)."""
+    if seed is None or isinstance(seed, (np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)):
+        return np.random.default_rng(seed)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name}: expected None or an integer >= 0, got {type(seed).__name__} {seed!r}")
+    if int(seed) < 0:
+        raise ValueError(f"{name}: expected None or an integer >= 0, got {int(seed)}")
+    return np.random.default_rng(int(seed))

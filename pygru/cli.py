@@ -98,11 +98,11 @@ def _hidden_sizes(text):
 
 
 def _input_file(path, what):
-    if not os.path.exists(path):
-        raise CLIError(f"{what}: no such file {path!r}")
-    if os.path.isdir(path):
-        raise CLIError(f"{what}: {path!r} is a directory, expected a file")
-    return path
+    from ._io import input_file
+    try:
+        return input_file(what, path)  # a FIFO or device is named as such, not "no such file"
+    except (OSError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
 
 
 def _output_file(path, extensions, what="--output"):
@@ -116,8 +116,13 @@ def _output_file(path, extensions, what="--output"):
         raise CLIError(f"{what}: directory {directory!r} does not exist")
     if os.path.isdir(path):
         raise CLIError(f"{what}: {path!r} is a directory, expected a file name")
-    if not os.access(directory, os.W_OK):
-        raise CLIError(f"{what}: directory {directory!r} is not writable")
+    # A real probe (create and remove a temporary), not os.access: root, ACLs,
+    # read-only mounts and full disks all answer os.access wrongly.
+    from ._io import probe_writable
+    try:
+        probe_writable(what, path)
+    except OSError as exc:
+        raise CLIError(str(exc)) from None
     return path
 
 
@@ -126,14 +131,25 @@ def _is_zip(path):
         return f.read(4) == b"PK\x03\x04"
 
 
+def _is_quantized(path):
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "__quantized__.npy" in z.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
 def _load_model(path):
+    """A float GRUModel or, for a file written by QuantizedGRUModel.save, the
+    QuantizedGRUModel (eval and export run both)."""
     import pygru
     _input_file(path, "MODEL")
     if not _is_zip(path):
         raise CLIError(f"MODEL: {path!r} is not a pygru model (expected an .npz file written by "
                        f"pygru train/import or GRUModel.save)")
     try:
-        return pygru.load(path)
+        return pygru.load_quantized(path) if _is_quantized(path) else pygru.load(path)
     except ValueError as exc:
         raise CLIError(str(exc).replace("path:", "MODEL:", 1)) from None
 
@@ -247,6 +263,9 @@ def cmd_train(args):
         _say(args, f"training stopped early ({stopped}); keeping the best weights"
                    + (f" (epoch {best})" if best else ""))
     model.save(args.output)
+    if stopped == "interrupted":  # Ctrl-C or SIGTERM (_stop_signals): the best weights are saved
+        _say(args, f"wrote {args.output} (best weights so far; not evaluated)")
+        return _interrupted_status()
     result = _evaluate(model, data.X_test, data.y_test, data.classification)
     _say(args, f"trained in {seconds:.1f} s; test {_format_metrics(result)}")
     _say(args, f"wrote {args.output}")
@@ -355,6 +374,10 @@ def cmd_export(args):
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc).replace("name:", "--name:", 1)) from None
     model = _load_model(args.model)
+    quantized = getattr(model, "mode", None)
+    if quantized and args.dtype != "float32":
+        raise UsageError(f"--dtype {args.dtype}: MODEL {args.model!r} is already quantized (mode "
+                         f"{quantized!r}); expected a float model to quantize, or no --dtype")
     if args.dtype != "float32":
         if not hasattr(pygru, "quantize"):
             raise CLIError(f"--dtype {args.dtype}: this pygru has no quantization (pygru.quantize)")
@@ -372,7 +395,7 @@ def cmd_export(args):
         raise CLIError(f"export failed: {exc}") from None
     upper = name.upper()
     outputs = model.output_size if model.output_size is not None else model.hidden_sizes[-1]
-    _say(args, f"wrote {args.output} ({args.dtype}): {name}_model, {upper}_INPUT_SIZE {model.input_size}, "
+    _say(args, f"wrote {args.output} ({quantized or args.dtype}): {name}_model, {upper}_INPUT_SIZE {model.input_size}, "
                f"{upper}_OUTPUT_SIZE {outputs}")
     _say(args, f"use: #define {upper}_IMPLEMENTATION (in one .c file), #include \"{os.path.basename(args.output)}\"; "
                f"compile with -I{pygru.c_include_dir()} and {os.path.join(pygru.c_source_dir(), 'src')}/*.c")
@@ -832,8 +855,59 @@ exit codes: 0 success, 1 failure (files, formats, builds), 2 bad command line.""
     return parser
 
 
+# --------------------------------------------------------------------------- signals and warnings
+
+_SIGNAL = {"received": None}
+
+
+def _on_stop_signal(signum, frame):
+    """SIGINT and SIGTERM take one path: a KeyboardInterrupt, which fit turns
+    into a clean stop with the best weights (then saved) and everything else
+    into "interrupted"; the exit status is 128 + the signal's number. A repeat
+    while shutting down is ignored, so the save in progress completes."""
+    if _SIGNAL["received"] is not None:
+        return
+    _SIGNAL["received"] = signum
+    raise KeyboardInterrupt
+
+
+def _interrupted_status():
+    import signal
+    return 128 + int(_SIGNAL["received"] or signal.SIGINT)
+
+
+class _stop_signals:
+    """Install _on_stop_signal for SIGINT and SIGTERM for the duration of a
+    command (main thread only: signal handlers cannot be set elsewhere)."""
+
+    def __enter__(self):
+        import signal
+        import threading
+        self.saved = {}
+        _SIGNAL["received"] = None
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.saved[sig] = signal.signal(sig, _on_stop_signal)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+        return False
+
+
+def _show_warning(where):
+    """warnings.showwarning for the CLI: one line, no source line or path."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"{where}: warning: {text}", file=sys.stderr, flush=True)
+    return show
+
+
 def main(argv=None):
-    """Run the command line; returns the exit code (0, 1 or 2)."""
+    """Run the command line; returns the exit code (0, 1 or 2; 128 + N after
+    signal N, SIGINT or SIGTERM)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -844,8 +918,12 @@ def main(argv=None):
         return EXIT_USAGE
     debug = os.environ.get("PYGRU_DEBUG", "") not in ("", "0")
     where = f"{PROG} {args.command}"
+    import warnings
     try:
-        return args.func(args)
+        with _stop_signals(), warnings.catch_warnings():
+            if not debug:
+                warnings.showwarning = _show_warning(where)
+            return args.func(args)
     except CLIError as exc:
         if debug:
             raise
@@ -853,7 +931,7 @@ def main(argv=None):
         return exc.code
     except KeyboardInterrupt:
         print(f"{where}: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted_status()
     except (OSError, ValueError, TypeError, RuntimeError, ImportError) as exc:
         if debug:
             raise

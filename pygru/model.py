@@ -7,7 +7,7 @@ import numpy as np
 from . import _core
 from ._io import atomic_write, input_file, read_npz
 from ._load_checks import check_config, check_float_arrays
-from ._validate import float_array, lengths_array, positive_int
+from ._validate import float_array, lengths_array, positive_int, rng
 
 FORMAT_VERSION = 1
 OUTPUT_ACTIVATIONS = (None, "sigmoid", "tanh", "softmax")
@@ -95,7 +95,7 @@ class GRUModel:
         self.output_activation = output_activation
         self.return_sequences = bool(return_sequences)
         self._native = None
-        self._weights = self._initial_weights(np.random.default_rng(seed))
+        self._weights = self._initial_weights(rng("seed", seed))
 
     # ------------------------------------------------------------------ shapes and weights
 
@@ -140,7 +140,8 @@ class GRUModel:
         missing = sorted(set(expected) - set(weights))
         extra = sorted(set(weights) - set(expected))
         if missing or extra:
-            raise ValueError(f"weights: names do not match the model: missing {missing}, unexpected {extra}")
+            raise ValueError(f"weights: names do not match the model: expected its {len(expected)} parameter "
+                             f"names, got missing {missing}, unexpected {extra}")
         new = {}
         for name, shape in expected.items():
             arr = float_array(f"weights[{name!r}]", weights[name], (len(shape),))
@@ -285,16 +286,22 @@ def load(path):
     path = input_file("path", path, "pygru .npz model")
     arrays = read_npz(path, "path", "pygru .npz model")
     if "__format_version__" not in arrays or "__config__" not in arrays:
-        raise ValueError(f"path: {path!r} is an .npz file but not a pygru model (no format version/config)")
+        raise ValueError(f"path: {path!r} is an .npz file but not a pygru model: expected arrays "
+                         f"__format_version__ and __config__, got {sorted(arrays)[:8]}")
     version = arrays.pop("__format_version__")
     if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
-        raise ValueError(f"path: {path!r} has model format version {version!r}; this pygru reads {FORMAT_VERSION}")
+        raise ValueError(f"path: {path!r}: expected model format version {FORMAT_VERSION} (what this pygru "
+                         f"reads), got format version {version!r}")
     config_arr = arrays.pop("__config__")
     try:
         if config_arr.shape != () or config_arr.dtype.kind != "U":
             raise ValueError(f"expected a JSON string, got {config_arr.dtype} {config_arr.shape}")
         # Checked before GRUModel(**config) allocates weights of the size it claims.
-        config = check_config("config", json.loads(str(config_arr[()])), _core.MAX_DIM, _core.MAX_LAYERS)
+        try:
+            parsed = json.loads(str(config_arr[()]))
+        except ValueError as exc:
+            raise ValueError(f"config: expected a JSON object, got text that does not parse ({exc})") from None
+        config = check_config("config", parsed, _core.MAX_DIM, _core.MAX_LAYERS)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"path: {path!r} has an invalid model config ({exc})") from None
     try:
@@ -306,5 +313,5 @@ def load(path):
         model = GRUModel(**config)
         model.set_weights(arrays)
     except (ValueError, TypeError) as exc:
-        raise type(exc)(f"path: {path!r} has invalid weights ({exc})") from None
+        raise ValueError(f"path: {path!r} has invalid weights ({exc})") from None
     return model

@@ -415,11 +415,12 @@ def load_quantized(path):
     path = input_file("path", path, "pygru quantized model")
     arrays = read_npz(path, "path", "pygru quantized model")
     if "__quantized__" not in arrays or "__format_version__" not in arrays:
-        raise ValueError(f"path: {path!r} is not a pygru quantized model")
+        raise ValueError(f"path: {path!r} is not a pygru quantized model: expected arrays __format_version__ "
+                         f"and __quantized__, got {sorted(arrays)[:8]}")
     version = arrays.pop("__format_version__")
     if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
-        raise ValueError(f"path: {path!r} has quantized format version {version!r}; "
-                         f"this pygru reads {FORMAT_VERSION}")
+        raise ValueError(f"path: {path!r}: expected quantized format version {FORMAT_VERSION} (what this "
+                         f"pygru reads), got {version!r}")
     where = f"path: {path!r}"
     meta_arr = arrays.pop("__quantized__")
     try:
@@ -431,7 +432,10 @@ def load_quantized(path):
                          f"mode, config, input_scale; got {str(meta_arr)[:80]!r})")
     # Every array is checked against the header here, before any C call
     # (forged files: tests/test_untrusted_load.py, tools/fuzz/fuzz_qnpz.py).
-    _check_parts(where, meta["mode"], meta["config"], arrays, meta["input_scale"])
+    try:
+        _check_parts(where, meta["mode"], meta["config"], arrays, meta["input_scale"])
+    except TypeError as exc:  # a wrong dtype inside the file: the file is bad, not the argument
+        raise ValueError(str(exc)) from None
     return QuantizedGRUModel(meta["mode"], meta["config"], arrays, meta["input_scale"])
 
 

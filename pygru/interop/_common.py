@@ -26,6 +26,8 @@ def as_float32(name, value):
     integer, boolean, complex and non-finite data. float16/bfloat16/float64 are
     accepted: float32 holds every float16 value exactly, and float32 is what
     pygru computes in."""
+    from .._validate import refuse_masked
+    refuse_masked(name, value)
     arr = np.asarray(value)
     if arr.dtype.kind != "f" and arr.dtype.name != "bfloat16":
         raise UnsupportedModelError(f"{name}: expected floating-point weights, got dtype {arr.dtype}")
@@ -97,7 +99,10 @@ def check_file(path, what):
     """`path` as a str after checking that it names an existing file."""
     import os
 
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"path: no such {what} file {path!r}")
-    return path
+    from .._io import fspath, input_file
+
+    path = fspath("path", path)
+    if not os.path.lexists(path):
+        raise FileNotFoundError(f"path: no such {what} file {path!r} (expected an existing file, got no "
+                                f"file at that path)")
+    return input_file("path", path, f"{what} file")

@@ -55,7 +55,8 @@ def from_keras(path_or_model):
 
 
 def _bad_file(path, why):
-    return ValueError(f"path: {path!r} is not a readable Keras model file ({why})")
+    return ValueError(f"path: {path!r} is not a readable Keras model file: expected a .keras zip or a "
+                      f"legacy HDF5 model, got {why}")
 
 
 def _read_file(path):
@@ -78,25 +79,41 @@ def _read_file(path):
         try:
             with h5py.File(io.BytesIO(blob), "r") as f:
                 return config, _keras3_weights(f, config)
-        except (OSError, KeyError) as exc:
-            raise _bad_file(path, f"model.weights.h5: {exc}") from None
+        except H5_ERRORS as exc:
+            raise _bad_file(path, f"model.weights.h5: {type(exc).__name__}: {exc}") from None
     try:
         f = h5py.File(path, "r")
-    except OSError as exc:
+    except H5_ERRORS as exc:
         raise _bad_file(path, f"neither a .keras zip nor HDF5: {exc}") from None
-    with f:
-        if "model_config" not in f.attrs:
-            raise _bad_file(path, "HDF5 file without a model_config attribute (a weights-only file?)")
-        if "model_weights" not in f:
-            raise _bad_file(path, "no model_weights group")
-        raw = f.attrs["model_config"]
-        try:
-            config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-            if not isinstance(config, dict):
-                raise ValueError("not a JSON object")
-            return config, _legacy_weights(f["model_weights"])
-        except (ValueError, KeyError, OSError) as exc:
-            raise _bad_file(path, f"model_config / model_weights: {exc}") from None
+    try:
+        return _read_legacy(path, f)
+    except H5_ERRORS as exc:
+        # A damaged HDF5 body: h5py raises RuntimeError / OSError / KeyError /
+        # TypeError from deep inside (tools/fuzz/fuzz_keras.py).
+        raise _bad_file(path, f"damaged HDF5 data: {type(exc).__name__}: {exc}") from None
+    finally:
+        f.close()
+
+
+# What h5py raises on a damaged file, besides pygru's own ValueErrors.
+H5_ERRORS = (OSError, KeyError, RuntimeError, TypeError, IndexError, AttributeError, SystemError,
+             UnicodeDecodeError, OverflowError)
+
+
+def _read_legacy(path, f):
+    """(config, weights) of a legacy Keras .h5 file open as `f`."""
+    if "model_config" not in f.attrs:
+        raise _bad_file(path, "HDF5 file without a model_config attribute (a weights-only file?)")
+    if "model_weights" not in f:
+        raise _bad_file(path, "no model_weights group")
+    raw = f.attrs["model_config"]
+    try:
+        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        if not isinstance(config, dict):
+            raise ValueError("not a JSON object")
+        return config, _legacy_weights(f["model_weights"])
+    except (ValueError, KeyError, OSError) as exc:
+        raise _bad_file(path, f"model_config / model_weights: {exc}") from None
 
 
 def _snake_case(name):

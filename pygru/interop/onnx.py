@@ -40,7 +40,8 @@ def from_onnx(path):
         try:
             proto = onnx.load(path)
         except Exception as exc:  # onnx raises protobuf DecodeError, ValueError, OSError ...
-            raise ValueError(f"path: {path!r} is not a readable ONNX model ({type(exc).__name__}: {exc})") from None
+            raise ValueError(f"path: {path!r} is not a readable ONNX model: expected an ONNX protobuf, got "
+                             f"{type(exc).__name__}: {exc}") from None
     try:
         return _Walker(proto, where).run()
     except (IndexError, KeyError, AttributeError) as exc:

@@ -74,9 +74,10 @@ def _state_dict(obj):
             # anything (UnpicklingError, RuntimeError, KeyError, IndexError ...: tools/fuzz/fuzz_torch.py);
             # all of it means "not a readable weights file". An empty message has no first line.
             said = (str(exc).splitlines() or [""])[0][:200]
-            raise ValueError(f"path: {path!r} is not a readable PyTorch weights file "
-                             f"(torch.load(weights_only=True) said: {type(exc).__name__}: {said}); "
-                             "save model.state_dict(), not the pickled module") from None
+            raise ValueError(f"path: {path!r} is not a readable PyTorch weights file: expected a state dict "
+                             f"saved by torch.save, got torch.load(weights_only=True) failing with "
+                             f"{type(exc).__name__}: {said}; save model.state_dict(), not the pickled "
+                             "module") from None
         if not isinstance(state, Mapping):
             raise TypeError(f"path: {path!r} holds a {type(state).__name__}, expected a state dict")
         source = f"path {path!r}"
@@ -130,7 +131,8 @@ def _gru_layers(state, source):
         names = {key: f"{p}{key}_l{l}" for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
         for key in ("weight_ih", "weight_hh"):
             if names[key] not in state:
-                raise ValueError(f"{source}: {names['weight_ih']!r} present but {names[key]!r} missing")
+                raise ValueError(f"{source}: expected {names[key]!r} beside {names['weight_ih']!r}, got no "
+                                 f"{names[key]!r}")
         w_hh = as_float32(names["weight_hh"], state[names["weight_hh"]])
         if w_hh.ndim != 2 or w_hh.shape[0] % 3:
             raise ValueError(f"{names['weight_hh']}: expected shape (3H, H), got {w_hh.shape}")
