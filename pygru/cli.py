@@ -263,9 +263,6 @@ def cmd_train(args):
         _say(args, f"training stopped early ({stopped}); keeping the best weights"
                    + (f" (epoch {best})" if best else ""))
     model.save(args.output)
-    if stopped == "interrupted":  # Ctrl-C or SIGTERM (_stop_signals): the best weights are saved
-        _say(args, f"wrote {args.output} (best weights so far; not evaluated)")
-        return _interrupted_status()
     result = _evaluate(model, data.X_test, data.y_test, data.classification)
     _say(args, f"trained in {seconds:.1f} s; test {_format_metrics(result)}")
     _say(args, f"wrote {args.output}")
@@ -275,7 +272,9 @@ def cmd_train(args):
                                    "seconds": round(seconds, 3), "data": data.origin,
                                    "model": model.config()})
         _say(args, f"wrote {args.history}")
-    return EXIT_OK
+    # Ctrl-C and SIGTERM (_stop_signals) end here too, after the best weights were
+    # saved and evaluated: the conventional status 128 + the signal's number.
+    return _interrupted_status() if stopped == "interrupted" else EXIT_OK
 
 
 def _evaluate(model, X, y, classification):
@@ -897,12 +896,13 @@ class _stop_signals:
         return False
 
 
-def _show_warning(where):
-    """warnings.showwarning for the CLI: one line, no source line or path."""
-    def show(message, category, filename, lineno, file=None, line=None):
-        text = " ".join(str(message).split())
-        print(f"{where}: warning: {text}", file=sys.stderr, flush=True)
-    return show
+def _format_warning(where):
+    """warnings.formatwarning for the CLI: one line, no source line or path.
+    (formatwarning, not showwarning: warnings.catch_warnings(record=True),
+    as pytest.warns uses, still records what the CLI warns.)"""
+    def fmt(message, category, filename, lineno, line=None):
+        return f"{where}: warning: {' '.join(str(message).split())}\n"
+    return fmt
 
 
 def main(argv=None):
@@ -919,10 +919,11 @@ def main(argv=None):
     debug = os.environ.get("PYGRU_DEBUG", "") not in ("", "0")
     where = f"{PROG} {args.command}"
     import warnings
+    formatwarning = warnings.formatwarning
     try:
-        with _stop_signals(), warnings.catch_warnings():
+        with _stop_signals():
             if not debug:
-                warnings.showwarning = _show_warning(where)
+                warnings.formatwarning = _format_warning(where)
             return args.func(args)
     except CLIError as exc:
         if debug:
@@ -937,6 +938,8 @@ def main(argv=None):
             raise
         print(f"{where}: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        warnings.formatwarning = formatwarning
 
 
 if __name__ == "__main__":
