@@ -1,7 +1,9 @@
 """PyTorch interchange: nn.GRU / state dicts / .pt / .safetensors -> GRUModel,
 and GRUModel -> nn.Module. torch is imported inside the functions that need it
 (a .safetensors file imports without torch)."""
+import io
 import os
+import zipfile
 from collections.abc import Mapping
 
 import numpy as np
@@ -59,7 +61,7 @@ def _to_numpy(name, value):
 
 def _state_dict(obj):
     """(dict name -> numpy array, description) from any accepted `obj`."""
-    if isinstance(obj, (str, os.PathLike)):
+    if isinstance(obj, (str, bytes, os.PathLike)):
         path = check_file(obj, "PyTorch")
         if path.lower().endswith(".safetensors"):
             from .safetensors_io import read_safetensors
@@ -68,8 +70,16 @@ def _state_dict(obj):
 
         torch = require("torch", f"reading {os.path.basename(path)!r}", "torch==2.13.0")
 
+        source = path
+        if not zipfile.is_zipfile(path):
+            # A legacy (pre-zip) file is one pickle stream: a forged length in it
+            # makes the unpickler ask read() for gigabytes, which a real file
+            # allocates before finding it short; BytesIO returns what is there
+            # (tools/fuzz/fuzz_torch.py, tests/fuzz_regressions/torch/).
+            with open(path, "rb") as f:
+                source = io.BytesIO(f.read())
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(source, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - an untrusted file can make torch.load raise
             # anything (UnpicklingError, RuntimeError, KeyError, IndexError ...: tools/fuzz/fuzz_torch.py);
             # all of it means "not a readable weights file". An empty message has no first line.
