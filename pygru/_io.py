@@ -137,6 +137,24 @@ def probe_writable(name, path):
     return path
 
 
+def check_free_space(name, path, nbytes):
+    """OSError (ENOSPC) naming `name` when the file system of `path` has fewer
+    than `nbytes` bytes free for this user: a long run (training) should not
+    find out when it saves. Where statvfs is unavailable, nothing is checked."""
+    path, directory = output_target(name, path)
+    try:
+        st = os.statvfs(directory)
+    except (AttributeError, OSError):
+        return path
+    free = st.f_bavail * st.f_frsize
+    if free < nbytes:
+        exc = OSError(f"{name}: cannot write {path!r}: expected at least {nbytes} bytes free in "
+                      f"{directory!r}, got {free}")
+        exc.errno = errno.ENOSPC
+        raise exc
+    return path
+
+
 def _unlink_quiet(path):
     try:
         os.unlink(path)

@@ -241,6 +241,7 @@ def cmd_train(args):
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     _say(args, f"model: {model}")
+    _check_room(args, model)
     kwargs = dict(loss=loss, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                   lr=args.lr, weight_decay=args.weight_decay, validation_data=validation, seed=args.seed,
                   progress=not args.no_progress and not args.quiet)
@@ -275,6 +276,21 @@ def cmd_train(args):
     # Ctrl-C and SIGTERM (_stop_signals) end here too, after the best weights were
     # saved and evaluated: the conventional status 128 + the signal's number.
     return _interrupted_status() if stopped == "interrupted" else EXIT_OK
+
+
+def _check_room(args, model):
+    """Refuse to start training when the disk cannot take what it will write:
+    the model (its float32 parameters and the .npz around them) and, with
+    --checkpoint, about four copies of them (parameters, best parameters,
+    optimizer moments)."""
+    from ._io import check_free_space
+    n = sum(int(np.prod(s)) for s in model.weight_shapes().values()) * 4 + 65536
+    try:
+        check_free_space("--output", args.output, n)
+        if args.checkpoint:
+            check_free_space("--checkpoint", args.checkpoint, 4 * n)
+    except OSError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def _evaluate(model, X, y, classification):

@@ -331,6 +331,22 @@ sys.exit(cli.main(["train", sys.argv[1], "-o", sys.argv[2], "-q"]))
 """
 
 
+def test_cli_refuses_a_full_disk_before_training(tmp_path, monkeypatch, capsys):
+    """statvfs says the disk is full (simulated): pygru train stops before the
+    first epoch with an error naming --output, not after training with a bare OSError."""
+    from pygru import cli
+
+    class Full:
+        f_bavail, f_frsize = 3, 4096
+    monkeypatch.setattr(_io.os, "statvfs", lambda d: Full())
+    fits = []
+    monkeypatch.setattr(pygru.GRUModel, "fit", lambda self, *a, **k: fits.append(1))
+    assert cli.main(["train", _small_data(tmp_path), "-o", str(tmp_path / "m.npz"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "--output: cannot write" in err and "bytes free" in err and "got 12288" in err, err
+    assert fits == [] and not (tmp_path / "m.npz").exists()
+
+
 def test_cli_prints_warnings_as_one_line(tmp_path):
     """No raw Python warning (path, line number, source line) on the CLI's stderr."""
     proc = subprocess.run([sys.executable, "-c", NOISY_TRAIN, _small_data(tmp_path), str(tmp_path / "m.npz")],
