@@ -30,7 +30,7 @@ import os
 import numpy as np
 
 from ._io import atomic_write, input_file, read_npz
-from ._validate import float_array
+from ._validate import float_array, refuse_masked
 from .model import batch_input, run_with_lengths
 
 MODES = ("int8", "integer")
@@ -113,6 +113,7 @@ def emulate_integer(qmodel, Xq, return_sequences=False, initial_state=None):
     gru_qi_sequence writes (its fractional bits: qmodel.output_frac_bits)."""
     if qmodel.mode != "integer":
         raise ValueError(f"qmodel: expected an 'integer' mode model, got mode {qmodel.mode!r}")
+    refuse_masked("Xq", Xq)
     Xq = np.asarray(Xq)
     if Xq.ndim != 3 or Xq.shape[-1] != qmodel.input_size:
         raise ValueError(f"Xq: expected shape (B, T, {qmodel.input_size}), got {Xq.shape}")
@@ -334,6 +335,7 @@ class QuantizedGRUModel:
         """Integer mode: run gru_qi_sequence on int16 inputs (B, T, I); int32 out."""
         if self.mode != "integer":
             raise ValueError(f"predict_int: needs an 'integer' mode model, this one is {self.mode!r}")
+        refuse_masked("Xq", Xq)
         Xq = np.asarray(Xq)
         if Xq.dtype != np.int16 or Xq.ndim != 3 or Xq.shape[-1] != self.input_size:
             raise ValueError(f"Xq: expected int16 of shape (B, T, {self.input_size}), "
