@@ -235,6 +235,13 @@ def _set_weights_then_predict(tmp):
     np.testing.assert_array_equal(m.predict(X), fresh.predict(X))
 
 
+def _safetensors_wrapping_shape(tmp):
+    """A header whose shape's int64 product wraps to 0 (2**32 x 2**32) with empty offsets."""
+    import struct
+    h = json.dumps({"weight_ih_l0": {"dtype": "F32", "shape": [2**32, 2**32], "data_offsets": [0, 0]}}).encode()
+    return _write(tmp, "x.safetensors", struct.pack("<Q", len(h)) + h)
+
+
 def _cli_eval_quantized(tmp):
     data = _npz(tmp, "d.npz", X_train=_X((8, 4, 3)), y_train=np.arange(8) % 2)
     q = pygru.quantize(_model(), _X(), "int8")
@@ -402,6 +409,7 @@ CASES = [
     Case("save-disk-full", "save", "the disk fills up while writing (ENOSPC)", _disk_full, OSError, r"path: cannot write '.*m\.npz': expected the data written, got ENOSPC \(No space left on device\)", ["m.npz"]),
     Case("keras-damaged-heap", "from_keras", "a legacy .h5 with a damaged local heap", lambda t: pygru.from_keras(_h5_damaged(t, 679)), ValueError, r"path: '.*damaged\.h5' is not a readable Keras model file: expected a \.keras zip or a legacy HDF5 model, got damaged HDF5 data: RuntimeError"),
     Case("keras-damaged-data", "from_keras", "a legacy .h5 with a damaged dataset", lambda t: pygru.from_keras(_h5_damaged(t, 5820)), ValueError, r"path: '.*damaged\.h5' is not a readable Keras model file: expected a \.keras zip or a legacy HDF5 model, got damaged HDF5 data: OSError"),
+    Case("safetensors-wrapping-shape", "from_torch", "a .safetensors tensor of shape [2**32, 2**32] (int64 product 0) and no data", lambda t: pygru.from_torch(_safetensors_wrapping_shape(t)), ValueError, r"path: '.*x\.safetensors' is not a valid safetensors file: expected .*, got tensor 'weight_ih_l0': offsets \[0, 0\] do not fit shape \[4294967296, 4294967296\]"),
     # ---------------------------------------------------------------- issue 14: command line
     Case("cli-eval-quantized", "pygru CLI", "pygru eval / export of a quantized model", _cli_eval_quantized, None, "accepted; evaluated and exported as what it is"),
     Case("cli-export-quantized-dtype", "pygru CLI", "pygru export QUANTIZED.npz --dtype int8", lambda t: _cli(["export", (pygru.quantize(_model(), _X(), "int8").save(os.path.join(t, "q.npz")), os.path.join(t, "q.npz"))[1], "-o", os.path.join(t, "q.h"), "--dtype", "int8", "--calibration", "x", "-q"]), SystemExit, r"2", ["q.h"]),
