@@ -85,6 +85,8 @@ def output_target(name, path):
 
 
 def _pid_alive(pid):
+    if os.name == "nt":
+        return True  # os.kill(pid, 0) would terminate the process there; never clean
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
