@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from . import _core, _train
-from ._io import atomic_write, read_npz
+from ._io import atomic_write, fspath, read_npz
 from ._validate import float_array, lengths_array, positive_int, refuse_masked
 from ._validate import rng as _rng
 
@@ -518,10 +518,7 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
                              "(return_sequences=True); with one output per sequence only the "
                              "last chunk would get a gradient")
     if checkpoint is not None:
-        if not isinstance(checkpoint, (str, os.PathLike)):
-            raise TypeError(f"checkpoint: expected a file path (str or os.PathLike), got "
-                            f"{type(checkpoint).__name__}")
-        checkpoint = os.fspath(checkpoint)
+        checkpoint = fspath("checkpoint", checkpoint)  # str, bytes or os.PathLike
         if not checkpoint.endswith(".npz"):
             raise ValueError(f"checkpoint: expected a file name ending in '.npz', got {checkpoint!r}")
         directory = os.path.dirname(os.path.abspath(checkpoint))

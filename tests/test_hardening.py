@@ -261,6 +261,16 @@ def test_os_pathlike_and_bytes_everywhere(tmp_path):
     for path in (tmp_path / "qa.npz", os.fsencode(tmp_path / "qb.npz")):
         q.save(path)
         np.testing.assert_array_equal(pygru.load_quantized(path).predict(X), q.predict(X))
+    ckpt = os.fsencode(tmp_path / "ckpt.npz")
+    m.fit(X, np.zeros((2, 2), np.float32), epochs=1, progress=False, checkpoint=ckpt)
+    assert os.path.exists(ckpt)
+    golden = os.path.join(ROOT, "tests", "golden", "interop")
+    for load, name, needs in ((pygru.from_onnx, "onnx_lbr0.onnx", "onnx"), (pygru.from_keras, "keras_mixed_seq.h5", "h5py"),
+                              (pygru.from_torch, "torch_seq_nobias.safetensors", None)):
+        if needs:
+            pytest.importorskip(needs)
+        as_str, as_bytes = load(os.path.join(golden, name)), load(os.fsencode(os.path.join(golden, name)))
+        assert as_str.config() == as_bytes.config()
 
 
 # ---------------------------------------------------------------------- command line

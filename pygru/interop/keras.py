@@ -43,7 +43,7 @@ def from_keras(path_or_model):
     masking, other layers, mixed precision) raises UnsupportedModelError
     naming it.
     """
-    if isinstance(path_or_model, (str, os.PathLike)):
+    if isinstance(path_or_model, (str, bytes, os.PathLike)):
         path = check_file(path_or_model, "Keras")
         config, weights = _read_file(path)
     else:
