@@ -95,6 +95,25 @@ def require(module, purpose, pip_name=None):
         raise ImportError(f"{purpose} needs the {module} package (pip install {pip_name or module})") from None
 
 
+def in_file(path, call):
+    """call(), with any ValueError / TypeError it raises about a file's
+    contents (a layer's weights of the wrong shape, a missing key) prefixed
+    with "path: '<file>': " unless the message already names the file, so
+    every error of an import from a file says which file."""
+    try:
+        return call()
+    except (ValueError, TypeError) as exc:
+        msg = str(exc)
+        if path is None or path in msg:
+            raise
+        text = f"path: {path!r}: {msg}"
+        try:
+            new = type(exc)(text)
+        except Exception:  # noqa: BLE001 - an exception type with another signature
+            new = (ValueError if isinstance(exc, ValueError) else TypeError)(text)
+        raise new from None
+
+
 def check_file(path, what):
     """`path` as a str after checking that it names an existing file."""
     import os

@@ -18,7 +18,7 @@ import zipfile
 
 import numpy as np
 
-from ._common import UnsupportedModelError, build_model, check_file, require, zrn_to_rzn
+from ._common import UnsupportedModelError, build_model, check_file, in_file, require, zrn_to_rzn
 
 _DENSE_ACTIVATIONS = {"linear": None, None: None, "sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax"}
 _IGNORED_LAYERS = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise",
@@ -46,8 +46,8 @@ def from_keras(path_or_model):
     if isinstance(path_or_model, (str, bytes, os.PathLike)):
         path = check_file(path_or_model, "Keras")
         config, weights = _read_file(path)
-    else:
-        config, weights = _read_live(path_or_model)
+        return in_file(path, lambda: _convert(config, weights))
+    config, weights = _read_live(path_or_model)
     return _convert(config, weights)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._common import UnsupportedModelError, as_float32, build_model, check_file, require
+from ._common import UnsupportedModelError, as_float32, build_model, check_file, in_file, require
 
 
 def from_torch(obj, head=None, output_activation=None, return_sequences=False):
@@ -34,6 +34,12 @@ def from_torch(obj, head=None, output_activation=None, return_sequences=False):
     raise UnsupportedModelError (a ValueError) naming the feature.
     """
     state, source = _state_dict(obj)
+    path = os.fspath(obj) if isinstance(obj, (str, bytes, os.PathLike)) else None
+    return in_file(os.fsdecode(path) if path is not None else None,
+                   lambda: _convert(state, source, head, output_activation, return_sequences))
+
+
+def _convert(state, source, head, output_activation, return_sequences):
     layers, used = _gru_layers(state, source)
     head_w = None
     if head is not None:
