@@ -246,6 +246,8 @@ cdef class Stream:
                          "(%d,), got %s" % (self._n_out, got))
 
     def _coerce(self, x):
+        if isinstance(x, np.ma.MaskedArray):  # np.asarray would drop the mask
+            raise TypeError("x: expected a plain numpy array, got a masked array (numpy.ma)")
         arr = np.asarray(x)
         if arr.dtype.kind not in "fiu":
             raise TypeError("x: expected a real numeric array, got dtype %s" % arr.dtype)

@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 from . import datasets
-from ._io import read_npz
+from ._io import input_file, read_npz
 
 
 class DataError(ValueError):
@@ -68,6 +68,10 @@ def load(spec, test_split=0.2, seed=0):
                                 f"(bundled: {', '.join(datasets.available())})")
     if os.path.isdir(spec):
         raise DataError(f"DATA: {spec!r} is a directory, expected an .npz or .csv file")
+    try:
+        spec = input_file("DATA", spec, "an .npz or .csv file")  # a FIFO would block open() forever
+    except (OSError, ValueError) as exc:
+        raise DataError(str(exc)) from None
     ext = os.path.splitext(spec)[1].lower()
     if ext == ".npz":
         arrays = _read_npz(spec)

@@ -148,6 +148,8 @@ cdef class Q8Stream:
         return self._state.copy()
 
     def step(self, x):
+        if isinstance(x, np.ma.MaskedArray):  # np.asarray would drop the mask
+            raise TypeError("x: expected a plain numpy array, got a masked array (numpy.ma)")
         arr = np.asarray(x)
         if arr.dtype.kind not in "fiu":
             raise TypeError("x: expected a real numeric array, got dtype %s" % arr.dtype)

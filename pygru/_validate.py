@@ -16,10 +16,19 @@ def positive_int(name, value, maximum=None):
     return value
 
 
+def refuse_masked(name, value):
+    """Masked arrays are refused: np.asarray drops the mask and np.isfinite
+    skips masked entries, so a hidden NaN would reach C unseen."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name}: expected a plain numpy array, got a masked array (numpy.ma); "
+                        f"pass {name}.filled(value) or the unmasked data")
+
+
 def float_array(name, value, ndims, last_dim=None, dtype=np.float32):
     """Return `value` as a C-contiguous array of `dtype` after checking it is a
-    real float32/float64 array with one of the allowed ranks, the expected last
-    dimension, no empty axis and only finite values."""
+    real float32/float64 array (not masked) with one of the allowed ranks, the
+    expected last dimension, no empty axis and only finite values."""
+    refuse_masked(name, value)
     if isinstance(value, np.ndarray):
         arr = value
     else:
@@ -50,6 +59,7 @@ def float_array(name, value, ndims, last_dim=None, dtype=np.float32):
 
 def lengths_array(name, value, batch, steps):
     """Valid steps per sequence: `batch` integers in 1..steps, as int32."""
+    refuse_masked(name, value)
     arr = np.asarray(value)
     if arr.dtype.kind not in "iu" or arr.shape != (batch,):
         raise ValueError(f"{name}: expected {batch} integers (one per sequence), got "
@@ -57,3 +67,16 @@ def lengths_array(name, value, batch, steps):
     if arr.min() < 1 or arr.max() > steps:
         raise ValueError(f"{name}: expected values in 1..{steps}, got {arr.min()}..{arr.max()}")
     return np.ascontiguousarray(arr, dtype=np.int32)
+
+
+def rng(name, seed):
+    """np.random.default_rng(seed) for seed None, an integer >= 0 or a numpy
+    Generator / SeedSequence / BitGenerator; anything else raises naming `name`
+    (numpy's own messages name no argument)."""
+    if seed is None or isinstance(seed, (np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)):
+        return np.random.default_rng(seed)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name}: expected None or an integer >= 0, got {type(seed).__name__} {seed!r}")
+    if int(seed) < 0:
+        raise ValueError(f"{name}: expected None or an integer >= 0, got {int(seed)}")
+    return np.random.default_rng(int(seed))

@@ -1,12 +1,12 @@
 """GRUModel: a stack of GRU layers with an optional dense head, run by gru_c."""
 import json
-import os
 
 import numpy as np
 
 from . import _core
-from ._io import atomic_write, read_npz
-from ._validate import float_array, lengths_array
+from ._io import atomic_write, input_file, read_npz
+from ._load_checks import check_config, check_float_arrays
+from ._validate import float_array, lengths_array, rng
 from .config import OUTPUT_ACTIVATIONS, ConfiguredModel, ModelConfig  # noqa: F401 (OUTPUT_ACTIVATIONS: public)
 
 FORMAT_VERSION = 1
@@ -76,7 +76,7 @@ class GRUModel(ConfiguredModel):
     def _init(self, spec, seed):
         self.spec = spec
         self._native = None
-        self._weights = self._initial_weights(np.random.default_rng(seed))
+        self._weights = self._initial_weights(rng("seed", seed))
 
     # ------------------------------------------------------------------ shapes and weights
 
@@ -108,27 +108,35 @@ class GRUModel(ConfiguredModel):
         missing = sorted(set(expected) - set(weights))
         extra = sorted(set(weights) - set(expected))
         if missing or extra:
-            raise ValueError(f"weights: names do not match the model: missing {missing}, unexpected {extra}")
+            raise ValueError(f"weights: names do not match the model: expected its {len(expected)} parameter "
+                             f"names, got missing {missing}, unexpected {extra}")
         new = {}
         for name, shape in expected.items():
             arr = float_array(f"weights[{name!r}]", weights[name], (len(shape),))
             if arr.shape != shape:
                 raise ValueError(f"weights[{name!r}]: expected shape {shape}, got {arr.shape}")
             new[name] = arr.copy()
+        # One assignment: a predict in another thread sees the old dict or the
+        # new one, never a mix; the cache below is keyed by the dict itself.
         self._weights = new
-        self._native = None
 
     def _native_model(self):
-        """The gru_c descriptor for the current weights (packed once, cached)."""
-        if self._native is None:
-            w = self._weights
+        """The gru_c descriptor for the current weights (packed once, cached).
+
+        The cache holds (weights dict, descriptor): a descriptor built from a
+        dict that set_weights has since replaced is never used again, even if
+        a predict in another thread stored it after the replacement."""
+        w = self._weights
+        cached = self._native
+        if cached is None or cached[0] is not w:
             layers = [(self.reset_after[l], w[f"weight_ih_l{l}"], w[f"weight_hh_l{l}"],
                        w[f"bias_ih_l{l}"], w[f"bias_hh_l{l}"]) for l in range(self.num_layers)]
             head = None
             if self.output_size is not None:
                 head = (self.output_activation, w["head.weight"], w["head.bias"])
-            self._native = _core.NativeModel(layers, head)
-        return self._native
+            cached = (w, _core.NativeModel(layers, head))
+            self._native = cached
+        return cached[1]
 
     # ------------------------------------------------------------------ inference
 
@@ -225,23 +233,31 @@ class GRUModel(ConfiguredModel):
 def load(path):
     """Load a model written by GRUModel.save. Never unpickles; a file that is not
     a pygru model raises ValueError saying what is wrong."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"path: no such file {path!r}")
+    path = input_file("path", path, "pygru .npz model")
     arrays = read_npz(path, "path", "pygru .npz model")
     if "__format_version__" not in arrays or "__config__" not in arrays:
-        raise ValueError(f"path: {path!r} is an .npz file but not a pygru model (no format version/config)")
+        raise ValueError(f"path: {path!r} is an .npz file but not a pygru model: expected arrays "
+                         f"__format_version__ and __config__, got {sorted(arrays)[:8]}")
     version = arrays.pop("__format_version__")
     if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
-        raise ValueError(f"path: {path!r} has model format version {version!r}; this pygru reads {FORMAT_VERSION}")
+        raise ValueError(f"path: {path!r}: expected model format version {FORMAT_VERSION} (what this pygru "
+                         f"reads), got format version {version!r}")
     config_arr = arrays.pop("__config__")
     try:
-        config = json.loads(str(config_arr[()]))
-        model = GRUModel.from_config(ModelConfig.from_dict(config))
+        if config_arr.shape != () or config_arr.dtype.kind != "U":
+            raise ValueError(f"expected a JSON string, got {config_arr.dtype} {config_arr.shape}")
+        # Checked before the model allocates weights of the size it claims.
+        try:
+            parsed = json.loads(str(config_arr[()]))
+        except ValueError as exc:
+            raise ValueError(f"config: expected a JSON object, got text that does not parse ({exc})") from None
+        spec = ModelConfig.from_dict(check_config("config", parsed, _core.MAX_DIM, _core.MAX_LAYERS))
     except (ValueError, TypeError) as exc:
         raise ValueError(f"path: {path!r} has an invalid model config ({exc})") from None
     try:
+        check_float_arrays("weights", arrays, dict(spec.weight_shapes()))
+        model = GRUModel.from_config(spec)
         model.set_weights(arrays)
     except (ValueError, TypeError) as exc:
-        raise type(exc)(f"path: {path!r} has invalid weights ({exc})") from None
+        raise ValueError(f"path: {path!r} has invalid weights ({exc})") from None
     return model

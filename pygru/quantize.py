@@ -29,8 +29,8 @@ import os
 
 import numpy as np
 
-from ._io import atomic_write, read_npz
-from ._validate import float_array
+from ._io import atomic_write, input_file, read_npz
+from ._validate import float_array, refuse_masked
 from .config import ConfiguredModel, ModelConfig
 from .model import GRUModel, batch_input, run_with_lengths
 
@@ -114,6 +114,7 @@ def emulate_integer(qmodel, Xq, return_sequences=False, initial_state=None):
     gru_qi_sequence writes (its fractional bits: qmodel.output_frac_bits)."""
     if qmodel.mode != "integer":
         raise ValueError(f"qmodel: expected an 'integer' mode model, got mode {qmodel.mode!r}")
+    refuse_masked("Xq", Xq)
     Xq = np.asarray(Xq)
     if Xq.ndim != 3 or Xq.shape[-1] != qmodel.input_size:
         raise ValueError(f"Xq: expected shape (B, T, {qmodel.input_size}), got {Xq.shape}")
@@ -264,8 +265,11 @@ class QuantizedGRUModel(ConfiguredModel):
     def __init__(self, mode, config, params, input_scale):
         if mode not in MODES:
             raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
+        if isinstance(config, ModelConfig):
+            config = config.to_dict()
+        config, input_scale = _check_parts("params", mode, config, params, input_scale)
         self.mode = mode
-        self.spec = config if isinstance(config, ModelConfig) else ModelConfig.from_dict(dict(config))
+        self.spec = ModelConfig.from_dict(dict(config))
         self.params = {k: np.ascontiguousarray(v) for k, v in params.items()}
         self.input_scale = float(input_scale)
         self._native = None
@@ -284,7 +288,7 @@ class QuantizedGRUModel(ConfiguredModel):
         return int(sum(a.nbytes for a in self._native_model().packed_arrays()))
 
     def _native_model(self):
-        if self._native is None:
+        if self._native is None:  # params never change: two racing builds are equal
             from . import _core as _quant
             p = self.params
             if self.mode == "int8":
@@ -320,6 +324,7 @@ class QuantizedGRUModel(ConfiguredModel):
         """Integer mode: run gru_qi_sequence on int16 inputs (B, T, I); int32 out."""
         if self.mode != "integer":
             raise ValueError(f"predict_int: needs an 'integer' mode model, this one is {self.mode!r}")
+        refuse_masked("Xq", Xq)
         Xq = np.asarray(Xq)
         if Xq.dtype != np.int16 or Xq.ndim != 3 or Xq.shape[-1] != self.input_size:
             raise ValueError(f"Xq: expected int16 of shape (B, T, {self.input_size}), "
@@ -388,23 +393,38 @@ class _IntegerStream:
 
 def load_quantized(path):
     """Load a QuantizedGRUModel written by QuantizedGRUModel.save (no pickle)."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"path: no such file {path!r}")
-    arrays = read_npz(path, "path")
+    path = input_file("path", path, "pygru quantized model")
+    arrays = read_npz(path, "path", "pygru quantized model")
     if "__quantized__" not in arrays or "__format_version__" not in arrays:
-        raise ValueError(f"path: {path!r} is not a pygru quantized model")
+        raise ValueError(f"path: {path!r} is not a pygru quantized model: expected arrays __format_version__ "
+                         f"and __quantized__, got {sorted(arrays)[:8]}")
     version = arrays.pop("__format_version__")
-    if version.shape != () or int(version) != FORMAT_VERSION:
-        raise ValueError(f"path: {path!r} has quantized format version {version!r}; "
-                         f"this pygru reads {FORMAT_VERSION}")
+    if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
+        raise ValueError(f"path: {path!r}: expected quantized format version {FORMAT_VERSION} (what this "
+                         f"pygru reads), got {version!r}")
+    where = f"path: {path!r}"
+    meta_arr = arrays.pop("__quantized__")
     try:
-        meta = json.loads(str(arrays.pop("__quantized__")[()]))
-        return QuantizedGRUModel(meta["mode"], meta["config"], arrays, meta["input_scale"])
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        # A damaged or forged file (tools/fuzz/fuzz_qnpz.py): name it, whatever broke.
-        raise ValueError(f"path: {path!r} is not a valid pygru quantized model "
-                         f"({type(exc).__name__}: {exc})") from None
+        meta = json.loads(str(meta_arr[()])) if meta_arr.shape == () and meta_arr.dtype.kind == "U" else None
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict) or set(meta) != {"mode", "config", "input_scale"}:
+        raise ValueError(f"{where} is not a valid pygru quantized model (expected a JSON header with "
+                         f"mode, config, input_scale; got {str(meta_arr)[:80]!r})")
+    # Every array is checked against the header here, before any C call
+    # (forged files: tests/test_untrusted_load.py, tools/fuzz/fuzz_qnpz.py).
+    try:
+        _check_parts(where, meta["mode"], meta["config"], arrays, meta["input_scale"])
+    except TypeError as exc:  # a wrong dtype inside the file: the file is bad, not the argument
+        raise ValueError(str(exc)) from None
+    return QuantizedGRUModel(meta["mode"], meta["config"], arrays, meta["input_scale"])
+
+
+def _check_parts(name, mode, config, params, input_scale):
+    from . import _core
+    from ._load_checks import check_quantized
+    return check_quantized(name, mode, config, params, input_scale, MODES, _core.MAX_DIM, MAX_DIM,
+                           _core.MAX_LAYERS)
 
 
 class _CallableModule(type(os)):

@@ -16,8 +16,9 @@ import warnings
 import numpy as np
 
 from . import _core, _core as _train
-from ._io import atomic_write, read_npz
-from ._validate import float_array, lengths_array, positive_int
+from ._io import atomic_write, fspath, read_npz
+from ._validate import float_array, lengths_array, positive_int, refuse_masked
+from ._validate import rng as _rng
 
 LOSSES = ("mse", "cross_entropy")
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -93,15 +94,27 @@ def _check_choice(name, value, choices):
     return value
 
 
-def _positive_float(name, value, allow_zero=False, allow_none=False):
+def _positive_float(name, value, allow_zero=False, allow_none=False, below=None):
+    """A hyper-parameter checked as the float32 the C optimizer stores: finite,
+    > 0 (or >= 0), below `below` if given, and neither overflowing float32
+    (lr=1e39 would be inf) nor flushing a non-zero value to 0 (lr=1e-50)."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
     value = float(value)
     ok = value >= 0 if allow_zero else value > 0
-    if not (ok and math.isfinite(value)):
-        raise ValueError(f"{name}: expected a finite number {'>= 0' if allow_zero else '> 0'}, got {value}")
+    if not (ok and math.isfinite(value)) or (below is not None and not value < below):
+        want = f"{'>= 0' if allow_zero else '> 0'}" + (f" and < {below}" if below is not None else "")
+        raise ValueError(f"{name}: expected a finite number {want}, got {value}")
+    with np.errstate(over="ignore", under="ignore"):
+        f32 = np.float32(value)
+    if not np.isfinite(f32):
+        raise ValueError(f"{name}: expected a number within float32 range (at most "
+                         f"{float(np.finfo(np.float32).max):.4g}), got {value}")
+    if value != 0 and f32 == 0:
+        raise ValueError(f"{name}: expected {'0 or ' if allow_zero else ''}a number float32 can hold "
+                         f"(at least {float(np.finfo(np.float32).smallest_subnormal):.4g}), got {value}")
     return value
 
 
@@ -121,6 +134,7 @@ def _prepare(model, X, y, loss, lengths, name_x="X", name_y="y"):
         if target.shape != want:
             raise ValueError(f"{name_y}: expected shape {want} for loss='mse', got {target.shape}")
     else:
+        refuse_masked(name_y, y)
         arr = np.asarray(y)
         want = (N, T) if seq else (N,)
         if arr.dtype.kind not in "iu":
@@ -158,19 +172,29 @@ def _accuracy(Y, labels, lengths, seq):
 
 # ---------------------------------------------------------------------- evaluate
 
-def _run_batch(trainer, x, loss, target, labels, lengths, y, clip_norm=None):
+def _skipped(value, norm, skipped):
+    """Count an update that train_batch skipped: finite loss, non-finite
+    gradient norm (a float32 overflow in backward)."""
+    if skipped is not None and math.isfinite(value) and not math.isfinite(norm):
+        skipped[0] += 1
+
+
+def _run_batch(trainer, x, loss, target, labels, lengths, y, clip_norm=None, skipped=None):
     """One batch through the trainer: forward and loss, plus backward and an
     update when clip_norm is not None (0.0: no clipping). Sequences longer than
     trainer.max_steps run in chunks of that many steps (truncated BPTT, only
     for sequence-to-sequence models): a chunk starts from the states the
     previous one ended in, no gradient flows back across chunks, and each
     chunk updates the weights. Returns the batch's mean loss over its loss
-    terms, or the first non-finite chunk loss."""
+    terms, or the first non-finite chunk loss. skipped: a one-element list
+    counting updates skipped for a non-finite gradient norm."""
     B, T, K = x.shape[0], x.shape[1], trainer.max_steps
     if T <= K:
         if clip_norm is None:
             return trainer.eval_batch(x, loss, target, labels, lengths, y)
-        return trainer.train_batch(x, loss, target, labels, lengths, clip_norm, y)[0]
+        value, norm = trainer.train_batch(x, loss, target, labels, lengths, clip_norm, y)
+        _skipped(value, norm, skipped)
+        return value
     h = np.zeros((B, trainer.state_size), np.float32)
     total, terms = 0.0, 0
     for t0 in range(0, T, K):
@@ -186,8 +210,9 @@ def _run_batch(trainer, x, loss, target, labels, lengths, y, clip_norm=None):
         if clip_norm is None:
             value = trainer.eval_batch(part(x), loss, part(target), part(labels), ln, yc, h0, h_last)
         else:
-            value = trainer.train_batch(part(x), loss, part(target), part(labels), ln, clip_norm,
-                                        yc, h0, h_last)[0]
+            value, norm = trainer.train_batch(part(x), loss, part(target), part(labels), ln, clip_norm,
+                                              yc, h0, h_last)
+            _skipped(value, norm, skipped)
         if not math.isfinite(value):
             return value
         h[act] = h_last
@@ -210,12 +235,14 @@ def _evaluate(trainer, X, target, labels, lengths, loss, batch_size):
     Y = np.empty((N, T, O) if seq else (N, O), np.float32)
     total = 0.0
     count = 0
+    batch_size = min(batch_size, trainer.max_batch)
+    run = _run_batch if seq or T <= trainer.max_steps else _eval_last_chunked
     for start in range(0, N, batch_size):
         sl = slice(start, min(start + batch_size, N))
         yb = Y[sl]
         ln = None if lengths is None else lengths[sl]
-        value = _run_batch(trainer, X[sl], loss, None if target is None else target[sl],
-                           None if labels is None else labels[sl], ln, yb)
+        value = run(trainer, X[sl], loss, None if target is None else target[sl],
+                    None if labels is None else labels[sl], ln, yb)
         terms = (yb.shape[0] if not seq else (T * yb.shape[0] if ln is None else int(ln.sum())))
         total += float(value) * terms
         count += terms
@@ -225,25 +252,143 @@ def _evaluate(trainer, X, target, labels, lengths, loss, batch_size):
     return result
 
 
+# gru_train.c's gru__ws_fits: the saved activations of a batch (batch x steps x
+# 5 x the summed hidden sizes) may not exceed this many floats.
+WORKSPACE_TERMS = 2e9
+# Work that crosses that limit runs in pieces of at most this many terms
+# (a workspace of a few hundred MB), whatever the batch size asked for.
+CHUNK_TERMS = 2**25
+
+
+def _terms(model, batch, steps):
+    return float(batch) * float(steps) * 5.0 * float(sum(model.hidden_sizes))
+
+
+def _eval_plan(model, batch, steps):
+    """(max_batch, max_steps) of an evaluation trainer: the whole request when
+    gru_c accepts it (results as before), else pieces of CHUNK_TERMS: fewer
+    sequences per batch and, if one sequence is still too long, time chunks
+    that carry the state (forward only: exact, no truncated gradient)."""
+    if _terms(model, batch, steps) <= WORKSPACE_TERMS:
+        return batch, steps
+    per_seq = _terms(model, 1, steps)
+    if per_seq <= CHUNK_TERMS:
+        return max(1, min(batch, int(CHUNK_TERMS // per_seq))), steps
+    return 1, max(1, int(CHUNK_TERMS // _terms(model, 1, 1)))
+
+
+def _eval_last_chunked(trainer, x, loss, target, labels, lengths, y):
+    """A sequence-to-one batch longer than trainer.max_steps: the steps run in
+    chunks from the state the previous chunk ended in (sequences whose
+    lengths have ended drop out), and each sequence's loss comes from the
+    chunk that holds its last valid step. Returns the batch's mean loss."""
+    B, T, K = x.shape[0], x.shape[1], trainer.max_steps
+    ends = np.full(B, T, np.int64) if lengths is None else lengths.astype(np.int64)
+    h = np.zeros((B, trainer.state_size), np.float32)
+    total = 0.0
+    for t0 in range(0, T, K):
+        t1 = min(t0 + K, T)
+        for final in (False, True):
+            act = np.flatnonzero((ends > t0) & ((ends <= t1) if final else (ends > t1)))
+            if act.size == 0:
+                continue
+            xc = np.ascontiguousarray(x[act, t0:t1])
+            ln = np.minimum(ends[act] - t0, t1 - t0).astype(np.int32)
+            yc = np.empty((act.size, y.shape[1]), np.float32)
+            h_last = np.empty((act.size, trainer.state_size), np.float32)
+            tc = None if target is None else (np.ascontiguousarray(target[act]) if final
+                                              else np.zeros((act.size, y.shape[1]), np.float32))
+            lc = None if labels is None else (np.ascontiguousarray(labels[act]) if final
+                                              else np.zeros(act.size, np.int32))
+            value = trainer.eval_batch(xc, loss, tc, lc, ln, yc, np.ascontiguousarray(h[act]), h_last)
+            h[act] = h_last
+            if final:
+                if not math.isfinite(value):
+                    return value
+                y[act] = yc
+                total += float(value) * act.size
+    return total / B
+
+
 def evaluate(model, X, y, loss="mse", batch_size=256, lengths=None):
     """Loss (and accuracy for loss='cross_entropy') of `model` on (X, y)."""
     _check_choice("loss", loss, LOSSES)
     _check_loss_head(model, loss)
     batch_size = positive_int("batch_size", batch_size, 2**31 - 1)
     X, target, labels, lengths = _prepare(model, X, y, loss, lengths)
-    trainer = make_trainer(model, min(batch_size, X.shape[0]), X.shape[1])
-    return _evaluate(trainer, X, target, labels, lengths, loss, min(batch_size, X.shape[0]))
+    B, K = _eval_plan(model, min(batch_size, X.shape[0]), X.shape[1])
+    trainer = make_trainer(model, B, K)
+    return _evaluate(trainer, X, target, labels, lengths, loss, B)
 
 
 # ---------------------------------------------------------------------- fit
 
+def _fit_plan(model, batch, steps, bptt_steps):
+    """None when gru_c takes the whole batch at once (results as before), else
+    the micro-batch size whose gradients _train_accumulated sums into one
+    update (the same update as the whole batch, summed in another order)."""
+    if _terms(model, batch, steps) <= WORKSPACE_TERMS:
+        return None
+    per_seq = _terms(model, 1, steps)
+    if per_seq > WORKSPACE_TERMS:
+        raise ValueError(f"{'bptt_steps' if bptt_steps else 'X'}: one sequence of {steps} steps needs "
+                         f"{per_seq:.3g} saved activations, above gru_c's training limit of "
+                         f"{WORKSPACE_TERMS:.3g}; expected shorter sequences"
+                         + ("" if bptt_steps else " (or bptt_steps, for sequence-to-sequence models)"))
+    if bptt_steps:
+        raise ValueError(f"batch_size, bptt_steps: a batch of {batch} x {steps} steps needs "
+                         f"{_terms(model, batch, steps):.3g} saved activations, above gru_c's training "
+                         f"limit of {WORKSPACE_TERMS:.3g}; expected a smaller batch_size or bptt_steps")
+    return max(1, min(batch, int(CHUNK_TERMS // per_seq)))
+
+
+def _train_accumulated(trainer, x, loss, target, labels, lengths, y, clip_norm, skipped):
+    """One update from a batch larger than the trainer's: forward, loss and
+    backward per micro-batch, gradients weighted by each part's share of the
+    loss terms and summed, then one clip and one optimizer step. Returns the
+    batch's mean loss (or the first non-finite part loss, with no update)."""
+    B, T, M = x.shape[0], x.shape[1], trainer.max_batch
+    seq = bool(trainer.return_sequences)
+
+    def n_terms(sl):
+        if not seq:
+            return sl.stop - sl.start
+        return T * (sl.stop - sl.start) if lengths is None else int(lengths[sl].sum())
+    total_terms = n_terms(slice(0, B))
+    grad = np.zeros(trainer.n_params, np.float64)
+    value = 0.0
+    for start in range(0, B, M):
+        sl = slice(start, min(start + M, B))
+        part = (lambda a: None if a is None else np.ascontiguousarray(a[sl]))
+        out, _ = trainer.forward(part(x), part(lengths))
+        v = trainer.loss(loss, part(target), part(labels))
+        if not math.isfinite(v):
+            return v
+        y[sl] = out
+        trainer.backward()
+        w = n_terms(sl) / total_terms
+        grad += trainer.grad.astype(np.float64) * w
+        value += float(v) * w
+    with np.errstate(over="ignore", invalid="ignore"):
+        trainer.grad[...] = grad.astype(np.float32)
+    norm = trainer.clip(clip_norm)
+    if math.isfinite(norm):
+        trainer.step()
+    _skipped(value, norm, skipped)
+    return value
+
+
 class History(dict):
     """Per-epoch metrics: history["loss"], ["val_loss"], ["accuracy"],
     ["val_accuracy"] (lists), plus `stopped` (None, "interrupted",
-    "non-finite loss", "early stopping"), `best_epoch` and `epochs_run`."""
+    "non-finite loss", "non-finite gradient" (every update of an epoch
+    skipped), "early stopping"), `best_epoch`, `epochs_run` and
+    `skipped_steps` (updates skipped because the gradient norm was not finite
+    while the loss was; fit warns when there are any)."""
 
     def __init__(self):
         super().__init__()
+        self.skipped_steps = 0
         self.stopped = None
         self.best_epoch = None
         self.epochs_run = 0
@@ -299,7 +444,8 @@ def _save_checkpoint(path, model, settings, trainer, rng, epochs_done, best, his
     parameters, optimizer moments and step, the shuffling RNG, the best
     weights and the history. Written atomically (the previous checkpoint stays
     whole until the new one is complete)."""
-    hist = {"lists": {k: list(v) for k, v in history.items()}, "best_epoch": best[2]}
+    hist = {"lists": {k: list(v) for k, v in history.items()}, "best_epoch": best[2],
+            "skipped_steps": int(history.skipped_steps)}
     arrays = {
         "__checkpoint_version__": np.array(CHECKPOINT_VERSION, np.int64),
         "config": np.array(json.dumps(model.config())),
@@ -320,15 +466,9 @@ def _load_checkpoint(path, model, settings, trainer, rng, history):
     settings (ValueError naming `checkpoint`)."""
     arrays = read_npz(path, "checkpoint", "pygru training checkpoint")
     try:
-        version = int(arrays["__checkpoint_version__"])
-        config = json.loads(str(arrays["config"][()]))
-        saved = json.loads(str(arrays["settings"][()]))
-        hist = json.loads(str(arrays["history"][()]))
-        rng_state = json.loads(str(arrays["rng"][()]))
-        epochs_done = int(arrays["epochs_done"])
+        version, config, saved, hist, rng_state, epochs_done, best_monitor = checkpoint_header(arrays)
         params, opt_state = arrays["params"], arrays["opt_state"]
-        best_params, best_monitor = arrays["best_params"], float(arrays["best_monitor"])
-        progress = arrays["opt_progress"]
+        best_params, progress = arrays["best_params"], arrays["opt_progress"]
     except (KeyError, ValueError, TypeError) as exc:
         raise ValueError(f"checkpoint: {path!r} is not a pygru training checkpoint ({type(exc).__name__}: "
                          f"{exc})") from None
@@ -341,17 +481,48 @@ def _load_checkpoint(path, model, settings, trainer, rng, history):
         raise ValueError(f"checkpoint: {path!r} was written by a fit with other settings ({', '.join(diff)}: "
                          f"{[saved.get(k) for k in diff]} there, {[settings.get(k) for k in diff]} here)")
     n = trainer.params.shape
-    if (params.shape != n or best_params.shape != n or opt_state.shape != trainer.opt_state.shape
-            or progress.shape != (3,) or not np.isfinite(params).all()):
-        raise ValueError(f"checkpoint: {path!r} holds arrays of the wrong size or non-finite parameters")
+    for key, arr, shape in (("params", params, n), ("best_params", best_params, n),
+                            ("opt_state", opt_state, trainer.opt_state.shape), ("opt_progress", progress, (3,))):
+        if arr.dtype.kind != "f" or arr.shape != shape or not np.isfinite(arr).all():
+            raise ValueError(f"checkpoint: {path!r}: expected {key} as finite floats of shape {shape}, got "
+                             f"{arr.dtype} {arr.shape}{'' if arr.dtype.kind != 'f' or np.isfinite(arr).all() else ' with non-finite values'}")
+    if not (progress[0] >= 0 and progress[0] == int(progress[0])):
+        raise ValueError(f"checkpoint: {path!r}: expected a whole optimizer step count >= 0, got {progress[0]}")
+    try:
+        rng.bit_generator.state = rng_state
+        lists = hist["lists"]
+        if not isinstance(lists, dict) or not all(isinstance(v, list) for v in lists.values()):
+            raise TypeError("history lists")
+        best_epoch = int(hist["best_epoch"])
+        history.skipped_steps = int(hist.get("skipped_steps", 0))  # absent in older checkpoints
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"checkpoint: {path!r}: expected a shuffling RNG state and a history, got damaged ones "
+                         f"({type(exc).__name__}: {exc})") from None
+    if not 0 <= epochs_done <= 10**9 or not 0 <= best_epoch <= epochs_done:
+        raise ValueError(f"checkpoint: {path!r}: expected 0 <= best epoch <= epochs done, got "
+                         f"{best_epoch} and {epochs_done}")
     trainer.params[...] = params
     trainer.opt_state[...] = opt_state
     trainer.optimizer_progress = (int(progress[0]), float(progress[1]), float(progress[2]))
-    rng.bit_generator.state = rng_state
-    for key, values in hist["lists"].items():
+    for key, values in lists.items():
         history[key] = list(values)
     history.epochs_run = epochs_done
-    return epochs_done, (best_monitor, best_params.astype(np.float32), int(hist["best_epoch"]))
+    return epochs_done, (best_monitor, best_params.astype(np.float32), best_epoch)
+
+
+def checkpoint_header(arrays):
+    """The scalar and JSON members of a checkpoint, each checked for its kind
+    (KeyError / ValueError / TypeError otherwise)."""
+    def scalar(key, kind):
+        a = arrays[key]
+        if a.shape != () or a.dtype.kind not in kind:
+            raise TypeError(f"{key}: expected a scalar of kind {kind!r}, got {a.dtype} {a.shape}")
+        return a[()]
+
+    def js(key):
+        return json.loads(str(scalar(key, "U")))
+    return (int(scalar("__checkpoint_version__", "iu")), js("config"), js("settings"), js("history"), js("rng"),
+            int(scalar("epochs_done", "iu")), float(scalar("best_monitor", "f")))
 
 
 def _check_checkpoint(checkpoint, resume):
@@ -359,10 +530,7 @@ def _check_checkpoint(checkpoint, resume):
         if resume:
             raise ValueError("resume: resume=True needs checkpoint=PATH")
         return None
-    if not isinstance(checkpoint, (str, os.PathLike)):
-        raise TypeError(f"checkpoint: expected a file path (str or os.PathLike), got "
-                        f"{type(checkpoint).__name__}")
-    checkpoint = os.fspath(checkpoint)
+    checkpoint = fspath("checkpoint", checkpoint)  # str, bytes or os.PathLike
     if not checkpoint.endswith(".npz"):
         raise ValueError(f"checkpoint: expected a file name ending in '.npz', got {checkpoint!r}")
     directory = os.path.dirname(os.path.abspath(checkpoint))
@@ -393,20 +561,26 @@ def _validation(model, validation_data, loss):
                     "validation_data[0]", "validation_data[1]")
 
 
-def _run_epoch(trainer, data, order, B, loss, clip_norm, Yb, bar, epoch):
+def _run_epoch(trainer, data, order, B, loss, clip_norm, Yb, bar, epoch, micro, skipped):
     """One pass over data = (X, target, labels, lengths) in batches of B, in
-    `order` (None: as stored). Returns (mean loss, accuracy or None), or None
-    when a batch's loss is not finite."""
+    `order` (None: as stored); micro: the micro-batch size of accumulated
+    gradients (None: whole batches); skipped[0] counts updates skipped for a
+    non-finite gradient norm. Returns (mean loss, accuracy or None, updates
+    attempted), or None when a batch's loss is not finite."""
     X, target, labels, lengths = data
     N, T = X.shape[0], X.shape[1]
     seq = bool(trainer.return_sequences)
-    total, terms, correct = 0.0, 0, 0.0
+    total, terms, correct, updates = 0.0, 0, 0.0, 0
     for start in range(0, N, B):
         rows = slice(start, start + B) if order is None else order[start:start + B]
         xb = X[rows]
         tb, lb, nb = (None if a is None else a[rows] for a in (target, labels, lengths))
         yb = Yb[:len(xb)]
-        value = _run_batch(trainer, xb, loss, tb, lb, nb, yb, clip_norm or 0.0)
+        if micro is None:
+            value = _run_batch(trainer, xb, loss, tb, lb, nb, yb, clip_norm or 0.0, skipped)
+        else:
+            value = _train_accumulated(trainer, xb, loss, tb, lb, nb, yb, clip_norm or 0.0, skipped)
+        updates += -(-T // trainer.max_steps)
         if not math.isfinite(value):
             return None
         n_terms = len(xb) if not seq else (T * len(xb) if nb is None else int(nb.sum()))
@@ -417,20 +591,28 @@ def _run_epoch(trainer, data, order, B, loss, clip_norm, Yb, bar, epoch):
         if bar is not None:
             bar.update(1)
             bar.set_postfix(epoch=epoch + 1, loss=f"{value:.4g}")
-    return total / terms, (None if labels is None else correct / terms)
+    return total / terms, (None if labels is None else correct / terms), updates
 
 
-def _restore_best(model, trainer, history, best, patience):
+def _restore_best(model, trainer, history, best, patience, skipped):
     """Set the model's weights to the best seen (by validation loss when
     given, else training loss) when training stopped early or early stopping
-    is on; else to the last."""
-    use_best = history.stopped in ("interrupted", "non-finite loss") or patience is not None
+    is on; else to the last. Warns of an abnormal stop and of `skipped`
+    updates (a finite loss whose gradient norm overflowed float32)."""
+    abnormal = ("interrupted", "non-finite loss", "non-finite gradient")
+    use_best = history.stopped in abnormal or patience is not None
     final = best[1] if (use_best and best[2] > 0) else trainer.params
-    if history.stopped in ("interrupted", "non-finite loss"):
+    history.skipped_steps = skipped
+    if history.stopped in abnormal:
         if best[2] == 0:
             final = best[1]  # no epoch finished: the weights from before fit
         warnings.warn(f"fit stopped early ({history.stopped}) after {history.epochs_run} complete "
-                      f"epoch(s); restored the best weights so far (epoch {best[2]})",
+                      f"epoch(s); restored the best weights so far (epoch {best[2]})"
+                      + (f"; {skipped} update(s) skipped for a non-finite gradient norm" if skipped else ""),
+                      RuntimeWarning, stacklevel=4)
+    elif skipped:
+        warnings.warn(f"fit skipped {skipped} update(s): the gradient norm overflowed float32 although "
+                      f"the loss was finite (try a lower lr or clip_norm); history.skipped_steps counts them",
                       RuntimeWarning, stacklevel=4)
     history.best_epoch = best[2] or None
     model.set_weights(unflatten_weights(model, final))
@@ -448,7 +630,7 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
     batch_size = positive_int("batch_size", batch_size, 2**31 - 1)
     lr = _positive_float("lr", lr)
     weight_decay = _positive_float("weight_decay", weight_decay, allow_zero=True)
-    momentum = _positive_float("momentum", momentum, allow_zero=True)
+    momentum = _positive_float("momentum", momentum, allow_zero=True, below=1.0)
     clip_norm = _positive_float("clip_norm", clip_norm, allow_none=True)
     patience = None if early_stopping is None else positive_int("early_stopping", early_stopping)
     bptt_steps = _check_bptt(model, bptt_steps)
@@ -461,12 +643,14 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
     max_steps = T if val is None else max(T, val[0].shape[1])
     if bptt_steps is not None:  # longer sequences run in chunks (_run_batch)
         max_steps = min(max_steps, bptt_steps)
-    trainer = make_trainer(model, B, max_steps)
+    micro = _fit_plan(model, B, max_steps, bptt_steps)
+    trainer = make_trainer(model, micro or B, max_steps)
     kw = {"momentum": momentum} if optimizer == "sgd" else {}
     trainer.set_optimizer(optimizer, lr, weight_decay=weight_decay, **kw)
-    rng = np.random.default_rng(seed)
+    rng = _rng("seed", seed)
 
     history = History()
+    skipped = [0]
     best = (math.inf, trainer.params.copy(), 0)
     start = 0
     settings = {"loss": loss, "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
@@ -477,16 +661,24 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
         settings["bptt_steps"] = max_steps
     if resume and os.path.exists(checkpoint):
         start, best = _load_checkpoint(checkpoint, model, settings, trainer, rng, history)
+        skipped[0] = history.skipped_steps
     Yb = np.empty((B, T, model.output_dim) if model.return_sequences else (B, model.output_dim), np.float32)
     bar = _progress(max(epochs - start, 0) * (-(-N // B)), progress, "fit")
     try:
         for epoch in range(start, epochs):
             order = rng.permutation(N) if shuffle else None
-            result = _run_epoch(trainer, data, order, B, loss, clip_norm, Yb, bar, epoch)
+            skipped_before = skipped[0]
+            result = _run_epoch(trainer, data, order, B, loss, clip_norm, Yb, bar, epoch, micro, skipped)
+            history.skipped_steps = skipped[0]
             if result is None:
                 history.stopped = "non-finite loss"
                 break
-            monitor, accuracy = result
+            monitor, accuracy, updates = result
+            if updates and skipped[0] - skipped_before >= updates:
+                # No update of this epoch happened: the weights are where they
+                # were, so every further epoch would skip the same way.
+                history.stopped = "non-finite gradient"
+                break
             history.add("loss", monitor)
             if accuracy is not None:
                 history.add("accuracy", accuracy)
@@ -509,5 +701,5 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
     finally:
         if bar is not None:
             bar.close()
-    _restore_best(model, trainer, history, best, patience)
+    _restore_best(model, trainer, history, best, patience, skipped[0])
     return history

@@ -14,7 +14,9 @@ import pytest
 import pygru
 from pygru import datasets
 
-optuna = pytest.importorskip("optuna", reason="pygru.tune needs optuna (pip install 'pygru[tune]')")
+from conftest import require_module, require_target
+
+optuna = require_module("optuna", "pip install 'pygru[tune]'")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUDGET = dict(target="cortex-m4f", mhz=64, flash=32 * 1024, ram=8 * 1024, latency_ms=1.0)
@@ -172,9 +174,7 @@ def test_regression_data_with_loss_objective():
 
 def test_qemu_counts_agree_with_the_calibrated_model(small, tmp_path):
     from pygru import _tune_cost as tc
-    reason = (tc.fwbuild() or None) and tc.fwbuild().skip_reason("cortex-m4f")
-    if tc.fwbuild() is None or reason:
-        pytest.skip(reason or "tools/firmware not found")
+    require_target("cortex-m4f")
     r = run(small, n_trials=2, latency="qemu", output_dir=tmp_path,
             space={"epochs": [2], "hidden": [16, 24], "layers": [1], "precision": ["float", "integer"]})
     assert r.report["settings"]["latency_source"] == "qemu"
@@ -196,7 +196,7 @@ def test_qemu_counts_agree_with_the_calibrated_model(small, tmp_path):
 
 
 def test_dask_local_cluster_with_two_workers(small, tmp_path):
-    pytest.importorskip("distributed", reason="scale-out needs dask[distributed]")
+    require_module("distributed", "pip install 'dask[distributed]'")
     r = run(small, n_trials=4, workers=2, output_dir=tmp_path)
     assert r.report["parallel_slots"] == 2 and r.report["trials_complete"] == 4
     assert r.chosen is not None and r.chosen["feasible"]

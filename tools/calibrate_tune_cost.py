@@ -22,8 +22,7 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-from pygru import _tune_cost as tc  # noqa: E402
+from pygru import _tune_cost as tc
 
 # (input, hidden sizes, head outputs, reset_after per layer)
 FIT_SHAPES = [

@@ -26,8 +26,10 @@ every row is a test in `tests/test_bad_input_matrix.py` (do not edit by hand).
 
 Rules every row follows: bad input raises `ValueError` / `TypeError` (or
 `FileNotFoundError` / `IsADirectoryError` / another `OSError` for paths) whose
-message starts with the argument's name and says what was expected and what
-came; nothing is half-written: files are written through a temporary file and
+message has one shape: the argument's name first (`X:`, `path:`,
+`weights['head.bias']:`), then what was expected, then what came ("got");
+`tests/test_bad_input_matrix.py` checks that shape on every error row and
+that this file is what the generator writes now; nothing is half-written: files are written through a temporary file and
 renamed (`pygru/_io.py: atomic_write`), so after an error neither the output
 file nor a temporary file exists (the last column lists the outputs the test
 checks; every test also checks for leftover `*.tmp` files). The command line
@@ -44,7 +46,9 @@ def _cell(text):
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def main():
+def main(path=None):
+    """Write the document to `path` (default docs/bad_inputs.md); the test
+    writes a fresh copy elsewhere and compares it with the committed one."""
     rows = []
     for case in CASES:
         with tempfile.TemporaryDirectory() as tmp:
@@ -64,7 +68,7 @@ def main():
                 message = message[:217] + "..."
         outputs = ", ".join(f"`{o}`" for o in case.outputs) or "-"
         rows.append(f"| `{case.id}` | {case.area} | {_cell(case.input)} | {error} | {_cell(message)} | {outputs} |")
-    path = os.path.join(ROOT, "docs", "bad_inputs.md")
+    path = path or os.path.join(ROOT, "docs", "bad_inputs.md")
     with open(path, "w", encoding="utf-8") as f:
         f.write(HEADER + "\n".join(rows) + "\n")
     print(f"wrote {path} ({len(rows)} cases)")

@@ -42,7 +42,7 @@
  *   requantize   per output row j, to a gate pre-activation in Q.12 (value/4096):
  *                  p = clamp(rnd(acc * mult[j], shift[j]) + bias[j], +-GRU_QI_PRE_MAX)
  *                with the product in int64, mult[j] in [0, 2^31), shift[j] in 1..62
- *                (clamped to that range) and bias[j] an int32 in Q.12.
+ *                (gru_qi_model_check refuses others) and bias[j] an int32 in Q.12.
  *   rounding     rnd(v, s) = v / 2^s rounded half away from zero, computed on the
  *                magnitude (no shift of a negative number anywhere).
  *   activations  gru_qi_tanh / gru_qi_sigmoid: Q.12 int32 in, Q0.15 int16 out,
@@ -121,6 +121,8 @@ typedef struct gru_q8_model {
 /* Pack a row-major int8 [rows][cols] matrix (same layout as gru_pack_matrix). */
 int gru_q8_pack_matrix(const int8_t *w, int rows, int cols, int8_t *packed, size_t capacity);
 
+/* GRU_OK, or a negative status: shapes as gru_model_check; GRU_ERR_ARGUMENT
+ * for a row scale that is negative or not finite, or a bias that is not finite. */
 int gru_q8_model_check(const gru_q8_model *model);
 int gru_q8_model_input_size(const gru_q8_model *model);
 int gru_q8_model_output_size(const gru_q8_model *model);
@@ -195,7 +197,8 @@ typedef struct gru_qi_model {
  * GRU_QI_PACKED_SIZE(rows, cols). `w` and `packed` must not overlap. */
 int gru_qi_pack_matrix(const int8_t *w, int rows, int cols, int8_t *packed, size_t capacity);
 
-/* GRU_OK, or GRU_ERR_SIZE if a size exceeds GRU_QI_MAX_DIM, or as gru_model_check. */
+/* GRU_OK, or GRU_ERR_SIZE if a size exceeds GRU_QI_MAX_DIM, or as gru_model_check;
+ * GRU_ERR_ARGUMENT for a multiplier < 0 or a shift outside 1..62. */
 int gru_qi_model_check(const gru_qi_model *model);
 int gru_qi_model_input_size(const gru_qi_model *model);
 int gru_qi_model_output_size(const gru_qi_model *model);

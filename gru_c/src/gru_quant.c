@@ -65,6 +65,25 @@ static int gru__q_check_shape(int num_layers, const int *in, const int *hid, con
     return GRU_OK;
 }
 
+/* Values the kernels trust: row scales finite and >= 0 (0: an all-zero row),
+ * float biases finite; integer multipliers >= 0 and shifts in 1..62 (the
+ * documented requantization ranges). Checked after the shapes, so n is sane. */
+static int gru__q_scales_ok(const float *s, int n, int allow_negative)
+{
+    for (int i = 0; i < n; i++)
+        if (!(s[i] - s[i] == 0.0f) || (!allow_negative && !(s[i] >= 0.0f)))
+            return 0;
+    return 1;
+}
+
+static int gru__qi_requant_ok(const int32_t *mult, const int8_t *shift, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (mult[i] < 0 || shift[i] < 1 || shift[i] > 62)
+            return 0;
+    return 1;
+}
+
 /* ================================================================ int8 weights, float math */
 
 int gru_q8_pack_matrix(const int8_t *w, int rows, int cols, int8_t *packed, size_t capacity)
@@ -103,8 +122,22 @@ int gru_q8_model_check(const gru_q8_model *model)
     const gru_q8_dense *head = &model->head;
     if (model->has_head == 1 && (!head->weight || !head->scale || !head->bias))
         return GRU_ERR_NULL;
-    return gru__q_check_shape(n, in, hid, ra, model->has_head, head->input_size,
-                              head->output_size, head->activation, GRU_MAX_DIM);
+    const int status = gru__q_check_shape(n, in, hid, ra, model->has_head, head->input_size,
+                                          head->output_size, head->activation, GRU_MAX_DIM);
+    if (status != GRU_OK)
+        return status;
+    for (int l = 0; l < n; l++) {
+        const gru_q8_layer *q = &model->layers[l];
+        const int rows = 3 * q->hidden_size;
+        if (!gru__q_scales_ok(q->s_ih, rows, 0) || !gru__q_scales_ok(q->s_hh, rows, 0)
+            || !gru__q_scales_ok(q->b_ih, rows, 1) || !gru__q_scales_ok(q->b_hh, rows, 1))
+            return GRU_ERR_ARGUMENT;
+    }
+    if (model->has_head
+        && (!gru__q_scales_ok(head->scale, head->output_size, 0)
+            || !gru__q_scales_ok(head->bias, head->output_size, 1)))
+        return GRU_ERR_ARGUMENT;
+    return GRU_OK;
 }
 
 int gru_q8_model_input_size(const gru_q8_model *model) { return model->layers[0].input_size; }
@@ -231,8 +264,19 @@ int gru_qi_model_check(const gru_qi_model *model)
     const gru_qi_dense *head = &model->head;
     if (model->has_head == 1 && (!head->weight || !head->mult || !head->shift || !head->bias))
         return GRU_ERR_NULL;
-    return gru__q_check_shape(n, in, hid, ra, model->has_head, head->input_size,
-                              head->output_size, head->activation, GRU_QI_MAX_DIM);
+    const int status = gru__q_check_shape(n, in, hid, ra, model->has_head, head->input_size,
+                                          head->output_size, head->activation, GRU_QI_MAX_DIM);
+    if (status != GRU_OK)
+        return status;
+    for (int l = 0; l < n; l++) {
+        const gru_qi_layer *q = &model->layers[l];
+        const int rows = 3 * q->hidden_size;
+        if (!gru__qi_requant_ok(q->m_ih, q->sh_ih, rows) || !gru__qi_requant_ok(q->m_hh, q->sh_hh, rows))
+            return GRU_ERR_ARGUMENT;
+    }
+    if (model->has_head && !gru__qi_requant_ok(head->mult, head->shift, head->output_size))
+        return GRU_ERR_ARGUMENT;
+    return GRU_OK;
 }
 
 int gru_qi_model_input_size(const gru_qi_model *model) { return model->layers[0].input_size; }

@@ -27,6 +27,7 @@ import os
 import sys
 
 from ._common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROG, CLIError, UsageError  # noqa: F401
+from ._common import format_warning, interrupted_status, stop_signals
 
 # In the order of a typical session, as `pygru --help` lists them.
 COMMANDS = ("demo", "train", "eval", "export", "import_", "tune", "bench", "info")
@@ -61,7 +62,8 @@ exit codes: 0 success, 1 failure (files, formats, builds), 2 bad command line.""
 
 
 def main(argv=None):
-    """Run the command line; returns the exit code (0, 1 or 2)."""
+    """Run the command line; returns the exit code (0, 1 or 2; 128 + N after
+    signal N, SIGINT or SIGTERM)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -72,8 +74,13 @@ def main(argv=None):
         return EXIT_USAGE
     debug = os.environ.get("PYGRU_DEBUG", "") not in ("", "0")
     where = f"{PROG} {args.command}"
+    import warnings
+    formatwarning = warnings.formatwarning
     try:
-        return args.func(args)
+        with stop_signals():
+            if not debug:
+                warnings.formatwarning = format_warning(where)
+            return args.func(args)
     except CLIError as exc:
         if debug:
             raise
@@ -81,9 +88,11 @@ def main(argv=None):
         return exc.code
     except KeyboardInterrupt:
         print(f"{where}: interrupted", file=sys.stderr)
-        return 130
+        return interrupted_status()
     except (OSError, ValueError, TypeError, RuntimeError, ImportError) as exc:
         if debug:
             raise
         print(f"{where}: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        warnings.formatwarning = formatwarning

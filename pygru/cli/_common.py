@@ -76,11 +76,11 @@ def hidden_sizes(text):
 # --------------------------------------------------------------------------- files
 
 def input_file(path, what):
-    if not os.path.exists(path):
-        raise CLIError(f"{what}: no such file {path!r}")
-    if os.path.isdir(path):
-        raise CLIError(f"{what}: {path!r} is a directory, expected a file")
-    return path
+    from .._io import input_file as checked
+    try:
+        return checked(what, path)  # a FIFO or device is named as such, not "no such file"
+    except (OSError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
 
 
 def output_file(path, extensions, what="--output"):
@@ -91,15 +91,31 @@ def output_file(path, extensions, what="--output"):
     if ext not in extensions:
         raise UsageError(f"{what}: expected a file name ending in {' or '.join(extensions)}, got {path!r}")
     try:
-        directory = check_new_file(path, what)
+        check_new_file(path, what)
     except OSError as exc:
         raise CLIError(str(exc)) from None
-    if not os.access(directory, os.W_OK):
-        raise CLIError(f"{what}: directory {directory!r} is not writable")
+    # A real probe (create and remove a temporary), not os.access: root, ACLs,
+    # read-only mounts and full disks all answer os.access wrongly.
+    from .._io import probe_writable
+    try:
+        probe_writable(what, path)
+    except OSError as exc:
+        raise CLIError(str(exc)) from None
     return path
 
 
+def _is_quantized(path):
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "__quantized__.npy" in z.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+
+
 def load_model(path):
+    """A float GRUModel or, for a file written by QuantizedGRUModel.save, the
+    QuantizedGRUModel (eval and export run both)."""
     import pygru
     input_file(path, "MODEL")
     with open(path, "rb") as f:
@@ -108,7 +124,7 @@ def load_model(path):
         raise CLIError(f"MODEL: {path!r} is not a pygru model (expected an .npz file written by "
                        f"pygru train/import or GRUModel.save)")
     try:
-        return pygru.load(path)
+        return pygru.load_quantized(path) if _is_quantized(path) else pygru.load(path)
     except ValueError as exc:
         raise CLIError(str(exc).replace("path:", "MODEL:", 1)) from None
 
@@ -140,3 +156,54 @@ def format_metrics(result):
     if "accuracy" in result:
         return f"accuracy {result['accuracy']:.2%} ({result['correct']}/{result['count']})"
     return f"MSE {result['mse']:.6g} ({result['count']} sequences)"
+
+
+# --------------------------------------------------------------------------- signals and warnings
+
+_SIGNAL = {"received": None}
+
+
+def _on_stop_signal(signum, frame):
+    """SIGINT and SIGTERM take one path: a KeyboardInterrupt, which fit turns
+    into a clean stop with the best weights (then saved) and everything else
+    into "interrupted"; the exit status is 128 + the signal's number. A repeat
+    while shutting down is ignored, so the save in progress completes."""
+    if _SIGNAL["received"] is not None:
+        return
+    _SIGNAL["received"] = signum
+    raise KeyboardInterrupt
+
+
+def interrupted_status():
+    import signal
+    return 128 + int(_SIGNAL["received"] or signal.SIGINT)
+
+
+class stop_signals:
+    """Install _on_stop_signal for SIGINT and SIGTERM for the duration of a
+    command (main thread only: signal handlers cannot be set elsewhere)."""
+
+    def __enter__(self):
+        import signal
+        import threading
+        self.saved = {}
+        _SIGNAL["received"] = None
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.saved[sig] = signal.signal(sig, _on_stop_signal)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+        return False
+
+
+def format_warning(where):
+    """warnings.formatwarning for the CLI: one line, no source line or path.
+    (formatwarning, not showwarning: warnings.catch_warnings(record=True),
+    as pytest.warns uses, still records what the CLI warns.)"""
+    def fmt(message, category, filename, lineno, line=None):
+        return f"{where}: warning: {' '.join(str(message).split())}\n"
+    return fmt

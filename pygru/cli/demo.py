@@ -12,9 +12,9 @@ data set (spoken digits 0-9 as MFCC sequences, from the Free Spoken Digit
 Dataset), print its test accuracy, export it as a C header, compile a
 firmware-style C program (static buffers only) against it with the system C
 compiler, run it on every test sequence and check that its predictions (and
-every output bit) equal Python's. Where arm-none-eabi-gcc, qemu-system-arm and
-pygru's source checkout (tools/firmware) are present, repeat that on a
-Cortex-M4F under QEMU.
+every output bit) equal Python's. Where arm-none-eabi-gcc and qemu-system-arm
+are installed, repeat that on a Cortex-M4F under QEMU (startup code and
+linker script ship in pygru/firmware).
 
 Writes into --out: model.npz, kws.h, main.c, demo_data.h, the host program,
 training.png (with matplotlib), history.json and summary.json (written last).

@@ -47,6 +47,10 @@ def _model(args):
     """The saved model, quantized with --calibration when --dtype asks for it."""
     import pygru
     model = load_model(args.model)
+    quantized = getattr(model, "mode", None)
+    if quantized and args.dtype != "float32":
+        raise UsageError(f"--dtype {args.dtype}: MODEL {args.model!r} is already quantized (mode "
+                         f"{quantized!r}); expected a float model to quantize, or no --dtype")
     if args.dtype == "float32":
         return model
     if not args.calibration:
@@ -74,7 +78,7 @@ def run(args):
     except TypeError as exc:
         raise CLIError(f"export failed: {exc}") from None
     upper = name.upper()
-    say(args, f"wrote {args.output} ({args.dtype}): {name}_model, {upper}_INPUT_SIZE {model.input_size}, "
+    say(args, f"wrote {args.output} ({getattr(model, 'mode', None) or args.dtype}): {name}_model, {upper}_INPUT_SIZE {model.input_size}, "
               f"{upper}_OUTPUT_SIZE {model.output_dim}")
     say(args, f"use: #define {upper}_IMPLEMENTATION (in one .c file), #include \"{os.path.basename(args.output)}\"; "
               f"compile with -I{pygru.c_include_dir()} and {os.path.join(pygru.c_source_dir(), 'src')}/*.c")

@@ -3,7 +3,7 @@ import time
 
 import numpy as np
 
-from ._common import (EXIT_OK, CLIError, UsageError, evaluate, format_metrics, fraction, hidden_sizes,
+from ._common import (EXIT_OK, CLIError, interrupted_status, UsageError, evaluate, format_metrics, fraction, hidden_sizes,
                       load_data, non_negative_float, output_file, positive_float, positive_int, say, seed)
 
 NAME = "train"
@@ -133,6 +133,7 @@ def run(args):
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     say(args, f"model: {model}")
+    _check_room(args, model)
     kwargs = _fit_options(args, loss, validation)
     t0 = time.perf_counter()
     history = model.fit(X, y, **kwargs)
@@ -153,4 +154,21 @@ def run(args):
                                   "seconds": round(seconds, 3), "data": data.origin,
                                   "model": model.config()})
         say(args, f"wrote {args.history}")
-    return EXIT_OK
+    # Ctrl-C and SIGTERM (cli.stop_signals) end here too, after the best weights were
+    # saved and evaluated: the conventional status 128 + the signal's number.
+    return interrupted_status() if stopped == "interrupted" else EXIT_OK
+
+
+def _check_room(args, model):
+    """Refuse to start training when the disk cannot take what it will write:
+    the model (its float32 parameters and the .npz around them) and, with
+    --checkpoint, about four copies of them (parameters, best parameters,
+    optimizer moments)."""
+    from .._io import check_free_space
+    n = sum(int(np.prod(s)) for s in model.weight_shapes().values()) * 4 + 65536
+    try:
+        check_free_space("--output", args.output, n)
+        if args.checkpoint:
+            check_free_space("--checkpoint", args.checkpoint, 4 * n)
+    except OSError as exc:
+        raise CLIError(str(exc)) from None

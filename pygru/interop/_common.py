@@ -26,6 +26,8 @@ def as_float32(name, value):
     integer, boolean, complex and non-finite data. float16/bfloat16/float64 are
     accepted: float32 holds every float16 value exactly, and float32 is what
     pygru computes in."""
+    from .._validate import refuse_masked
+    refuse_masked(name, value)
     arr = np.asarray(value)
     if arr.dtype.kind != "f" and arr.dtype.name != "bfloat16":
         raise UnsupportedModelError(f"{name}: expected floating-point weights, got dtype {arr.dtype}")
@@ -93,11 +95,33 @@ def require(module, purpose, pip_name=None):
         raise ImportError(f"{purpose} needs the {module} package (pip install {pip_name or module})") from None
 
 
+def in_file(path, call):
+    """call(), with any ValueError / TypeError it raises about a file's
+    contents (a layer's weights of the wrong shape, a missing key) prefixed
+    with "path: '<file>': " unless the message already names the file, so
+    every error of an import from a file says which file."""
+    try:
+        return call()
+    except (ValueError, TypeError) as exc:
+        msg = str(exc)
+        if path is None or path in msg:
+            raise
+        text = f"path: {path!r}: {msg}"
+        try:
+            new = type(exc)(text)
+        except Exception:  # noqa: BLE001 - an exception type with another signature
+            new = (ValueError if isinstance(exc, ValueError) else TypeError)(text)
+        raise new from None
+
+
 def check_file(path, what):
     """`path` as a str after checking that it names an existing file."""
     import os
 
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"path: no such {what} file {path!r}")
-    return path
+    from .._io import fspath, input_file
+
+    path = fspath("path", path)
+    if not os.path.lexists(path):
+        raise FileNotFoundError(f"path: no such {what} file {path!r} (expected an existing file, got no "
+                                f"file at that path)")
+    return input_file("path", path, f"{what} file")

@@ -18,7 +18,7 @@ import zipfile
 
 import numpy as np
 
-from ._common import UnsupportedModelError, build_model, check_file, require, zrn_to_rzn
+from ._common import UnsupportedModelError, build_model, check_file, in_file, require, zrn_to_rzn
 
 _DENSE_ACTIVATIONS = {"linear": None, None: None, "sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax"}
 _IGNORED_LAYERS = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise",
@@ -43,11 +43,11 @@ def from_keras(path_or_model):
     masking, other layers, mixed precision) raises UnsupportedModelError
     naming it.
     """
-    if isinstance(path_or_model, (str, os.PathLike)):
+    if isinstance(path_or_model, (str, bytes, os.PathLike)):
         path = check_file(path_or_model, "Keras")
         config, weights = _read_file(path)
-    else:
-        config, weights = _read_live(path_or_model)
+        return in_file(path, lambda: _convert(config, weights))
+    config, weights = _read_live(path_or_model)
     return _convert(config, weights)
 
 
@@ -55,7 +55,8 @@ def from_keras(path_or_model):
 
 
 def _bad_file(path, why):
-    return ValueError(f"path: {path!r} is not a readable Keras model file ({why})")
+    return ValueError(f"path: {path!r} is not a readable Keras model file: expected a .keras zip or a "
+                      f"legacy HDF5 model, got {why}")
 
 
 def _read_file(path):
@@ -78,25 +79,41 @@ def _read_file(path):
         try:
             with h5py.File(io.BytesIO(blob), "r") as f:
                 return config, _keras3_weights(f, config)
-        except (OSError, KeyError) as exc:
-            raise _bad_file(path, f"model.weights.h5: {exc}") from None
+        except H5_ERRORS as exc:
+            raise _bad_file(path, f"model.weights.h5: {type(exc).__name__}: {exc}") from None
     try:
         f = h5py.File(path, "r")
-    except OSError as exc:
+    except H5_ERRORS as exc:
         raise _bad_file(path, f"neither a .keras zip nor HDF5: {exc}") from None
-    with f:
-        if "model_config" not in f.attrs:
-            raise _bad_file(path, "HDF5 file without a model_config attribute (a weights-only file?)")
-        if "model_weights" not in f:
-            raise _bad_file(path, "no model_weights group")
-        raw = f.attrs["model_config"]
-        try:
-            config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-            if not isinstance(config, dict):
-                raise ValueError("not a JSON object")
-            return config, _legacy_weights(f["model_weights"])
-        except (ValueError, KeyError, OSError) as exc:
-            raise _bad_file(path, f"model_config / model_weights: {exc}") from None
+    try:
+        return _read_legacy(path, f)
+    except H5_ERRORS as exc:
+        # A damaged HDF5 body: h5py raises RuntimeError / OSError / KeyError /
+        # TypeError from deep inside (tools/fuzz/fuzz_keras.py).
+        raise _bad_file(path, f"damaged HDF5 data: {type(exc).__name__}: {exc}") from None
+    finally:
+        f.close()
+
+
+# What h5py raises on a damaged file, besides pygru's own ValueErrors.
+H5_ERRORS = (OSError, KeyError, RuntimeError, TypeError, IndexError, AttributeError, SystemError,
+             UnicodeDecodeError, OverflowError)
+
+
+def _read_legacy(path, f):
+    """(config, weights) of a legacy Keras .h5 file open as `f`."""
+    if "model_config" not in f.attrs:
+        raise _bad_file(path, "HDF5 file without a model_config attribute (a weights-only file?)")
+    if "model_weights" not in f:
+        raise _bad_file(path, "no model_weights group")
+    raw = f.attrs["model_config"]
+    try:
+        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        if not isinstance(config, dict):
+            raise ValueError("not a JSON object")
+        return config, _legacy_weights(f["model_weights"])
+    except (ValueError, KeyError, OSError) as exc:
+        raise _bad_file(path, f"model_config / model_weights: {exc}") from None
 
 
 def _snake_case(name):

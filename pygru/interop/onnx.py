@@ -8,7 +8,7 @@ B [D, 6H] = (Wb_zrh, Rb_zrh):
 """
 import numpy as np
 
-from ._common import UnsupportedModelError, build_model, check_file, require, rzn_to_zrn, zrn_to_rzn
+from ._common import UnsupportedModelError, build_model, check_file, in_file, require, rzn_to_zrn, zrn_to_rzn
 
 OPSET = 14
 _PASS_THROUGH = {"Identity", "Dropout"}  # identity at inference
@@ -40,9 +40,10 @@ def from_onnx(path):
         try:
             proto = onnx.load(path)
         except Exception as exc:  # onnx raises protobuf DecodeError, ValueError, OSError ...
-            raise ValueError(f"path: {path!r} is not a readable ONNX model ({type(exc).__name__}: {exc})") from None
+            raise ValueError(f"path: {path!r} is not a readable ONNX model: expected an ONNX protobuf, got "
+                             f"{type(exc).__name__}: {exc}") from None
     try:
-        return _Walker(proto, where).run()
+        return in_file(None if where == "model" else path, lambda: _Walker(proto, where).run())
     except (IndexError, KeyError, AttributeError) as exc:
         # A structurally broken graph (a node without the inputs or
         # attributes its op needs): say so instead of leaking the lookup

@@ -9,6 +9,7 @@ naming what is wrong. The tests check it against the `safetensors` package on
 files that package wrote.
 """
 import json
+import math
 import os
 
 import numpy as np
@@ -23,12 +24,14 @@ def read_safetensors(path):
     """Every tensor of the safetensors file `path` as a dict name -> numpy
     array (BF16 widened exactly to float32). Raises ValueError naming the file
     and the problem for anything that is not a well-formed safetensors file."""
-    path = os.fspath(path)
+    from .._io import input_file
+    path = input_file("path", path, "safetensors file")
     with open(path, "rb") as f:
         blob = f.read()
 
     def bad(why):
-        return ValueError(f"path: {path!r} is not a valid safetensors file ({why})")
+        return ValueError(f"path: {path!r} is not a valid safetensors file: expected an 8-byte length, a JSON "
+                          f"header and the arrays it describes, got {why}")
 
     if len(blob) < 8:
         raise bad("shorter than the 8-byte header length")
@@ -53,7 +56,7 @@ def read_safetensors(path):
         if dtype not in _DTYPES:
             raise bad(f"tensor {name!r} has unsupported dtype {dtype!r}")
         np_dtype = np.dtype(_DTYPES[dtype])
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)  # exact: an int64 product of a forged shape can wrap to 0
         if (not isinstance(begin, int) or not isinstance(end, int) or min(shape, default=0) < 0
                 or not 0 <= begin <= end <= len(data) or end - begin != count * np_dtype.itemsize):
             raise bad(f"tensor {name!r}: offsets {[begin, end]} do not fit shape {shape}, dtype {dtype} "

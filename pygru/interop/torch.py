@@ -1,12 +1,14 @@
 """PyTorch interchange: nn.GRU / state dicts / .pt / .safetensors -> GRUModel,
 and GRUModel -> nn.Module. torch is imported inside the functions that need it
 (a .safetensors file imports without torch)."""
+import io
 import os
+import zipfile
 from collections.abc import Mapping
 
 import numpy as np
 
-from ._common import UnsupportedModelError, as_float32, build_model, check_file, require
+from ._common import UnsupportedModelError, as_float32, build_model, check_file, in_file, require
 
 
 def from_torch(obj, head=None, output_activation=None, return_sequences=False):
@@ -32,6 +34,12 @@ def from_torch(obj, head=None, output_activation=None, return_sequences=False):
     raise UnsupportedModelError (a ValueError) naming the feature.
     """
     state, source = _state_dict(obj)
+    path = os.fspath(obj) if isinstance(obj, (str, bytes, os.PathLike)) else None
+    return in_file(os.fsdecode(path) if path is not None else None,
+                   lambda: _convert(state, source, head, output_activation, return_sequences))
+
+
+def _convert(state, source, head, output_activation, return_sequences):
     layers, used = _gru_layers(state, source)
     head_w = None
     if head is not None:
@@ -59,7 +67,7 @@ def _to_numpy(name, value):
 
 def _state_dict(obj):
     """(dict name -> numpy array, description) from any accepted `obj`."""
-    if isinstance(obj, (str, os.PathLike)):
+    if isinstance(obj, (str, bytes, os.PathLike)):
         path = check_file(obj, "PyTorch")
         if path.lower().endswith(".safetensors"):
             from .safetensors_io import read_safetensors
@@ -68,15 +76,24 @@ def _state_dict(obj):
 
         torch = require("torch", f"reading {os.path.basename(path)!r}", "torch==2.13.0")
 
+        source = path
+        if not zipfile.is_zipfile(path):
+            # A legacy (pre-zip) file is one pickle stream: a forged length in it
+            # makes the unpickler ask read() for gigabytes, which a real file
+            # allocates before finding it short; BytesIO returns what is there
+            # (tools/fuzz/fuzz_torch.py, tests/fuzz_regressions/torch/).
+            with open(path, "rb") as f:
+                source = io.BytesIO(f.read())
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(source, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - an untrusted file can make torch.load raise
             # anything (UnpicklingError, RuntimeError, KeyError, IndexError ...: tools/fuzz/fuzz_torch.py);
             # all of it means "not a readable weights file". An empty message has no first line.
             said = (str(exc).splitlines() or [""])[0][:200]
-            raise ValueError(f"path: {path!r} is not a readable PyTorch weights file "
-                             f"(torch.load(weights_only=True) said: {type(exc).__name__}: {said}); "
-                             "save model.state_dict(), not the pickled module") from None
+            raise ValueError(f"path: {path!r} is not a readable PyTorch weights file: expected a state dict "
+                             f"saved by torch.save, got torch.load(weights_only=True) failing with "
+                             f"{type(exc).__name__}: {said}; save model.state_dict(), not the pickled "
+                             "module") from None
         if not isinstance(state, Mapping):
             raise TypeError(f"path: {path!r} holds a {type(state).__name__}, expected a state dict")
         source = f"path {path!r}"
@@ -130,7 +147,8 @@ def _gru_layers(state, source):
         names = {key: f"{p}{key}_l{l}" for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
         for key in ("weight_ih", "weight_hh"):
             if names[key] not in state:
-                raise ValueError(f"{source}: {names['weight_ih']!r} present but {names[key]!r} missing")
+                raise ValueError(f"{source}: expected {names[key]!r} beside {names['weight_ih']!r}, got no "
+                                 f"{names[key]!r}")
         w_hh = as_float32(names["weight_hh"], state[names["weight_hh"]])
         if w_hh.ndim != 2 or w_hh.shape[0] % 3:
             raise ValueError(f"{names['weight_hh']}: expected shape (3H, H), got {w_hh.shape}")

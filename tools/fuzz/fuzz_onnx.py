@@ -7,7 +7,7 @@ import pyharness  # noqa: E402
 
 SUFFIXES = (".onnx",)
 ALLOWED = (ValueError, TypeError)
-MUST_NAME = ()
+MUST_NAME = ("path",)
 
 
 def loader():

@@ -5,6 +5,8 @@
  * shifts and biases anywhere in their types' ranges), then the configuration
  * check and, when it passes, stream init/step and sequence with every buffer
  * exactly as large as the size queries say (ASan flags any access outside);
+ * scales, multipliers and shifts outside their documented ranges must be
+ * refused with GRU_ERR_ARGUMENT (and valid ones accepted);
  * the streamed and sequence outputs must agree bit for bit; short buffers must
  * be refused. */
 #include <stdio.h>
@@ -25,6 +27,61 @@ static int32_t *fz_i32s(fz *f, size_t n)
     int32_t *a = (int32_t *)fz_alloc(n * sizeof(int32_t));
     for (size_t i = 0; i < n; i++)
         a[i] = fz_i32(f);
+    return a;
+}
+
+/* The model checks read the per-row scales (q8) and multipliers / shifts (qi),
+ * not the weights: placeholders for them are as long as the largest accepted
+ * row count, with valid values (scale 0, multiplier 0, shift 1). */
+#define FZ_ROWS (3 * (GRU_MAX_DIM > 1024 ? GRU_MAX_DIM : 1024))
+static float fz_zero_f[FZ_ROWS];
+static int32_t fz_zero_i32[FZ_ROWS];
+static int8_t fz_shift_1[FZ_ROWS];
+
+/* Expected verdict of the value checks (gru_quant.c: gru__q_scales_ok / gru__qi_requant_ok). */
+static int fz_scales_ok(const float *s, size_t n, int allow_negative)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(s[i] - s[i] == 0.0f) || (!allow_negative && !(s[i] >= 0.0f)))
+            return 0;
+    return 1;
+}
+
+static int fz_requant_ok(const int32_t *m, const int8_t *sh, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (m[i] < 0 || sh[i] < 1 || sh[i] > 62)
+            return 0;
+    return 1;
+}
+
+/* Multipliers and scales: as fuzzed (raw), or made non-negative so that most
+ * models get past the checks to the kernels. */
+static int32_t *fz_mults(fz *f, size_t n, int raw)
+{
+    int32_t *a = fz_i32s(f, n);
+    if (!raw)
+        for (size_t i = 0; i < n; i++)
+            a[i] &= INT32_MAX;
+    return a;
+}
+
+static float *fz_scales(fz *f, size_t n, int raw)
+{
+    float *a = fz_floats(f, n, 0);
+    if (!raw)
+        for (size_t i = 0; i < n; i++)
+            a[i] = a[i] < 0.0f ? -a[i] : a[i];
+    return a;
+}
+
+/* Shifts: raw bytes (mostly out of 1..62, to exercise the refusal) or mapped into range. */
+static int8_t *fz_shifts(fz *f, size_t n, int raw)
+{
+    int8_t *a = (int8_t *)fz_bytes(f, n);
+    if (!raw)
+        for (size_t i = 0; i < n; i++)
+            a[i] = (int8_t)(1 + (uint8_t)a[i] % 62);
     return a;
 }
 
@@ -59,7 +116,7 @@ static void fuzz_q8(fz *f, uint8_t mode)
     m.head.activation = raw ? (int)(int8_t)fz_u8(f) : fz_u8(f) % 4;
     /* Configuration with placeholder pointers: the check must not read weights. */
     static const int8_t d8[1];
-    static const float df[1];
+    const float *df = fz_zero_f;
     for (int l = 0; l < nl; l++) {
         gru_q8_layer *L = &m.layers[l];
         L->w_ih = L->w_hh_rz = L->w_hh_n = d8;
@@ -84,17 +141,31 @@ static void fuzz_q8(fz *f, uint8_t mode)
         L->w_ih = keep(&pl, fz_bytes(f, GRU_Q8_PACKED_SIZE(3 * H, I)));
         L->w_hh_rz = keep(&pl, fz_bytes(f, GRU_Q8_PACKED_SIZE(2 * H, H)));
         L->w_hh_n = keep(&pl, fz_bytes(f, GRU_Q8_PACKED_SIZE(H, H)));
-        L->s_ih = keep(&pl, fz_floats(f, 3 * (size_t)H, 0));
-        L->s_hh = keep(&pl, fz_floats(f, 3 * (size_t)H, 0));
+        L->s_ih = keep(&pl, fz_scales(f, 3 * (size_t)H, (mode & 0x04) != 0));
+        L->s_hh = keep(&pl, fz_scales(f, 3 * (size_t)H, (mode & 0x04) != 0));
         L->b_ih = keep(&pl, fz_floats(f, 3 * (size_t)H, 0));
         L->b_hh = keep(&pl, fz_floats(f, 3 * (size_t)H, 0));
     }
     if (m.has_head) {
         m.head.weight = keep(&pl, fz_bytes(f, GRU_Q8_PACKED_SIZE(m.head.output_size, m.head.input_size)));
-        m.head.scale = keep(&pl, fz_floats(f, (size_t)m.head.output_size, 0));
+        m.head.scale = keep(&pl, fz_scales(f, (size_t)m.head.output_size, (mode & 0x04) != 0));
         m.head.bias = keep(&pl, fz_floats(f, (size_t)m.head.output_size, 0));
     }
-    FZ_CHECK(gru_q8_model_check(&m) == GRU_OK);
+    int values_ok = 1;
+    for (int l = 0; l < nl; l++) {
+        const gru_q8_layer *L = &m.layers[l];
+        const size_t R = 3 * (size_t)L->hidden_size;
+        values_ok &= fz_scales_ok(L->s_ih, R, 0) & fz_scales_ok(L->s_hh, R, 0)
+                     & fz_scales_ok(L->b_ih, R, 1) & fz_scales_ok(L->b_hh, R, 1);
+    }
+    if (m.has_head)
+        values_ok &= fz_scales_ok(m.head.scale, (size_t)m.head.output_size, 0)
+                     & fz_scales_ok(m.head.bias, (size_t)m.head.output_size, 1);
+    FZ_CHECK(gru_q8_model_check(&m) == (values_ok ? GRU_OK : GRU_ERR_ARGUMENT));
+    if (!values_ok) {
+        drop(&pl);
+        return;
+    }
     const int I = gru_q8_model_input_size(&m), O = gru_q8_model_output_size(&m);
     const size_t st = gru_q8_state_size(&m), sc = gru_q8_scratch_size(&m);
     FZ_CHECK(st == S);
@@ -159,13 +230,16 @@ static void fuzz_qi(fz *f, uint8_t mode)
     int prev = raw ? (int)(fz_i32(f) % 1024) : fz_dim(f, 16, 0);
     size_t S = 0;
     static const int8_t d8[1];
-    static const int32_t d32[1];
+    const int32_t *d32 = fz_zero_i32;
+    if (fz_shift_1[0] != 1)
+        memset(fz_shift_1, 1, sizeof fz_shift_1);
     for (int l = 0; l < m.num_layers; l++) {
         gru_qi_layer *L = &m.layers[l];
         L->input_size = prev;
         L->hidden_size = prev = raw ? (int)(fz_i32(f) % 1024) : fz_dim(f, 16, 0);
         L->reset_after = fz_u8(f) & 1;
-        L->w_ih = L->w_hh_rz = L->w_hh_n = L->sh_ih = L->sh_hh = d8;
+        L->w_ih = L->w_hh_rz = L->w_hh_n = d8;
+        L->sh_ih = L->sh_hh = fz_shift_1;
         L->m_ih = L->m_hh = L->b_ih = L->b_hh = d32;
         S += (size_t)(prev > 0 ? prev : 0);
     }
@@ -173,7 +247,8 @@ static void fuzz_qi(fz *f, uint8_t mode)
     m.head.input_size = prev;
     m.head.output_size = raw ? (int)(fz_i32(f) % 1024) : fz_dim(f, 10, 0);
     m.head.activation = fz_u8(f) % 4;
-    m.head.weight = m.head.shift = d8;
+    m.head.weight = d8;
+    m.head.shift = fz_shift_1;
     m.head.mult = m.head.bias = d32;
     const int status = gru_qi_model_check(&m);
     FZ_CHECK(status <= 0 && status >= GRU_ERR_ARGUMENT);
@@ -190,19 +265,32 @@ static void fuzz_qi(fz *f, uint8_t mode)
         L->w_ih = qi_packed(f, &pl, 3 * (int)H, (int)I);
         L->w_hh_rz = qi_packed(f, &pl, 2 * (int)H, (int)H);
         L->w_hh_n = qi_packed(f, &pl, (int)H, (int)H);
-        L->m_ih = keep(&pl, fz_i32s(f, 3 * H));
-        L->sh_ih = keep(&pl, fz_bytes(f, 3 * H));
-        L->m_hh = keep(&pl, fz_i32s(f, 3 * H));
-        L->sh_hh = keep(&pl, fz_bytes(f, 3 * H));
+        L->m_ih = keep(&pl, fz_mults(f, 3 * H, (mode & 0x04) != 0));
+        L->sh_ih = keep(&pl, fz_shifts(f, 3 * H, (mode & 0x04) != 0));
+        L->m_hh = keep(&pl, fz_mults(f, 3 * H, (mode & 0x04) != 0));
+        L->sh_hh = keep(&pl, fz_shifts(f, 3 * H, (mode & 0x04) != 0));
         L->b_ih = keep(&pl, fz_i32s(f, 3 * H));
         L->b_hh = keep(&pl, fz_i32s(f, 3 * H));
     }
     if (m.has_head) {
         const size_t O = (size_t)m.head.output_size;
         m.head.weight = qi_packed(f, &pl, (int)O, m.head.input_size);
-        m.head.mult = keep(&pl, fz_i32s(f, O));
-        m.head.shift = keep(&pl, fz_bytes(f, O));
+        m.head.mult = keep(&pl, fz_mults(f, O, (mode & 0x04) != 0));
+        m.head.shift = keep(&pl, fz_shifts(f, O, (mode & 0x04) != 0));
         m.head.bias = keep(&pl, fz_i32s(f, O));
+    }
+    int values_ok = 1;
+    for (int l = 0; l < m.num_layers; l++) {
+        const size_t R = 3 * (size_t)m.layers[l].hidden_size;
+        values_ok &= fz_requant_ok(m.layers[l].m_ih, m.layers[l].sh_ih, R)
+                     & fz_requant_ok(m.layers[l].m_hh, m.layers[l].sh_hh, R);
+    }
+    if (m.has_head)
+        values_ok &= fz_requant_ok(m.head.mult, m.head.shift, (size_t)m.head.output_size);
+    FZ_CHECK(gru_qi_model_check(&m) == (values_ok ? GRU_OK : GRU_ERR_ARGUMENT));
+    if (!values_ok) {
+        drop(&pl);
+        return;
     }
     const int I = gru_qi_model_input_size(&m), O = gru_qi_model_output_size(&m);
     const size_t st = gru_qi_state_size(&m), sc = gru_qi_scratch_size(&m);

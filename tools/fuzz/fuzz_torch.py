@@ -7,7 +7,7 @@ import pyharness  # noqa: E402
 
 SUFFIXES = (".pt", ".safetensors")
 ALLOWED = (ValueError, TypeError)   # UnsupportedModelError is a ValueError
-MUST_NAME = ()
+MUST_NAME = ("path",)
 
 
 def loader():

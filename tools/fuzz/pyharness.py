@@ -6,7 +6,9 @@ file's content. The loader may raise only the documented clear errors
 those words must appear); anything else (IndexError, KeyError, MemoryError, an
 unexpected exception type, a crash, a hang) is a bug that atheris reports with
 the input that caused it. The harness also asserts that the loader never
-creates a file beside its input (no partial output)."""
+creates a file beside its input (no partial output). Mutations alternate
+between structural ones (structure.py) and libFuzzer's byte mutations
+(PYGRU_FUZZ_BYTES_ONLY=1: bytes only)."""
 import os
 import sys
 import tempfile
@@ -34,9 +36,27 @@ def check(loader, data, suffixes, allowed, must_name=()):
             raise AssertionError(f"loader left files behind: {left}")
 
 
+def mutator(suffixes):
+    """libFuzzer custom mutator: every other call a structural mutation
+    (structure.py: dtypes, shapes, names, configuration values of a
+    well-formed file), else libFuzzer's own byte mutation."""
+    import atheris
+    import structure
+
+    def mutate(data, max_size, seed):
+        if seed % 2 == 0:
+            out = structure.mutate(data, suffixes, seed)
+            if out is not None and len(out) <= max_size:
+                return out
+        return atheris.Mutate(data, max_size)
+    return mutate
+
+
 def main(loader_factory, suffixes, allowed, must_name=()):
     import atheris
     with atheris.instrument_imports(include=["pygru"]):
         loader = loader_factory()
-    atheris.Setup(sys.argv, lambda data: check(loader, data, suffixes, allowed, must_name))
+    bytes_only = os.environ.get("PYGRU_FUZZ_BYTES_ONLY", "") not in ("", "0")
+    atheris.Setup(sys.argv, lambda data: check(loader, data, suffixes, allowed, must_name),
+                  **({} if bytes_only else {"custom_mutator": mutator(suffixes)}))
     atheris.Fuzz()

@@ -8,6 +8,8 @@
     python tools/fuzz/run.py replay core FILE...    # run inputs once (regressions)
     python tools/fuzz/run.py check npz FILE...      # Python loaders in-process, no atheris
     python tools/fuzz/run.py build --check          # exit 1 with the reason if clang cannot
+    python tools/fuzz/run.py build-asan             # pygru's extension with ASan + UBSan
+    python tools/fuzz/run.py run --asan --time 3600 qnpz   # Python harness, sanitized C
 
 Harnesses (`list` prints them):
   C, libFuzzer + ASan + UBSan (clang -fsanitize=fuzzer,address,undefined):
@@ -108,6 +110,45 @@ def build(names=None, quiet=False):
         cbuild.run_checked(cmd, f"building harness {name}")
 
 
+ASAN_DIR = os.path.join(BUILD, "asan")
+
+
+def asan_runtime():
+    """gcc's libasan and libubsan (the runtimes the ASan extension links
+    against), to LD_PRELOAD into the unsanitized Python interpreter."""
+    libs = []
+    for lib in ("libasan.so", "libubsan.so"):
+        out = subprocess.run(["gcc", f"-print-file-name={lib}"], capture_output=True, text=True).stdout.strip()
+        if not os.path.isabs(out) or not os.path.exists(out):
+            raise SystemExit(f"gcc has no {lib} (apt-get install gcc); needed for the ASan extension")
+        libs.append(os.path.realpath(out))
+    return libs
+
+
+def build_asan(quiet=False):
+    """Build pygru's extensions with -fsanitize=address,undefined (gcc) into
+    build/fuzz/asan/pygru, beside symlinks to this tree's Python sources, so
+    PYTHONPATH=build/fuzz/asan runs this pygru with sanitized C."""
+    pkg = os.path.join(ASAN_DIR, "pygru")
+    os.makedirs(pkg, exist_ok=True)
+    src = os.path.join(ROOT, "pygru")
+    for entry in os.listdir(src):
+        if entry.endswith((".so", ".c", ".pyd")) or entry == "__pycache__":
+            continue
+        link = os.path.join(pkg, entry)
+        if not os.path.lexists(link):
+            os.symlink(os.path.join(src, entry), link)
+    flags = "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
+    e = dict(os.environ, CC="gcc", CFLAGS=flags, LDFLAGS=flags)
+    cmd = ["nice", "-n", "19", sys.executable, "setup.py", "build_ext", "-b", ASAN_DIR,
+           "-t", os.path.join(BUILD, "asan-tmp"), "-j", "2"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=e)
+    if proc.returncode != 0:
+        raise SystemExit(f"ASan build failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    if not quiet:
+        print(f"ASan extension in {pkg} (LD_PRELOAD={':'.join(asan_runtime())})")
+
+
 def command(name, args):
     """The command line that runs harness `name` with libFuzzer arguments `args`."""
     if name in C_HARNESSES:
@@ -115,16 +156,26 @@ def command(name, args):
     return ["nice", "-n", "19", sys.executable, os.path.join(HERE, PY_HARNESSES[name])] + args
 
 
-def env():
+def env(asan=False):
+    """The harnesses' environment; asan=True: the Python harnesses load the
+    ASan extension (build_asan) with gcc's runtimes preloaded, so an invalid
+    read or write in C aborts the run with a report and the input is kept."""
     e = dict(os.environ)
-    e.setdefault("ASAN_OPTIONS", "abort_on_error=1:detect_leaks=1:allocator_may_return_null=1")
     e.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    if asan:
+        # CPython's own allocations are not leaks worth reporting here.
+        e.setdefault("ASAN_OPTIONS", "abort_on_error=1:detect_leaks=0:allocator_may_return_null=1")
+        e["LD_PRELOAD"] = " ".join(asan_runtime())
+        e["PYTHONPATH"] = ASAN_DIR + os.pathsep + os.path.join(ROOT, "tools", "fuzz")
+    else:
+        e.setdefault("ASAN_OPTIONS", "abort_on_error=1:detect_leaks=1:allocator_may_return_null=1")
     return e
 
 
-def run_one(name, seconds, max_len=8192, corpus_dir=None, crash_dir=None, also=()):
+def run_one(name, seconds, max_len=8192, corpus_dir=None, crash_dir=None, also=(), asan=False):
     """Fuzz `name` for `seconds` (corpus seeded if empty, plus the inputs
-    `also`); return (executions, crash files, output tail, exit status)."""
+    `also`; asan: the Python harnesses against the ASan extension); return
+    (executions, crash files, output tail, exit status)."""
     corpus = corpus_dir or os.path.join(BUILD, "corpus", name)
     crashes = crash_dir or os.path.join(BUILD, "crashes", name)
     os.makedirs(corpus, exist_ok=True)
@@ -137,8 +188,8 @@ def run_one(name, seconds, max_len=8192, corpus_dir=None, crash_dir=None, also=(
     before = set(os.listdir(crashes))
     args = [f"-max_total_time={int(seconds)}", f"-max_len={max_len}", "-timeout=30",
             "-rss_limit_mb=3072", "-print_final_stats=1", f"-artifact_prefix={crashes}/", corpus]
-    proc = subprocess.run(command(name, args), capture_output=True, text=True, env=env(),
-                          timeout=seconds + 300)
+    proc = subprocess.run(command(name, args), capture_output=True, text=True,
+                          env=env(asan and name in PY_HARNESSES), timeout=seconds + 300)
     out = proc.stdout + proc.stderr
     m = re.search(r"Done (\d+) runs", out) or re.search(r"stat::number_of_executed_units:\s*(\d+)", out)
     execs = int(m.group(1)) if m else None
@@ -146,14 +197,16 @@ def run_one(name, seconds, max_len=8192, corpus_dir=None, crash_dir=None, also=(
         last = re.findall(r"^#(\d+)\s", out, re.M)
         execs = int(last[-1]) if last else 0
     new = sorted(set(os.listdir(crashes)) - before)
+    cov = re.findall(r"cov: (\d+) ft: (\d+)", out)
+    if cov:
+        out += f"\ncoverage: cov {cov[-1][0]} ft {cov[-1][1]} (libFuzzer edges / features)"
     return execs, [os.path.join(crashes, n) for n in new], out[-3000:], proc.returncode
 
 
-def replay(name, files):
+def replay(name, files, asan=False):
     """Run harness `name` once over `files`; returns the CompletedProcess."""
-    args = ["-runs=1"] if name in C_HARNESSES else ["-runs=1"]
-    return subprocess.run(command(name, args + list(files)), capture_output=True, text=True, env=env(),
-                          timeout=600)
+    return subprocess.run(command(name, ["-runs=1"] + list(files)), capture_output=True, text=True,
+                          env=env(asan and name in PY_HARNESSES), timeout=600)
 
 
 def check(name, files):
@@ -177,6 +230,7 @@ def main(argv=None):
     b = sub.add_parser("build")
     b.add_argument("names", nargs="*")
     b.add_argument("--check", action="store_true", help="only check that clang can build them")
+    sub.add_parser("build-asan", help="the pygru extension with ASan + UBSan, for the Python harnesses")
     r = sub.add_parser("run")
     r.add_argument("names", nargs="*", help=f"harnesses (default all): {', '.join(ALL)}")
     r.add_argument("--time", type=float, default=60, help="seconds per harness (default 60)")
@@ -184,7 +238,10 @@ def main(argv=None):
     r.add_argument("--corpus", help="corpus folder (one harness; default build/fuzz/corpus/NAME)")
     r.add_argument("--crashes", help="crash folder (one harness; default build/fuzz/crashes/NAME)")
     r.add_argument("--also", nargs="*", default=[], help="inputs added to the corpus")
+    r.add_argument("--asan", action="store_true",
+                   help="Python harnesses against the ASan + UBSan extension (builds it first)")
     p = sub.add_parser("replay")
+    p.add_argument("--asan", action="store_true")
     p.add_argument("name", choices=ALL)
     p.add_argument("files", nargs="+")
     c = sub.add_parser("check")
@@ -206,10 +263,14 @@ def main(argv=None):
             raise SystemExit(reason)
         if not a.check:
             build(a.names or None)
+    elif a.cmd == "build-asan":
+        build_asan()
     elif a.cmd == "replay":
         if a.name in C_HARNESSES:
             build([a.name])
-        proc = replay(a.name, a.files)
+        elif a.asan:
+            build_asan(quiet=True)
+        proc = replay(a.name, a.files, a.asan)
         sys.stdout.write(proc.stdout + proc.stderr)
         return proc.returncode
     else:
@@ -219,16 +280,21 @@ def main(argv=None):
             if reason:
                 raise SystemExit(reason)
             build(names)
+        if a.asan and any(n in PY_HARNESSES for n in names):
+            build_asan(quiet=True)
         rows = []
         for name in names:
             t0 = time.time()
-            execs, crashes, tail, rc = run_one(name, a.time, a.max_len, a.corpus, a.crashes, a.also)
-            rows.append((name, execs, crashes, rc))
+            execs, crashes, tail, rc = run_one(name, a.time, a.max_len, a.corpus, a.crashes, a.also,
+                                               asan=a.asan)
+            rows.append((name, time.time() - t0, execs, crashes, rc))
+            cov = re.findall(r"coverage: .*", tail)
             print(f"{name:6s} {time.time() - t0:7.0f} s {execs:10d} execs  {len(crashes)} crash(es)"
-                  f"  status {rc}" + "".join(f"\n       {c}" for c in crashes), flush=True)
+                  + (f"  {cov[-1]}" if cov else "") + (f"  status {rc}" if rc and not crashes else "")
+                  + "".join(f"\n       {c}" for c in crashes), flush=True)
             if crashes or rc:
                 print(tail)
-        return 1 if any(r[2] or r[3] for r in rows) else 0
+        return 1 if any(r[3] or r[4] for r in rows) else 0   # a crash, or a harness that failed
     return 0
 
 
