@@ -154,10 +154,10 @@ def _cpu_flags():
         return set()
 
 
-@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 kernels (gru_c/src/gru_quant_x86.h)")
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 kernels (gru_c/src/gru_kernel_x86.c)")
 @pytest.mark.skipif(shutil.which(quant_case.host_cc()[0]) is None, reason="no C compiler (install gcc)")
 def test_x86_kernels_bit_exact(tmp_path):
-    """The AVX2 and AVX-512 VNNI kernels chosen at run time (gru_quant_x86.h)
+    """The AVX2 and AVX-512 VNNI kernels chosen at load time (gru_kernel_x86.c)
     give the portable kernel's bits. Sizes cover every code path of the packed
     integer products: odd column counts (37, 45: the padded last pair), even
     ones read in place (24), passes of 8 (VNNI) / 4 (AVX2) blocks and shorter
@@ -179,8 +179,9 @@ def test_x86_kernels_bit_exact(tmp_path):
     want8 = q8.predict(X, return_sequences=True)
     wanti = emulate_integer(qi, qi.quantize_input(X), True)
     np.testing.assert_array_equal(qi.predict_int(qi.quantize_input(X), return_sequences=True), wanti)
-    builds = {"portable": ["-O2", "-DGRU_PORTABLE_KERNEL"], "avx2": ["-O2", "-DGRU_NO_AVX512_KERNEL"],
-              "best": ["-O2"]}
+    builds = {"portable": ["-O2", "-DGRU_PORTABLE_KERNEL"],
+              "avx2": ["-O2", "-DGRU_DISPATCH_X86", "-DGRU_NO_AVX512_KERNEL"],
+              "best": ["-O2", "-DGRU_DISPATCH_X86"]}
     for name, flags in builds.items():
         out = quant_case.build_and_run_host(str(tmp_path), flags, name=f"quant_{name}")
         y8, yi = quant_case.parse_output(out, *X.shape[:2], q8.output_dim)

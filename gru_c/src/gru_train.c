@@ -108,51 +108,6 @@ static gru__train_ws gru__ws(const gru_train *tr)
 
 /* ---------------------------------------------------------------- forward */
 
-/* Gate math of one sequence after the matrix products (reset_after), or the
- * part before W_hn (r*h) and after it (reset_before); saves r, z, n and g.
- * Same expressions, in the same order, as gru__layer_step, so h comes out
- * bit-identical to inference. */
-GRU__HOT void gru__gates_after(int H, const float *restrict gi, const float *restrict gh,
-                               const float *restrict ghn, const float *restrict h,
-                               float *restrict h_out, float *restrict gates)
-{
-    for (int j = 0; j < H; j++) { /* vectorize */
-        const float r = gru__sigmoid(gi[j] + gh[j]);
-        const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
-        const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
-        h_out[j] = (1.0f - z) * n + z * h[j];
-        gates[j] = r;
-        gates[H + j] = z;
-        gates[2 * H + j] = n;
-        gates[3 * H + j] = ghn[j];
-    }
-}
-
-GRU__HOT void gru__gates_before_rh(int H, const float *restrict gi, const float *restrict gh,
-                                   const float *restrict h, float *restrict rh,
-                                   float *restrict gates)
-{
-    for (int j = 0; j < H; j++) { /* vectorize */
-        const float r = gru__sigmoid(gi[j] + gh[j]);
-        gates[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
-        rh[j] = r * h[j];
-        gates[j] = r;
-        gates[3 * H + j] = rh[j];
-    }
-}
-
-GRU__HOT void gru__gates_before_out(int H, const float *restrict gi, const float *restrict ghn,
-                                    const float *restrict h, float *restrict h_out,
-                                    float *restrict gates)
-{
-    for (int j = 0; j < H; j++) { /* vectorize */
-        const float z = gates[H + j];
-        const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
-        h_out[j] = (1.0f - z) * n + z * h[j];
-        gates[2 * H + j] = n;
-    }
-}
-
 /* Out-of-line, separately dispatched kernels: inlined into the long BPTT loop
  * their accumulators were spilled to the stack (measured 3x slower). */
 GRU__DISPATCH GRU__NOINLINE static void gru__gemv_k(const float *w, int rows, int cols,
@@ -183,18 +138,23 @@ GRU__DISPATCH GRU__NOINLINE static void gru__step_k(const gru_layer *layer, cons
     gru__gemv_k(layer->w_ih, 3 * H, layer->input_size, x0, x1, layer->b_ih, NULL, s0.gi, s1.gi);
     gru__gemv_k(layer->w_hh_rz, 2 * H, H, h0, x1 ? h1 : NULL, layer->b_hh, NULL, s0.gh, s1.gh);
     if (layer->reset_after) {
+        /* The inference cell (gru_cell.h), keeping the gates: same
+         * expressions, so h comes out bit-identical to inference. */
+        gru__cell_rz_loop(2 * H, s0.gi, s0.gh);
+        if (x1)
+            gru__cell_rz_loop(2 * H, s1.gi, s1.gh);
         gru__gemv_k(layer->w_hh_n, H, H, h0, x1 ? h1 : NULL, b_hn, NULL, s0.ghn, s1.ghn);
-        gru__gates_after(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0);
+        gru__cell_after_loop(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0, 1);
         if (x1)
-            gru__gates_after(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1);
+            gru__cell_after_loop(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1, 1);
     } else {
-        gru__gates_before_rh(H, s0.gi, s0.gh, h0, s0.rh, g0);
+        gru__cell_before_rz_loop(H, s0.gi, s0.gh, h0, s0.rh, g0, 1);
         if (x1)
-            gru__gates_before_rh(H, s1.gi, s1.gh, h1, s1.rh, g1);
+            gru__cell_before_rz_loop(H, s1.gi, s1.gh, h1, s1.rh, g1, 1);
         gru__gemv_k(layer->w_hh_n, H, H, s0.rh, x1 ? s1.rh : NULL, b_hn, NULL, s0.ghn, s1.ghn);
-        gru__gates_before_out(H, s0.gi, s0.ghn, h0, o0, g0);
+        gru__cell_before_loop(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0, 1);
         if (x1)
-            gru__gates_before_out(H, s1.gi, s1.ghn, h1, o1, g1);
+            gru__cell_before_loop(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1, 1);
     }
 }
 

@@ -38,10 +38,12 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.path.join(ROOT, "build", "fuzz")
 GRU_C = os.path.join(ROOT, "gru_c")
 
+# Every path calls its kernels through gru_dispatch.c's map, which holds the x86 kernels too.
+KERNELS = ["gru_dispatch.c", "gru_kernel_x86.c", "gru_quant_table.c"]
 C_HARNESSES = {
-    "core": ("fuzz_core.c", ["gru_model.c", "gru_forward.c"]),
-    "quant": ("fuzz_quant.c", ["gru_model.c", "gru_forward.c", "gru_quant.c", "gru_quant_table.c"]),
-    "train": ("fuzz_train.c", ["gru_model.c", "gru_forward.c", "gru_train.c", "gru_loss.c", "gru_optim.c"]),
+    "core": ("fuzz_core.c", ["gru_model.c", "gru_forward.c"] + KERNELS),
+    "quant": ("fuzz_quant.c", ["gru_model.c", "gru_forward.c", "gru_quant.c"] + KERNELS),
+    "train": ("fuzz_train.c", ["gru_model.c", "gru_forward.c", "gru_train.c", "gru_loss.c", "gru_optim.c"] + KERNELS),
 }
 PY_HARNESSES = {"npz": "fuzz_npz.py", "qnpz": "fuzz_qnpz.py", "torch": "fuzz_torch.py", "keras": "fuzz_keras.py",
                 "onnx": "fuzz_onnx.py", "data": "fuzz_data.py"}
