@@ -6,7 +6,7 @@ dtypes; this module wires them into the C descriptors and calls C.
 """
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int8_t, int16_t, int32_t
+from libc.stdint cimport int8_t, int16_t, int32_t, uint32_t
 from libc.math cimport isfinite
 
 from pygru._gru cimport GRU_OK, GRU_MAX_LAYERS, gru_status_string
@@ -106,6 +106,12 @@ cdef class Q8Model:
         self.output_size = gru_q8_model_output_size(&self.c)
         self.state_size = <Py_ssize_t>gru_q8_state_size(&self.c)
         self.scratch_size = <Py_ssize_t>gru_q8_scratch_size(&self.c)
+
+    def checksum(self):
+        """gru_q8_model_checksum: the CRC-32 exported headers record."""
+        cdef uint32_t crc = 0
+        _check(gru_q8_model_checksum(&self.c, &crc))
+        return crc
 
     def packed_arrays(self):
         """Arrays in descriptor order (per layer: w_ih, w_hh_rz, w_hh_n, s_ih, s_hh,
@@ -225,6 +231,12 @@ cdef class QIModel:
         self.output_frac_bits = gru_qi_output_frac_bits(&self.c)
         self.state_size = <Py_ssize_t>gru_qi_state_size(&self.c)
         self.scratch_size = <Py_ssize_t>gru_qi_scratch_size(&self.c)
+
+    def checksum(self):
+        """gru_qi_model_checksum: the CRC-32 exported headers record."""
+        cdef uint32_t crc = 0
+        _check(gru_qi_model_checksum(&self.c, &crc))
+        return crc
 
     def packed_arrays(self):
         """Arrays in descriptor order (per layer: w_ih, w_hh_rz, w_hh_n, m_ih, sh_ih,
