@@ -43,7 +43,8 @@ KERNELS = ["gru_dispatch.c", "gru_kernel_x86.c", "gru_quant_table.c"]
 C_HARNESSES = {
     "core": ("fuzz_core.c", ["gru_model.c", "gru_forward.c"] + KERNELS),
     "quant": ("fuzz_quant.c", ["gru_model.c", "gru_forward.c", "gru_quant.c"] + KERNELS),
-    "train": ("fuzz_train.c", ["gru_model.c", "gru_forward.c", "gru_train.c", "gru_loss.c", "gru_optim.c"] + KERNELS),
+    "train": ("fuzz_train.c", ["gru_model.c", "gru_forward.c", "gru_train.c", "gru_train_setup.c", "gru_loss.c",
+                           "gru_optim.c"] + KERNELS),
 }
 PY_HARNESSES = {"npz": "fuzz_npz.py", "qnpz": "fuzz_qnpz.py", "torch": "fuzz_torch.py", "keras": "fuzz_keras.py",
                 "onnx": "fuzz_onnx.py", "data": "fuzz_data.py"}
