@@ -171,23 +171,3 @@ def crc32(arrays):
         a = np.asarray(arr)
         crc = zlib.crc32(a.astype(a.dtype.newbyteorder("<")).tobytes(), crc)
     return crc & 0xFFFFFFFF
-
-
-def crc32_function(function):
-    """C99 text of `static uint32_t function(uint32_t crc, const void *data,
-    size_t size)`: the CRC-32 of crc32() continued over `size` more bytes."""
-    return f"""
-/* CRC-32 continued over one more array (bitwise: same polynomial and
- * conditioning as zlib and gru_checksum). */
-static uint32_t {function}(uint32_t crc, const void *data, size_t size)
-{{
-    const unsigned char *p = (const unsigned char *)data;
-    crc = ~crc;
-    while (size--) {{
-        crc ^= *p++;
-        for (int b = 0; b < 8; b++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }}
-    return ~crc;
-}}
-"""

@@ -256,6 +256,19 @@ cdef class Stream:
         return np.ascontiguousarray(arr, dtype=np.float32)
 
 
+def kernel_names():
+    """The kernels gru_c runs on this CPU, as chosen once by the build or by
+    the loader (gru_kernel_name): {"float": ..., "int8": ..., "integer": ...}."""
+    kinds = (("float", GRU_KERNEL_FLOAT), ("int8", GRU_KERNEL_INT8), ("integer", GRU_KERNEL_INTEGER))
+    return {name: gru_kernel_name(kind).decode("ascii") for name, kind in kinds}
+
+
+def kernels_dispatched():
+    """True if the loader chose the kernels for this CPU (gru_kernels_dispatched:
+    x86-64 builds with GRU_DISPATCH_X86), False if the build fixed them."""
+    return bool(gru_kernels_dispatched())
+
+
 def activations(x, str name):
     """Apply the C runtime's own tanh or sigmoid elementwise (for accuracy tests)."""
     cdef const float[::1] src = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)

@@ -12,6 +12,9 @@ cdef extern from "gru.h" nogil:
         GRU_VERSION_MAJOR
         GRU_VERSION_MINOR
         GRU_VERSION_PATCH
+        GRU_KERNEL_FLOAT
+        GRU_KERNEL_INT8
+        GRU_KERNEL_INTEGER
 
     ctypedef struct gru_layer:
         int input_size
@@ -60,3 +63,5 @@ cdef extern from "gru.h" nogil:
                      size_t state_size, float *scratch, size_t scratch_size, float *y)
     float gru_tanh(float x)
     float gru_sigmoid(float x)
+    const char *gru_kernel_name(int kind)
+    int gru_kernels_dispatched()

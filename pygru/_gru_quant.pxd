@@ -1,5 +1,5 @@
 # Cython declarations of gru_c/include/gru_quant.h (quantized inference).
-from libc.stdint cimport int8_t, int16_t, int32_t
+from libc.stdint cimport int8_t, int16_t, int32_t, uint32_t
 
 cdef extern from "gru_quant.h" nogil:
     enum:
@@ -39,6 +39,7 @@ cdef extern from "gru_quant.h" nogil:
 
     int gru_q8_pack_matrix(const int8_t *w, int rows, int cols, int8_t *packed, size_t capacity)
     int gru_q8_model_check(const gru_q8_model *model)
+    int gru_q8_model_checksum(const gru_q8_model *model, uint32_t *out)
     int gru_q8_model_input_size(const gru_q8_model *model)
     int gru_q8_model_output_size(const gru_q8_model *model)
     size_t gru_q8_state_size(const gru_q8_model *model)
@@ -88,6 +89,7 @@ cdef extern from "gru_quant.h" nogil:
     size_t GRU_QI_PACKED_SIZE(int rows, int cols)
     int gru_qi_pack_matrix(const int8_t *w, int rows, int cols, int8_t *packed, size_t capacity)
     int gru_qi_model_check(const gru_qi_model *model)
+    int gru_qi_model_checksum(const gru_qi_model *model, uint32_t *out)
     int gru_qi_model_input_size(const gru_qi_model *model)
     int gru_qi_model_output_size(const gru_qi_model *model)
     int gru_qi_output_frac_bits(const gru_qi_model *model)

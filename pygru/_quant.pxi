@@ -4,7 +4,7 @@
 #
 # The arrays come from pygru/quantize.py, already validated and of the right
 # dtypes; this part wires them into the C descriptors and calls C.
-from libc.stdint cimport int8_t, int16_t, int32_t
+from libc.stdint cimport int8_t, int16_t, int32_t, uint32_t
 
 from pygru._gru_quant cimport *
 
@@ -98,6 +98,12 @@ cdef class Q8Model:
         self.output_size = gru_q8_model_output_size(&self.c)
         self.state_size = <Py_ssize_t>gru_q8_state_size(&self.c)
         self.scratch_size = <Py_ssize_t>gru_q8_scratch_size(&self.c)
+
+    def checksum(self):
+        """gru_q8_model_checksum: the CRC-32 exported headers record."""
+        cdef uint32_t crc = 0
+        _qcheck(gru_q8_model_checksum(&self.c, &crc))
+        return crc
 
     def packed_arrays(self):
         """Arrays in descriptor order (per layer: w_ih, w_hh_rz, w_hh_n, s_ih, s_hh,
@@ -219,6 +225,12 @@ cdef class QIModel:
         self.output_frac_bits = gru_qi_output_frac_bits(&self.c)
         self.state_size = <Py_ssize_t>gru_qi_state_size(&self.c)
         self.scratch_size = <Py_ssize_t>gru_qi_scratch_size(&self.c)
+
+    def checksum(self):
+        """gru_qi_model_checksum: the CRC-32 exported headers record."""
+        cdef uint32_t crc = 0
+        _qcheck(gru_qi_model_checksum(&self.c, &crc))
+        return crc
 
     def packed_arrays(self):
         """Arrays in descriptor order (per layer: w_ih, w_hh_rz, w_hh_n, m_ih, sh_ih,

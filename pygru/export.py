@@ -99,20 +99,6 @@ class _Quantized(Format):
         return [f'pygru.export_c(qmodel, "{fname}"{opts.api})',
                 f"pygru export MODEL.npz -o {fname} --dtype {self.kind} --calibration DATA{opts.tool}"]
 
-    def check_function(self, name, N, array_names):
-        # gru_c has no checksum over a quantized descriptor yet, so the header
-        # chains the CRC over its arrays itself (the same CRC as _cgen.crc32).
-        # With a gru_q8/gru_qi_model_checksum in gru_quant.h, delete this
-        # override and Format.check_function calls it.
-        lines = "".join(f"    crc = {name}_crc_update(crc, {a}, sizeof {a});\n" for a in array_names)
-        return _cgen.crc32_function(f"{name}_crc_update") + f"""
-int {name}_check(void)
-{{
-    uint32_t crc = 0;
-{lines}    return crc == (uint32_t){N}_CHECKSUM ? GRU_OK : GRU_ERR_CHECKSUM;
-}}
-"""
-
 
 class _Int8(_Quantized):
     kind = "int8"
@@ -123,7 +109,7 @@ class _Int8(_Quantized):
     arithmetic = ("int8 weights with per-row float scales, float32 arithmetic (contract: gru_quant.h)",)
     layout_text = ("matrices packed by gru_q8_pack_matrix (GRU_PACK_ROWS 8, GRU_PACK_BLOCK 48; "
                    "int8 elements)")
-    checksum_text = "in-header CRC over the arrays"
+    checksum_text = "gru_q8_model_checksum"
 
     def test_data(self, model, x):
         return x, model.predict(x, return_sequences=True)
@@ -143,7 +129,7 @@ class _Integer(_Quantized):
                   "(contract: gru_quant.h)")
     layout_text = ("matrices packed by gru_qi_pack_matrix: 16-row blocks, per column pair p "
                    "w[r][2p], w[r][2p+1]")
-    checksum_text = "in-header CRC over the arrays"
+    checksum_text = "gru_qi_model_checksum"
 
     def default_test_input(self, model, steps):
         x = super().default_test_input(model, steps)

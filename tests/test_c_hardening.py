@@ -64,7 +64,9 @@ def test_exported_header_host_program_under_valgrind(tmp_path):
     model = pygru.GRUModel(3, [6], output_size=2, output_activation="sigmoid", seed=4)
     header = tmp_path / "vg.h"
     pygru.export_c(model, header, name="vg")
-    inference = [s for s in C_SOURCES if os.path.basename(s) in ("gru_model.c", "gru_forward.c", "gru_checksum.c")]
+    inference = [s for s in C_SOURCES if os.path.basename(s) in ("gru_model.c", "gru_forward.c", "gru_checksum.c",
+                                                                     "gru_dispatch.c", "gru_kernel_x86.c",
+                                                                     "gru_quant_table.c")]
     exe = build_host("gcc", header, "vg", inference, opt="-O1 -g")
     X = np.random.default_rng(1).normal(size=(2, 5, 3)).astype(np.float32)
     proc = subprocess.run(["valgrind", "--error-exitcode=9", "--leak-check=full", "-q", exe, "2", "5"],

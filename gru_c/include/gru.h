@@ -242,6 +242,27 @@ uint32_t gru_checksum(const void *data, size_t size);
  * Checks the model first; returns GRU_OK or a negative gru_status. */
 int gru_model_checksum(const gru_model *model, uint32_t *out);
 
+/* ---------------------------------------------------------------- kernels */
+
+/* Which kernels this build runs on this CPU, chosen once (at compile time, or
+ * by the loader in x86-64 builds with GRU_DISPATCH_X86), never per call:
+ *   GRU_KERNEL_FLOAT    float products and gate math (gru_stream_step,
+ *                       gru_sequence, training, and the gates of gru_q8_*)
+ *   GRU_KERNEL_INT8     int8-weight products of gru_q8_*
+ *   GRU_KERNEL_INTEGER  integer products and gate math of gru_qi_*
+ * gru_kernel_name returns a static string: "portable"; "portable-avx2" or
+ * "portable-avx512f" (the portable float source compiled for that ISA);
+ * "avx2", "avx512-vnni" (x86-64 quantized kernels); "arm-vmla" (Cortex-M4F /
+ * M7); "helium" (Cortex-M55). NULL for an unknown kind. Every kernel gives the
+ * same bits. */
+#define GRU_KERNEL_FLOAT 0
+#define GRU_KERNEL_INT8 1
+#define GRU_KERNEL_INTEGER 2
+const char *gru_kernel_name(int kind);
+/* 1 if the loader chose these kernels for this CPU among several compiled in
+ * (x86-64 builds with GRU_DISPATCH_X86), 0 if the build fixed them. */
+int gru_kernels_dispatched(void);
+
 /* ---------------------------------------------------------------- activations */
 
 /* The runtime's own branch-free activations (no libm), exactly the ones the

@@ -66,10 +66,11 @@
  * ------------------------------------------------------------------ x86-64
  *
  * On x86-64 (GCC, Clang) both modes' matrix products, and the integer gate
- * math, run AVX2 or AVX-512 VNNI kernels when the CPU has them (checked at run
- * time; the build needs no -m flags). They compute the same values as the
- * portable C (gru_c/src/gru_quant_x86.h says how); -DGRU_PORTABLE_KERNEL
- * leaves them out. Signed overflow cannot happen: every
+ * math, run AVX2 or AVX-512 VNNI kernels when the CPU has them (chosen at
+ * load time with GRU_DISPATCH_X86, which pygru's build defines; otherwise the
+ * build's -m flags decide). They compute the same values as the portable C
+ * (gru_c/src/gru_kernel_x86.h says how); -DGRU_PORTABLE_KERNEL leaves them
+ * out; gru_kernel_name() says which run. Signed overflow cannot happen: every
  * intermediate is bounded as noted, and sums that could grow are saturated.
  */
 #ifndef GRU_QUANT_H
@@ -226,6 +227,20 @@ void gru_qi_stream_step(gru_qi_stream *stream, const int16_t *x, int32_t *y);
 int gru_qi_sequence(const gru_qi_model *model, const int16_t *x, int batch, int steps,
                     int return_sequences, const int16_t *initial_state, int16_t *state,
                     size_t state_size, int32_t *scratch, size_t scratch_size, int32_t *y);
+
+/* ---------------------------------------------------------------- checksums */
+
+/* CRC-32 of a quantized model's arrays, the value exported headers record
+ * (<NAME>_CHECKSUM): the arrays in descriptor order (per layer w_ih, w_hh_rz,
+ * w_hh_n, then s_ih, s_hh, b_ih, b_hh for int8 or m_ih, sh_ih, m_hh, sh_hh,
+ * b_ih, b_hh for integer; then the head's weight, then scale, bias or mult,
+ * shift, bias), at their packed sizes (GRU_Q8_PACKED_SIZE / GRU_QI_PACKED_SIZE
+ * for matrices, 3H or O for vectors), each element fed as its little-endian
+ * bytes (a float's IEEE-754 bit pattern). On little-endian targets this equals
+ * gru_checksum over the arrays' bytes chained, and Python's zlib.crc32 chained
+ * over them. Checks the model first; returns GRU_OK or a negative gru_status. */
+int gru_q8_model_checksum(const gru_q8_model *model, uint32_t *out);
+int gru_qi_model_checksum(const gru_qi_model *model, uint32_t *out);
 
 /* The fixed-point activations the integer kernel uses: Q.12 in, Q0.15 out. */
 int16_t gru_qi_tanh(int32_t x);

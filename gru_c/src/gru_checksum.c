@@ -1,5 +1,6 @@
-/* gru_checksum.c - CRC-32 of a model's weights, so firmware can verify a model
- * in flash against the checksum recorded at export time (see gru.h). */
+/* gru_checksum.c - CRC-32 of bytes and of a model's weights (float, int8 and
+ * integer descriptors), so firmware can verify a model in flash against the
+ * checksum recorded at export time (gru.h, gru_quant.h). */
 #include "gru_internal.h"
 
 /* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), four bits at a time:
@@ -17,16 +18,18 @@ static uint32_t gru__crc32_byte(uint32_t crc, uint32_t byte)
     return crc;
 }
 
-/* Feeds each float as the 4 little-endian bytes of its IEEE-754 bit pattern,
- * whatever the target's byte order. */
-static uint32_t gru__crc32_floats(uint32_t crc, const float *x, size_t n)
+/* Feeds n elements of `elem` bytes (1, or 4: float, int32) as their
+ * little-endian bytes (a float's IEEE-754 bit pattern), whatever the
+ * target's byte order. */
+static uint32_t gru__crc32_le(uint32_t crc, const void *data, size_t n, size_t elem)
 {
-    for (size_t i = 0; i < n; i++) {
-        const uint32_t u = gru__bits(x[i]);
-        crc = gru__crc32_byte(crc, u);
-        crc = gru__crc32_byte(crc, u >> 8);
-        crc = gru__crc32_byte(crc, u >> 16);
-        crc = gru__crc32_byte(crc, u >> 24);
+    const unsigned char *p = (const unsigned char *)data;
+    for (size_t i = 0; i < n; i++, p += elem) {
+        uint32_t u = *p;
+        if (elem == 4)
+            memcpy(&u, p, sizeof u);
+        for (size_t b = 0; b < elem; b++, u >>= 8)
+            crc = gru__crc32_byte(crc, u);
     }
     return crc;
 }
@@ -42,28 +45,55 @@ uint32_t gru_checksum(const void *data, size_t size)
     return ~crc;
 }
 
-int gru_model_checksum(const gru_model *model, uint32_t *out)
-{
-    if (!out)
-        return GRU_ERR_NULL;
-    const int status = gru_model_check(model);
-    if (status != GRU_OK)
-        return status;
-    uint32_t crc = 0xFFFFFFFFu;
-    for (int l = 0; l < model->num_layers; l++) {
-        const gru_layer *layer = &model->layers[l];
-        const int I = layer->input_size, H = layer->hidden_size;
-        crc = gru__crc32_floats(crc, layer->w_ih, GRU_LAYER_W_IH_SIZE(I, H));
-        crc = gru__crc32_floats(crc, layer->w_hh_rz, GRU_LAYER_W_HH_RZ_SIZE(H));
-        crc = gru__crc32_floats(crc, layer->w_hh_n, GRU_LAYER_W_HH_N_SIZE(H));
-        crc = gru__crc32_floats(crc, layer->b_ih, 3 * (size_t)H);
-        crc = gru__crc32_floats(crc, layer->b_hh, 3 * (size_t)H);
+/* The CRC of a model's arrays in descriptor order, each at its size: one
+ * function per descriptor, from the list of (pointer, count, element bytes)
+ * of each layer and of the head. */
+#define GRU__MODEL_CHECKSUM(P, MODEL, LAYER_ARRAYS, HEAD_ARRAYS)                                  \
+    int gru_##P##model_checksum(const MODEL *model, uint32_t *out)                                \
+    {                                                                                             \
+        if (!out)                                                                                 \
+            return GRU_ERR_NULL;                                                                  \
+        const int status = gru_##P##model_check(model);                                           \
+        if (status != GRU_OK)                                                                     \
+            return status;                                                                        \
+        uint32_t crc = 0xFFFFFFFFu;                                                               \
+        for (int l = 0; l < model->num_layers; l++) {                                             \
+            const size_t I = (size_t)model->layers[l].input_size;                                 \
+            const size_t H = (size_t)model->layers[l].hidden_size;                                \
+            LAYER_ARRAYS(model->layers[l], I, H)                                                  \
+        }                                                                                         \
+        if (model->has_head) {                                                                    \
+            const size_t O = (size_t)model->head.output_size;                                     \
+            const size_t H = (size_t)model->head.input_size;                                      \
+            HEAD_ARRAYS(model->head, O, H)                                                        \
+        }                                                                                         \
+        *out = ~crc;                                                                              \
+        return GRU_OK;                                                                            \
     }
-    if (model->has_head) {
-        const gru_dense *head = &model->head;
-        crc = gru__crc32_floats(crc, head->weight, GRU_PACKED_SIZE(head->output_size, head->input_size));
-        crc = gru__crc32_floats(crc, head->bias, (size_t)head->output_size);
-    }
-    *out = ~crc;
-    return GRU_OK;
-}
+#define GRU__CRC(p, n) crc = gru__crc32_le(crc, p, n, sizeof *(p));
+
+/* The three matrices of a layer, packed at SIZE(rows, cols). */
+#define GRU__MATRICES_CRC(q, I, H, SIZE)                                                          \
+    GRU__CRC((q).w_ih, SIZE(3 * H, I))                                                            \
+    GRU__CRC((q).w_hh_rz, SIZE(2 * H, H))                                                         \
+    GRU__CRC((q).w_hh_n, SIZE(H, H))
+#define GRU__BIASES_CRC(q, H) GRU__CRC((q).b_ih, 3 * H) GRU__CRC((q).b_hh, 3 * H)
+
+#define GRU__F_LAYER_CRC(q, I, H) GRU__MATRICES_CRC(q, I, H, GRU_PACKED_SIZE) GRU__BIASES_CRC(q, H)
+#define GRU__F_HEAD_CRC(d, O, H) GRU__CRC((d).weight, GRU_PACKED_SIZE(O, H)) GRU__CRC((d).bias, O)
+#define GRU__Q8_LAYER_CRC(q, I, H)                                                                \
+    GRU__MATRICES_CRC(q, I, H, GRU_Q8_PACKED_SIZE)                                                \
+    GRU__CRC((q).s_ih, 3 * H) GRU__CRC((q).s_hh, 3 * H) GRU__BIASES_CRC(q, H)
+#define GRU__Q8_HEAD_CRC(d, O, H)                                                                 \
+    GRU__CRC((d).weight, GRU_Q8_PACKED_SIZE(O, H)) GRU__CRC((d).scale, O) GRU__CRC((d).bias, O)
+#define GRU__QI_LAYER_CRC(q, I, H)                                                                \
+    GRU__MATRICES_CRC(q, I, H, GRU_QI_PACKED_SIZE)                                                \
+    GRU__CRC((q).m_ih, 3 * H) GRU__CRC((q).sh_ih, 3 * H)                                          \
+    GRU__CRC((q).m_hh, 3 * H) GRU__CRC((q).sh_hh, 3 * H) GRU__BIASES_CRC(q, H)
+#define GRU__QI_HEAD_CRC(d, O, H)                                                                 \
+    GRU__CRC((d).weight, GRU_QI_PACKED_SIZE(O, H)) GRU__CRC((d).mult, O)                          \
+    GRU__CRC((d).shift, O) GRU__CRC((d).bias, O)
+
+GRU__MODEL_CHECKSUM(, gru_model, GRU__F_LAYER_CRC, GRU__F_HEAD_CRC)
+GRU__MODEL_CHECKSUM(q8_, gru_q8_model, GRU__Q8_LAYER_CRC, GRU__Q8_HEAD_CRC)
+GRU__MODEL_CHECKSUM(qi_, gru_qi_model, GRU__QI_LAYER_CRC, GRU__QI_HEAD_CRC)

@@ -1,107 +1,26 @@
-/* gru_forward.c - float32 inference: streaming steps and batched sequences. */
+/* gru_forward.c - float32 inference, read top-down: the public API
+ * (streams, sequences), then the model step, then the layer step. The cell
+ * is gru_cell.h's; the kernels behind gru__gemv / gru__cell_* are chosen in
+ * gru_dispatch.c. */
 #include "gru_internal.h"
 
-float gru_tanh(float x) { return gru__tanh(x); }
-float gru_sigmoid(float x) { return gru__sigmoid(x); }
-
-/* The instruction-set-dispatched leaf kernels come first: Clang requires a
- * target_clones function's definition before its first use in this file. */
-GRU__DISPATCH void gru__gemv(const float *restrict w, int rows, int cols, const float *restrict x,
-                             const float *restrict bias, float *restrict y)
-{
-    gru__gemm(w, rows, cols, x, 0, bias, y, 0, 1);
-}
-
-#if GRU_SEQUENCE_LANES > 1
-GRU__DISPATCH void gru__gemm_lanes(const float *restrict w, int rows, int cols,
-                                   const float *restrict x, size_t x_stride,
-                                   const float *restrict bias, float *restrict y, size_t y_stride)
-{
-    gru__gemm(w, rows, cols, x, x_stride, bias, y, y_stride, GRU_SEQUENCE_LANES);
-}
-#endif
-
-GRU__DISPATCH void gru__gates_sigmoid(int n, const float *restrict gi, float *restrict gh)
-{
-    for (int j = 0; j < n; j++) /* vectorize */
-        gh[j] = gru__sigmoid(gi[j] + gh[j]);
-}
-
-GRU__DISPATCH void gru__gates_n_after(int hidden_size, const float *restrict gi,
-                                    const float *restrict gh, const float *restrict ghn,
-                                    float *restrict h)
-{
-    const int H = hidden_size;
-    for (int j = 0; j < H; j++) { /* vectorize */
-        const float r = gh[j], z = gh[H + j];
-        const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
-        h[j] = (1.0f - z) * n + z * h[j];
-    }
-}
-
-GRU__DISPATCH void gru__gates_rz(int hidden_size, const float *restrict gi, float *restrict gh,
-                                 const float *restrict h, float *restrict rh)
-{
-    const int H = hidden_size;
-    for (int j = 0; j < H; j++) { /* vectorize */
-        const float r = gru__sigmoid(gi[j] + gh[j]);
-        gh[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
-        rh[j] = r * h[j];
-    }
-}
-
-GRU__DISPATCH void gru__gates_n(int hidden_size, const float *restrict gi, const float *restrict gh,
-                                const float *restrict ghn, float *restrict h)
-{
-    const int H = hidden_size;
-    for (int j = 0; j < H; j++) { /* vectorize */
-        const float z = gh[H + j];
-        const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
-        h[j] = (1.0f - z) * n + z * h[j];
-    }
-}
-
-/* One time step of the whole model (every layer, then the head) for `lanes`
- * sequences: lane l reads x + l * x_stride, owns state + l * state_stride and
- * writes y + l * y_stride. The one kernel behind gru_stream_step (1 lane) and
- * gru_sequence (GRU_SEQUENCE_LANES lanes, then 1 for the rest of a batch). */
+static void gru__sequence(const gru_model *model, const float *x, int batch, int steps,
+                          int return_sequences, const float *initial_state, float *state,
+                          float *scratch, float *y);
 static void gru__model_step(const gru_model *model, float *state, size_t state_stride,
-                              float *scratch, const float *x, size_t x_stride, float *y,
-                              size_t y_stride, int lanes)
-{
-    const int out_size = gru_model_output_size(model);
-    const gru__scratch s = gru__scratch_split(scratch, gru__max_hidden(model), out_size);
-    const float *input = x;
-    size_t input_stride = x_stride;
-    float *h = state;
-    for (int l = 0; l < model->num_layers; l++) {
-        gru__layer_step(&model->layers[l], input, input_stride, h, state_stride, s, lanes);
-        input = h;
-        input_stride = state_stride;
-        h += model->layers[l].hidden_size;
-    }
-    /* `input` is now the last layer's h. */
-    const float *result = input;
-    size_t result_stride = input_stride;
-    if (model->has_head) {
-        const gru_dense *head = &model->head;
-        gru__gemm_call(head->weight, out_size, head->input_size, input, input_stride, head->bias, s.out,
-                  s.stride, lanes);
-        for (int l = 0; l < lanes; l++)
-            gru__activate(head->activation, s.out + (size_t)l * s.stride, out_size);
-        result = s.out;
-        result_stride = s.stride;
-    }
-    for (int l = 0; l < lanes; l++)
-        memcpy(y + (size_t)l * y_stride, result + (size_t)l * result_stride,
-               (size_t)out_size * sizeof *y);
-}
+                            float *scratch, const float *x, size_t x_stride, float *y,
+                            size_t y_stride, int lanes);
+static void gru__layer_step(const gru_layer *layer, const float *x, size_t x_stride, float *h,
+                            size_t h_stride, gru__scratch s, int lanes);
 
+/* The model step of one sequence (gru_stream_step, and the rest of a batch). */
 static void gru__stream_step(const gru_model *model, float *state, float *scratch,
-                                           const float *x, float *y)
+                             const float *x, float *y)
 {
     gru__model_step(model, state, 0, scratch, x, 0, y, 0, 1);
 }
+
+/* ---------------------------------------------------------------- public API */
 
 int gru_stream_init(gru_stream *stream, const gru_model *model, float *state,
                     size_t state_size, float *scratch, size_t scratch_size)
@@ -140,8 +59,29 @@ size_t gru_sequence_scratch_size(const gru_model *model)
     return GRU_SEQUENCE_LANES * gru_scratch_size(model);
 }
 
+int gru_sequence(const gru_model *model, const float *x, int batch, int steps,
+                 int return_sequences, const float *initial_state, float *state,
+                 size_t state_size, float *scratch, size_t scratch_size, float *y)
+{
+    if (!x || !state || !scratch || !y)
+        return GRU_ERR_NULL;
+    const int status = gru_model_check(model);
+    if (status != GRU_OK)
+        return status;
+    if (batch < 1 || steps < 1 || (return_sequences != 0 && return_sequences != 1))
+        return GRU_ERR_ARGUMENT;
+    if (state_size < gru_sequence_state_size(model) ||
+        scratch_size < gru_sequence_scratch_size(model))
+        return GRU_ERR_BUFFER;
+    gru__sequence(model, x, batch, steps, return_sequences, initial_state, state, scratch, y);
+    return GRU_OK;
+}
+
+/* ---------------------------------------------------------------- sequences */
+
 #if GRU_SEQUENCE_LANES > 1
-/* Sequences [first, first + lanes) of the batch, all `steps` steps. */
+/* Sequences [first, first + lanes) of the batch, all `steps` steps, in lock
+ * step through one model step of `lanes` lanes. */
 static void gru__sequence_lanes(const gru_model *model, const float *x, int steps,
                                 int return_sequences, const float *initial_state, float *state,
                                 float *scratch, float *y, size_t first, int lanes)
@@ -166,6 +106,9 @@ static void gru__sequence_lanes(const gru_model *model, const float *x, int step
 }
 #endif
 
+/* GRU_SEQUENCE_LANES sequences at a time, then the rest of the batch one at
+ * a time through the streaming step (same results; no second inlined copy
+ * of the model step). */
 static void gru__sequence(const gru_model *model, const float *x, int batch, int steps,
                           int return_sequences, const float *initial_state, float *state,
                           float *scratch, float *y)
@@ -176,8 +119,6 @@ static void gru__sequence(const gru_model *model, const float *x, int batch, int
         gru__sequence_lanes(model, x, steps, return_sequences, initial_state, state, scratch, y, b,
                             GRU_SEQUENCE_LANES);
 #endif
-    /* The rest of the batch, one sequence at a time through the streaming
-     * kernel (same results; no second inlined copy of the model step). */
     const size_t n_state = gru_state_size(model);
     const size_t n_in = (size_t)gru_model_input_size(model);
     const size_t n_out = (size_t)gru_model_output_size(model);
@@ -193,20 +134,74 @@ static void gru__sequence(const gru_model *model, const float *x, int batch, int
     }
 }
 
-int gru_sequence(const gru_model *model, const float *x, int batch, int steps,
-                 int return_sequences, const float *initial_state, float *state,
-                 size_t state_size, float *scratch, size_t scratch_size, float *y)
+/* ---------------------------------------------------------------- model step */
+
+/* One time step of the whole model (every layer, then the head) for `lanes`
+ * sequences: lane l reads x + l * x_stride, owns state + l * state_stride and
+ * writes y + l * y_stride. The one kernel behind gru_stream_step (1 lane) and
+ * gru_sequence (GRU_SEQUENCE_LANES lanes, then 1 for the rest of a batch). */
+static void gru__model_step(const gru_model *model, float *state, size_t state_stride,
+                            float *scratch, const float *x, size_t x_stride, float *y,
+                            size_t y_stride, int lanes)
 {
-    if (!x || !state || !scratch || !y)
-        return GRU_ERR_NULL;
-    const int status = gru_model_check(model);
-    if (status != GRU_OK)
-        return status;
-    if (batch < 1 || steps < 1 || (return_sequences != 0 && return_sequences != 1))
-        return GRU_ERR_ARGUMENT;
-    if (state_size < gru_sequence_state_size(model) ||
-        scratch_size < gru_sequence_scratch_size(model))
-        return GRU_ERR_BUFFER;
-    gru__sequence(model, x, batch, steps, return_sequences, initial_state, state, scratch, y);
-    return GRU_OK;
+    const int out_size = gru_model_output_size(model);
+    const gru__scratch s = gru__scratch_split(scratch, gru__max_hidden(model), out_size);
+    const float *input = x;
+    size_t input_stride = x_stride;
+    float *h = state;
+    for (int l = 0; l < model->num_layers; l++) {
+        gru__layer_step(&model->layers[l], input, input_stride, h, state_stride, s, lanes);
+        input = h;
+        input_stride = state_stride;
+        h += model->layers[l].hidden_size;
+    }
+    /* `input` is now the last layer's h. */
+    const float *result = input;
+    size_t result_stride = input_stride;
+    if (model->has_head) {
+        const gru_dense *head = &model->head;
+        gru__gemm_call(head->weight, out_size, head->input_size, input, input_stride, head->bias,
+                       s.out, s.stride, lanes);
+        for (int l = 0; l < lanes; l++)
+            gru__activate_k(head->activation, s.out + (size_t)l * s.stride, out_size);
+        result = s.out;
+        result_stride = s.stride;
+    }
+    for (int l = 0; l < lanes; l++)
+        memcpy(y + (size_t)l * y_stride, result + (size_t)l * result_stride,
+               (size_t)out_size * sizeof *y);
+}
+
+/* ---------------------------------------------------------------- layer step */
+
+/* h <- GRU(x, h) for one layer and `lanes` independent sequences: lane l reads
+ * x + l * x_stride and updates h + l * h_stride. x and h must not overlap.
+ * After reset (reset_after) the sigmoids of r and z come before the product
+ * for n, which does not need them: the core overlaps their long dependency
+ * chains with the product's multiply-adds (same operations, same results). */
+static void gru__layer_step(const gru_layer *layer, const float *x, size_t x_stride, float *h,
+                            size_t h_stride, gru__scratch s, int lanes)
+{
+    const int H = layer->hidden_size;
+    const size_t ss = s.stride;
+    const float *b_hn = layer->b_hh + 2 * H;
+
+    gru__gemm_call(layer->w_ih, 3 * H, layer->input_size, x, x_stride, layer->b_ih, s.gi, ss, lanes);
+    gru__gemm_call(layer->w_hh_rz, 2 * H, H, h, h_stride, layer->b_hh, s.gh, ss, lanes);
+    if (layer->reset_after) {
+        for (int l = 0; l < lanes; l++)
+            gru__cell_rz(2 * H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss);
+        gru__gemm_call(layer->w_hh_n, H, H, h, h_stride, b_hn, s.ghn, ss, lanes);
+        for (int l = 0; l < lanes; l++)
+            gru__cell_after(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss, s.ghn + (size_t)l * ss,
+                            h + (size_t)l * h_stride, s.rh + (size_t)l * ss);
+    } else {
+        for (int l = 0; l < lanes; l++)
+            gru__cell_before_rz(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss,
+                                h + (size_t)l * h_stride, s.rh + (size_t)l * ss);
+        gru__gemm_call(layer->w_hh_n, H, H, s.rh, ss, b_hn, s.ghn, ss, lanes);
+        for (int l = 0; l < lanes; l++)
+            gru__cell_before(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss, s.ghn + (size_t)l * ss,
+                             h + (size_t)l * h_stride, s.rh + (size_t)l * ss);
+    }
 }

@@ -1,4 +1,9 @@
-/* gru_model.c - weight packing, configuration checks and size queries. */
+/* gru_model.c - the model family: one packer for the three packed layouts,
+ * and the configuration checks and size queries of the float (gru_model),
+ * int8 (gru_q8_model) and integer (gru_qi_model) descriptors, each written
+ * once over the descriptors' common shape (num_layers, layers[] with
+ * input_size / hidden_size / reset_after, has_head, head with input_size /
+ * output_size / activation). */
 #include "gru_internal.h"
 
 const char *gru_status_string(int status)
@@ -17,104 +22,223 @@ const char *gru_status_string(int status)
     }
 }
 
-static int gru__dim_ok(int n) { return n >= 1 && n <= GRU_MAX_DIM; }
+static int gru__dim_ok(int n, int max) { return n >= 1 && n <= max; }
+
+/* ---------------------------------------------------------------- packing */
+
+/* The packed layouts, as a walk over the packed elements in memory order:
+ * blocks of rows (gru__block_split's widths for float and int8, 16 rows for
+ * integer), then groups of `pair` columns (1, or 2 for integer), then the
+ * block's rows, then the group's columns. Element (row, col) of the
+ * row-major matrix, or padding (0) past its rows or columns. */
+typedef struct gru__layout {
+    int qi;      /* 1: gru_qi_pack_matrix's layout */
+    size_t elem; /* bytes per element */
+} gru__layout;
+
+/* Row-major `w` <-> packed; unpack skips the padding. */
+static void gru__walk(gru__layout f, int rows, int cols, const unsigned char *from,
+                      unsigned char *to, int unpack)
+{
+    const int pair = f.qi ? 2 : 1;
+    const int padded = gru__round_up(rows, f.qi ? GRU_QI_BLOCK_ROWS : GRU_PACK_ROWS);
+    gru__blocks g = gru__block_split(padded);
+    if (f.qi) { /* equal blocks of 16 rows */
+        g.count = padded / GRU_QI_BLOCK_ROWS;
+        g.base = GRU_QI_BLOCK_ROWS / GRU_PACK_ROWS;
+        g.extra = 0;
+    }
+    size_t at = 0;
+    for (int b = 0, r0 = 0; b < g.count; b++) {
+        const int width = gru__block_rows(g, b);
+        for (int k = 0; k < cols; k += pair)
+            for (int j = 0; j < width; j++)
+                for (int c = k; c < k + pair; c++, at += f.elem) {
+                    const int row = r0 + j, inside = row < rows && c < cols;
+                    const size_t src = ((size_t)row * (size_t)cols + (size_t)c) * f.elem;
+                    if (unpack) {
+                        if (inside)
+                            memcpy(to + src, from + at, f.elem);
+                    } else if (inside) {
+                        memcpy(to + at, from + src, f.elem);
+                    } else {
+                        memset(to + at, 0, f.elem);
+                    }
+                }
+        r0 += width;
+    }
+}
+
+/* Checks and runs gru__walk: from -> to (row-major -> packed, or back). */
+static int gru__pack(gru__layout f, const void *from, int rows, int cols, void *to,
+                     size_t capacity, size_t need, int max_cols, int unpack)
+{
+    if (!from || !to)
+        return GRU_ERR_NULL;
+    if (!gru__dim_ok(rows, GRU_MAX_DIM) || !gru__dim_ok(cols, max_cols))
+        return GRU_ERR_SIZE;
+    if (capacity < need)
+        return GRU_ERR_BUFFER;
+    gru__walk(f, rows, cols, (const unsigned char *)from, (unsigned char *)to, unpack);
+    return GRU_OK;
+}
+
+static const gru__layout gru__float_layout = {0, sizeof(float)};
+static const gru__layout gru__q8_layout = {0, 1};
+static const gru__layout gru__qi_layout = {1, 1};
 
 int gru_pack_matrix(const float *w, int rows, int cols, float *packed, size_t capacity)
 {
-    if (!w || !packed)
-        return GRU_ERR_NULL;
-    if (!gru__dim_ok(rows) || !gru__dim_ok(cols))
-        return GRU_ERR_SIZE;
-    if (capacity < GRU_PACKED_SIZE(rows, cols))
-        return GRU_ERR_BUFFER;
-    const int padded = gru__round_up(rows, GRU_PACK_ROWS);
-    const gru__blocks g = gru__block_split(padded);
-    for (int b = 0, r0 = 0; b < g.count; b++) {
-        const int width = gru__block_rows(g, b);
-        for (int k = 0; k < cols; k++)
-            for (int j = 0; j < width; j++) {
-                const int row = r0 + j;
-                *packed++ = row < rows ? w[(size_t)row * (size_t)cols + (size_t)k] : 0.0f;
-            }
-        r0 += width;
-    }
-    return GRU_OK;
+    return gru__pack(gru__float_layout, w, rows, cols, packed, capacity,
+                     GRU_PACKED_SIZE(rows, cols), GRU_MAX_DIM, 0);
 }
 
 int gru_unpack_matrix(const float *packed, int rows, int cols, float *w, size_t capacity)
 {
-    if (!w || !packed)
-        return GRU_ERR_NULL;
-    if (!gru__dim_ok(rows) || !gru__dim_ok(cols))
-        return GRU_ERR_SIZE;
-    if (capacity < (size_t)rows * (size_t)cols)
-        return GRU_ERR_BUFFER;
-    const int padded = gru__round_up(rows, GRU_PACK_ROWS);
-    const gru__blocks g = gru__block_split(padded);
-    for (int b = 0, r0 = 0; b < g.count; b++) {
-        const int width = gru__block_rows(g, b);
-        for (int k = 0; k < cols; k++)
-            for (int j = 0; j < width; j++) {
-                const int row = r0 + j;
-                const float v = *packed++;
-                if (row < rows)
-                    w[(size_t)row * (size_t)cols + (size_t)k] = v;
-            }
-        r0 += width;
-    }
+    return gru__pack(gru__float_layout, packed, rows, cols, w, capacity,
+                     (size_t)rows * (size_t)cols, GRU_MAX_DIM, 1);
+}
+
+int gru_q8_pack_matrix(const int8_t *w, int rows, int cols, int8_t *packed, size_t capacity)
+{
+    return gru__pack(gru__q8_layout, w, rows, cols, packed, capacity,
+                     GRU_Q8_PACKED_SIZE(rows, cols), GRU_MAX_DIM, 0);
+}
+
+int gru_qi_pack_matrix(const int8_t *w, int rows, int cols, int8_t *packed, size_t capacity)
+{
+    return gru__pack(gru__qi_layout, w, rows, cols, packed, capacity,
+                     GRU_QI_PACKED_SIZE(rows, cols), GRU_QI_MAX_DIM, 0);
+}
+
+/* ---------------------------------------------------------------- checks and sizes */
+
+/* Values the quantized kernels trust, checked after the shapes (so the row
+ * counts are sane): row scales finite and >= 0 (0: an all-zero row), float
+ * biases finite; integer multipliers >= 0 and shifts in 1..62 (the documented
+ * requantization ranges). GRU_ERR_ARGUMENT otherwise. */
+static int gru__finite_ok(const float *v, int n, int allow_negative)
+{
+    for (int i = 0; i < n; i++)
+        if (!(v[i] - v[i] == 0.0f) || (!allow_negative && !(v[i] >= 0.0f)))
+            return 0;
+    return 1;
+}
+
+static int gru__requant_ok(const int32_t *mult, const int8_t *shift, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (mult[i] < 0 || shift[i] < 1 || shift[i] > 62)
+            return 0;
+    return 1;
+}
+
+static int gru__values_ok(const gru_model *model)
+{
+    (void)model;  /* float weights are the caller's: any value computes */
     return GRU_OK;
 }
 
-int gru_model_check(const gru_model *model)
+static int gru__q8_values_ok(const gru_q8_model *model)
 {
-    if (!model)
-        return GRU_ERR_NULL;
-    if (model->num_layers < 1 || model->num_layers > GRU_MAX_LAYERS)
-        return GRU_ERR_LAYERS;
     for (int l = 0; l < model->num_layers; l++) {
-        const gru_layer *layer = &model->layers[l];
-        if (!layer->w_ih || !layer->w_hh_rz || !layer->w_hh_n || !layer->b_ih || !layer->b_hh)
-            return GRU_ERR_NULL;
-        if (!gru__dim_ok(layer->input_size) || !gru__dim_ok(layer->hidden_size))
-            return GRU_ERR_SIZE;
-        if (layer->reset_after != 0 && layer->reset_after != 1)
-            return GRU_ERR_ACTIVATION;
-        if (l > 0 && layer->input_size != model->layers[l - 1].hidden_size)
-            return GRU_ERR_SHAPE;
+        const gru_q8_layer *q = &model->layers[l];
+        const int rows = 3 * q->hidden_size;
+        if (!gru__finite_ok(q->s_ih, rows, 0) || !gru__finite_ok(q->s_hh, rows, 0) ||
+            !gru__finite_ok(q->b_ih, rows, 1) || !gru__finite_ok(q->b_hh, rows, 1))
+            return GRU_ERR_ARGUMENT;
     }
-    if (model->has_head != 0 && model->has_head != 1)
-        return GRU_ERR_ACTIVATION;
-    if (model->has_head) {
-        const gru_dense *head = &model->head;
-        if (!head->weight || !head->bias)
-            return GRU_ERR_NULL;
-        if (!gru__dim_ok(head->input_size) || !gru__dim_ok(head->output_size))
-            return GRU_ERR_SIZE;
-        if (head->input_size != model->layers[model->num_layers - 1].hidden_size)
-            return GRU_ERR_SHAPE;
-        if (head->activation < GRU_ACT_NONE || head->activation > GRU_ACT_SOFTMAX)
-            return GRU_ERR_ACTIVATION;
-    }
+    if (model->has_head && (!gru__finite_ok(model->head.scale, model->head.output_size, 0) ||
+                            !gru__finite_ok(model->head.bias, model->head.output_size, 1)))
+        return GRU_ERR_ARGUMENT;
     return GRU_OK;
 }
 
-int gru_model_input_size(const gru_model *model) { return model->layers[0].input_size; }
-
-int gru_model_output_size(const gru_model *model)
+static int gru__qi_values_ok(const gru_qi_model *model)
 {
-    return model->has_head ? model->head.output_size
-                           : model->layers[model->num_layers - 1].hidden_size;
+    for (int l = 0; l < model->num_layers; l++) {
+        const gru_qi_layer *q = &model->layers[l];
+        const int rows = 3 * q->hidden_size;
+        if (!gru__requant_ok(q->m_ih, q->sh_ih, rows) || !gru__requant_ok(q->m_hh, q->sh_hh, rows))
+            return GRU_ERR_ARGUMENT;
+    }
+    if (model->has_head && !gru__requant_ok(model->head.mult, model->head.shift, model->head.output_size))
+        return GRU_ERR_ARGUMENT;
+    return GRU_OK;
 }
 
-size_t gru_state_size(const gru_model *model)
-{
-    size_t total = 0;
-    for (int l = 0; l < model->num_layers; l++)
-        total += (size_t)model->layers[l].hidden_size;
-    return GRU_STATE_SIZE(total);
-}
+/* gru_P_model_check: pointers set (LAYER_OK(layer), HEAD_OK(head)), sizes in
+ * 1..MAX_DIM, each layer's input_size equal to the previous hidden size, head
+ * sizes matching, flags valid; the first fault found, layer by layer; then the
+ * values the kernels trust (gru__P_values_ok). Then the size queries, whose
+ * scratch size SCRATCH(max_hidden, output_size) is the descriptor's own. */
+#define GRU__MODEL_FAMILY(P, MODEL, LAYER_OK, HEAD_OK, MAX_DIM, STATE, SCRATCH)                   \
+    int gru_##P##model_check(const MODEL *model)                                                  \
+    {                                                                                             \
+        if (!model)                                                                               \
+            return GRU_ERR_NULL;                                                                  \
+        if (model->num_layers < 1 || model->num_layers > GRU_MAX_LAYERS)                          \
+            return GRU_ERR_LAYERS;                                                                \
+        for (int l = 0; l < model->num_layers; l++) {                                             \
+            const int in = model->layers[l].input_size, hid = model->layers[l].hidden_size;       \
+            if (!(LAYER_OK(model->layers[l])))                                                    \
+                return GRU_ERR_NULL;                                                              \
+            if (!gru__dim_ok(in, MAX_DIM) || !gru__dim_ok(hid, MAX_DIM))                          \
+                return GRU_ERR_SIZE;                                                              \
+            if (model->layers[l].reset_after != 0 && model->layers[l].reset_after != 1)           \
+                return GRU_ERR_ACTIVATION;                                                        \
+            if (l > 0 && in != model->layers[l - 1].hidden_size)                                  \
+                return GRU_ERR_SHAPE;                                                             \
+        }                                                                                         \
+        if (model->has_head != 0 && model->has_head != 1)                                         \
+            return GRU_ERR_ACTIVATION;                                                            \
+        if (model->has_head) {                                                                    \
+            if (!(HEAD_OK(model->head)))                                                          \
+                return GRU_ERR_NULL;                                                              \
+            if (!gru__dim_ok(model->head.input_size, MAX_DIM) ||                                  \
+                !gru__dim_ok(model->head.output_size, MAX_DIM))                                   \
+                return GRU_ERR_SIZE;                                                              \
+            if (model->head.input_size != model->layers[model->num_layers - 1].hidden_size)       \
+                return GRU_ERR_SHAPE;                                                             \
+            if (model->head.activation < GRU_ACT_NONE || model->head.activation > GRU_ACT_SOFTMAX) \
+                return GRU_ERR_ACTIVATION;                                                        \
+        }                                                                                         \
+        return gru__##P##values_ok(model);                                                        \
+    }                                                                                             \
+                                                                                                  \
+    int gru_##P##model_input_size(const MODEL *model) { return model->layers[0].input_size; }     \
+                                                                                                  \
+    int gru_##P##model_output_size(const MODEL *model)                                            \
+    {                                                                                             \
+        return model->has_head ? model->head.output_size                                          \
+                               : model->layers[model->num_layers - 1].hidden_size;                \
+    }                                                                                             \
+                                                                                                  \
+    size_t gru_##P##state_size(const MODEL *model)                                                \
+    {                                                                                             \
+        size_t total = 0;                                                                         \
+        for (int l = 0; l < model->num_layers; l++)                                               \
+            total += (size_t)model->layers[l].hidden_size;                                        \
+        return STATE(total);                                                                      \
+    }                                                                                             \
+                                                                                                  \
+    size_t gru_##P##scratch_size(const MODEL *model)                                              \
+    {                                                                                             \
+        return SCRATCH(gru__##P##max_hidden(model), gru_##P##model_output_size(model));           \
+    }
 
-size_t gru_scratch_size(const gru_model *model)
-{
-    return GRU_SCRATCH_SIZE(gru__max_hidden(model), gru_model_output_size(model));
-}
+#define GRU__F_LAYER_OK(q) ((q).w_ih && (q).w_hh_rz && (q).w_hh_n && (q).b_ih && (q).b_hh)
+#define GRU__F_HEAD_OK(d) ((d).weight && (d).bias)
+#define GRU__Q8_LAYER_OK(q) (GRU__F_LAYER_OK(q) && (q).s_ih && (q).s_hh)
+#define GRU__Q8_HEAD_OK(d) (GRU__F_HEAD_OK(d) && (d).scale)
+#define GRU__QI_LAYER_OK(q)                                                                       \
+    (GRU__F_LAYER_OK(q) && (q).m_ih && (q).sh_ih && (q).m_hh && (q).sh_hh)
+#define GRU__QI_HEAD_OK(d) (GRU__F_HEAD_OK(d) && (d).mult && (d).shift)
+#define GRU__QI_SCRATCH(max_hidden, output_size) GRU_QI_SCRATCH_SIZE(max_hidden)
+
+GRU__MODEL_FAMILY(, gru_model, GRU__F_LAYER_OK, GRU__F_HEAD_OK, GRU_MAX_DIM, GRU_STATE_SIZE,
+                  GRU_SCRATCH_SIZE)
+GRU__MODEL_FAMILY(q8_, gru_q8_model, GRU__Q8_LAYER_OK, GRU__Q8_HEAD_OK, GRU_MAX_DIM,
+                  GRU_STATE_SIZE, GRU_SCRATCH_SIZE)
+GRU__MODEL_FAMILY(qi_, gru_qi_model, GRU__QI_LAYER_OK, GRU__QI_HEAD_OK, GRU_QI_MAX_DIM,
+                  GRU_QI_STATE_SIZE, GRU__QI_SCRATCH)

@@ -1,104 +1,7 @@
-/* gru_train.c - parameter layout, training forward with saved activations and
- * backpropagation through time (contract in gru_train.h). */
+/* gru_train.c - training forward with saved activations and backpropagation
+ * through time (contract in gru_train.h; parameters and workspace in
+ * gru_train_setup.c). */
 #include "gru_train_internal.h"
-
-/* ---------------------------------------------------------------- parameters */
-
-static int gru__sizes_ok(const gru_model *model)
-{
-    if (!model || model->num_layers < 1 || model->num_layers > GRU_MAX_LAYERS)
-        return 0;
-    for (int l = 0; l < model->num_layers; l++) {
-        const gru_layer *layer = &model->layers[l];
-        if (layer->input_size < 1 || layer->input_size > GRU_MAX_DIM || layer->hidden_size < 1 ||
-            layer->hidden_size > GRU_MAX_DIM)
-            return 0;
-    }
-    if (model->has_head && (model->head.output_size < 1 || model->head.output_size > GRU_MAX_DIM ||
-                            model->head.input_size < 1 || model->head.input_size > GRU_MAX_DIM))
-        return 0;
-    return 1;
-}
-
-size_t gru_train_param_size(const gru_model *model)
-{
-    return gru__sizes_ok(model) ? gru__param_layout(model).total : 0;
-}
-
-int gru_train_wire(gru_model *model, const float *params, size_t param_size)
-{
-    if (!model || !params)
-        return GRU_ERR_NULL;
-    if (!gru__sizes_ok(model))
-        return GRU_ERR_SIZE;
-    const gru__param_offsets o = gru__param_layout(model);
-    if (param_size < o.total)
-        return GRU_ERR_BUFFER;
-    for (int l = 0; l < model->num_layers; l++) {
-        gru_layer *layer = &model->layers[l];
-        layer->w_ih = params + o.w_ih[l];
-        layer->w_hh_rz = params + o.w_hh_rz[l];
-        layer->w_hh_n = params + o.w_hh_n[l];
-        layer->b_ih = params + o.b_ih[l];
-        layer->b_hh = params + o.b_hh[l];
-    }
-    if (model->has_head) {
-        model->head.weight = params + o.head_w;
-        model->head.bias = params + o.head_b;
-    }
-    return gru_model_check(model);
-}
-
-/* ---------------------------------------------------------------- workspace */
-
-/* 1 if gru_train_init can accept these sizes: the per-step arrays stay
- * indexable with int products, and a generous double-precision bound of the
- * workspace (every term of gru__ws_layout, rounded up) fits in size_t bytes,
- * so the size_t sums of the layout cannot wrap around. Without this check a
- * huge max_batch * max_steps made gru_train_workspace_size return a wrapped,
- * small value (tools/fuzz/fuzz_train.c). */
-static int gru__ws_fits(const gru_model *model, int max_batch, int max_steps)
-{
-    const double B = max_batch, T = max_steps, S = (double)gru__sum_hidden(model);
-    const double H = gru__max_hidden(model), I = model->layers[0].input_size;
-    const double O = gru_model_output_size(model) + 8.0, IH = (I > H ? I : H) + 8.0;
-    const double HO = H > O ? H : O;
-    const double bound = T * B * (5.0 * S + 3.0 * O + 2.0 * HO) + B * (S + 8.0 * H + 32.0 + IH + 2.0 * H) +
-                         IH * 3.0 * H + (H + 8.0) * 4.0 * H + (H + 8.0) * O + 2.0 * (IH + O) + 8.0 * H + O + 32.0;
-    return T * B * 5.0 * S <= 2e9 && bound * (double)sizeof(float) < (double)SIZE_MAX;
-}
-
-size_t gru_train_workspace_size(const gru_model *model, int max_batch, int max_steps,
-                                int return_sequences)
-{
-    if (!gru__sizes_ok(model) || max_batch < 1 || max_steps < 1 || !gru__ws_fits(model, max_batch, max_steps))
-        return 0;
-    return gru__ws_layout(model, NULL, max_batch, max_steps, return_sequences != 0, max_batch).total;
-}
-
-int gru_train_init(gru_train *tr, const gru_model *model, int max_batch, int max_steps,
-                   int return_sequences, float *workspace, size_t workspace_size)
-{
-    if (!tr || !workspace)
-        return GRU_ERR_NULL;
-    const int status = gru_model_check(model);
-    if (status != GRU_OK)
-        return status;
-    if (max_batch < 1 || max_steps < 1 || (return_sequences != 0 && return_sequences != 1))
-        return GRU_ERR_ARGUMENT;
-    if (!gru__ws_fits(model, max_batch, max_steps))
-        return GRU_ERR_SIZE;
-    if (workspace_size < gru_train_workspace_size(model, max_batch, max_steps, return_sequences))
-        return GRU_ERR_BUFFER;
-    memset(tr, 0, sizeof *tr);
-    tr->model = model;
-    tr->ws = workspace;
-    tr->ws_size = workspace_size;
-    tr->max_batch = max_batch;
-    tr->max_steps = max_steps;
-    tr->return_sequences = return_sequences;
-    return GRU_OK;
-}
 
 static gru__train_ws gru__ws(const gru_train *tr)
 {
@@ -107,51 +10,6 @@ static gru__train_ws gru__ws(const gru_train *tr)
 }
 
 /* ---------------------------------------------------------------- forward */
-
-/* Gate math of one sequence after the matrix products (reset_after), or the
- * part before W_hn (r*h) and after it (reset_before); saves r, z, n and g.
- * Same expressions, in the same order, as gru__layer_step, so h comes out
- * bit-identical to inference. */
-GRU__HOT void gru__gates_after(int H, const float *restrict gi, const float *restrict gh,
-                               const float *restrict ghn, const float *restrict h,
-                               float *restrict h_out, float *restrict gates)
-{
-    for (int j = 0; j < H; j++) { /* vectorize */
-        const float r = gru__sigmoid(gi[j] + gh[j]);
-        const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
-        const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
-        h_out[j] = (1.0f - z) * n + z * h[j];
-        gates[j] = r;
-        gates[H + j] = z;
-        gates[2 * H + j] = n;
-        gates[3 * H + j] = ghn[j];
-    }
-}
-
-GRU__HOT void gru__gates_before_rh(int H, const float *restrict gi, const float *restrict gh,
-                                   const float *restrict h, float *restrict rh,
-                                   float *restrict gates)
-{
-    for (int j = 0; j < H; j++) { /* vectorize */
-        const float r = gru__sigmoid(gi[j] + gh[j]);
-        gates[H + j] = gru__sigmoid(gi[H + j] + gh[H + j]);
-        rh[j] = r * h[j];
-        gates[j] = r;
-        gates[3 * H + j] = rh[j];
-    }
-}
-
-GRU__HOT void gru__gates_before_out(int H, const float *restrict gi, const float *restrict ghn,
-                                    const float *restrict h, float *restrict h_out,
-                                    float *restrict gates)
-{
-    for (int j = 0; j < H; j++) { /* vectorize */
-        const float z = gates[H + j];
-        const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
-        h_out[j] = (1.0f - z) * n + z * h[j];
-        gates[2 * H + j] = n;
-    }
-}
 
 /* Out-of-line, separately dispatched kernels: inlined into the long BPTT loop
  * their accumulators were spilled to the stack (measured 3x slower). */
@@ -183,18 +41,23 @@ GRU__DISPATCH GRU__NOINLINE static void gru__step_k(const gru_layer *layer, cons
     gru__gemv_k(layer->w_ih, 3 * H, layer->input_size, x0, x1, layer->b_ih, NULL, s0.gi, s1.gi);
     gru__gemv_k(layer->w_hh_rz, 2 * H, H, h0, x1 ? h1 : NULL, layer->b_hh, NULL, s0.gh, s1.gh);
     if (layer->reset_after) {
+        /* The inference cell (gru_cell.h), keeping the gates: same
+         * expressions, so h comes out bit-identical to inference. */
+        gru__cell_rz_loop(2 * H, s0.gi, s0.gh);
+        if (x1)
+            gru__cell_rz_loop(2 * H, s1.gi, s1.gh);
         gru__gemv_k(layer->w_hh_n, H, H, h0, x1 ? h1 : NULL, b_hn, NULL, s0.ghn, s1.ghn);
-        gru__gates_after(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0);
+        gru__cell_after_loop(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0, 1);
         if (x1)
-            gru__gates_after(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1);
+            gru__cell_after_loop(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1, 1);
     } else {
-        gru__gates_before_rh(H, s0.gi, s0.gh, h0, s0.rh, g0);
+        gru__cell_before_rz_loop(H, s0.gi, s0.gh, h0, s0.rh, g0, 1);
         if (x1)
-            gru__gates_before_rh(H, s1.gi, s1.gh, h1, s1.rh, g1);
+            gru__cell_before_rz_loop(H, s1.gi, s1.gh, h1, s1.rh, g1, 1);
         gru__gemv_k(layer->w_hh_n, H, H, s0.rh, x1 ? s1.rh : NULL, b_hn, NULL, s0.ghn, s1.ghn);
-        gru__gates_before_out(H, s0.gi, s0.ghn, h0, o0, g0);
+        gru__cell_before_loop(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0, 1);
         if (x1)
-            gru__gates_before_out(H, s1.gi, s1.ghn, h1, o1, g1);
+            gru__cell_before_loop(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1, 1);
     }
 }
 

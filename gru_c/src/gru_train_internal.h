@@ -1,12 +1,13 @@
 /*
  * gru_train_internal.h - private helpers of the training sources (gru__ prefix):
  * parameter offsets, workspace layout, the batched outer-product kernel and the
- * transposition of packed matrices. Same loop rules as gru_internal.h.
+ * transposition of packed matrices. Same loop rules as gru_kernels.h.
  */
 #ifndef GRU_TRAIN_INTERNAL_H
 #define GRU_TRAIN_INTERNAL_H
 
 #include "gru_internal.h"
+#include "gru_kernels.h"
 #include "gru_train.h"
 
 /* Clang refuses noinline beside target_clones (GRU__DISPATCH), and never
@@ -171,35 +172,15 @@ GRU__HOT void gru__block_any(const float *restrict w, int stride, int cols,
                              const float *restrict x0, const float *restrict x1,
                              float *restrict y0, float *restrict y1, int width)
 {
+#define GRU__ONE(s, n, stride_) gru__block(w + (s), stride, cols, x0, y0 + (s), y0 + (s), n)
+#define GRU__TWO(s, n, stride_) gru__block2(w + (s), stride, cols, x0, x1, y0 + (s), y1 + (s), n)
     if (!x1) {
-#if GRU_KERNEL_ROWS == 48
-        switch (width) {
-        case 48: gru__block(w, stride, cols, x0, y0, y0, 48); break;
-        case 40: gru__block(w, stride, cols, x0, y0, y0, 40); break;
-        case 32: gru__block(w, stride, cols, x0, y0, y0, 32); break;
-        case 24: gru__block(w, stride, cols, x0, y0, y0, 24); break;
-        case 16: gru__block(w, stride, cols, x0, y0, y0, 16); break;
-        default: gru__block(w, stride, cols, x0, y0, y0, 8); break;
-        }
-#else
-        for (int s = 0; s < width; s += GRU_PACK_ROWS)
-            gru__block(w + s, stride, cols, x0, y0 + s, y0 + s, GRU_PACK_ROWS);
-#endif
-        return;
+        GRU__EACH_SLICE(width, GRU__ONE)
+    } else {
+        GRU__EACH_SLICE(width, GRU__TWO)
     }
-#if GRU_KERNEL_ROWS == 48
-    switch (width) {
-    case 48: gru__block2(w, stride, cols, x0, x1, y0, y1, 48); break;
-    case 40: gru__block2(w, stride, cols, x0, x1, y0, y1, 40); break;
-    case 32: gru__block2(w, stride, cols, x0, x1, y0, y1, 32); break;
-    case 24: gru__block2(w, stride, cols, x0, x1, y0, y1, 24); break;
-    case 16: gru__block2(w, stride, cols, x0, x1, y0, y1, 16); break;
-    default: gru__block2(w, stride, cols, x0, x1, y0, y1, 8); break;
-    }
-#else
-    for (int s = 0; s < width; s += GRU_PACK_ROWS)
-        gru__block2(w + s, stride, cols, x0, x1, y0 + s, y1 + s, GRU_PACK_ROWS);
-#endif
+#undef GRU__ONE
+#undef GRU__TWO
 }
 
 /* y0 = bias0 + W x0 and, if x1, y1 = bias1 + W x1 (bias1 NULL: bias0):

@@ -53,7 +53,7 @@ def build_info():
     with open(path, "rb") as f:
         blob = f.read()
     producers = sorted({m.decode("ascii", "replace") for m in re.findall(rb"GNU C[0-9]* [ -~]+", blob)})
-    clones = sorted({m.decode() for m in re.findall(rb"gru__model_step\.(avx512f|avx2|default)\b", blob)})
+    clones = sorted({m.decode() for m in re.findall(rb"gru__gemv_(avx512f|avx2|portable)\b", blob)})
     return {"extension": path, "compiler_flags": producers, "kernel_clones": clones}
 
 
@@ -71,21 +71,13 @@ def cpu_simd_flags():
 
 
 def simd_level(build, cpu_flags):
-    """The kernel variant the extension's loader picks (GCC target_clones picks
-    the best clone the CPU supports)."""
+    """The kernels the extension runs on this CPU, as gru_c itself reports them
+    (gru_kernel_name: chosen once, by the build or by the loader)."""
     from .. import _core
-    for attr in ("simd_level", "SIMD_LEVEL"):
-        value = getattr(_core, attr, None)
-        if value is not None:
-            return value() if callable(value) else str(value)
-    clones = build["kernel_clones"]
-    if not clones:
-        machine = platform.machine()
-        return f"portable C, auto-vectorized for the baseline of {machine} (no run-time dispatch in this build)"
-    for level in ("avx512f", "avx2"):
-        if level in clones and level in cpu_flags:
-            return f"{level} (run-time dispatch: clones {', '.join(clones)}; this CPU supports {level})"
-    return f"baseline x86-64 (clones {', '.join(clones)}; this CPU has neither avx2 nor avx512f)"
+    names = _core.kernel_names()
+    how = "chosen at load time for this CPU" if _core.kernels_dispatched() else \
+        "fixed at compile time (no run-time dispatch in this build)"
+    return f"float {names['float']}, int8 {names['int8']}, integer {names['integer']} ({how})"
 
 
 def collect():

@@ -1,13 +1,13 @@
-/* quant_act_x86.c - the x86 integer activation kernels (gru_quant_x86.h)
+/* quant_act_x86.c - the x86 integer activation kernels (gru_kernel_x86.h)
  * against the portable gru__qi_tanh / gru__qi_sigmoid, for every input in
  * [-2^26, 2^26] (pre-activations are clamped to +-2^24; the gate loops add
  * two of them, or one and rnd(r * gh_n, 15)). Built and run by
- * tests/test_quant.py; includes gru_quant.c to reach its static kernels.
+ * tests/test_quant.py; the kernels are gru_kernel_x86.h's inline functions.
  * Prints "<kernel> <inputs checked> <mismatches>" per kernel that this CPU
  * runs; exit status 1 on any mismatch. */
 #include <stdio.h>
 
-#include "gru_quant.c"
+#include "gru_kernel_x86.h"
 
 #define LO (-(1 << 26))
 #define HI (1 << 26)
@@ -70,9 +70,10 @@ GRU__AVX512 static long check_avx512(void)
 int main(void)
 {
     long bad = 0;
-    if (gru__x86_avx2())
+    if (__builtin_cpu_supports("avx2"))
         bad += check_avx2();
-    if (gru__x86_avx512vnni())
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
         bad += check_avx512();
     return bad != 0;
 }

@@ -1,12 +1,12 @@
-/* quant_kernels.c - tools/firmware/quant_infer.c's run of "quant_case.h",
+/* quant_kernels.c - pygru/firmware/quant_infer.c's run of "quant_case.h",
  * preceded by a line "kernel <name>" naming the integer kernel that this
- * build dispatches to on this CPU (portable, avx2 or avx512vnni), so that
- * tests/test_quant.py can check that each forced build (GRU_PORTABLE_KERNEL,
- * GRU_NO_AVX512_KERNEL, neither) really ran the kernel it is named after.
- * Includes gru_quant.c to reach its private dispatch predicates. */
+ * build runs on this CPU (gru_kernel_name: portable, avx2 or avx512-vnni),
+ * so that tests/test_quant.py can check that each forced build
+ * (GRU_PORTABLE_KERNEL, GRU_NO_AVX512_KERNEL, neither) really ran the kernel
+ * it is named after. */
 #include <stdio.h>
 
-#include "gru_quant.c"
+#include "gru.h"
 
 #define main quant_infer_main
 #include "quant_infer.c"
@@ -14,10 +14,6 @@
 
 int main(void)
 {
-#if GRU__QX86
-    puts(gru__x86_avx512vnni() ? "kernel avx512vnni" : gru__x86_avx2() ? "kernel avx2" : "kernel portable");
-#else
-    puts("kernel portable");
-#endif
+    printf("kernel %s\n", gru_kernel_name(GRU_KERNEL_INTEGER));
     return quant_infer_main();
 }
