@@ -191,6 +191,10 @@ def run_one(name, seconds, max_len=8192, corpus_dir=None, crash_dir=None, also=(
     proc = subprocess.run(command(name, args), capture_output=True, text=True,
                           env=env(asan and name in PY_HARNESSES), timeout=seconds + 300)
     out = proc.stdout + proc.stderr
+    logs = os.path.join(BUILD, "logs")
+    os.makedirs(logs, exist_ok=True)
+    with open(os.path.join(logs, f"{name}-{int(time.time())}.log"), "w") as f:
+        f.write(out)  # the whole libFuzzer output (coverage over time, final stats)
     m = re.search(r"Done (\d+) runs", out) or re.search(r"stat::number_of_executed_units:\s*(\d+)", out)
     execs = int(m.group(1)) if m else None
     if execs is None:
