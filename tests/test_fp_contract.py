@@ -27,21 +27,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "tools", "firmware")
 sys.path.insert(0, FIRMWARE)
 import fwbuild  # noqa: E402
+from test_targets import require_target  # noqa: E402
 
 GRU_INFER = os.path.join(FIRMWARE, "gru_infer.c")
 GRU_SRC = os.path.join(ROOT, "gru_c", "src")
 STEPS = 25
 TARGETS = ["cortex-m4f", "rv32imafc"]
 FUSING = ["-std=gnu11", "-ffp-contract=fast"]
-
-
-def require_target(target):
-    reason = fwbuild.skip_reason(target)
-    if reason is None:
-        return
-    if os.environ.get("PYGRU_REQUIRE_TARGETS", "") not in ("", "0"):
-        pytest.fail(reason + " [PYGRU_REQUIRE_TARGETS is set: CI must run every target]")
-    pytest.skip(reason)
 
 
 def parse_bits(stdout, width):

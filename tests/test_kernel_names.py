@@ -8,17 +8,10 @@ import sys
 import pytest
 
 from pygru import _core
+from test_bit_identity import cpu_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KNOWN = {"portable", "portable-avx2", "portable-avx512f", "avx2", "avx512-vnni", "arm-vmla", "helium"}
-
-
-def cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((set(line.split(":")[1].split()) for line in f if line.startswith("flags")), set())
-    except OSError:
-        return set()
 
 
 def test_kernel_names_are_known_kernels():
