@@ -555,7 +555,7 @@ def _validation(model, validation_data, loss):
         return None
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise TypeError("validation_data: expected a tuple (X_val, y_val) or "
-                        "(X_val, y_val, lengths_val)")
+                        f"(X_val, y_val, lengths_val), got {type(validation_data).__name__}")
     vl = validation_data[2] if len(validation_data) == 3 else None
     return _prepare(model, validation_data[0], validation_data[1], loss, vl,
                     "validation_data[0]", "validation_data[1]")

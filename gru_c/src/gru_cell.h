@@ -31,7 +31,7 @@
 static inline float gru__cell_h(float z, float n, float h) { return (1.0f - z) * n + z * h; }
 
 /* reset_after, r and z: gh[j] = sigmoid(gi[j] + gh[j]) for j < n (n = 2H). */
-GRU__INLINE void gru__cell_rz_loop(int n, const float *restrict gi, float *restrict gh)
+GRU__HOT void gru__cell_rz_loop(int n, const float *restrict gi, float *restrict gh)
 {
     for (int j = 0; j < n; j++) /* vectorize */
         gh[j] = gru__sigmoid(gi[j] + gh[j]);
@@ -39,7 +39,7 @@ GRU__INLINE void gru__cell_rz_loop(int n, const float *restrict gi, float *restr
 
 /* reset_after, n and h, with r and z from gru__cell_rz_loop in gh. h_out may
  * be h. With save, gates [4H] gets r, z, n and ghn. */
-GRU__INLINE void gru__cell_after_loop(int H, const float *restrict gi, const float *restrict gh,
+GRU__HOT void gru__cell_after_loop(int H, const float *restrict gi, const float *restrict gh,
                                       const float *restrict ghn, const float *h, float *h_out,
                                       float *restrict gates, const int save)
 {
@@ -59,7 +59,7 @@ GRU__INLINE void gru__cell_after_loop(int H, const float *restrict gi, const flo
 
 /* reset_before, r, z and r*h: z = sigmoid into gh[H..2H), rh = r * h. With
  * save, gates gets r, z and rh. */
-GRU__INLINE void gru__cell_before_rz_loop(int H, const float *restrict gi, float *gh,
+GRU__HOT void gru__cell_before_rz_loop(int H, const float *restrict gi, float *gh,
                                           const float *h, float *restrict rh,
                                           float *restrict gates, const int save)
 {
@@ -78,7 +78,7 @@ GRU__INLINE void gru__cell_before_rz_loop(int H, const float *restrict gi, float
 
 /* reset_before, n and h, z in gh[H..2H). h_out may be h. With save, gates
  * gets n. */
-GRU__INLINE void gru__cell_before_loop(int H, const float *restrict gi, const float *restrict gh,
+GRU__HOT void gru__cell_before_loop(int H, const float *restrict gi, const float *restrict gh,
                                        const float *restrict ghn, const float *h, float *h_out,
                                        float *restrict gates, const int save)
 {

@@ -68,7 +68,7 @@ static void gru__head_forward(const gru_dense *head, const float *h, float *logi
     gru__gemv_k(head->weight, head->output_size, head->input_size, h, NULL, head->bias, NULL,
                 logits, NULL);
     memcpy(y, logits, (size_t)head->output_size * sizeof *y);
-    gru__activate(head->activation, y, head->output_size);
+    gru__activate_k(head->activation, y, head->output_size);
 }
 
 /* h of layer l before step t of sequence b (the saved initial state at t = 0). */
