@@ -45,6 +45,61 @@ def run_with_lengths(run, X, seq, lengths, output_dim):
     return Y
 
 
+def state_array(name, value, hidden_sizes, batch, single):
+    """initial_state (PyTorch's h0 [num_layers, batch, hidden], or a list of
+    one [batch, hidden_l] array per layer; without the batch axis for 2-D X)
+    as gru_c's [batch, sum(hidden)] float32 layout (layers concatenated)."""
+    L = len(hidden_sizes)
+    want = f"[{L}, {'' if single else f'{batch}, '}hidden] (PyTorch h0) or a list of {L} arrays"
+    if isinstance(value, (list, tuple)):
+        if len(value) != L:
+            raise ValueError(f"{name}: expected {want}, got a list of {len(value)} arrays")
+        parts = [float_array(f"{name}[{l}]", v, (1,) if single else (2,), H)
+                 for l, (v, H) in enumerate(zip(value, hidden_sizes))]
+    else:
+        arr = float_array(name, value, (2,) if single else (3,))
+        if len(set(hidden_sizes)) != 1 or arr.shape[0] != L or arr.shape[-1] != hidden_sizes[0]:
+            raise ValueError(f"{name}: expected {want} with hidden sizes {list(hidden_sizes)}, "
+                             f"got shape {arr.shape}")
+        parts = list(arr)
+    parts = [p[None] if single else p for p in parts]
+    for l, p in enumerate(parts):
+        if p.shape[0] != batch:
+            raise ValueError(f"{name}: expected batch {batch} (the batch of X) in layer {l}, got shape {p.shape}")
+    return np.ascontiguousarray(np.concatenate(parts, axis=1), np.float32)
+
+
+def split_state(flat, hidden_sizes, single):
+    """Inverse of state_array: [num_layers, batch, hidden] when every layer has
+    the same hidden size (PyTorch's h_n), else a list of [batch, hidden_l]."""
+    parts = np.split(flat, np.cumsum(hidden_sizes)[:-1], axis=1)
+    parts = [p[0] if single else p for p in parts]
+    return np.stack(parts) if len(set(hidden_sizes)) == 1 else parts
+
+
+def run_stateful(model, X, seq, lengths, h0):
+    """(outputs, final states [B, S]) through gru_c's training forward, which
+    takes h0 and lengths and returns each sequence's state after its last
+    valid step; its outputs are gru_sequence's bit for bit. Batches are cut so
+    the saved activations stay near 64 MB."""
+    from .training import make_trainer
+
+    B, T = X.shape[:2]
+    S = sum(model.hidden_sizes)
+    chunk = int(max(1, min(B, (1 << 24) // (T * 6 * S + 1))))
+    if lengths is not None:
+        lengths = np.ascontiguousarray(lengths_array("lengths", lengths, B, T), np.int32)
+    trainer = make_trainer(model, chunk, T, seq)
+    ys, hs = [], []
+    for i in range(0, B, chunk):
+        part = slice(i, min(B, i + chunk))
+        y, h = trainer.forward(np.ascontiguousarray(X[part]), None if lengths is None else lengths[part],
+                               None if h0 is None else np.ascontiguousarray(h0[part]), True)
+        ys.append(y)
+        hs.append(h)
+    return np.concatenate(ys), np.concatenate(hs)
+
+
 class GRUModel(ConfiguredModel):
     """A GRU network: `len(hidden_sizes)` stacked GRU layers, then (if
     `output_size` is given) a dense head ``y = activation(W h + b)``.
@@ -132,27 +187,49 @@ class GRUModel(ConfiguredModel):
 
     # ------------------------------------------------------------------ inference
 
-    def predict(self, X, return_sequences=None, lengths=None):
+    def predict(self, X, return_sequences=None, lengths=None, initial_state=None, return_state=False):
         """Run the model on X of shape (B, T, input_size) or (T, input_size),
         float32 or float64. Returns float32 of shape (B, output_dim), or
         (B, T, output_dim) when return_sequences; without the batch axis for 2-D X.
-        Every sequence starts from a zero state.
 
         lengths: valid steps per sequence (B integers in 1..T; one int for 2-D X)
         for padded batches, as in fit/evaluate: sequence b's output is the one
         after its step lengths[b] - 1, and with return_sequences the padding
-        steps repeat it (the state is held there, as in training)."""
+        steps repeat it (the state is held there, as in training).
+
+        initial_state: the hidden state every sequence starts from (default
+        zeros), as PyTorch's h0: shape [num_layers, B, hidden] (all layers of
+        one hidden size), or a list of one [B, hidden_l] array per layer (any
+        sizes, as Keras' initial_state); for 2-D X without the batch axis
+        ([num_layers, hidden] / [hidden_l]). float32 or float64, finite.
+        return_state: also return the final states, (Y, h_n): each sequence's
+        state after its last valid step, in PyTorch's h_n layout
+        [num_layers, B, hidden] when all layers have one hidden size, else a
+        list of [B, hidden_l] arrays (initial_state's layout). The outputs are
+        the same bits as without states."""
         X, single, lengths = batch_input(X, self.input_size, lengths)
         if X.shape[0] > 2**31 - 1 or X.shape[1] > 2**31 - 1:
             raise ValueError(f"X: batch and time axes must be below 2**31, got shape {X.shape}")
         seq = self.return_sequences if return_sequences is None else bool(return_sequences)
-        Y = run_with_lengths(self._native_model().sequence, X, seq, lengths, self.output_dim)
-        return Y[0] if single else Y
+        if initial_state is None and not return_state:
+            Y = run_with_lengths(self._native_model().sequence, X, seq, lengths, self.output_dim)
+            return Y[0] if single else Y
+        h0 = None if initial_state is None else state_array(
+            "initial_state", initial_state, self.hidden_sizes, X.shape[0], single)
+        Y, h = run_stateful(self, X, seq, lengths, h0)
+        Y = Y[0] if single else Y
+        return (Y, split_state(h, self.hidden_sizes, single)) if return_state else Y
 
-    def stream(self):
+    def stream(self, initial_state=None):
         """A batch-1 streaming state: `s.step(x)` for x of shape (input_size,)
-        returns that step's output; `s.reset()` zeroes the state."""
-        return _core.Stream(self._native_model())
+        returns that step's output; `s.reset()` zeroes the state; `s.state` is
+        the hidden state of all layers concatenated (layer 0 first), readable
+        and assignable. initial_state: where it starts (default zeros), as
+        predict's for 2-D X: [num_layers, hidden] or a list of [hidden_l]."""
+        s = _core.Stream(self._native_model())
+        if initial_state is not None:
+            s.state = state_array("initial_state", initial_state, self.hidden_sizes, 1, True)[0]
+        return s
 
     # ------------------------------------------------------------------ training
 
