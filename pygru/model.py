@@ -24,11 +24,15 @@ def batch_input(X, input_size, lengths=None):
     return X, single, lengths
 
 
-def run_with_lengths(run, X, seq, lengths, output_dim):
+def run_with_lengths(run, X, seq, lengths, output_dim, h0=None):
     """run(X, seq) on the whole batch, or with lengths (valid steps per
     sequence) once per distinct length on the sequences cut to it; with seq,
     the padding steps repeat the last valid output (the training forward holds
-    the state there)."""
+    the state there). With h0 (initial states [B, S]), run(X, seq, h0)."""
+    if h0 is not None:
+        inner = run
+        def run(Xs, s, _idx=slice(None)):
+            return inner(Xs, s, np.ascontiguousarray(h0[_idx]))
     if lengths is None:
         return run(X, seq)
     lengths = lengths_array("lengths", lengths, X.shape[0], X.shape[1])
@@ -36,7 +40,8 @@ def run_with_lengths(run, X, seq, lengths, output_dim):
     Y = np.empty((B, T, output_dim) if seq else (B, output_dim), np.float32)
     for L in np.unique(lengths):
         idx = np.flatnonzero(lengths == L)
-        part = run(np.ascontiguousarray(X[idx, :L]), seq)
+        part = run(np.ascontiguousarray(X[idx, :L]), seq, idx) if h0 is not None else \
+            run(np.ascontiguousarray(X[idx, :L]), seq)
         if seq:
             Y[idx, :L] = part
             Y[idx, L:] = part[:, L - 1:L]
