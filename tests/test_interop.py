@@ -420,13 +420,14 @@ def test_from_onnx_refuses_graph_features(tmp_path):
         return edit
 
     assert pygru.from_onnx(mutated_onnx(tmp_path, initial_h(0.0))).hidden_sizes == (5, 3)  # zero state is fine
-    with pytest.raises(UnsupportedModelError, match="non-zero initial_h"):
+    # a GRUModel starts from zeros: a fixed state needs the graph object
+    with pytest.raises(UnsupportedModelError, match="non-zero constant initial_h .*import_graph"):
         pygru.from_onnx(mutated_onnx(tmp_path, initial_h(0.5)))
 
-    def seq_lens(proto):
-        proto.graph.initializer.append(numpy_helper.from_array(np.array([6], np.int32), "lens"))
-        proto.graph.node[0].input.extend(["lens"])
-    with pytest.raises(UnsupportedModelError, match="sequence_lens"):
+    def seq_lens(proto):  # sequence_lens computed from the data: not a graph input or constant
+        proto.graph.node.insert(0, helper.make_node("Shape", ["input"], ["lens"], start=1, end=2))
+        proto.graph.node[1].input.extend(["lens"])
+    with pytest.raises(UnsupportedModelError, match="sequence_lens computed by a Shape node"):
         pygru.from_onnx(mutated_onnx(tmp_path, seq_lens))
 
     def relu_head(proto):
