@@ -13,6 +13,14 @@ from ._common import UnsupportedModelError, build_model, check_file, require, rz
 OPSET = 14
 _PASS_THROUGH = {"Identity", "Dropout"}  # identity at inference
 _ACTIVATIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax"}
+# Layers outside pygru's model family, named with the nearest form it runs.
+_OUT_OF_SCOPE = {
+    "LSTM": "an LSTM layer (nearest supported form: a forward GRU layer)",
+    "RNN": "a simple RNN layer (nearest supported form: a forward GRU layer)",
+    "Conv": "a convolution (Conv1D) (nearest supported form: GRU layers on the per-step features)",
+    "Attention": "attention (nearest supported form: GRU layers + one dense head)",
+    "MultiHeadAttention": "attention (nearest supported form: GRU layers + one dense head)",
+}
 _ZERO_PRESERVING = {"Slice", "Reshape", "Expand", "Squeeze", "Unsqueeze", "Identity", "Cast", "Tile", "Transpose"}
 
 
@@ -181,6 +189,9 @@ class _Walker:
         y_h = {n.output[1] for n in g.node if n.op_type == "GRU" and len(n.output) > 1 and n.output[1]}
         self.state_concats = {id(n) for n in g.node if n.op_type == "Concat" and self._attrs(n).get("axis") == 0
                               and n.input and all(i in y_h for i in n.input)}
+        for node in g.node:
+            if node.op_type in _OUT_OF_SCOPE:
+                raise self.fail(f"{node.op_type} node {node.name!r}: {_OUT_OF_SCOPE[node.op_type]}")
         self.gru_layer = {}                      # id(GRU node) -> layer index
         self.lengths_source, self.initial_h = None, {}
         self.input_axes = None
@@ -423,7 +434,8 @@ class _Walker:
         direction = a.get("direction", b"forward")
         direction = direction.decode() if isinstance(direction, bytes) else direction
         if direction != "forward":
-            raise self.fail(f"{nm}: direction={direction!r} (forward only)")
+            raise self.fail(f"{nm}: direction={direction!r} (forward only for now; nearest supported form: "
+                            "a forward GRU, with X reversed in time for 'reverse')")
         if "clip" in a:
             raise self.fail(f"{nm}: clip={a['clip']}")
         acts = [s.decode() if isinstance(s, bytes) else s for s in a.get("activations", [])]
