@@ -55,22 +55,22 @@ def state_array(name, value, hidden_sizes, batch, single):
     one [batch, hidden_l] array per layer; without the batch axis for 2-D X)
     as gru_c's [batch, sum(hidden)] float32 layout (layers concatenated)."""
     L = len(hidden_sizes)
-    want = f"[{L}, {'' if single else f'{batch}, '}hidden] (PyTorch h0) or a list of {L} arrays"
+    B = () if single else (batch,)
+    same = len(set(hidden_sizes)) == 1
+    want = (f"shape {(L,) + B + (hidden_sizes[0],)} (PyTorch h0: num_layers, batch, hidden) or " if same else "") + \
+        f"a list of {L} arrays of shapes {[B + (H,) for H in hidden_sizes]}"
     if isinstance(value, (list, tuple)):
-        if len(value) != L:
-            raise ValueError(f"{name}: expected {want}, got a list of {len(value)} arrays")
-        parts = [float_array(f"{name}[{l}]", v, (1,) if single else (2,), H)
-                 for l, (v, H) in enumerate(zip(value, hidden_sizes))]
+        parts = [float_array(f"{name}[{l}]", v, (len(B) + 1,)) for l, v in enumerate(value)]
+        got = f"a list of arrays of shapes {[p.shape for p in parts]}"
+        shapes_ok = [p.shape for p in parts] == [B + (H,) for H in hidden_sizes]
     else:
-        arr = float_array(name, value, (2,) if single else (3,))
-        if len(set(hidden_sizes)) != 1 or arr.shape[0] != L or arr.shape[-1] != hidden_sizes[0]:
-            raise ValueError(f"{name}: expected {want} with hidden sizes {list(hidden_sizes)}, "
-                             f"got shape {arr.shape}")
+        arr = float_array(name, value, (len(B) + 2,))
+        got = f"shape {arr.shape}"
+        shapes_ok = same and arr.shape == (L,) + B + (hidden_sizes[0],)
         parts = list(arr)
+    if not shapes_ok:
+        raise ValueError(f"{name}: expected {want}, got {got}")
     parts = [p[None] if single else p for p in parts]
-    for l, p in enumerate(parts):
-        if p.shape[0] != batch:
-            raise ValueError(f"{name}: expected batch {batch} (the batch of X) in layer {l}, got shape {p.shape}")
     return np.ascontiguousarray(np.concatenate(parts, axis=1), np.float32)
 
 
