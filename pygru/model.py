@@ -287,11 +287,12 @@ class GRUModel(ConfiguredModel):
 
     # ------------------------------------------------------------------ interchange
 
-    def to_onnx(self, path, opset=14):
+    def to_onnx(self, path, opset=14, states=False):
         """Write the model as an ONNX graph (GRU nodes + MatMul/Add head) that
-        ONNX Runtime runs; atomically. Needs the onnx package."""
+        ONNX Runtime runs; atomically. Needs the onnx package. states=True
+        adds input "initial_h" and output "h_n" (PyTorch's h0 / h_n layout)."""
         from .interop.onnx import to_onnx
-        to_onnx(self, path, opset)
+        to_onnx(self, path, opset, states)
 
     def to_torch(self):
         """An equivalent torch nn.Module (nn.GRU(batch_first=True), Linear,

@@ -928,3 +928,24 @@ def test_onnx_refuses_other_recurrences_by_name(op, attrs, feature, tmp_path):
     onnx.save(proto, str(path))
     with pytest.raises(UnsupportedModelError, match=feature):
         pygru.from_onnx(path, values=values)
+
+
+@pytest.mark.parametrize("seq", [False, True])
+def test_to_onnx_states_round_trip(seq, tmp_path):
+    need("onnx")
+    rng = np.random.default_rng(9)
+    model = pygru.GRUModel(3, [4, 4], output_size=2, reset_after=[True, False], return_sequences=seq, seed=2)
+    path = tmp_path / "s.onnx"
+    model.to_onnx(path, states=True)
+    X = rng.standard_normal((3, 5, 3)).astype(np.float32)
+    h0 = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    feeds = {"input": X, "initial_h": h0}
+    assert max(_ort_vs_pygru(path, feeds).values()) <= 1e-5
+    need("onnxruntime")
+    import onnxruntime as ort
+
+    y, h_n = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
+    Y, hn = model.predict(X, initial_state=h0, return_state=True)
+    assert np.abs(Y - y).max() <= 1e-5 and np.abs(hn - h_n).max() <= 1e-5
+    with pytest.raises(ValueError, match=r"states: .* need one hidden size, got hidden sizes \[4, 3\]"):
+        pygru.GRUModel(3, [4, 3]).to_onnx(tmp_path / "x.onnx", states=True)

@@ -510,14 +510,17 @@ class _Walker:
 # ---------------------------------------------------------------------- export
 
 
-def to_onnx(model, path, opset=OPSET):
+def to_onnx(model, path, opset=OPSET, states=False):
     """Write `model` as an ONNX graph (opset >= 14) to `path`, atomically.
 
     Input "input" (batch, time, input_size) float32, dynamic batch and time;
     output "output" (batch, output_dim) or (batch, time, output_dim) with
     return_sequences. One GRU node per layer (time-major, layout=0, the layout
     every runtime implements; Transpose nodes convert), linear_before_reset =
-    the layer's reset_after, then MatMul + Add and the activation."""
+    the layer's reset_after, then MatMul + Add and the activation.
+    states=True (layers of one hidden size): also input "initial_h"
+    [num_layers, batch, hidden] and output "h_n" (the final states), in
+    PyTorch's h0 / h_n layout, as torch.onnx.export writes nn.GRU(x, h0)."""
     onnx = require("onnx", "to_onnx")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -525,6 +528,9 @@ def to_onnx(model, path, opset=OPSET):
 
     if opset < 14:
         raise ValueError(f"opset: expected 14 or newer, got {opset}")
+    if states and len(set(model.hidden_sizes)) != 1:
+        raise ValueError(f"states: initial_h / h_n [num_layers, batch, hidden] need one hidden size, "
+                         f"got hidden sizes {list(model.hidden_sizes)}")
     w = model.get_weights()
     nodes, inits = [], []
 
@@ -544,7 +550,11 @@ def to_onnx(model, path, opset=OPSET):
         W = init(f"W{l}", rzn_to_zrn(w[f"weight_ih_l{l}"])[None])
         R = init(f"R{l}", rzn_to_zrn(w[f"weight_hh_l{l}"])[None])
         B = init(f"B{l}", np.concatenate([rzn_to_zrn(w[f"bias_ih_l{l}"]), rzn_to_zrn(w[f"bias_hh_l{l}"])])[None])
-        nodes.append(helper.make_node("GRU", [x, W, R, B], [f"Y{l}", f"Yh{l}"], name=f"gru{l}", hidden_size=H,
+        ins = [x, W, R, B]
+        if states:
+            nodes.append(helper.make_node("Slice", ["initial_h", axis(l), axis(l + 1), axis(0)], [f"h0_{l}"]))
+            ins += ["", f"h0_{l}"]
+        nodes.append(helper.make_node("GRU", ins, [f"Y{l}", f"Yh{l}"], name=f"gru{l}", hidden_size=H,
                                       linear_before_reset=int(model.reset_after[l])))
         if l < last or model.return_sequences:
             nodes.append(helper.make_node("Squeeze", [f"Y{l}", axis(1)], [f"h{l}"]))  # (T, B, H)
@@ -564,9 +574,14 @@ def to_onnx(model, path, opset=OPSET):
             x = "act_out"
     nodes.append(helper.make_node("Identity", [x], ["output"]))
     out_shape = ["batch", "time", model.output_dim] if model.return_sequences else ["batch", model.output_dim]
-    graph = helper.make_graph(
-        nodes, "pygru", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", "time", model.input_size])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, out_shape)], initializer=inits)
+    inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", "time", model.input_size])]
+    outputs = [helper.make_tensor_value_info("output", TensorProto.FLOAT, out_shape)]
+    if states:
+        L, H = model.num_layers, model.hidden_sizes[0]
+        nodes.append(helper.make_node("Concat", [f"Yh{l}" for l in range(L)], ["h_n"], axis=0))
+        inputs.append(helper.make_tensor_value_info("initial_h", TensorProto.FLOAT, [L, "batch", H]))
+        outputs.append(helper.make_tensor_value_info("h_n", TensorProto.FLOAT, [L, "batch", H]))
+    graph = helper.make_graph(nodes, "pygru", inputs, outputs, initializer=inits)
     from .. import __version__
 
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
