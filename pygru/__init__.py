@@ -56,11 +56,11 @@ def from_keras(path_or_model):
     return impl(path_or_model)
 
 
-def from_onnx(path):
+def from_onnx(path, values=None):
     """A GRUModel from an ONNX file with GRU nodes and an optional MatMul/Gemm
     head. See pygru.interop.onnx.from_onnx."""
     from .interop.onnx import from_onnx as impl
-    return impl(path)
+    return impl(path, values)
 
 
 def c_source_dir():

@@ -110,10 +110,12 @@ cdef class Q8Model:
         b_ih, b_hh; then head weight, scale, bias), for C header export."""
         return list(self._keep)
 
-    def sequence(self, x, bint return_sequences):
-        """x: float32 C-contiguous [B, T, I], validated by the caller."""
+    def sequence(self, x, bint return_sequences, initial_state=None):
+        """x: float32 C-contiguous [B, T, I]; initial_state None or float32
+        [B, state_size]; both validated by the caller."""
         cdef const float[:, :, ::1] xv = x
         cdef int batch = <int>xv.shape[0], steps = <int>xv.shape[1]
+        cdef const float *init = <const float *>(NULL if initial_state is None else _p(initial_state))
         shape = [batch, steps, self.output_size] if return_sequences else [batch, self.output_size]
         y = np.empty(shape, dtype=np.float32)
         state = aligned_empty(self.state_size, np.float32)
@@ -123,7 +125,7 @@ cdef class Q8Model:
         cdef float *wp = <float *>_p(scratch)
         cdef int status
         with nogil:
-            status = gru_q8_sequence(&self.c, &xv[0, 0, 0], batch, steps, return_sequences, NULL,
+            status = gru_q8_sequence(&self.c, &xv[0, 0, 0], batch, steps, return_sequences, init,
                                      sp, <size_t>self.state_size, wp, <size_t>self.scratch_size, yp)
         _qcheck(status)
         return y
@@ -238,10 +240,12 @@ cdef class QIModel:
         header export."""
         return list(self._keep)
 
-    def sequence(self, x, bint return_sequences):
-        """x: int16 C-contiguous [B, T, I]. Returns int32 outputs."""
+    def sequence(self, x, bint return_sequences, initial_state=None):
+        """x: int16 C-contiguous [B, T, I]; initial_state None or int16 Q0.15
+        [B, state_size], C-contiguous. Returns int32 outputs."""
         cdef const int16_t[:, :, ::1] xv = x
         cdef int batch = <int>xv.shape[0], steps = <int>xv.shape[1]
+        cdef const int16_t *init = <const int16_t *>(NULL if initial_state is None else _p(initial_state))
         shape = [batch, steps, self.output_size] if return_sequences else [batch, self.output_size]
         y = np.empty(shape, dtype=np.int32)
         state = aligned_empty(self.state_size, np.int16)
@@ -251,7 +255,7 @@ cdef class QIModel:
         cdef int32_t *wp = <int32_t *>_p(scratch)
         cdef int status
         with nogil:
-            status = gru_qi_sequence(&self.c, &xv[0, 0, 0], batch, steps, return_sequences, NULL,
+            status = gru_qi_sequence(&self.c, &xv[0, 0, 0], batch, steps, return_sequences, init,
                                      sp, <size_t>self.state_size, wp, <size_t>self.scratch_size, yp)
         _qcheck(status)
         return y

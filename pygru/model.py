@@ -24,11 +24,15 @@ def batch_input(X, input_size, lengths=None):
     return X, single, lengths
 
 
-def run_with_lengths(run, X, seq, lengths, output_dim):
+def run_with_lengths(run, X, seq, lengths, output_dim, h0=None):
     """run(X, seq) on the whole batch, or with lengths (valid steps per
     sequence) once per distinct length on the sequences cut to it; with seq,
     the padding steps repeat the last valid output (the training forward holds
-    the state there)."""
+    the state there). With h0 (initial states [B, S]), run(X, seq, h0)."""
+    if h0 is not None:
+        inner = run
+        def run(Xs, s, _idx=slice(None)):
+            return inner(Xs, s, np.ascontiguousarray(h0[_idx]))
     if lengths is None:
         return run(X, seq)
     lengths = lengths_array("lengths", lengths, X.shape[0], X.shape[1])
@@ -36,13 +40,69 @@ def run_with_lengths(run, X, seq, lengths, output_dim):
     Y = np.empty((B, T, output_dim) if seq else (B, output_dim), np.float32)
     for L in np.unique(lengths):
         idx = np.flatnonzero(lengths == L)
-        part = run(np.ascontiguousarray(X[idx, :L]), seq)
+        part = run(np.ascontiguousarray(X[idx, :L]), seq, idx) if h0 is not None else \
+            run(np.ascontiguousarray(X[idx, :L]), seq)
         if seq:
             Y[idx, :L] = part
             Y[idx, L:] = part[:, L - 1:L]
         else:
             Y[idx] = part
     return Y
+
+
+def state_array(name, value, hidden_sizes, batch, single):
+    """initial_state (PyTorch's h0 [num_layers, batch, hidden], or a list of
+    one [batch, hidden_l] array per layer; without the batch axis for 2-D X)
+    as gru_c's [batch, sum(hidden)] float32 layout (layers concatenated)."""
+    L = len(hidden_sizes)
+    B = () if single else (batch,)
+    same = len(set(hidden_sizes)) == 1
+    want = (f"shape {(L,) + B + (hidden_sizes[0],)} (PyTorch h0: num_layers, batch, hidden) or " if same else "") + \
+        f"a list of {L} arrays of shapes {[B + (H,) for H in hidden_sizes]}"
+    if isinstance(value, (list, tuple)):
+        parts = [float_array(f"{name}[{l}]", v, (len(B) + 1,)) for l, v in enumerate(value)]
+        got = f"a list of arrays of shapes {[p.shape for p in parts]}"
+        shapes_ok = [p.shape for p in parts] == [B + (H,) for H in hidden_sizes]
+    else:
+        arr = float_array(name, value, (len(B) + 2,))
+        got = f"shape {arr.shape}"
+        shapes_ok = same and arr.shape == (L,) + B + (hidden_sizes[0],)
+        parts = list(arr)
+    if not shapes_ok:
+        raise ValueError(f"{name}: expected {want}, got {got}")
+    parts = [p[None] if single else p for p in parts]
+    return np.ascontiguousarray(np.concatenate(parts, axis=1), np.float32)
+
+
+def split_state(flat, hidden_sizes, single):
+    """Inverse of state_array: [num_layers, batch, hidden] when every layer has
+    the same hidden size (PyTorch's h_n), else a list of [batch, hidden_l]."""
+    parts = np.split(flat, np.cumsum(hidden_sizes)[:-1], axis=1)
+    parts = [p[0] if single else p for p in parts]
+    return np.stack(parts) if len(set(hidden_sizes)) == 1 else parts
+
+
+def run_stateful(model, X, seq, lengths, h0):
+    """(outputs, final states [B, S]) through gru_c's training forward, which
+    takes h0 and lengths and returns each sequence's state after its last
+    valid step; its outputs are gru_sequence's bit for bit. Batches are cut so
+    the saved activations stay near 64 MB."""
+    from .training import make_trainer
+
+    B, T = X.shape[:2]
+    S = sum(model.hidden_sizes)
+    chunk = int(max(1, min(B, (1 << 24) // (T * 6 * S + 1))))
+    if lengths is not None:
+        lengths = np.ascontiguousarray(lengths_array("lengths", lengths, B, T), np.int32)
+    trainer = make_trainer(model, chunk, T, seq)
+    ys, hs = [], []
+    for i in range(0, B, chunk):
+        part = slice(i, min(B, i + chunk))
+        y, h = trainer.forward(np.ascontiguousarray(X[part]), None if lengths is None else lengths[part],
+                               None if h0 is None else np.ascontiguousarray(h0[part]), True)
+        ys.append(y)
+        hs.append(h)
+    return np.concatenate(ys), np.concatenate(hs)
 
 
 class GRUModel(ConfiguredModel):
@@ -140,27 +200,49 @@ class GRUModel(ConfiguredModel):
 
     # ------------------------------------------------------------------ inference
 
-    def predict(self, X, return_sequences=None, lengths=None):
+    def predict(self, X, return_sequences=None, lengths=None, initial_state=None, return_state=False):
         """Run the model on X of shape (B, T, input_size) or (T, input_size),
         float32 or float64. Returns float32 of shape (B, output_dim), or
         (B, T, output_dim) when return_sequences; without the batch axis for 2-D X.
-        Every sequence starts from a zero state.
 
         lengths: valid steps per sequence (B integers in 1..T; one int for 2-D X)
         for padded batches, as in fit/evaluate: sequence b's output is the one
         after its step lengths[b] - 1, and with return_sequences the padding
-        steps repeat it (the state is held there, as in training)."""
+        steps repeat it (the state is held there, as in training).
+
+        initial_state: the hidden state every sequence starts from (default
+        zeros), as PyTorch's h0: shape [num_layers, B, hidden] (all layers of
+        one hidden size), or a list of one [B, hidden_l] array per layer (any
+        sizes, as Keras' initial_state); for 2-D X without the batch axis
+        ([num_layers, hidden] / [hidden_l]). float32 or float64, finite.
+        return_state: also return the final states, (Y, h_n): each sequence's
+        state after its last valid step, in PyTorch's h_n layout
+        [num_layers, B, hidden] when all layers have one hidden size, else a
+        list of [B, hidden_l] arrays (initial_state's layout). The outputs are
+        the same bits as without states."""
         X, single, lengths = batch_input(X, self.input_size, lengths)
         if X.shape[0] > 2**31 - 1 or X.shape[1] > 2**31 - 1:
             raise ValueError(f"X: batch and time axes must be below 2**31, got shape {X.shape}")
         seq = self.return_sequences if return_sequences is None else bool(return_sequences)
-        Y = run_with_lengths(self._native_model().sequence, X, seq, lengths, self.output_dim)
-        return Y[0] if single else Y
+        if initial_state is None and not return_state:
+            Y = run_with_lengths(self._native_model().sequence, X, seq, lengths, self.output_dim)
+            return Y[0] if single else Y
+        h0 = None if initial_state is None else state_array(
+            "initial_state", initial_state, self.hidden_sizes, X.shape[0], single)
+        Y, h = run_stateful(self, X, seq, lengths, h0)
+        Y = Y[0] if single else Y
+        return (Y, split_state(h, self.hidden_sizes, single)) if return_state else Y
 
-    def stream(self):
+    def stream(self, initial_state=None):
         """A batch-1 streaming state: `s.step(x)` for x of shape (input_size,)
-        returns that step's output; `s.reset()` zeroes the state."""
-        return _core.Stream(self._native_model())
+        returns that step's output; `s.reset()` zeroes the state; `s.state` is
+        the hidden state of all layers concatenated (layer 0 first), readable
+        and assignable. initial_state: where it starts (default zeros), as
+        predict's for 2-D X: [num_layers, hidden] or a list of [hidden_l]."""
+        s = _core.Stream(self._native_model())
+        if initial_state is not None:
+            s.state = state_array("initial_state", initial_state, self.hidden_sizes, 1, True)[0]
+        return s
 
     # ------------------------------------------------------------------ training
 
@@ -213,11 +295,12 @@ class GRUModel(ConfiguredModel):
 
     # ------------------------------------------------------------------ interchange
 
-    def to_onnx(self, path, opset=14):
+    def to_onnx(self, path, opset=14, states=False):
         """Write the model as an ONNX graph (GRU nodes + MatMul/Add head) that
-        ONNX Runtime runs; atomically. Needs the onnx package."""
+        ONNX Runtime runs; atomically. Needs the onnx package. states=True
+        adds input "initial_h" and output "h_n" (PyTorch's h0 / h_n layout)."""
         from .interop.onnx import to_onnx
-        to_onnx(self, path, opset)
+        to_onnx(self, path, opset, states)
 
     def to_torch(self):
         """An equivalent torch nn.Module (nn.GRU(batch_first=True), Linear,

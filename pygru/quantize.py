@@ -32,7 +32,7 @@ import numpy as np
 from ._io import atomic_write, input_file, read_npz
 from ._validate import float_array, refuse_masked
 from .config import ConfiguredModel, ModelConfig
-from .model import GRUModel, batch_input, run_with_lengths
+from .model import GRUModel, batch_input, run_with_lengths, state_array
 
 MODES = ("int8", "integer")
 FORMAT_VERSION = 1
@@ -332,16 +332,31 @@ class QuantizedGRUModel(ConfiguredModel):
         seq = self.return_sequences if return_sequences is None else bool(return_sequences)
         return self._native_model().sequence(np.ascontiguousarray(Xq), seq)
 
-    def predict(self, X, return_sequences=None, lengths=None):
-        """As GRUModel.predict (lengths: valid steps per sequence)."""
+    def predict(self, X, return_sequences=None, lengths=None, initial_state=None, return_state=False):
+        """As GRUModel.predict (lengths: valid steps per sequence;
+        initial_state: float hidden states in GRUModel.predict's layouts; in
+        integer mode they are rounded to the Q0.15 state). return_state is
+        not available: the quantized C sequence functions return no final
+        state (step model.stream() and read .state instead)."""
+        if return_state:
+            raise NotImplementedError("return_state: the quantized sequence API (gru_q8_sequence / "
+                                      "gru_qi_sequence) returns no final state; step model.stream() "
+                                      "and read .state, or use the float GRUModel")
         X, single, lengths = batch_input(X, self.input_size, lengths)
         seq = self.return_sequences if return_sequences is None else bool(return_sequences)
+        h0 = None if initial_state is None else state_array(
+            "initial_state", initial_state, self.hidden_sizes, X.shape[0], single)
         if self.mode == "int8":
             run = self._native_model().sequence
         else:
-            def run(Xs, s):
-                return self.dequantize_output(self.predict_int(self.quantize_input(Xs), s))
-        Y = run_with_lengths(run, X, seq, lengths, self.output_dim)
+            if h0 is not None:
+                v = h0.astype(np.float64) * 32768  # rounded as quantize_input rounds
+                h0 = np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5), -32767, 32767).astype(np.int16)
+
+            def run(Xs, s, h=None):
+                Y = self._native_model().sequence(np.ascontiguousarray(self.quantize_input(Xs)), s, h)
+                return self.dequantize_output(Y)
+        Y = run_with_lengths(run, X, seq, lengths, self.output_dim, h0)
         return Y[0] if single else Y
 
     def stream(self):

@@ -420,13 +420,14 @@ def test_from_onnx_refuses_graph_features(tmp_path):
         return edit
 
     assert pygru.from_onnx(mutated_onnx(tmp_path, initial_h(0.0))).hidden_sizes == (5, 3)  # zero state is fine
-    with pytest.raises(UnsupportedModelError, match="non-zero initial_h"):
+    # a GRUModel starts from zeros: a fixed state needs the graph object
+    with pytest.raises(UnsupportedModelError, match="non-zero constant initial_h .*import_graph"):
         pygru.from_onnx(mutated_onnx(tmp_path, initial_h(0.5)))
 
-    def seq_lens(proto):
-        proto.graph.initializer.append(numpy_helper.from_array(np.array([6], np.int32), "lens"))
-        proto.graph.node[0].input.extend(["lens"])
-    with pytest.raises(UnsupportedModelError, match="sequence_lens"):
+    def seq_lens(proto):  # sequence_lens computed from the data: not a graph input or constant
+        proto.graph.node.insert(0, helper.make_node("Shape", ["input"], ["lens"], start=1, end=2))
+        proto.graph.node[1].input.extend(["lens"])
+    with pytest.raises(UnsupportedModelError, match="sequence_lens computed by a Shape node"):
         pygru.from_onnx(mutated_onnx(tmp_path, seq_lens))
 
     def relu_head(proto):
@@ -715,3 +716,236 @@ def test_from_onnx_live_torch_export(layers, batch_first, out, tmp_path):
     if out == "seq" and not batch_first:
         want = want.transpose(1, 0, 2)
     np.testing.assert_allclose(pygru.from_onnx(path).predict(x), want, rtol=0, atol=TOL)
+
+
+# ---------------------------------------------------------------------- ONNX: exporters' own graphs, states
+
+def _ort_vs_pygru(path, feeds, values=None, runtime="onnxruntime"):
+    """Max abs difference per output between ONNX Runtime (or, for what it
+    does not implement, onnx's own reference evaluator: layout=1 GRUs) and
+    import_graph(path).run."""
+    need("onnxruntime")
+    import onnxruntime as ort
+    from onnx.reference import ReferenceEvaluator
+
+    from pygru.interop.onnx import import_graph
+
+    ort_feeds = dict(feeds, **(values or {}))
+    if runtime == "onnxruntime":
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        want = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, ort_feeds)))
+    else:
+        ref = ReferenceEvaluator(str(path))
+        want = dict(zip(ref.output_names, ref.run(None, ort_feeds)))
+    got = import_graph(str(path), values).run(feeds)
+    assert set(got) == set(want)
+    for name in want:
+        assert got[name].shape == want[name].shape, name
+    return {name: float(np.abs(got[name] - want[name]).max()) for name in want}
+
+
+class _TorchGRUNet:
+    @staticmethod
+    def make(torch, batch_first, head):
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gru = torch.nn.GRU(3, 5, num_layers=2, batch_first=batch_first)
+                self.fc = torch.nn.Linear(5, 2)
+
+            def forward(self, x, h0):
+                y, h_n = self.gru(x, h0)
+                return (self.fc(y) if head else y), h_n
+        return Net().eval()
+
+
+@pytest.mark.parametrize("dynamo", [True, False], ids=["dynamo", "legacy"])
+@pytest.mark.parametrize("batch_first", [True, False], ids=["batch_first", "time_major"])
+@pytest.mark.parametrize("head", [True, False], ids=["head", "no_head"])
+def test_onnx_torch_exporters_with_h0_and_h_n(dynamo, batch_first, head, tmp_path):
+    need_torch()
+    need("onnx")
+    import torch
+    torch.manual_seed(7)
+    net = _TorchGRUNet.make(torch, batch_first, head)
+    x = torch.randn((4, 6, 3) if batch_first else (6, 4, 3))
+    h0 = torch.randn(2, 4, 5)
+    path = tmp_path / "t.onnx"
+    kw = {} if dynamo else {"dynamic_axes": {"x": {0: "a", 1: "b"}, "h0": {1: "batch"}}}
+    torch.onnx.export(net, (x, h0), str(path), dynamo=dynamo, input_names=["x", "h0"],
+                      output_names=["y", "h_n"], **kw)
+    diffs = _ort_vs_pygru(path, {"x": x.numpy(), "h0": h0.numpy()})
+    assert max(diffs.values()) <= 1e-5, diffs
+    # and the torch module itself, through the plain GRUModel API
+    from pygru.interop.onnx import import_graph
+
+    graph = import_graph(str(path))
+    with torch.no_grad():
+        _, h_n = net(x, h0)
+    xb = x.numpy() if batch_first else x.numpy().transpose(1, 0, 2)
+    _, hn = graph.model.predict(xb, initial_state=h0.numpy(), return_state=True)
+    assert np.abs(hn - h_n.numpy()).max() <= 1e-5
+
+
+def _conformance_gru(tmp_path, *, layout=0, bias=False, lens=False, init_h=False, outputs=("", "Y_h"),
+                     lbr=0, T=3, B=3, I=2, H=5, seed=0):
+    """A graph in the form of ONNX's backend cases test_gru_defaults /
+    _with_initial_bias / _seq_length / _batchwise: one GRU node, every tensor
+    (weights too) a graph input, no initializers. Returns (path, feeds, values)."""
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((T, B, I) if layout == 0 else (B, T, I)).astype(np.float32)
+    values = {"W": (0.3 * rng.standard_normal((1, 3 * H, I))).astype(np.float32),
+              "R": (0.3 * rng.standard_normal((1, 3 * H, H))).astype(np.float32)}
+    names = ["X", "W", "R"]
+    feeds = {"X": X}
+    if bias or lens or init_h:
+        values["B"] = (0.3 * rng.standard_normal((1, 6 * H))).astype(np.float32)
+        names.append("B")
+    if lens or init_h:
+        names.append("sequence_lens" if lens else "")
+        if lens:
+            feeds["sequence_lens"] = rng.integers(1, T + 1, B).astype(np.int32)
+    if init_h:
+        names.append("initial_h")
+        feeds["initial_h"] = rng.standard_normal((1, B, H) if layout == 0 else (B, 1, H)).astype(np.float32)
+    node = helper.make_node("GRU", names, list(outputs), hidden_size=H, layout=layout, linear_before_reset=lbr)
+    shapes = {"X": X.shape, "sequence_lens": (B,), "initial_h": feeds.get("initial_h", X).shape}
+    shapes.update({k: v.shape for k, v in values.items()})
+    dtype = {"sequence_lens": TensorProto.INT32}
+    inputs = [helper.make_tensor_value_info(n, dtype.get(n, TensorProto.FLOAT), shapes[n]) for n in names if n]
+    out_shapes = {"Y": (T, 1, B, H) if layout == 0 else (B, T, 1, H), "Y_h": (1, B, H) if layout == 0 else (B, 1, H)}
+    graph_outputs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, out_shapes[o]) for o in outputs if o]
+    proto = helper.make_model(helper.make_graph([node], "gru_case", inputs, graph_outputs),
+                              opset_imports=[helper.make_opsetid("", 14)])
+    proto.ir_version = 8
+    path = tmp_path / "case.onnx"
+    import onnx
+
+    onnx.save(proto, str(path))
+    return path, feeds, values
+
+
+@pytest.mark.parametrize("case", [
+    dict(),                                                   # test_gru_defaults
+    dict(bias=True, H=3, I=3),                                # test_gru_with_initial_bias
+    dict(bias=True, T=2, B=3, I=3, H=5),                      # test_gru_seq_length
+    dict(layout=1, outputs=("Y", "Y_h"), H=6),                # test_gru_batchwise
+    dict(lens=True, T=6, outputs=("Y", "Y_h")),               # padded batch
+    dict(init_h=True, outputs=("Y", "Y_h"), lbr=1),           # non-zero initial_h input
+    dict(lens=True, init_h=True, T=5, outputs=("Y", "Y_h"), lbr=1),
+], ids=["defaults", "initial_bias", "seq_length", "batchwise", "sequence_lens", "initial_h", "lens_and_initial_h"])
+def test_onnx_conformance_form_weights_as_inputs(case, tmp_path):
+    need("onnx")
+    path, feeds, values = _conformance_gru(tmp_path, **case)
+    # ONNX Runtime refuses layout=1 ("Batchwise recurrent operations are not supported")
+    diffs = _ort_vs_pygru(path, feeds, values, "onnxruntime" if not case.get("layout") else "onnx.reference")
+    assert max(diffs.values()) <= 1e-5, diffs
+
+
+def test_onnx_weights_as_inputs_need_values(tmp_path):
+    need("onnx")
+    path, _, values = _conformance_gru(tmp_path)
+    with pytest.raises(UnsupportedModelError, match=r"3 inputs \['X', 'W', 'R'\].*values"):
+        pygru.from_onnx(path)
+    with pytest.raises(ValueError, match="values: expected names of graph inputs .* got 'Q'"):
+        pygru.from_onnx(path, values={"Q": values["W"]})
+    assert pygru.from_onnx(path, values=values).hidden_sizes == (5,)
+
+
+def test_onnx_constant_initial_h_runs_through_import_graph(tmp_path):
+    need("onnx")
+    from onnx import numpy_helper
+
+    def initial_h(proto):
+        rng = np.random.default_rng(3)
+        proto.graph.initializer.append(numpy_helper.from_array(
+            rng.standard_normal((1, 2, 5)).astype(np.float32), "init_h"))
+        gru = proto.graph.node[0]
+        del gru.input[4:]
+        gru.input.extend(["", "init_h"])
+    path = mutated_onnx(tmp_path, initial_h)
+    x = np.random.default_rng(4).standard_normal((2, 2, 4)).astype(np.float32)  # batch 2 either way
+    import onnx
+
+    name = onnx.load(path).graph.input[0].name
+    diffs = _ort_vs_pygru(path, {name: x})
+    assert max(diffs.values()) <= 1e-5, diffs
+
+
+def test_onnx_keras2onnx_style_graph(tmp_path):
+    """The form tf2onnx / keras2onnx write for Keras GRU(return_sequences=False)
+    -> Dense(softmax): batch-major input Transposed to time-major, GRU with
+    linear_before_reset=1 (Keras reset_after=True), Y_h Squeezed, MatMul + Add
+    and Softmax; initial_h a zero ConstantOfShape-derived tensor."""
+    need("onnx")
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(8)
+    H, I, O = 6, 4, 3
+    inits = [numpy_helper.from_array((0.3 * rng.standard_normal(s)).astype(np.float32), n) for n, s in
+             [("W", (1, 3 * H, I)), ("R", (1, 3 * H, H)), ("B", (1, 6 * H)), ("dense_W", (H, O)), ("dense_b", (O,))]]
+    inits.append(numpy_helper.from_array(np.array([0], np.int64), "axis0"))
+    inits.append(numpy_helper.from_array(np.array([1, 1, H], np.int64), "zshape"))
+    nodes = [helper.make_node("Transpose", ["input_1"], ["tm"], perm=[1, 0, 2]),
+             helper.make_node("ConstantOfShape", ["zshape"], ["h_zero"]),
+             helper.make_node("Expand", ["h_zero", "zshape"], ["h_init"]),
+             helper.make_node("GRU", ["tm", "W", "R", "B", "", "h_init"], ["Y", "Y_h"], hidden_size=H,
+                              linear_before_reset=1, name="gru"),
+             helper.make_node("Squeeze", ["Y_h", "axis0"], ["last"]),
+             helper.make_node("MatMul", ["last", "dense_W"], ["mm"]),
+             helper.make_node("Add", ["mm", "dense_b"], ["logits"]),
+             helper.make_node("Softmax", ["logits"], ["dense"], axis=-1)]
+    graph = helper.make_graph(nodes, "keras", [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [1, 7, I])],
+                              [helper.make_tensor_value_info("dense", TensorProto.FLOAT, [1, O])], initializer=inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    proto.ir_version = 8
+    path = tmp_path / "keras.onnx"
+    onnx.save(proto, str(path))
+    diffs = _ort_vs_pygru(path, {"input_1": rng.standard_normal((1, 7, I)).astype(np.float32)})
+    assert max(diffs.values()) <= 1e-5, diffs
+
+
+@pytest.mark.parametrize("op,attrs,feature", [
+    ("GRU", {"direction": "reverse"}, "direction='reverse' .forward only"),
+    ("GRU", {"direction": "bidirectional"}, "direction='bidirectional' .forward only"),
+    ("LSTM", {}, "LSTM node .*an LSTM layer .nearest supported form: a forward GRU layer"),
+    ("Conv", {}, r"Conv node .*Conv1D.*nearest supported form"),
+])
+def test_onnx_refuses_other_recurrences_by_name(op, attrs, feature, tmp_path):
+    need("onnx")
+    path, feeds, values = _conformance_gru(tmp_path, outputs=("Y", "Y_h"))
+    import onnx
+
+    proto = onnx.load(str(path))
+    node = proto.graph.node[0]
+    if op != "GRU":
+        node.op_type = op
+    for key, value in attrs.items():
+        node.attribute.append(onnx.helper.make_attribute(key, value))
+    onnx.save(proto, str(path))
+    with pytest.raises(UnsupportedModelError, match=feature):
+        pygru.from_onnx(path, values=values)
+
+
+@pytest.mark.parametrize("seq", [False, True])
+def test_to_onnx_states_round_trip(seq, tmp_path):
+    need("onnx")
+    rng = np.random.default_rng(9)
+    model = pygru.GRUModel(3, [4, 4], output_size=2, reset_after=[True, False], return_sequences=seq, seed=2)
+    path = tmp_path / "s.onnx"
+    model.to_onnx(path, states=True)
+    X = rng.standard_normal((3, 5, 3)).astype(np.float32)
+    h0 = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    feeds = {"input": X, "initial_h": h0}
+    assert max(_ort_vs_pygru(path, feeds).values()) <= 1e-5
+    need("onnxruntime")
+    import onnxruntime as ort
+
+    y, h_n = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
+    Y, hn = model.predict(X, initial_state=h0, return_state=True)
+    assert np.abs(Y - y).max() <= 1e-5 and np.abs(hn - h_n).max() <= 1e-5
+    with pytest.raises(ValueError, match=r"states: .* need one hidden size, got hidden sizes \[4, 3\]"):
+        pygru.GRUModel(3, [4, 3]).to_onnx(tmp_path / "x.onnx", states=True)

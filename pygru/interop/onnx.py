@@ -13,23 +13,52 @@ from ._common import UnsupportedModelError, build_model, check_file, in_file, re
 OPSET = 14
 _PASS_THROUGH = {"Identity", "Dropout"}  # identity at inference
 _ACTIVATIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax"}
+# Layers outside pygru's model family, named with the nearest form it runs.
+_OUT_OF_SCOPE = {
+    "LSTM": "an LSTM layer (nearest supported form: a forward GRU layer)",
+    "RNN": "a simple RNN layer (nearest supported form: a forward GRU layer)",
+    "Conv": "a convolution (Conv1D) (nearest supported form: GRU layers on the per-step features)",
+    "Attention": "attention (nearest supported form: GRU layers + one dense head)",
+    "MultiHeadAttention": "attention (nearest supported form: GRU layers + one dense head)",
+}
 _ZERO_PRESERVING = {"Slice", "Reshape", "Expand", "Squeeze", "Unsqueeze", "Identity", "Cast", "Tile", "Transpose"}
 
 
-def from_onnx(path):
+def from_onnx(path, values=None):
     """A GRUModel with the weights of an ONNX model (``.onnx`` path or a
     ModelProto) holding a chain of forward GRU nodes (``linear_before_reset``
-    0 or 1, ``layout`` 0 or 1, default activations, zero or absent initial
-    state), optionally followed by a dense head (MatMul [+ Add] or Gemm) and a
-    Sigmoid, Tanh or Softmax over the last axis.
+    0 or 1, ``layout`` 0 or 1, default activations), optionally followed by a
+    dense head (MatMul [+ Add] or Gemm) and a Sigmoid, Tanh or Softmax over
+    the last axis.
 
     The Transpose / Squeeze / Gather(-1) nodes that exporters put around GRU
-    outputs are followed; so are Identity and Dropout (inference no-ops).
-    pygru takes (batch, time, features) even when the graph is time-major.
-    Weights must be initializers or Constant nodes. Reverse or bidirectional
-    direction, clip, other activations, sequence_lens, a non-zero initial_h
-    and any other node on the data path raise UnsupportedModelError naming it.
+    outputs are followed, and the Reshape that torch's dynamo exporter uses to
+    fold the direction axis into the features; so are Identity and Dropout
+    (inference no-ops). pygru takes (batch, time, features) even when the
+    graph is time-major. Weights must be initializers, Constant nodes, or
+    graph inputs whose values are given in `values` ({input name: array}, as
+    in ONNX's backend test cases). Extra graph outputs that are GRU final
+    states (Y_h, PyTorch's h_n) and the inputs sequence_lens and initial_h
+    (graph inputs; use import_graph(path).run(feeds) to run the graph with
+    them) are accepted. A non-zero constant initial_h needs import_graph.
+    Reverse or bidirectional direction, clip, other activations and any other
+    node on the data path raise UnsupportedModelError naming it.
     """
+    graph = import_graph(path, values)
+    fixed = sorted(l for l, src in graph.initial_h.items() if src[0] == "const")
+    if fixed:
+        raise UnsupportedModelError(
+            f"{graph.where}: a non-zero constant initial_h (GRU layers {fixed}) is not supported by from_onnx, "
+            "whose GRUModel starts from zero states; use pygru.interop.onnx.import_graph(path).run(feeds), "
+            "or predict(X, initial_state=graph.initial_state(batch))")
+    return graph.model
+
+
+def import_graph(path, values=None):
+    """The ONNX graph as an OnnxGraph: `.model` (the GRUModel from_onnx
+    returns) and `.run(feeds)`, which computes every graph output by name from
+    the graph's own inputs (sequence, sequence_lens, initial_h) in the graph's
+    own layouts, like onnxruntime.InferenceSession.run."""
     onnx = require("onnx", "from_onnx")
 
     if isinstance(path, onnx.ModelProto):
@@ -43,12 +72,80 @@ def from_onnx(path):
             raise ValueError(f"path: {path!r} is not a readable ONNX model: expected an ONNX protobuf, got "
                              f"{type(exc).__name__}: {exc}") from None
     try:
-        return in_file(None if where == "model" else path, lambda: _Walker(proto, where).run())
+        walker = _Walker(proto, where, values)
+        model = in_file(None if where == "model" else path, walker.run)
     except (IndexError, KeyError, AttributeError) as exc:
         # A structurally broken graph (a node without the inputs or
         # attributes its op needs): say so instead of leaking the lookup
         # that failed (tools/fuzz/fuzz_onnx.py).
         raise ValueError(f"{where}: malformed ONNX graph ({type(exc).__name__}: {exc})") from None
+    return OnnxGraph(model, walker)
+
+
+class OnnxGraph:
+    """An imported ONNX graph: the GRUModel plus how the graph's inputs and
+    outputs map onto predict(lengths=, initial_state=, return_state=)."""
+
+    def __init__(self, model, walker):
+        self.model, self.where = model, walker.where
+        self.input_name, self.input_axes = walker.input_name, walker.input_axes
+        self.lengths_source, self.initial_h = walker.lengths_source, walker.initial_h
+        self.output_name, self.output_axes = walker.output_name, walker.output_axes
+        self.state_outputs = walker.state_outputs
+
+    def initial_state(self, feeds, batch):
+        """predict's initial_state (one [batch, H] array per layer) from the
+        graph's initial_h constants and `feeds`."""
+        hs = []
+        for l, H in enumerate(self.model.hidden_sizes):
+            kind, *rest = self.initial_h.get(l, ("zero",))
+            if kind == "zero":
+                hs.append(np.zeros((batch, H), np.float32))
+                continue
+            arr = np.asarray(rest[0] if kind == "const" else feeds[rest[0]], np.float32)
+            layout, index = rest[1], rest[2]
+            arr = arr if layout == 0 else arr.transpose(1, 0, 2)  # -> [D or L, B, H]
+            hs.append(arr[index])
+        return hs
+
+    def run(self, feeds):
+        """{output name: array} for every graph output; feeds as
+        InferenceSession.run takes them ({input name: array})."""
+        X = np.asarray(feeds[self.input_name])
+        X = X.transpose([self.input_axes.index(a) for a in "BTF"])
+        lengths = None
+        if self.lengths_source is not None:
+            kind, src = self.lengths_source
+            lengths = np.asarray(src if kind == "const" else feeds[src]).astype(np.int64)
+        seq = "T" in self.output_axes
+        if lengths is not None and seq and self.model.output_size is not None:
+            raise UnsupportedModelError(f"{self.where}: sequence_lens with a per-step dense head (ONNX "
+                                        "zeroes Y at padding before the head)")
+        Y, hn = self.model.predict(X, return_sequences=seq, lengths=lengths,
+                                   initial_state=self.initial_state(feeds, X.shape[0]), return_state=True)
+        hs = list(hn)
+        if lengths is not None and seq:
+            Y[np.arange(Y.shape[1])[None, :] >= lengths[:, None]] = 0  # ONNX: Y is 0 past sequence_lens
+        out = {self.output_name: _arrange(Y, ("B", "T", "F") if seq else ("B", "F"), self.output_axes)}
+        for name, (layers, axes) in self.state_outputs.items():
+            out[name] = _arrange(np.stack([hs[l] for l in layers]), ("D", "B", "F"), axes)
+        return out
+
+
+def _arrange(arr, have, want):
+    """arr with axes `have` laid out as `want`: a stack of layers' states (D)
+    becomes L where the graph concatenated them; size-1 axes are added or
+    squeezed as the graph has them."""
+    have = list(have)
+    if "L" in want and "D" in have:
+        have[have.index("D")] = "L"
+    for a in [a for a in have if a not in want]:
+        arr = arr.reshape(arr.shape[:have.index(a)] + arr.shape[have.index(a) + 1:])
+        have.remove(a)
+    for a in want:
+        if a not in have:
+            arr, have = arr[..., None], have + [a]
+    return arr.transpose([have.index(a) for a in want])
 
 
 def _to_array(tensor, where):
@@ -66,11 +163,19 @@ def _to_array(tensor, where):
 class _Walker:
     """Follows the data path from the graph input to the graph output."""
 
-    def __init__(self, proto, where):
+    def __init__(self, proto, where, values=None):
         self.where = where
         self.graph = g = proto.graph
         self.opset = max([o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")] or [1])
         self.consts = {t.name: _to_array(t, where) for t in g.initializer}
+        graph_inputs = [i.name for i in g.input]
+        if values is not None:
+            if not hasattr(values, "items"):
+                raise TypeError(f"values: expected a dict {{graph input name: array}}, got {type(values).__name__}")
+            for key, value in values.items():
+                if key not in graph_inputs:
+                    raise ValueError(f"values: expected names of graph inputs {graph_inputs}, got {key!r}")
+                self.consts[key] = np.asarray(value)
         self.producer = {}
         self.consumers = {}
         for node in g.node:
@@ -85,6 +190,87 @@ class _Walker:
         y_h = {n.output[1] for n in g.node if n.op_type == "GRU" and len(n.output) > 1 and n.output[1]}
         self.state_concats = {id(n) for n in g.node if n.op_type == "Concat" and self._attrs(n).get("axis") == 0
                               and n.input and all(i in y_h for i in n.input)}
+        for node in g.node:
+            if node.op_type in _OUT_OF_SCOPE:
+                raise self.fail(f"{node.op_type} node {node.name!r}: {_OUT_OF_SCOPE[node.op_type]}")
+        self.gru_layer = {}                      # id(GRU node) -> layer index
+        self.lengths_source, self.initial_h = None, {}
+        self.input_axes = None
+        self._find_outputs()
+
+    def _state_source(self, name):
+        """(GRU nodes, axis labels) when tensor `name` is a final state
+        (a GRU's Y_h, squeezed or concatenated over layers), else None."""
+        node = self.producer.get(name)
+        if node is None:
+            return None
+        if node.op_type == "GRU":
+            if len(node.output) < 2 or node.output[1] != name:
+                return None
+            return [node], ("D", "B", "F") if self._attrs(node).get("layout", 0) == 0 else ("B", "D", "F")
+        if node.op_type in _PASS_THROUGH:
+            return self._state_source(node.input[0])
+        if node.op_type == "Squeeze":
+            src = self._state_source(node.input[0])
+            return src and (src[0], self._axes(node, "Squeeze", self._attrs(node), src[1], 0))
+        if id(node) in self.state_concats:
+            srcs = [self._state_source(i) for i in node.input]
+            if all(s and s[1] == ("D", "B", "F") for s in srcs):
+                return [n for s in srcs for n in s[0]], ("L", "B", "F")
+        return None
+
+    def _find_outputs(self):
+        """The output the data path ends in, and the graph outputs that are
+        final states (their nodes are left off the data path)."""
+        outs = [o.name for o in self.graph.output]
+        states = {o: self._state_source(o) for o in outs}
+        main = [o for o in outs if states[o] is None] or outs[:1]
+        if len(main) != 1:
+            raise self.fail(f"a graph with {len(main)} outputs {main} that are not GRU final states "
+                            "(expected one, plus any Y_h)")
+        self.output_name = main[0]
+        self._states = {o: src for o, src in states.items() if src is not None and o != self.output_name}
+        self.state_only = set()
+        for o in self._states:
+            self._mark_state_only(o)
+
+    def _mark_state_only(self, name):
+        node = self.producer.get(name)
+        if node is None or node.op_type == "GRU" or name == self.output_name:
+            return
+        if all(id(c) in self.state_only for o in node.output for c in self.consumers.get(o, [])):
+            self.state_only.add(id(node))
+            for i in node.input:
+                self._mark_state_only(i)
+
+    @property
+    def state_outputs(self):
+        return {o: ([self.gru_layer[id(n)] for n in nodes], axes) for o, (nodes, axes) in self._states.items()}
+
+    def _graph_source(self, name, what, nm):
+        """The graph input that `name` (a GRU's sequence_lens / initial_h)
+        comes from through Identity / Cast, and the layer it slices (Slice of
+        one index along axis 0, PyTorch's h0[l]), or a constant."""
+        index = 0
+        node = self.producer.get(name)
+        while node is not None and name not in self.consts:
+            if node.op_type in ("Identity", "Cast"):
+                name = node.input[0]
+            elif node.op_type == "Slice" and len(node.input) >= 3:
+                starts, ends = (np.atleast_1d(self.const(i, f"{what} Slice")) for i in node.input[1:3])
+                axes = np.atleast_1d(self.const(node.input[3], f"{what} Slice")) if len(node.input) > 3 else [0]
+                steps = self.const(node.input[4], f"{what} Slice") if len(node.input) > 4 else 1
+                if list(axes) != [0] or ends[0] != starts[0] + 1 or np.any(np.asarray(steps) != 1):
+                    raise self.fail(f"{nm}: {what} sliced other than one index of axis 0")
+                index, name = int(starts[0]), node.input[0]
+            else:
+                raise self.fail(f"{nm}: {what} computed by a {node.op_type} node")
+            node = self.producer.get(name)
+        if name in self.consts:
+            return ("const", self.consts[name], index)
+        if name not in [i.name for i in self.graph.input]:
+            raise self.fail(f"{nm}: {what} from tensor {name!r}, neither a graph input nor a constant")
+        return ("input", name, index)
 
     def fail(self, feature):
         return UnsupportedModelError(f"{self.where}: {feature} is not supported")
@@ -127,17 +313,26 @@ class _Walker:
     def data_consumers(self, name):
         # Shape nodes only feed shape computations (e.g. the zero initial state);
         # the Y_h of a lower layer may feed an h_n Concat whose last layer is used.
-        return [n for n in self.consumers.get(name, []) if n.op_type != "Shape"
+        return [n for n in self.consumers.get(name, []) if n.op_type != "Shape" and id(n) not in self.state_only
                 and not (id(n) in self.state_concats and n.input[-1] != name)]
 
     def run(self):
         g = self.graph
-        inputs = [i.name for i in g.input if i.name not in self.consts]
+        aux = set()
+        for node in g.node:
+            if node.op_type == "GRU":
+                for k in (4, 5):
+                    if len(node.input) > k and node.input[k] and not self.is_zero(node.input[k]):
+                        src = self._graph_source(node.input[k], ("sequence_lens", "initial_h")[k - 4],
+                                                 f"GRU node {node.name!r}")
+                        if src[0] == "input":
+                            aux.add(src[1])
+        inputs = [i.name for i in g.input if i.name not in self.consts and i.name not in aux]
         if len(inputs) != 1:
-            raise self.fail(f"a graph with {len(inputs)} inputs {inputs} (expected one sequence input)")
-        if len(g.output) != 1:
-            raise self.fail(f"a graph with {len(g.output)} outputs (expected one)")
-        out_name = g.output[0].name
+            raise self.fail(f"a graph with {len(inputs)} inputs {inputs} besides sequence_lens / initial_h "
+                            "(expected one sequence input; give weight inputs' values in `values`)")
+        self.input_name = inputs[0]
+        out_name = self.output_name
         name, labels = inputs[0], ("x0", "x1", "F")  # graph input: (?, ?, features)
         layers, head_w, head_b, activation, n_states = [], None, None, None, 0
         while name != out_name:
@@ -156,6 +351,13 @@ class _Walker:
                 pass
             elif op in ("Transpose", "Squeeze", "Gather"):
                 labels = self._axes(node, op, attrs, labels, n_states)
+            elif op == "Reshape" and "D" in labels and labels.index("D") == len(labels) - 2:
+                # torch's dynamo exporter: (..., D=1, H) -> (..., H)
+                shape = np.atleast_1d(self.const(node.input[1], "Reshape shape"))
+                if len(shape) != len(labels) - 1 or shape[-1] not in (-1, layers[-1]["weight_hh"].shape[1]):
+                    raise self.fail(f"Reshape node {node.name!r} to {shape.tolist()} (only folding the "
+                                    "direction axis into the features)")
+                labels = labels[:-2] + labels[-1:]
             elif op == "Concat" and id(node) in self.state_concats and labels == ("D", "B", "F"):
                 labels, n_states = ("L", "B", "F"), len(node.input)
             elif op == "GRU":
@@ -190,9 +392,10 @@ class _Walker:
             name = node.output[0]
         if not layers:
             raise ValueError(f"{self.where}: no GRU node on the path from the input to the output")
-        if "D" in labels or sorted(labels) not in (["B", "F"], ["B", "F", "T"]):
+        if sorted(a for a in labels if a != "D") not in (["B", "F"], ["B", "F", "T"]):
             raise self.fail(f"graph output with axes {labels} (expected (batch, features) or "
                             "(batch, time, features) in either order)")
+        self.output_axes = labels
         head = None
         if head_w is not None:
             head = (head_w, np.zeros(head_w.shape[0], np.float32) if head_b is None else head_b)
@@ -232,7 +435,8 @@ class _Walker:
         direction = a.get("direction", b"forward")
         direction = direction.decode() if isinstance(direction, bytes) else direction
         if direction != "forward":
-            raise self.fail(f"{nm}: direction={direction!r} (forward only)")
+            raise self.fail(f"{nm}: direction={direction!r} (forward only for now; nearest supported form: "
+                            "a forward GRU, with X reversed in time for 'reverse')")
         if "clip" in a:
             raise self.fail(f"{nm}: clip={a['clip']}")
         acts = [s.decode() if isinstance(s, bytes) else s for s in a.get("activations", [])]
@@ -245,11 +449,20 @@ class _Walker:
         want = ("T", "B") if layout == 0 else ("B", "T")
         if labels[2] != "F" or (labels[:2] != want and not (first and set(labels[:2]) == {"x0", "x1"})):
             raise self.fail(f"{nm}: input with axes {labels} for layout={layout}")
+        if first:
+            named = dict(zip(labels[:2], want))
+            self.input_axes = (named.get("x0", "T"), named.get("x1", "B"), "F")
         ins = list(node.input) + [""] * (6 - len(node.input))
+        layer_index = self.gru_layer[id(node)] = len(self.gru_layer)
         if ins[4]:
-            raise self.fail(f"{nm}: sequence_lens")
+            kind, src, _ = self._graph_source(ins[4], "sequence_lens", nm)
+            if self.lengths_source is not None and self.lengths_source[0] == kind == "input" \
+                    and self.lengths_source[1] != src:
+                raise self.fail(f"{nm}: sequence_lens from another input than the first GRU's")
+            self.lengths_source = (kind, src)
         if ins[5] and not self.is_zero(ins[5]):
-            raise self.fail(f"{nm}: a non-zero initial_h")
+            kind, src, index = self._graph_source(ins[5], "initial_h", nm)
+            self.initial_h[layer_index] = (kind, src, layout, index)
         W = np.asarray(self.const(ins[1], f"{nm} W"), np.float32)
         R = np.asarray(self.const(ins[2], f"{nm} R"), np.float32)
         if R.ndim != 3 or R.shape[0] != 1 or R.shape[1] != 3 * R.shape[2]:
@@ -266,7 +479,7 @@ class _Walker:
                  "bias_ih": zrn_to_rzn(B[0, :3 * H]), "bias_hh": zrn_to_rzn(B[0, 3 * H:]),
                  "reset_after": bool(a.get("linear_before_reset", 0))}
         outs = list(node.output) + [""] * (2 - len(node.output))
-        used = [i for i, o in enumerate(outs) if o and (self.data_consumers(o) or o == self.graph.output[0].name)]
+        used = [i for i, o in enumerate(outs) if o and (self.data_consumers(o) or o == self.output_name)]
         if len(used) != 1:
             raise self.fail(f"{nm}: {len(used)} of its outputs (Y, Y_h) used (expected one)")
         if used[0] == 0:
@@ -298,14 +511,17 @@ class _Walker:
 # ---------------------------------------------------------------------- export
 
 
-def to_onnx(model, path, opset=OPSET):
+def to_onnx(model, path, opset=OPSET, states=False):
     """Write `model` as an ONNX graph (opset >= 14) to `path`, atomically.
 
     Input "input" (batch, time, input_size) float32, dynamic batch and time;
     output "output" (batch, output_dim) or (batch, time, output_dim) with
     return_sequences. One GRU node per layer (time-major, layout=0, the layout
     every runtime implements; Transpose nodes convert), linear_before_reset =
-    the layer's reset_after, then MatMul + Add and the activation."""
+    the layer's reset_after, then MatMul + Add and the activation.
+    states=True (layers of one hidden size): also input "initial_h"
+    [num_layers, batch, hidden] and output "h_n" (the final states), in
+    PyTorch's h0 / h_n layout, as torch.onnx.export writes nn.GRU(x, h0)."""
     onnx = require("onnx", "to_onnx")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -313,6 +529,9 @@ def to_onnx(model, path, opset=OPSET):
 
     if opset < 14:
         raise ValueError(f"opset: expected 14 or newer, got {opset}")
+    if states and len(set(model.hidden_sizes)) != 1:
+        raise ValueError(f"states: initial_h / h_n [num_layers, batch, hidden] need one hidden size, "
+                         f"got hidden sizes {list(model.hidden_sizes)}")
     w = model.get_weights()
     nodes, inits = [], []
 
@@ -332,7 +551,11 @@ def to_onnx(model, path, opset=OPSET):
         W = init(f"W{l}", rzn_to_zrn(w[f"weight_ih_l{l}"])[None])
         R = init(f"R{l}", rzn_to_zrn(w[f"weight_hh_l{l}"])[None])
         B = init(f"B{l}", np.concatenate([rzn_to_zrn(w[f"bias_ih_l{l}"]), rzn_to_zrn(w[f"bias_hh_l{l}"])])[None])
-        nodes.append(helper.make_node("GRU", [x, W, R, B], [f"Y{l}", f"Yh{l}"], name=f"gru{l}", hidden_size=H,
+        ins = [x, W, R, B]
+        if states:
+            nodes.append(helper.make_node("Slice", ["initial_h", axis(l), axis(l + 1), axis(0)], [f"h0_{l}"]))
+            ins += ["", f"h0_{l}"]
+        nodes.append(helper.make_node("GRU", ins, [f"Y{l}", f"Yh{l}"], name=f"gru{l}", hidden_size=H,
                                       linear_before_reset=int(model.reset_after[l])))
         if l < last or model.return_sequences:
             nodes.append(helper.make_node("Squeeze", [f"Y{l}", axis(1)], [f"h{l}"]))  # (T, B, H)
@@ -352,9 +575,14 @@ def to_onnx(model, path, opset=OPSET):
             x = "act_out"
     nodes.append(helper.make_node("Identity", [x], ["output"]))
     out_shape = ["batch", "time", model.output_dim] if model.return_sequences else ["batch", model.output_dim]
-    graph = helper.make_graph(
-        nodes, "pygru", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", "time", model.input_size])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, out_shape)], initializer=inits)
+    inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", "time", model.input_size])]
+    outputs = [helper.make_tensor_value_info("output", TensorProto.FLOAT, out_shape)]
+    if states:
+        L, H = model.num_layers, model.hidden_sizes[0]
+        nodes.append(helper.make_node("Concat", [f"Yh{l}" for l in range(L)], ["h_n"], axis=0))
+        inputs.append(helper.make_tensor_value_info("initial_h", TensorProto.FLOAT, [L, "batch", H]))
+        outputs.append(helper.make_tensor_value_info("h_n", TensorProto.FLOAT, [L, "batch", H]))
+    graph = helper.make_graph(nodes, "pygru", inputs, outputs, initializer=inits)
     from .. import __version__
 
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
