@@ -81,5 +81,5 @@ def test_hot_loops_vectorize(tmp_path):
         missing(f"{cc[0]} does not print -fopt-info reports (the check needs GCC)")
     vectorized = {(os.path.basename(m.group(1)), int(m.group(2))) for m in
                   re.finditer(r"([\w./-]+\.[ch]):(\d+):\d+: optimized: loop vectorized", reports)}
-    missing = sorted(marked - vectorized)
-    assert not missing, f"marked loops that did not vectorize: {missing}\n{reports}"
+    unvectorized = sorted(marked - vectorized)
+    assert not unvectorized, f"marked loops that did not vectorize: {unvectorized}\n{reports}"

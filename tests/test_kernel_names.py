@@ -9,7 +9,6 @@ import pytest
 
 from conftest import cpu_flags, pygru_env
 from pygru import _core
-from test_bit_identity import cpu_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KNOWN = {"portable", "portable-avx2", "portable-avx512f", "avx2", "avx512-vnni", "arm-vmla", "helium"}
