@@ -317,23 +317,9 @@ class _Walker:
                 and not (id(n) in self.state_concats and n.input[-1] != name)]
 
     def run(self):
-        g = self.graph
-        aux = set()
-        for node in g.node:
-            if node.op_type == "GRU":
-                for k in (4, 5):
-                    if len(node.input) > k and node.input[k] and not self.is_zero(node.input[k]):
-                        src = self._graph_source(node.input[k], ("sequence_lens", "initial_h")[k - 4],
-                                                 f"GRU node {node.name!r}")
-                        if src[0] == "input":
-                            aux.add(src[1])
-        inputs = [i.name for i in g.input if i.name not in self.consts and i.name not in aux]
-        if len(inputs) != 1:
-            raise self.fail(f"a graph with {len(inputs)} inputs {inputs} besides sequence_lens / initial_h "
-                            "(expected one sequence input; give weight inputs' values in `values`)")
-        self.input_name = inputs[0]
+        self.input_name = self._sequence_input()
         out_name = self.output_name
-        name, labels = inputs[0], ("x0", "x1", "F")  # graph input: (?, ?, features)
+        name, labels = self.input_name, ("x0", "x1", "F")  # graph input: (?, ?, features)
         layers, head_w, head_b, activation, n_states = [], None, None, None, 0
         while name != out_name:
             users = self.data_consumers(name)
@@ -400,6 +386,24 @@ class _Walker:
         if head_w is not None:
             head = (head_w, np.zeros(head_w.shape[0], np.float32) if head_b is None else head_b)
         return build_model(layers, head, activation, return_sequences="T" in labels)
+
+    def _sequence_input(self):
+        """The one graph input that is neither a weight (initializer or
+        `values`) nor the source of a GRU's sequence_lens / initial_h."""
+        aux = set()
+        for node in self.graph.node:
+            if node.op_type == "GRU":
+                for k in (4, 5):
+                    if len(node.input) > k and node.input[k] and not self.is_zero(node.input[k]):
+                        src = self._graph_source(node.input[k], ("sequence_lens", "initial_h")[k - 4],
+                                                 f"GRU node {node.name!r}")
+                        if src[0] == "input":
+                            aux.add(src[1])
+        inputs = [i.name for i in self.graph.input if i.name not in self.consts and i.name not in aux]
+        if len(inputs) != 1:
+            raise self.fail(f"a graph with {len(inputs)} inputs {inputs} besides sequence_lens / initial_h "
+                            "(expected one sequence input; give weight inputs' values in `values`)")
+        return inputs[0]
 
     def _axes(self, node, op, attrs, labels, n_states):
         """The axis labels after a Transpose, Squeeze or Gather node on the data
