@@ -5,7 +5,6 @@ import numpy as np
 
 from . import _core
 from ._io import atomic_write, input_file, read_npz
-from ._load_checks import check_config, check_float_arrays
 from ._validate import float_array, lengths_array, rng
 from .config import OUTPUT_ACTIVATIONS, ConfiguredModel, ModelConfig  # noqa: F401 (OUTPUT_ACTIVATIONS: public)
 
@@ -316,6 +315,7 @@ class GRUModel(ConfiguredModel):
 def load(path):
     """Load a model written by GRUModel.save. Never unpickles; a file that is not
     a pygru model raises ValueError saying what is wrong."""
+    from ._load_checks import check_config, check_float_arrays
     path = input_file("path", path, "pygru .npz model")
     arrays = read_npz(path, "path", "pygru .npz model")
     if "__format_version__" not in arrays or "__config__" not in arrays:

@@ -265,11 +265,11 @@ class QuantizedGRUModel(ConfiguredModel):
     def __init__(self, mode, config, params, input_scale):
         if mode not in MODES:
             raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
-        if isinstance(config, ModelConfig):
-            config = config.to_dict()
-        config, input_scale = _check_parts("params", mode, config, params, input_scale)
+        spec = config if isinstance(config, ModelConfig) else None
+        config, input_scale = _check_parts("params", mode, config.to_dict() if spec else config, params,
+                                           input_scale)
         self.mode = mode
-        self.spec = ModelConfig.from_dict(dict(config))
+        self.spec = spec or ModelConfig.from_dict(dict(config))
         self.params = {k: np.ascontiguousarray(v) for k, v in params.items()}
         self.input_scale = float(input_scale)
         self._native = None
@@ -339,9 +339,10 @@ class QuantizedGRUModel(ConfiguredModel):
         not available: the quantized C sequence functions return no final
         state (step model.stream() and read .state instead)."""
         if return_state:
-            raise NotImplementedError("return_state: the quantized sequence API (gru_q8_sequence / "
-                                      "gru_qi_sequence) returns no final state; step model.stream() "
-                                      "and read .state, or use the float GRUModel")
+            raise NotImplementedError(f"return_state: expected False for a quantized model (the quantized "
+                                      f"sequence API, gru_q8_sequence / gru_qi_sequence, returns no final "
+                                      f"state; step model.stream() and read .state, or use the float "
+                                      f"GRUModel), got {return_state!r}")
         X, single, lengths = batch_input(X, self.input_size, lengths)
         seq = self.return_sequences if return_sequences is None else bool(return_sequences)
         h0 = None if initial_state is None else state_array(

@@ -618,6 +618,15 @@ def _restore_best(model, trainer, history, best, patience, skipped):
     model.set_weights(unflatten_weights(model, final))
 
 
+def _check_hyper(epochs, batch_size, lr, weight_decay, momentum, clip_norm, early_stopping):
+    """fit's numeric settings, checked (floats as the float32 the C optimizer stores)."""
+    return (positive_int("epochs", epochs, 10**9), positive_int("batch_size", batch_size, 2**31 - 1),
+            _positive_float("lr", lr), _positive_float("weight_decay", weight_decay, allow_zero=True),
+            _positive_float("momentum", momentum, allow_zero=True, below=1.0),
+            _positive_float("clip_norm", clip_norm, allow_none=True),
+            None if early_stopping is None else positive_int("early_stopping", early_stopping))
+
+
 def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
         weight_decay=0.0, clip_norm=None, lengths=None, validation_data=None, shuffle=True,
         seed=None, early_stopping=None, progress=True, momentum=0.9, checkpoint=None, resume=False,
@@ -626,13 +635,8 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
     _check_choice("loss", loss, LOSSES)
     _check_loss_head(model, loss)
     _check_choice("optimizer", optimizer, OPTIMIZERS)
-    epochs = positive_int("epochs", epochs, 10**9)
-    batch_size = positive_int("batch_size", batch_size, 2**31 - 1)
-    lr = _positive_float("lr", lr)
-    weight_decay = _positive_float("weight_decay", weight_decay, allow_zero=True)
-    momentum = _positive_float("momentum", momentum, allow_zero=True, below=1.0)
-    clip_norm = _positive_float("clip_norm", clip_norm, allow_none=True)
-    patience = None if early_stopping is None else positive_int("early_stopping", early_stopping)
+    epochs, batch_size, lr, weight_decay, momentum, clip_norm, patience = _check_hyper(
+        epochs, batch_size, lr, weight_decay, momentum, clip_norm, early_stopping)
     bptt_steps = _check_bptt(model, bptt_steps)
     checkpoint = _check_checkpoint(checkpoint, resume)
     data = _prepare(model, X, y, loss, lengths)
