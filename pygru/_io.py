@@ -257,6 +257,21 @@ def write_json(path, obj):
     atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"), binary=False)
 
 
+def _npy_header(fmt, f, member):
+    """(shape, fortran, dtype) of an .npy member. numpy's header parser lets a
+    forged header escape as tokenize.TokenError or SyntaxError: those become a
+    ValueError naming the member (found by tools/fuzz/fuzz_qnpz.py)."""
+    import tokenize
+    version = fmt.read_magic(f)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"member {member!r} has .npy format version {version}")
+    read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+    try:
+        return read(f)
+    except (tokenize.TokenError, SyntaxError) as exc:
+        raise ValueError(f"member {member!r} has a malformed .npy header ({type(exc).__name__})") from None
+
+
 def read_npz(path, name="path", what=".npz file"):
     """The arrays of an .npz file, as a dict, read without trusting the file.
 
@@ -287,13 +302,7 @@ def read_npz(path, name="path", what=".npz file"):
                     raise ValueError(f"member {member!r} uses compression method {info.compress_type} "
                                      f"(expected stored or deflated)")
                 with zf.open(info) as f:
-                    version = fmt.read_magic(f)
-                    if version == (1, 0):
-                        shape, fortran, dtype = fmt.read_array_header_1_0(f)
-                    elif version == (2, 0):
-                        shape, fortran, dtype = fmt.read_array_header_2_0(f)
-                    else:
-                        raise ValueError(f"member {member!r} has .npy format version {version}")
+                    shape, fortran, dtype = _npy_header(fmt, f, member)
                     if dtype.hasobject:
                         raise ValueError(f"member {member!r} is an object array (a pickle); refused")
                     if dtype.itemsize == 0:

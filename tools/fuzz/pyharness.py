@@ -45,7 +45,13 @@ def mutator(suffixes):
 
     def mutate(data, max_size, seed):
         if seed % 2 == 0:
-            out = structure.mutate(data, suffixes, seed)
+            try:
+                out = structure.mutate(data, suffixes, seed)
+            except Exception:
+                # The mutator itself tripped over a byte-mangled input (protobuf
+                # refuses a non-UTF-8 node name, say): that says nothing about
+                # the loader, so this call falls back to a byte mutation.
+                out = None
             if out is not None and len(out) <= max_size:
                 return out
         return atheris.Mutate(data, max_size)
