@@ -27,7 +27,7 @@ import numpy as np
 from . import _cgen, _core
 from ._cgen import (C_KEYWORDS, FLOAT_FORMATS, MAX_NAME_LENGTH,  # noqa: F401 (public names)
                     check_name, float_literal, float_literals)
-from ._io import atomic_write, check_new_file
+from ._io import atomic_write, check_new_file, fspath
 from ._validate import float_array, positive_int
 from .config import GRU, ConfiguredModel
 
@@ -161,13 +161,7 @@ def format_of(model):
 # ---------------------------------------------------------------------- arguments
 
 def _check_path(path):
-    try:
-        path = os.fspath(path)
-    except TypeError:
-        raise TypeError(f"path: expected a file name (str or os.PathLike), "
-                        f"got {type(path).__name__} {path!r}") from None
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
+    path = fspath("path", path)
     if not path.lower().endswith(".h"):
         raise ValueError(f"path: expected a C header file name ending in '.h', got {path!r}")
     check_new_file(path)

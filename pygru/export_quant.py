@@ -1,6 +1,5 @@
 """Where the quantized-model header writer lived before pygru.export served
 every format; these names stay for code that imported them."""
-from . import _cgen
 from .export import export_c as export_quantized_c  # noqa: F401
 from .export import render_header
 
@@ -8,7 +7,3 @@ from .export import render_header
 def render_quantized_header(qmodel, name="model", self_test_steps=None, filename=None):
     return render_header(qmodel, name, self_test_steps, filename=filename)
 
-
-def checksum(arrays):
-    """CRC-32 of [(suffix, array)] as the header's NAME_check computes it."""
-    return _cgen.crc32(a for _, a in arrays)
