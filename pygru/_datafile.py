@@ -194,7 +194,7 @@ def _assemble(arrays, path, test_split, seed):
     ys = [y_train] + ([y_test] if y_test is not None else [])
     Xs = [X_train] + ([X_test] if X_test is not None else [])
     for Xa, ya in zip(Xs, ys):
-        if ya.dtype.kind not in "fiu" or len(ya) != len(Xa):
+        if ya.dtype.kind not in "fiu" or ya.ndim == 0 or len(ya) != len(Xa):   # 0-d: a fuzzed file
             raise DataError(f"DATA: {path!r}: labels must be numbers, one per sequence; got {ya.dtype} "
                             f"{ya.shape} for {len(Xa)} sequences")
         if classification and (ya.dtype.kind not in "iu" or ya.ndim != 1):
