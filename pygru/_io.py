@@ -260,7 +260,7 @@ def write_json(path, obj):
 def _npy_header(fmt, f, member):
     """(shape, fortran, dtype) of an .npy member. numpy's header parser lets a
     forged header escape as tokenize.TokenError or SyntaxError: those become a
-    ValueError naming the member (found by tools/fuzz/fuzz_qnpz.py)."""
+    ValueError naming the member (found by the tools/fuzz qnpz harness)."""
     import tokenize
     version = fmt.read_magic(f)
     if version not in ((1, 0), (2, 0)):
@@ -280,7 +280,7 @@ def read_npz(path, name="path", what=".npz file"):
     member's header must describe no more bytes than the member holds (a
     forged shape cannot ask for terabytes), and every zip or .npy error
     (unsupported compression, encryption, bad CRC, truncation) is reported as
-    "not a readable .npz file". Found by tools/fuzz/fuzz_npz.py."""
+    "not a readable .npz file". Found by the tools/fuzz npz harness."""
     import struct
     import zipfile
     import zlib

@@ -428,7 +428,7 @@ def load_quantized(path):
         raise ValueError(f"{where} is not a valid pygru quantized model (expected a JSON header with "
                          f"mode, config, input_scale; got {str(meta_arr)[:80]!r})")
     # Every array is checked against the header here, before any C call
-    # (forged files: tests/test_untrusted_load.py, tools/fuzz/fuzz_qnpz.py).
+    # (forged files: tests/test_untrusted_load.py, the tools/fuzz qnpz harness).
     try:
         _check_parts(where, meta["mode"], meta["config"], arrays, meta["input_scale"])
     except TypeError as exc:  # a wrong dtype inside the file: the file is bad, not the argument

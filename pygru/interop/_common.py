@@ -57,7 +57,7 @@ def build_model(layers, head=None, output_activation=None, return_sequences=Fals
     weights, sizes = {}, []
     for l, layer in enumerate(layers):
         for key in ("weight_ih", "weight_hh"):
-            if np.ndim(layer[key]) != 2:   # a forged file's 1-D or 0-D "matrix" (tools/fuzz/fuzz_torch.py)
+            if np.ndim(layer[key]) != 2:   # a forged file's 1-D or 0-D "matrix" (the tools/fuzz torch harness)
                 raise ValueError(f"layer {l} {key}: expected a 2-D matrix, got shape {np.shape(layer[key])}")
     size_in = layers[0]["weight_ih"].shape[1]
     for l, layer in enumerate(layers):

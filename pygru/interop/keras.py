@@ -89,7 +89,7 @@ def _read_file(path):
         return _read_legacy(path, f)
     except H5_ERRORS as exc:
         # A damaged HDF5 body: h5py raises RuntimeError / OSError / KeyError /
-        # TypeError from deep inside (tools/fuzz/fuzz_keras.py).
+        # TypeError from deep inside (the tools/fuzz keras harness).
         raise _bad_file(path, f"damaged HDF5 data: {type(exc).__name__}: {exc}") from None
     finally:
         f.close()

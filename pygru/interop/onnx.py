@@ -77,7 +77,7 @@ def import_graph(path, values=None):
     except (IndexError, KeyError, AttributeError) as exc:
         # A structurally broken graph (a node without the inputs or
         # attributes its op needs): say so instead of leaking the lookup
-        # that failed (tools/fuzz/fuzz_onnx.py).
+        # that failed (the tools/fuzz onnx harness).
         raise ValueError(f"{where}: malformed ONNX graph ({type(exc).__name__}: {exc})") from None
     return OnnxGraph(model, walker)
 
@@ -150,7 +150,7 @@ def _arrange(arr, have, want):
 
 def _to_array(tensor, where):
     """numpy_helper.to_array, with a clear error for a corrupted tensor (an
-    unknown data type, data of the wrong length: tools/fuzz/fuzz_onnx.py
+    unknown data type, data of the wrong length: the tools/fuzz onnx harness
     found KeyError from onnx's type table)."""
     from onnx import numpy_helper
 

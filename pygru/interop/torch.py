@@ -81,13 +81,13 @@ def _state_dict(obj):
             # A legacy (pre-zip) file is one pickle stream: a forged length in it
             # makes the unpickler ask read() for gigabytes, which a real file
             # allocates before finding it short; BytesIO returns what is there
-            # (tools/fuzz/fuzz_torch.py, tests/fuzz_regressions/torch/).
+            # (the tools/fuzz torch harness, tests/fuzz_regressions/torch/).
             with open(path, "rb") as f:
                 source = io.BytesIO(f.read())
         try:
             state = torch.load(source, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - an untrusted file can make torch.load raise
-            # anything (UnpicklingError, RuntimeError, KeyError, IndexError ...: tools/fuzz/fuzz_torch.py);
+            # anything (UnpicklingError, RuntimeError, KeyError, IndexError ...: the tools/fuzz torch harness);
             # all of it means "not a readable weights file". An empty message has no first line.
             said = (str(exc).splitlines() or [""])[0][:200]
             raise ValueError(f"path: {path!r} is not a readable PyTorch weights file: expected a state dict "

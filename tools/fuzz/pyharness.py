@@ -1,4 +1,6 @@
-"""Shared driver of the atheris harnesses: bytes -> a file -> a pygru loader.
+"""The atheris harnesses: bytes -> a file -> a pygru loader.
+
+    python tools/fuzz/pyharness.py NAME [libFuzzer arguments]   (NAME: a key of HARNESSES)
 
 The first input byte picks the file suffix (from `suffixes`), the rest is the
 file's content. The loader may raise only the documented clear errors
@@ -58,11 +60,63 @@ def mutator(suffixes):
     return mutate
 
 
-def main(loader_factory, suffixes, allowed, must_name=()):
+def _pygru(attr, *needs):
+    """A loader factory: imports the optional packages `needs` (their own code
+    stays uninstrumented), then returns pygru's `attr`."""
+    def factory():
+        import importlib
+        for module in needs:
+            importlib.import_module(module)
+        import pygru
+        return getattr(pygru, attr)
+    return factory
+
+
+def _data_loader():
+    from pygru import _datafile
+    return lambda path: _datafile.load(path, test_split=0.2, seed=0)
+
+
+def _data_errors():
+    from pygru import _datafile
+    return (_datafile.DataError,)
+
+
+class Harness:
+    """One Python harness: the file suffixes the first byte picks from, a
+    loader factory, the documented errors (a tuple, or a function returning
+    one) and the words one of which each error message must name."""
+
+    def __init__(self, suffixes, loader, allowed, must_name=("path",)):
+        self.suffixes, self.loader, self._allowed, self.must_name = suffixes, loader, allowed, must_name
+
+    def allowed(self):
+        return self._allowed() if callable(self._allowed) else self._allowed
+
+
+# UnsupportedModelError (the importers' refusal) is a ValueError.
+HARNESSES = {
+    "npz": Harness((".npz",), _pygru("load"), (ValueError, FileNotFoundError)),
+    "qnpz": Harness((".npz",), _pygru("load_quantized"), (ValueError, FileNotFoundError)),
+    "torch": Harness((".pt", ".safetensors"), _pygru("from_torch", "torch"), (ValueError, TypeError)),
+    "keras": Harness((".keras", ".h5"), _pygru("from_keras", "h5py"), (ValueError, TypeError)),
+    "onnx": Harness((".onnx",), _pygru("from_onnx", "onnx"), (ValueError, TypeError)),
+    # the CLI's data loader (.npz / .csv): DataError (a ValueError) naming DATA
+    "data": Harness((".npz", ".csv"), _data_loader, _data_errors, ("DATA",)),
+}
+
+
+def main(name, argv):
     import atheris
+    h = HARNESSES[name]
     with atheris.instrument_imports(include=["pygru"]):
-        loader = loader_factory()
+        loader = h.loader()
+    suffixes, allowed, must_name = h.suffixes, h.allowed(), h.must_name
     bytes_only = os.environ.get("PYGRU_FUZZ_BYTES_ONLY", "") not in ("", "0")
-    atheris.Setup(sys.argv, lambda data: check(loader, data, suffixes, allowed, must_name),
+    atheris.Setup(argv, lambda data: check(loader, data, suffixes, allowed, must_name),
                   **({} if bytes_only else {"custom_mutator": mutator(suffixes)}))
     atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[:1] + sys.argv[2:])

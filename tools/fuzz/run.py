@@ -16,7 +16,7 @@ Harnesses (`list` prints them):
     core   gru_model_check, stream init/step, gru_sequence, pack/unpack (fuzz_core.c)
     quant  gru_q8_/gru_qi_ check, stream, sequence (fuzz_quant.c)
     train  training sizes, wire, workspace, forward/loss/backward/optimizer (fuzz_train.c)
-  Python, atheris (pip install atheris):
+  Python, atheris (pip install atheris; the table in pyharness.py):
     npz    pygru.load            qnpz   pygru.load_quantized
     torch  pygru.from_torch (.pt, .safetensors)
     keras  pygru.from_keras      onnx   pygru.from_onnx
@@ -40,14 +40,13 @@ import sys
 import time
 
 from pygru.firmware import cbuild
+from pyharness import HARNESSES as PY_HARNESSES   # beside this script (sys.path[0])
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.path.join(ROOT, "build", "fuzz")
 
 C_HARNESSES = {"core": "fuzz_core.c", "quant": "fuzz_quant.c", "train": "fuzz_train.c"}
-PY_HARNESSES = {"npz": "fuzz_npz.py", "qnpz": "fuzz_qnpz.py", "torch": "fuzz_torch.py", "keras": "fuzz_keras.py",
-                "onnx": "fuzz_onnx.py", "data": "fuzz_data.py"}
 ALL = list(C_HARNESSES) + list(PY_HARNESSES)
 
 CLANG = os.environ.get("FUZZ_CC", "clang")
@@ -153,7 +152,7 @@ def command(name, args):
     """The command line that runs harness `name` with libFuzzer arguments `args`."""
     if name in C_HARNESSES:
         return ["nice", "-n", "19", c_binary(name)] + args
-    return ["nice", "-n", "19", sys.executable, os.path.join(HERE, PY_HARNESSES[name])] + args
+    return ["nice", "-n", "19", sys.executable, os.path.join(HERE, "pyharness.py"), name] + args
 
 
 def env(asan=False):
@@ -216,14 +215,12 @@ def replay(name, files, asan=False):
 def check(name, files):
     """Python harness `name` over `files` in this process, without atheris: the
     loader raises only its documented errors. Raises on the first bug."""
-    import importlib
-    import pyharness
-    module = importlib.import_module(PY_HARNESSES[name][:-3])
-    allowed = module.allowed() if hasattr(module, "allowed") else module.ALLOWED
-    loader = module.loader()
+    from pyharness import check as check_one
+    h = PY_HARNESSES[name]
+    allowed, loader = h.allowed(), h.loader()
     for path in files:
         with open(path, "rb") as f:
-            pyharness.check(loader, f.read(), module.SUFFIXES, allowed, module.MUST_NAME)
+            check_one(loader, f.read(), h.suffixes, allowed, h.must_name)
 
 
 def main(argv=None):
