@@ -8,8 +8,6 @@
  * (ASan flags any access outside), the two must agree bit for bit, short
  * buffers must be refused, and gru_pack_matrix/gru_unpack_matrix must round
  * trip. Build: see tools/fuzz/run.py. */
-#include <stdio.h>
-
 #include "gru.h"
 #include "fuzz_common.h"
 
@@ -53,13 +51,14 @@ static void run_model(fz *f, const gru_model *m, int raw_bits, int weights_finit
     const int B = 1 + fz_u8(f) % 6, T = 1 + fz_u8(f) % 5;
     const uint8_t opts = fz_u8(f);
     const int rs = opts & 1, with_init = (opts >> 1) & 1;
-    float *x = fz_floats(f, (size_t)B * (size_t)T * (size_t)I, raw_bits);
-    float *init = with_init ? fz_floats(f, (size_t)B * S, 0) : NULL;
+    pool pl = {{0}, 0};
+    float *x = keep(&pl, fz_floats(f, (size_t)B * (size_t)T * (size_t)I, raw_bits));
+    float *init = with_init ? keep(&pl, fz_floats(f, (size_t)B * S, 0)) : NULL;
 
     /* Streaming, one sequence at a time. */
-    float *state = (float *)fz_alloc(S * sizeof(float));
-    float *scratch = (float *)fz_alloc(C * sizeof(float));
-    float *ys = (float *)fz_alloc((size_t)B * (size_t)T * (size_t)O * sizeof(float));
+    float *state = keep(&pl, fz_alloc(S * sizeof(float)));
+    float *scratch = keep(&pl, fz_alloc(C * sizeof(float)));
+    float *ys = keep(&pl, fz_alloc((size_t)B * (size_t)T * (size_t)O * sizeof(float)));
     gru_stream st;
     memset(&st, 0, sizeof st);
     FZ_CHECK(gru_stream_init(&st, m, state, S - 1, scratch, C) == GRU_ERR_BUFFER);
@@ -78,30 +77,17 @@ static void run_model(fz *f, const gru_model *m, int raw_bits, int weights_finit
     /* The same batch through gru_sequence, exact buffers. */
     const size_t SS = gru_sequence_state_size(m), SC = gru_sequence_scratch_size(m);
     const size_t ny = (size_t)B * (rs ? (size_t)T : 1) * (size_t)O;
-    float *qstate = (float *)fz_alloc(SS * sizeof(float));
-    float *qscratch = (float *)fz_alloc(SC * sizeof(float));
-    float *y = (float *)fz_alloc(ny * sizeof(float));
+    float *qstate = keep(&pl, fz_alloc(SS * sizeof(float)));
+    float *qscratch = keep(&pl, fz_alloc(SC * sizeof(float)));
+    float *y = keep(&pl, fz_alloc(ny * sizeof(float)));
     FZ_CHECK(gru_sequence(m, x, B, T, rs, init, qstate, SS - 1, qscratch, SC, y) == GRU_ERR_BUFFER);
     FZ_CHECK(gru_sequence(m, x, B, T, rs, init, qstate, SS, qscratch, SC - 1, y) == GRU_ERR_BUFFER);
     FZ_CHECK(gru_sequence(m, x, 0, T, rs, init, qstate, SS, qscratch, SC, y) < 0);
     FZ_CHECK(gru_sequence(m, x, B, 0, rs, init, qstate, SS, qscratch, SC, y) < 0);
     FZ_CHECK(gru_sequence(m, x, B, T, rs, init, qstate, SS, qscratch, SC, y) == GRU_OK);
-    if (weights_finite && all_finite(x, (size_t)B * (size_t)T * (size_t)I)) {
-        for (int b = 0; b < B; b++)
-            for (int t = rs ? 0 : T - 1; t < T; t++) {
-                const float *a = ys + ((size_t)b * (size_t)T + (size_t)t) * (size_t)O;
-                const float *c = y + ((size_t)b * (rs ? (size_t)T : 1) + (size_t)(rs ? t : 0)) * (size_t)O;
-                FZ_CHECK(memcmp(a, c, (size_t)O * sizeof(float)) == 0);
-            }
-    }
-    free(x);
-    free(init);
-    free(state);
-    free(scratch);
-    free(ys);
-    free(qstate);
-    free(qscratch);
-    free(y);
+    if (weights_finite && all_finite(x, (size_t)B * (size_t)T * (size_t)I))
+        FZ_CHECK(fz_same_outputs(ys, y, B, T, O, rs, sizeof(float)));
+    drop(&pl);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

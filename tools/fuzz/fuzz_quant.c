@@ -9,7 +9,7 @@
  * refused with GRU_ERR_ARGUMENT (and valid ones accepted);
  * the streamed and sequence outputs must agree bit for bit; short buffers must
  * be refused. */
-#include <stdio.h>
+#include <math.h>
 
 #include "gru_quant.h"
 #include "fuzz_common.h"
@@ -38,22 +38,83 @@ static float fz_zero_f[FZ_ROWS];
 static int32_t fz_zero_i32[FZ_ROWS];
 static int8_t fz_shift_1[FZ_ROWS];
 
-/* Expected verdict of the value checks (gru_quant.c: gru__q_scales_ok / gru__qi_requant_ok). */
+/* Expected verdict of the value checks (gru_model.c), written from the
+ * documented ranges rather than copied: scales finite (and >= 0 unless signed),
+ * multipliers >= 0, shifts 1..62. Each walks back from the end while the
+ * values are in range; all were if it reaches the start. */
 static int fz_scales_ok(const float *s, size_t n, int allow_negative)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!(s[i] - s[i] == 0.0f) || (!allow_negative && !(s[i] >= 0.0f)))
-            return 0;
-    return 1;
+    while (n > 0 && isfinite(s[n - 1]) && (allow_negative || s[n - 1] >= 0.0f))
+        n--;
+    return n == 0;
 }
 
 static int fz_requant_ok(const int32_t *m, const int8_t *sh, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (m[i] < 0 || sh[i] < 1 || sh[i] > 62)
-            return 0;
-    return 1;
+    while (n > 0 && m[n - 1] >= 0 && sh[n - 1] >= 1 && sh[n - 1] <= 62)
+        n--;
+    return n == 0;
 }
+
+/* The check of a model with its real values gives the expected verdict;
+ * returns whether it accepted. */
+static int fz_verdict(int status, int values_ok)
+{
+    FZ_CHECK(status == (values_ok ? GRU_OK : GRU_ERR_ARGUMENT));
+    return values_ok;
+}
+
+/* One accepted model's run: its size queries (the state size must be the sum
+ * of the hidden sizes, S), batch, steps and whether the sequence returns every
+ * step (from the input), and the buffers that take no input bytes, each
+ * exactly as large as the sizes say: the stream's state, scratch and outputs
+ * ys, and the sequence call's state qs, scratch qc (gru_qP_sequence runs one
+ * lane: the streaming sizes) and outputs y. Elements of st_el, sc_el and
+ * out_el bytes. */
+typedef struct fz_run {
+    int I, O, B, T, rs;
+    size_t st, sc;
+    void *state, *scratch, *ys, *qs, *qc, *y;
+} fz_run;
+
+static fz_run fz_run_new(fz *f, pool *pl, int I, int O, size_t st, size_t sc, size_t S, int max_batch,
+                         size_t st_el, size_t sc_el, size_t out_el)
+{
+    fz_run r;
+    FZ_CHECK(st == S);
+    r.I = I;
+    r.O = O;
+    r.st = st;
+    r.sc = sc;
+    r.B = 1 + fz_u8(f) % max_batch;
+    r.T = 1 + fz_u8(f) % 4;
+    r.rs = fz_u8(f) & 1;
+    const size_t outs = (size_t)r.B * (size_t)r.T * (size_t)O, ny = (size_t)r.B * (r.rs ? (size_t)r.T : 1) * (size_t)O;
+    r.state = keep(pl, fz_alloc(st * st_el));
+    r.scratch = keep(pl, fz_alloc(sc * sc_el));
+    r.ys = keep(pl, fz_alloc(outs * out_el));
+    r.qs = keep(pl, fz_alloc(st * st_el));
+    r.qc = keep(pl, fz_alloc(sc * sc_el));
+    r.y = keep(pl, fz_alloc(ny * out_el));
+    return r;
+}
+
+/* Offset of step t of sequence b in an array of T steps per sequence, n elements a step. */
+static size_t fz_at(int b, int t, int T, int n)
+{
+    return ((size_t)b * (size_t)T + (size_t)t) * (size_t)n;
+}
+
+/* A stream init refuses a state or a scratch one element short (leaving the
+ * stream untouched) and accepts the exact sizes. */
+#define FZ_STREAM_INIT(init, s, m, r)                                                         \
+    do {                                                                                    \
+        memset(s, 0, sizeof *(s));                                                          \
+        FZ_CHECK(init(s, m, (r).state, (r).st - 1, (r).scratch, (r).sc) == GRU_ERR_BUFFER);  \
+        FZ_CHECK(init(s, m, (r).state, (r).st, (r).scratch, (r).sc - 1) == GRU_ERR_BUFFER);  \
+        FZ_CHECK((s)->model == NULL);                                                       \
+        FZ_CHECK(init(s, m, (r).state, (r).st, (r).scratch, (r).sc) == GRU_OK);              \
+    } while (0)
 
 /* Multipliers and scales: as fuzzed (raw), or made non-negative so that most
  * models get past the checks to the kernels. */
@@ -85,30 +146,22 @@ static int8_t *fz_shifts(fz *f, size_t n, int raw)
     return a;
 }
 
-#define MAXP 64
-typedef struct pool {
-    void *p[MAXP];
-    int n;
-} pool;
-static void *keep(pool *pl, void *p) { pl->p[pl->n++] = p; return p; }
-static void drop(pool *pl) { while (pl->n) free(pl->p[--pl->n]); }
-
-static void fuzz_q8(fz *f, uint8_t mode)
+static void fuzz_q8(fz *f, uint8_t mode, pool *pl)
 {
-    pool pl = {{0}, 0};
     gru_q8_model m;
     memset(&m, 0, sizeof m);
     const int raw = (mode & 0x80) != 0;
     m.num_layers = raw ? (int)(fz_u8(f) % 11) - 1 : 1 + fz_u8(f) % 3;
     const int nl = m.num_layers < 0 ? 0 : m.num_layers > GRU_MAX_LAYERS ? GRU_MAX_LAYERS : m.num_layers;
     int prev = fz_dim(f, 16, 0);
-    size_t S = 0;
+    size_t S = 0, total = 0; /* total weights: an accepted model too big to allocate here is checked only */
     for (int l = 0; l < nl; l++) {
         gru_q8_layer *L = &m.layers[l];
         L->input_size = (raw && l) ? fz_dim(f, 16, 0) : prev;
         L->hidden_size = prev = raw ? fz_dim(f, 16, 1) : fz_dim(f, 16, 0);
         L->reset_after = raw ? (int)(int8_t)fz_u8(f) : fz_u8(f) & 1;
         S += (size_t)(prev > 0 ? prev : 0);
+        total += 3 * (size_t)L->hidden_size * ((size_t)L->input_size + (size_t)L->hidden_size);
     }
     m.has_head = fz_u8(f) & 1;
     m.head.input_size = prev;
@@ -128,28 +181,23 @@ static void fuzz_q8(fz *f, uint8_t mode)
         m.head.scale = NULL;
     const int status = gru_q8_model_check(&m);
     FZ_CHECK(status <= 0 && status >= GRU_ERR_ARGUMENT);
-    if (status != GRU_OK)
-        return;
-    size_t total = 0; /* accepted but too big to allocate here: checked only */
-    for (int l = 0; l < nl; l++)
-        total += 3 * (size_t)m.layers[l].hidden_size * (size_t)(m.layers[l].input_size + m.layers[l].hidden_size);
-    if (total > (1u << 20))
+    if (status != GRU_OK || total > (1u << 20))
         return;
     for (int l = 0; l < nl; l++) {
         gru_q8_layer *L = &m.layers[l];
         const int I = L->input_size, H = L->hidden_size;
-        L->w_ih = keep(&pl, fz_bytes(f, GRU_Q8_PACKED_SIZE(3 * H, I)));
-        L->w_hh_rz = keep(&pl, fz_bytes(f, GRU_Q8_PACKED_SIZE(2 * H, H)));
-        L->w_hh_n = keep(&pl, fz_bytes(f, GRU_Q8_PACKED_SIZE(H, H)));
-        L->s_ih = keep(&pl, fz_scales(f, 3 * (size_t)H, (mode & 0x04) != 0));
-        L->s_hh = keep(&pl, fz_scales(f, 3 * (size_t)H, (mode & 0x04) != 0));
-        L->b_ih = keep(&pl, fz_floats(f, 3 * (size_t)H, 0));
-        L->b_hh = keep(&pl, fz_floats(f, 3 * (size_t)H, 0));
+        L->w_ih = keep(pl, fz_bytes(f, GRU_Q8_PACKED_SIZE(3 * H, I)));
+        L->w_hh_rz = keep(pl, fz_bytes(f, GRU_Q8_PACKED_SIZE(2 * H, H)));
+        L->w_hh_n = keep(pl, fz_bytes(f, GRU_Q8_PACKED_SIZE(H, H)));
+        L->s_ih = keep(pl, fz_scales(f, 3 * (size_t)H, (mode & 0x04) != 0));
+        L->s_hh = keep(pl, fz_scales(f, 3 * (size_t)H, (mode & 0x04) != 0));
+        L->b_ih = keep(pl, fz_floats(f, 3 * (size_t)H, 0));
+        L->b_hh = keep(pl, fz_floats(f, 3 * (size_t)H, 0));
     }
     if (m.has_head) {
-        m.head.weight = keep(&pl, fz_bytes(f, GRU_Q8_PACKED_SIZE(m.head.output_size, m.head.input_size)));
-        m.head.scale = keep(&pl, fz_scales(f, (size_t)m.head.output_size, (mode & 0x04) != 0));
-        m.head.bias = keep(&pl, fz_floats(f, (size_t)m.head.output_size, 0));
+        m.head.weight = keep(pl, fz_bytes(f, GRU_Q8_PACKED_SIZE(m.head.output_size, m.head.input_size)));
+        m.head.scale = keep(pl, fz_scales(f, (size_t)m.head.output_size, (mode & 0x04) != 0));
+        m.head.bias = keep(pl, fz_floats(f, (size_t)m.head.output_size, 0));
     }
     int values_ok = 1;
     for (int l = 0; l < nl; l++) {
@@ -161,43 +209,22 @@ static void fuzz_q8(fz *f, uint8_t mode)
     if (m.has_head)
         values_ok &= fz_scales_ok(m.head.scale, (size_t)m.head.output_size, 0)
                      & fz_scales_ok(m.head.bias, (size_t)m.head.output_size, 1);
-    FZ_CHECK(gru_q8_model_check(&m) == (values_ok ? GRU_OK : GRU_ERR_ARGUMENT));
-    if (!values_ok) {
-        drop(&pl);
+    if (!fz_verdict(gru_q8_model_check(&m), values_ok))
         return;
-    }
-    const int I = gru_q8_model_input_size(&m), O = gru_q8_model_output_size(&m);
-    const size_t st = gru_q8_state_size(&m), sc = gru_q8_scratch_size(&m);
-    FZ_CHECK(st == S);
-    const int B = 1 + fz_u8(f) % 5, T = 1 + fz_u8(f) % 4, rs = fz_u8(f) & 1;
-    float *x = keep(&pl, fz_floats(f, (size_t)B * (size_t)T * (size_t)I, (mode & 0x40) != 0));
-    float *state = keep(&pl, fz_alloc(st * sizeof(float)));
-    float *scratch = keep(&pl, fz_alloc(sc * sizeof(float)));
-    float *ys = keep(&pl, fz_alloc((size_t)B * (size_t)T * (size_t)O * sizeof(float)));
+    const fz_run r = fz_run_new(f, pl, gru_q8_model_input_size(&m), gru_q8_model_output_size(&m),
+                                gru_q8_state_size(&m), gru_q8_scratch_size(&m), S, 5,
+                                sizeof(float), sizeof(float), sizeof(float));
+    float *x = keep(pl, fz_floats(f, (size_t)r.B * (size_t)r.T * (size_t)r.I, (mode & 0x40) != 0));
     gru_q8_stream s;
-    FZ_CHECK(gru_q8_stream_init(&s, &m, state, st - 1, scratch, sc) == GRU_ERR_BUFFER);
-    FZ_CHECK(gru_q8_stream_init(&s, &m, state, st, scratch, sc - 1) == GRU_ERR_BUFFER);
-    FZ_CHECK(gru_q8_stream_init(&s, &m, state, st, scratch, sc) == GRU_OK);
-    for (int b = 0; b < B; b++) {
+    FZ_STREAM_INIT(gru_q8_stream_init, &s, &m, r);
+    for (int b = 0; b < r.B; b++) {
         gru_q8_stream_reset(&s);
-        for (int t = 0; t < T; t++)
-            gru_q8_stream_step(&s, x + ((size_t)b * (size_t)T + (size_t)t) * (size_t)I,
-                               ys + ((size_t)b * (size_t)T + (size_t)t) * (size_t)O);
+        for (int t = 0; t < r.T; t++)
+            gru_q8_stream_step(&s, x + fz_at(b, t, r.T, r.I), (float *)r.ys + fz_at(b, t, r.T, r.O));
     }
-        const size_t SS = st, SC = sc; /* gru_q8_sequence runs one lane: the streaming sizes */
-    const size_t ny = (size_t)B * (rs ? (size_t)T : 1) * (size_t)O;
-    float *qs = keep(&pl, fz_alloc(SS * sizeof(float)));
-    float *qc = keep(&pl, fz_alloc(SC * sizeof(float)));
-    float *y = keep(&pl, fz_alloc(ny * sizeof(float)));
-    const int rc = gru_q8_sequence(&m, x, B, T, rs, NULL, qs, SS, qc, SC, y);
-    FZ_CHECK(rc == GRU_OK);
+    FZ_CHECK(gru_q8_sequence(&m, x, r.B, r.T, r.rs, NULL, r.qs, r.st, r.qc, r.sc, r.y) == GRU_OK);
     if (!(mode & 0x40))
-        for (int b = 0; b < B; b++)
-            for (int t = rs ? 0 : T - 1; t < T; t++)
-                FZ_CHECK(memcmp(ys + ((size_t)b * (size_t)T + (size_t)t) * (size_t)O,
-                                y + ((size_t)b * (rs ? (size_t)T : 1) + (size_t)(rs ? t : 0)) * (size_t)O,
-                                (size_t)O * sizeof(float)) == 0);
-    drop(&pl);
+        FZ_CHECK(fz_same_outputs(r.ys, r.y, r.B, r.T, r.O, r.rs, sizeof(float)));
 }
 
 /* A packed integer-path matrix from arbitrary row-major bytes, through
@@ -220,15 +247,14 @@ static int8_t *qi_packed(fz *f, pool *pl, int rows, int cols)
     return p;
 }
 
-static void fuzz_qi(fz *f, uint8_t mode)
+static void fuzz_qi(fz *f, uint8_t mode, pool *pl)
 {
-    pool pl = {{0}, 0};
     gru_qi_model m;
     memset(&m, 0, sizeof m);
     const int raw = (mode & 0x80) != 0;
     m.num_layers = 1 + fz_u8(f) % 3;
     int prev = raw ? (int)(fz_i32(f) % 1024) : fz_dim(f, 16, 0);
-    size_t S = 0;
+    size_t S = 0, total = 0; /* as in fuzz_q8 */
     static const int8_t d8[1];
     const int32_t *d32 = fz_zero_i32;
     if (fz_shift_1[0] != 1)
@@ -242,6 +268,7 @@ static void fuzz_qi(fz *f, uint8_t mode)
         L->sh_ih = L->sh_hh = fz_shift_1;
         L->m_ih = L->m_hh = L->b_ih = L->b_hh = d32;
         S += (size_t)(prev > 0 ? prev : 0);
+        total += 3 * (size_t)L->hidden_size * ((size_t)L->input_size + (size_t)L->hidden_size);
     }
     m.has_head = fz_u8(f) & 1;
     m.head.input_size = prev;
@@ -252,32 +279,27 @@ static void fuzz_qi(fz *f, uint8_t mode)
     m.head.mult = m.head.bias = d32;
     const int status = gru_qi_model_check(&m);
     FZ_CHECK(status <= 0 && status >= GRU_ERR_ARGUMENT);
-    if (status != GRU_OK)
-        return;
-    size_t total = 0;
-    for (int l = 0; l < m.num_layers; l++)
-        total += 3 * (size_t)m.layers[l].hidden_size * (size_t)(m.layers[l].input_size + m.layers[l].hidden_size);
-    if (total > (1u << 20))
+    if (status != GRU_OK || total > (1u << 20))
         return;
     for (int l = 0; l < m.num_layers; l++) {
         gru_qi_layer *L = &m.layers[l];
         const size_t H = (size_t)L->hidden_size, I = (size_t)L->input_size;
-        L->w_ih = qi_packed(f, &pl, 3 * (int)H, (int)I);
-        L->w_hh_rz = qi_packed(f, &pl, 2 * (int)H, (int)H);
-        L->w_hh_n = qi_packed(f, &pl, (int)H, (int)H);
-        L->m_ih = keep(&pl, fz_mults(f, 3 * H, (mode & 0x04) != 0));
-        L->sh_ih = keep(&pl, fz_shifts(f, 3 * H, (mode & 0x04) != 0));
-        L->m_hh = keep(&pl, fz_mults(f, 3 * H, (mode & 0x04) != 0));
-        L->sh_hh = keep(&pl, fz_shifts(f, 3 * H, (mode & 0x04) != 0));
-        L->b_ih = keep(&pl, fz_i32s(f, 3 * H));
-        L->b_hh = keep(&pl, fz_i32s(f, 3 * H));
+        L->w_ih = qi_packed(f, pl, 3 * (int)H, (int)I);
+        L->w_hh_rz = qi_packed(f, pl, 2 * (int)H, (int)H);
+        L->w_hh_n = qi_packed(f, pl, (int)H, (int)H);
+        L->m_ih = keep(pl, fz_mults(f, 3 * H, (mode & 0x04) != 0));
+        L->sh_ih = keep(pl, fz_shifts(f, 3 * H, (mode & 0x04) != 0));
+        L->m_hh = keep(pl, fz_mults(f, 3 * H, (mode & 0x04) != 0));
+        L->sh_hh = keep(pl, fz_shifts(f, 3 * H, (mode & 0x04) != 0));
+        L->b_ih = keep(pl, fz_i32s(f, 3 * H));
+        L->b_hh = keep(pl, fz_i32s(f, 3 * H));
     }
     if (m.has_head) {
         const size_t O = (size_t)m.head.output_size;
-        m.head.weight = qi_packed(f, &pl, (int)O, m.head.input_size);
-        m.head.mult = keep(&pl, fz_mults(f, O, (mode & 0x04) != 0));
-        m.head.shift = keep(&pl, fz_shifts(f, O, (mode & 0x04) != 0));
-        m.head.bias = keep(&pl, fz_i32s(f, O));
+        m.head.weight = qi_packed(f, pl, (int)O, m.head.input_size);
+        m.head.mult = keep(pl, fz_mults(f, O, (mode & 0x04) != 0));
+        m.head.shift = keep(pl, fz_shifts(f, O, (mode & 0x04) != 0));
+        m.head.bias = keep(pl, fz_i32s(f, O));
     }
     int values_ok = 1;
     for (int l = 0; l < m.num_layers; l++) {
@@ -287,54 +309,38 @@ static void fuzz_qi(fz *f, uint8_t mode)
     }
     if (m.has_head)
         values_ok &= fz_requant_ok(m.head.mult, m.head.shift, (size_t)m.head.output_size);
-    FZ_CHECK(gru_qi_model_check(&m) == (values_ok ? GRU_OK : GRU_ERR_ARGUMENT));
-    if (!values_ok) {
-        drop(&pl);
+    if (!fz_verdict(gru_qi_model_check(&m), values_ok))
         return;
-    }
-    const int I = gru_qi_model_input_size(&m), O = gru_qi_model_output_size(&m);
-    const size_t st = gru_qi_state_size(&m), sc = gru_qi_scratch_size(&m);
-    FZ_CHECK(st == S);
-    const int B = 1 + fz_u8(f) % 4, T = 1 + fz_u8(f) % 4, rs = fz_u8(f) & 1;
-    int16_t *x = keep(&pl, fz_bytes(f, (size_t)B * (size_t)T * (size_t)I * sizeof(int16_t)));
-    int16_t *init = keep(&pl, fz_bytes(f, (size_t)B * st * sizeof(int16_t)));
-    for (size_t i = 0; i < (size_t)B * st; i++) /* a valid Q0.15 state: |h| <= 32767 */
+    const fz_run r = fz_run_new(f, pl, gru_qi_model_input_size(&m), gru_qi_model_output_size(&m),
+                                gru_qi_state_size(&m), gru_qi_scratch_size(&m), S, 4,
+                                sizeof(int16_t), sizeof(int32_t), sizeof(int32_t));
+    const size_t st = r.st;
+    int16_t *x = keep(pl, fz_bytes(f, (size_t)r.B * (size_t)r.T * (size_t)r.I * sizeof(int16_t)));
+    int16_t *init = keep(pl, fz_bytes(f, (size_t)r.B * st * sizeof(int16_t)));
+    for (size_t i = 0; i < (size_t)r.B * st; i++) /* a valid Q0.15 state: |h| <= 32767 */
         if (init[i] == INT16_MIN)
             init[i] = -INT16_MAX;
-    int16_t *state = keep(&pl, fz_alloc(st * sizeof(int16_t)));
-    int32_t *scratch = keep(&pl, fz_alloc(sc * sizeof(int32_t)));
-    int32_t *ys = keep(&pl, fz_alloc((size_t)B * (size_t)T * (size_t)O * sizeof(int32_t)));
     gru_qi_stream s;
-    FZ_CHECK(gru_qi_stream_init(&s, &m, state, st - 1, scratch, sc) == GRU_ERR_BUFFER);
-    FZ_CHECK(gru_qi_stream_init(&s, &m, state, st, scratch, sc - 1) == GRU_ERR_BUFFER);
-    FZ_CHECK(gru_qi_stream_init(&s, &m, state, st, scratch, sc) == GRU_OK);
-    for (int b = 0; b < B; b++) {
+    FZ_STREAM_INIT(gru_qi_stream_init, &s, &m, r);
+    for (int b = 0; b < r.B; b++) {
         gru_qi_stream_reset(&s);
-        memcpy(state, init + (size_t)b * st, st * sizeof(int16_t));
-        for (int t = 0; t < T; t++)
-            gru_qi_stream_step(&s, x + ((size_t)b * (size_t)T + (size_t)t) * (size_t)I,
-                               ys + ((size_t)b * (size_t)T + (size_t)t) * (size_t)O);
+        memcpy(r.state, init + (size_t)b * st, st * sizeof(int16_t));
+        for (int t = 0; t < r.T; t++)
+            gru_qi_stream_step(&s, x + fz_at(b, t, r.T, r.I), (int32_t *)r.ys + fz_at(b, t, r.T, r.O));
     }
-    const size_t ny = (size_t)B * (rs ? (size_t)T : 1) * (size_t)O;
-    int16_t *qs = keep(&pl, fz_alloc(st * sizeof(int16_t)));
-    int32_t *qc = keep(&pl, fz_alloc(sc * sizeof(int32_t)));
-    int32_t *y = keep(&pl, fz_alloc(ny * sizeof(int32_t)));
-    FZ_CHECK(gru_qi_sequence(&m, x, B, T, rs, init, qs, st, qc, sc, y) == GRU_OK);
-    for (int b = 0; b < B; b++)
-        for (int t = rs ? 0 : T - 1; t < T; t++)
-            FZ_CHECK(memcmp(ys + ((size_t)b * (size_t)T + (size_t)t) * (size_t)O,
-                            y + ((size_t)b * (rs ? (size_t)T : 1) + (size_t)(rs ? t : 0)) * (size_t)O,
-                            (size_t)O * sizeof(int32_t)) == 0);
-    drop(&pl);
+    FZ_CHECK(gru_qi_sequence(&m, x, r.B, r.T, r.rs, init, r.qs, st, r.qc, r.sc, r.y) == GRU_OK);
+    FZ_CHECK(fz_same_outputs(r.ys, r.y, r.B, r.T, r.O, r.rs, sizeof(int32_t)));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz f = {data, size};
     const uint8_t mode = fz_u8(&f);
+    pool pl = {{0}, 0};
     if (mode & 1)
-        fuzz_qi(&f, mode);
+        fuzz_qi(&f, mode, &pl);
     else
-        fuzz_q8(&f, mode);
+        fuzz_q8(&f, mode, &pl);
+    drop(&pl);
     return 0;
 }
