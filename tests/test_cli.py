@@ -13,6 +13,7 @@ import pytest
 
 import pygru
 from conftest import missing, pygru_env, require_module
+from train_helpers import interrupt_at
 from pygru import datasets
 from pygru.cli import main
 
@@ -425,34 +426,12 @@ def test_train_resumes_from_its_checkpoint_after_an_interruption(tmp_path, monke
     """Ctrl-C in the middle of epoch 2 of `pygru train --checkpoint`, then the
     same command with --resume: the final model equals an uninterrupted run's
     bit for bit."""
-    from pygru import training
     common = ["spoken_digits", "--hidden", "8", "--epochs", "3", "--no-progress", "--seed", "5"]
     code, _, err = run(["train", *common, "-o", str(tmp_path / "ref.npz")], capsys)
     assert code == 0, err
 
-    real = training.make_trainer
-
-    class Interrupting:
-        """The real C trainer, but Ctrl-C arrives at the 60th training batch."""
-
-        def __init__(self, trainer):
-            object.__setattr__(self, "_t", trainer)
-            object.__setattr__(self, "_left", 60)
-
-        def train_batch(self, *args):
-            object.__setattr__(self, "_left", self._left - 1)
-            if self._left == 0:
-                raise KeyboardInterrupt
-            return self._t.train_batch(*args)
-
-        def __getattr__(self, name):
-            return getattr(self._t, name)
-
-        def __setattr__(self, name, value):
-            setattr(self._t, name, value)
-
     ckpt = tmp_path / "ckpt.npz"
-    monkeypatch.setattr(training, "make_trainer", lambda *a, **k: Interrupting(real(*a, **k)))
+    interrupt_at(monkeypatch, 60)   # the real C trainer, but Ctrl-C arrives at the 60th training batch
     with pytest.warns(RuntimeWarning, match="interrupted"):
         code, out, err = run(["train", *common, "-o", str(tmp_path / "cut.npz"), "--checkpoint", str(ckpt)],
                              capsys)

@@ -67,14 +67,19 @@ def test_outputs_same_bits_with_and_without_states(head, seq):
     assert hn.shape == (2, 9, 6)
 
 
+def _torch_case(seed, hidden, num_layers, batch, steps, batch_first=True):
+    """A seeded torch.nn.GRU(3, hidden, num_layers), pygru's import of it, and
+    random inputs (batch, steps, 3) and initial state (num_layers, batch, hidden)."""
+    torch = require_module("torch")
+    torch.manual_seed(seed)
+    gru = torch.nn.GRU(3, hidden, num_layers=num_layers, batch_first=batch_first)
+    model = pygru.from_torch(gru)
+    return torch, gru, model, torch.randn(batch, steps, 3), torch.randn(num_layers, batch, hidden)
+
+
 @pytest.mark.parametrize("batch_first", [True, False])
 def test_matches_torch_h0_and_h_n(batch_first):
-    torch = require_module("torch")
-    torch.manual_seed(0)
-    gru = torch.nn.GRU(3, 5, num_layers=2, batch_first=batch_first)
-    model = pygru.from_torch(gru)
-    x = torch.randn(4, 8, 3)
-    h0 = torch.randn(2, 4, 5)
+    torch, gru, model, x, h0 = _torch_case(0, 5, 2, 4, 8, batch_first)
     with torch.no_grad():
         out, h_n = gru(x if batch_first else x.transpose(0, 1), h0)
     out = out if batch_first else out.transpose(0, 1)
@@ -84,12 +89,7 @@ def test_matches_torch_h0_and_h_n(batch_first):
 
 
 def test_matches_torch_packed_sequences():
-    torch = require_module("torch")
-    torch.manual_seed(3)
-    gru = torch.nn.GRU(3, 4, num_layers=3, batch_first=True)
-    model = pygru.from_torch(gru)
-    x = torch.randn(5, 6, 3)
-    h0 = torch.randn(3, 5, 4)
+    torch, gru, model, x, h0 = _torch_case(3, 4, 3, 5, 6)
     lengths = [6, 2, 4, 1, 5]
     packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
     with torch.no_grad():

@@ -45,6 +45,18 @@ def build_host(sources, include_dirs, output):
     return cbuild.build(list(sources), output, flags, with_runtime=True)
 
 
+def run_on_target(target, program, work, runtime_lib):
+    """The stdout of `program` built at -O3 for `target` (headers from `work`,
+    the image written there) and run under QEMU, which must end with status 0."""
+    require_target(target)
+    elf = fwbuild.build_image(target, [program], str(work / f"{target}.elf"),
+                              include_dirs=[str(work)], opt="-O3", runtime_lib=runtime_lib(target))
+    res = fwbuild.run_image(target, elf, timeout=60)
+    assert not res.timed_out, f"{target}: QEMU timed out; output so far:\n{res.stdout[-2000:]}"
+    assert res.returncode == 0, f"{target}: exit status {res.returncode}\n{res.stdout[-2000:]}\n{res.stderr}"
+    return res.stdout
+
+
 def describe_mismatch(got, want):
     bad = np.argwhere(got != want)
     t, j = bad[0]
@@ -82,14 +94,8 @@ def test_host_program_matches_python_and_reference(inference_case):
 
 @pytest.mark.parametrize("target", sorted(fwbuild.TARGETS))
 def test_target_inference_bit_identical(target, inference_case, runtime_lib):
-    require_target(target)
     c = inference_case
-    elf = fwbuild.build_image(target, [GRU_INFER], str(c["work"] / f"{target}.elf"),
-                              include_dirs=[str(c["work"])], opt="-O3", runtime_lib=runtime_lib(target))
-    res = fwbuild.run_image(target, elf, timeout=60)
-    assert not res.timed_out, f"{target}: QEMU timed out; output so far:\n{res.stdout[-2000:]}"
-    assert res.returncode == 0, f"{target}: exit status {res.returncode}\n{res.stdout}\n{res.stderr}"
-    got = parse_bits(res.stdout, STEPS, c["model"].output_dim)
+    got = parse_bits(run_on_target(target, GRU_INFER, c["work"], runtime_lib), STEPS, c["model"].output_dim)
     assert np.array_equal(got, c["host"]), f"{target} vs host: " + describe_mismatch(got, c["host"])
     assert np.array_equal(got, c["python"]), f"{target} vs Python: " + describe_mismatch(got, c["python"])
 
@@ -225,13 +231,8 @@ def test_host_training_matches_python(training_case):
 @pytest.mark.parametrize("target", sorted(fwbuild.TARGETS))
 def test_target_training_bit_identical(target, training_case, runtime_lib):
     """A few training steps on the device give the host's updated weights."""
-    require_target(target)
     c = training_case
-    elf = fwbuild.build_image(target, [GRU_TRAIN_STEPS], str(c["work"] / f"{target}.elf"),
-                              include_dirs=[str(c["work"])], opt="-O3", runtime_lib=runtime_lib(target))
-    res = fwbuild.run_image(target, elf, timeout=60)
-    assert not res.timed_out and res.returncode == 0, f"{target}: {res.returncode}\n{res.stdout[-2000:]}"
-    losses, norms, params = parse_training(res.stdout, c["n"])
+    losses, norms, params = parse_training(run_on_target(target, GRU_TRAIN_STEPS, c["work"], runtime_lib), c["n"])
     assert np.array_equal(losses, c["host"][0]), f"loss bits {losses} vs host {c['host'][0]}"
     assert np.array_equal(norms, c["host"][1]), f"gradient norm bits {norms} vs host {c['host'][1]}"
     assert np.array_equal(params, c["host"][2]), \

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import pygru
-from pygru import training
+from train_helpers import Interrupting, interrupt_at
 
 
 def _data(n=24, t=5, i=3):
@@ -25,32 +25,6 @@ def _model():
 FIT = dict(epochs=4, batch_size=5, optimizer="adam", lr=0.01, seed=11, progress=False)
 
 
-class _Interrupting:
-    """Stands in for the C Trainer and raises KeyboardInterrupt (Ctrl-C) at
-    the `at`-th training batch; everything else goes to the real trainer."""
-
-    def __init__(self, trainer, at):
-        object.__setattr__(self, "_t", trainer)
-        object.__setattr__(self, "_left", at)
-
-    def train_batch(self, *args):
-        object.__setattr__(self, "_left", self._left - 1)
-        if self._left == 0:
-            raise KeyboardInterrupt
-        return self._t.train_batch(*args)
-
-    def __getattr__(self, name):
-        return getattr(self._t, name)
-
-    def __setattr__(self, name, value):
-        setattr(self._t, name, value)
-
-
-def _interrupt_at(monkeypatch, at):
-    real = training.make_trainer
-    monkeypatch.setattr(training, "make_trainer", lambda *a, **k: _Interrupting(real(*a, **k), at))
-
-
 def test_interrupted_fit_resumes_bit_identical(tmp_path, monkeypatch):
     X, y = _data()
     reference = _model()
@@ -58,7 +32,7 @@ def test_interrupted_fit_resumes_bit_identical(tmp_path, monkeypatch):
 
     model = _model()
     ckpt = tmp_path / "ckpt.npz"
-    _interrupt_at(monkeypatch, 13)  # 5 batches per epoch: Ctrl-C in the middle of epoch 3
+    interrupt_at(monkeypatch, 13)  # 5 batches per epoch: Ctrl-C in the middle of epoch 3
     with pytest.warns(RuntimeWarning, match=r"interrupted.*after 2 complete epoch"):
         h = model.fit(X, y, checkpoint=ckpt, **FIT)
     assert h.stopped == "interrupted" and h.epochs_run == 2
@@ -143,15 +117,14 @@ def test_non_finite_loss_stops_and_restores_last_good_weights():
 def test_non_finite_loss_after_good_epochs_keeps_their_weights(monkeypatch):
     """A loss that turns NaN in epoch 3 restores the best of epochs 1-2."""
     X, y = _data()
-    real = training.make_trainer
 
-    class NaNLater(_Interrupting):
+    class NaNLater(Interrupting):
         def train_batch(self, *args):
             object.__setattr__(self, "_left", self._left - 1)
             value, extra = self._t.train_batch(*args)
             return (float("nan") if self._left <= 0 else value), extra
 
-    monkeypatch.setattr(training, "make_trainer", lambda *a, **k: NaNLater(real(*a, **k), 11))
+    interrupt_at(monkeypatch, 11, NaNLater)
     model = _model()
     with pytest.warns(RuntimeWarning, match="non-finite loss"):
         h = model.fit(X, y, **FIT)

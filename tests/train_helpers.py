@@ -1,5 +1,6 @@
 """Shared pieces of the training tests: float64 references (numpy finite
-differences over tests/reference.py, PyTorch autograd) and a C build helper."""
+differences over tests/reference.py, PyTorch autograd), a C build helper and a
+trainer that Ctrl-C interrupts."""
 import numpy as np
 
 import reference
@@ -124,3 +125,34 @@ def torch_optimizer_step(kind, params, grads, steps, **kw):
             v.grad = torch.tensor(np.asarray(grads[s][k], np.float32))
         opt.step()
     return {k: v.detach().numpy().copy() for k, v in ps.items()}
+
+
+# ---------------------------------------------------------------------- interrupted training
+
+class Interrupting:
+    """Stands in for the C Trainer and raises KeyboardInterrupt (Ctrl-C) at
+    the `at`-th training batch; everything else goes to the real trainer."""
+
+    def __init__(self, trainer, at):
+        object.__setattr__(self, "_t", trainer)
+        object.__setattr__(self, "_left", at)
+
+    def train_batch(self, *args):
+        object.__setattr__(self, "_left", self._left - 1)
+        if self._left == 0:
+            raise KeyboardInterrupt
+        return self._t.train_batch(*args)
+
+    def __getattr__(self, name):
+        return getattr(self._t, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._t, name, value)
+
+
+def interrupt_at(monkeypatch, at, cls=Interrupting):
+    """From now on (until monkeypatch undoes it) every trainer pygru makes is
+    wrapped in `cls`, counting down from `at` batches."""
+    from pygru import training
+    real = training.make_trainer
+    monkeypatch.setattr(training, "make_trainer", lambda *a, **k: cls(real(*a, **k), at))
