@@ -92,33 +92,11 @@ def cost_rows(sizes, targets, steps, work, log):
 
 
 def train_lstm(ds, H, epochs, batch, lr, seed):
-    """torch.nn.LSTM(I, H) + Linear(H, classes) on the last step, trained as
-    GRUModel.fit trains (cross-entropy, Adam, shuffled batches each epoch)."""
+    """Test accuracy (percent) of torch.nn.LSTM(I, H) + Linear(H, classes) on
+    the last step, trained as GRUModel.fit trains (pygru._bench.torch_classifier)."""
     import torch
-    torch.manual_seed(seed)
-    torch.set_num_threads(1)
-
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lstm = torch.nn.LSTM(ds.input_size, H, batch_first=True)
-            self.head = torch.nn.Linear(H, ds.num_classes)
-
-        def forward(self, x):
-            out, _ = self.lstm(x)
-            return self.head(out[:, -1])
-
-    net = Net()
-    opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
-    X, y = torch.from_numpy(ds.X_train), torch.from_numpy(ds.y_train.astype(np.int64))
-    rng = np.random.default_rng(seed)
-    for _ in range(epochs):
-        perm = rng.permutation(len(X))
-        for i in range(0, len(X), batch):
-            idx = torch.from_numpy(perm[i:i + batch])
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(net(X[idx]), y[idx]).backward()
-            opt.step()
+    from pygru._bench import torch_classifier
+    net = torch_classifier(ds, "LSTM", H, epochs, batch, lr, seed)
     with torch.no_grad():
         pred = net(torch.from_numpy(ds.X_test)).argmax(1).numpy()
     return 100.0 * float(np.mean(pred == ds.y_test))

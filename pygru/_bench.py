@@ -3,7 +3,10 @@ benchmarks/bench_training.py so that both measure the same thing the same way:
 a GRU(I, H) + Linear(H, 1) on one batch of random data (batch B, T steps),
 MSE loss, Adam lr 1e-3; one step = forward, loss, backward, update. pygru
 runs its C trainer on that batch; torch runs one thread. Warm-up steps first,
-then the median of `repeat` timed steps, wall clock and process CPU time."""
+then the median of `repeat` timed steps, wall clock and process CPU time.
+
+Also the torch classifier that benchmarks/bench_gru_vs_lstm.py (an LSTM) and
+tools/quant_accuracy.py (a GRU whose weights pygru then runs) train alike."""
 import statistics
 import time
 
@@ -57,3 +60,37 @@ def torch_training_step(I, H, batch, steps, repeat):
         torch.nn.functional.mse_loss(head(out[:, -1]), y).backward()
         opt.step()
     return median_step(step, repeat)
+
+
+def torch_classifier(ds, rnn, hidden, epochs, batch, lr, seed):
+    """torch.nn.`rnn` ("GRU" or "LSTM")(I, hidden) + Linear(hidden, classes)
+    on the last step (attributes `rnn`, `head`), trained on the data set `ds`
+    as GRUModel.fit trains a classifier: cross-entropy, Adam(lr), batches of
+    `batch` shuffled each epoch by numpy's default_rng(seed); one torch thread,
+    torch seeded with `seed`. Returns the trained module."""
+    import torch
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = getattr(torch.nn, rnn)(ds.input_size, hidden, batch_first=True)
+            self.head = torch.nn.Linear(hidden, ds.num_classes)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.head(out[:, -1])
+
+    net = Net()
+    opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
+    X, y = torch.from_numpy(ds.X_train), torch.from_numpy(ds.y_train.astype(np.int64))
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        perm = rng.permutation(len(X))
+        for i in range(0, len(X), batch):
+            idx = torch.from_numpy(perm[i:i + batch])
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(X[idx]), y[idx]).backward()
+            opt.step()
+    return net

@@ -28,41 +28,15 @@ def train_model(ds, hidden=32, epochs=10, seed=0):
 
 
 def train_model_torch(ds, hidden=64, epochs=60, seed=0, lr=3e-3, batch=64):
-    """A pygru.GRUModel trained with torch on ds (float32 X, int labels)."""
-    import torch
+    """A pygru.GRUModel trained with torch on ds (float32 X, int labels):
+    torch.nn.GRU + Linear (pygru._bench.torch_classifier), weights copied."""
     import pygru
-
-    torch.manual_seed(seed)
-    torch.set_num_threads(1)
-    I, C = ds.input_size, ds.num_classes
-
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.gru = torch.nn.GRU(I, hidden, batch_first=True)
-            self.head = torch.nn.Linear(hidden, C)
-
-        def forward(self, x):
-            out, _ = self.gru(x)
-            return self.head(out[:, -1])
-
-    net = Net()
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    X = torch.from_numpy(ds.X_train)
-    y = torch.from_numpy(ds.y_train)
-    rng = np.random.default_rng(seed)
-    for _ in range(epochs):
-        perm = rng.permutation(len(X))
-        for i in range(0, len(X), batch):
-            idx = torch.from_numpy(perm[i:i + batch])
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(net(X[idx]), y[idx])
-            loss.backward()
-            opt.step()
-    model = pygru.GRUModel(I, [hidden], output_size=C, output_activation="softmax", seed=seed)
+    from pygru._bench import torch_classifier
+    net = torch_classifier(ds, "GRU", hidden, epochs, batch, lr, seed)
+    model = pygru.GRUModel(ds.input_size, [hidden], output_size=ds.num_classes, output_activation="softmax",
+                           seed=seed)
     state = {k: v.detach().numpy().astype(np.float32) for k, v in net.state_dict().items()}
-    weights = {k.replace("gru.", ""): v for k, v in state.items()}
-    model.set_weights(weights)
+    model.set_weights({k.replace("rnn.", ""): v for k, v in state.items()})
     return model
 
 
