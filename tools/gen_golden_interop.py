@@ -150,38 +150,27 @@ def gen_onnx(w):
 
     # 1. what torch.onnx.export writes (Transpose, ConstantOfShape initial state,
     #    Squeeze, Gather of the last step, Gemm, Sigmoid), linear_before_reset=1
-    class Last(torch.nn.Module):
-        def __init__(self):
+    class Net(torch.nn.Module):
+        """GRU(I, H, L) + Linear(H, O); `read(fc, (output, h_n))` is what it exports."""
+
+        def __init__(self, I, H, L, O, read, batch_first=True):
             super().__init__()
-            self.gru = torch.nn.GRU(3, 5, 2, batch_first=True)
-            self.fc = torch.nn.Linear(5, 2)
+            self.gru = torch.nn.GRU(I, H, L, batch_first=batch_first)
+            self.fc = torch.nn.Linear(H, O)
+            self.read = read
 
         def forward(self, x):
-            return torch.sigmoid(self.fc(self.gru(x)[0][:, -1]))
-
-    class Seq(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.gru = torch.nn.GRU(4, 7, 1, batch_first=True)
-            self.fc = torch.nn.Linear(7, 3)
-
-        def forward(self, x):
-            return self.fc(self.gru(x)[0])
-
-    class State(torch.nn.Module):  # the final state h_n of the top layer: a Concat of Y_h, Gather
-        def __init__(self):
-            super().__init__()
-            self.gru = torch.nn.GRU(3, 4, 3)
-            self.fc = torch.nn.Linear(4, 2)
-
-        def forward(self, x):
-            return torch.tanh(self.fc(self.gru(x)[1][-1]))
+            return self.read(self.fc, self.gru(x))
 
     torch.manual_seed(SEED + 1)
-    for name, net, x, tm in (("onnx_torch_last", Last(), _input("onnx_torch_last", 2, 6, 3), False),
-                             ("onnx_torch_seq", Seq(), _input("onnx_torch_seq", 2, 5, 4), False),
-                             ("onnx_torch_state", State(), _input("onnx_torch_state", 4, 3, 3), True)):
-        feed = x.transpose(1, 0, 2).copy() if tm else x  # State's GRU is time-major
+    last = Net(3, 5, 2, 2, lambda fc, r: torch.sigmoid(fc(r[0][:, -1])))
+    seq = Net(4, 7, 1, 3, lambda fc, r: fc(r[0]))
+    # the final state h_n of the top layer (a Concat of Y_h, Gather), time-major
+    state = Net(3, 4, 3, 2, lambda fc, r: torch.tanh(fc(r[1][-1])), batch_first=False)
+    for name, net, x, tm in (("onnx_torch_last", last, _input("onnx_torch_last", 2, 6, 3), False),
+                             ("onnx_torch_seq", seq, _input("onnx_torch_seq", 2, 5, 4), False),
+                             ("onnx_torch_state", state, _input("onnx_torch_state", 4, 3, 3), True)):
+        feed = x.transpose(1, 0, 2).copy() if tm else x
         torch.onnx.export(net.eval(), (torch.from_numpy(feed),), w.path(name + ".onnx"), dynamo=False,
                           opset_version=14, input_names=["x"], output_names=["y"],
                           dynamic_axes={"x": {int(tm): "batch", int(not tm): "time"}})
