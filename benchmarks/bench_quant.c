@@ -6,12 +6,10 @@
  * Prints one line per mode: "<mode> <median us per step>".
  */
 #define _POSIX_C_SOURCE 199309L
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
+#define BENCH_TIMING
 #include "gru_quant.h"
 #include "quant_case.h"
+#include "bench_common.h"
 
 static float f_state[CASE_STATE], f_scratch[CASE_Q8_SCRATCH], yf[CASE_O];
 static int16_t qi_state[CASE_STATE];
@@ -19,24 +17,9 @@ static int32_t qi_scratch[CASE_QI_SCRATCH], yi[CASE_O];
 static gru_q8_model q8;
 static gru_qi_model qi;
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-#define REPEATS 21
-
 int main(int argc, char **argv)
 {
-    const long steps = argc > 1 ? atol(argv[1]) : 2000;
+    const long steps = bench_steps(argc, argv);
     gru_stream sf;
     gru_q8_stream s8;
     gru_qi_stream si;
@@ -46,10 +29,10 @@ int main(int argc, char **argv)
         || gru_qi_stream_init(&si, &qi, qi_state, CASE_STATE, qi_scratch, CASE_QI_SCRATCH))
         return 1;
     static const char *names[3] = {"float", "int8", "integer"};
-    double t[3][REPEATS], sink = 0.0;
+    double t[3][BENCH_REPEATS], sink = 0.0;
     /* Modes take turns within each repeat, so that a noisy, shared machine
      * disturbs all three alike. */
-    for (int r = 0; r < REPEATS; r++)
+    for (int r = 0; r < BENCH_REPEATS; r++)
         for (int mode = 0; mode < 3; mode++) {
             gru_stream_reset(&sf);
             gru_q8_stream_reset(&s8);
@@ -67,9 +50,6 @@ int main(int argc, char **argv)
             t[mode][r] = (now_us() - t0) / (double)steps;
             sink += (double)yf[0] + (double)yi[0];
         }
-    for (int mode = 0; mode < 3; mode++) {
-        qsort(t[mode], REPEATS, sizeof t[mode][0], cmp);
-        printf("%s %.3f\n", names[mode], t[mode][REPEATS / 2]);
-    }
+    bench_print_medians(3, names, t);
     return sink == 12345.0; /* keeps the outputs live */
 }

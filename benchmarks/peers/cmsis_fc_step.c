@@ -21,42 +21,14 @@
 
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
+#include "../bench_common.h"
 
-#ifndef PEER_I
-#define PEER_I 40
-#endif
-#ifndef PEER_H
-#define PEER_H 128
-#endif
-#ifndef PEER_STEPS
-#define PEER_STEPS 4
-#endif
-#ifndef PEER_BITS
-#define PEER_BITS 8
-#endif
 #define PEER_T 8 /* distinct inputs, cycled */
-
-#if PEER_BITS == 8
-typedef int8_t act_t;
-#define ACT_MIN (-128)
-#define ACT_MAX 127
-#else
-typedef int16_t act_t;
-#define ACT_MIN (-32768)
-#define ACT_MAX 32767
-#endif
 
 static int8_t w_ih[3][PEER_H * PEER_I], w_hh[3][PEER_H * PEER_H];
 static int32_t bias32[PEER_H], ksum_ih[3][PEER_H], ksum_hh[3][PEER_H];
 static int64_t bias64[PEER_H];
 static act_t x[PEER_T][PEER_I], h[PEER_H], out_i[3][PEER_H], out_h[3][PEER_H];
-
-static uint32_t lcg = 12345u;
-static int32_t next_rand(void)
-{
-    lcg = lcg * 1664525u + 1013904223u;
-    return (int32_t)(lcg >> 16);
-}
 
 static void fill(int8_t *w, int n)
 {

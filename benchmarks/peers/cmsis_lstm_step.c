@@ -21,30 +21,15 @@
 #include <stdio.h>
 
 #include "arm_nnfunctions.h"
+#include "../bench_common.h"
 
-#ifndef PEER_I
-#define PEER_I 16
-#endif
-#ifndef PEER_H
-#define PEER_H 32
-#endif
-#ifndef PEER_STEPS
-#define PEER_STEPS 4
-#endif
-#ifndef PEER_BITS
-#define PEER_BITS 8
-#endif
 #define PEER_T 8 /* distinct inputs, cycled */
 
 #if PEER_BITS == 8
-typedef int8_t act_t;
 typedef int32_t bias_t;
-#define ACT_MAX 127
 #define LSTM arm_lstm_unidirectional_s8
 #else
-typedef int16_t act_t;
 typedef int64_t bias_t;
-#define ACT_MAX 32767
 #define LSTM arm_lstm_unidirectional_s16
 #endif
 
@@ -52,13 +37,6 @@ static int8_t w_in[4][PEER_H * PEER_I], w_hid[4][PEER_H * PEER_H];
 static bias_t b_in[4][PEER_H], b_hid[4][PEER_H];
 static act_t x[PEER_T][PEER_I], hidden[PEER_H], out[PEER_H];
 static int16_t cell[PEER_H], temp1[PEER_H], temp2[PEER_H];
-
-static uint32_t lcg = 12345u;
-static int32_t next_rand(void)
-{
-    lcg = lcg * 1664525u + 1013904223u;
-    return (int32_t)(lcg >> 16);
-}
 
 static cmsis_nn_lstm_gate gate(int g, arm_nn_activation_type act)
 {

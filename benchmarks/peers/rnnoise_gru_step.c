@@ -16,22 +16,13 @@
  * within each repeat so that a noisy machine disturbs all alike.
  */
 #define _POSIX_C_SOURCE 199309L
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
+#define BENCH_TIMING
 #include "nnet.h"
+#include "../bench_common.h"
 
-#ifndef PEER_I
-#define PEER_I 40
-#endif
-#ifndef PEER_H
-#define PEER_H 128
-#endif
 #ifndef PEER_DENSITY_PCT
 #define PEER_DENSITY_PCT 50
 #endif
-#define REPEATS 21
 #define PEER_T 16
 
 #define ROWS (3 * PEER_H)
@@ -42,24 +33,9 @@ static float bias[ROWS], subias[ROWS], scale[ROWS];
 static int idx_hh[ROWS / 8 * (1 + PEER_H / 4)];
 static float x[PEER_T][PEER_I], state[PEER_H];
 
-static unsigned lcg = 12345u;
 static float frand(void)
 {
-    lcg = lcg * 1664525u + 1013904223u;
-    return (float)((int)(lcg >> 9) - (1 << 22)) / (float)(1 << 22); /* [-1, 1) */
-}
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    const double u = *(const double *)a, v = *(const double *)b;
-    return (u > v) - (u < v);
+    return (float)((int)(bench_next() >> 9) - (1 << 22)) / (float)(1 << 22); /* [-1, 1) */
 }
 
 static LinearLayer layer(const opus_int8 *wq, const float *wf, const int *idx, int inputs)
@@ -78,7 +54,7 @@ static LinearLayer layer(const opus_int8 *wq, const float *wf, const int *idx, i
 
 int main(int argc, char **argv)
 {
-    const long steps = argc > 1 ? atol(argv[1]) : 2000;
+    const long steps = bench_steps(argc, argv);
     for (int i = 0; i < ROWS * PEER_I; i++) {
         wq_ih[i] = (opus_int8)(frand() * 60.0f);
         wf_ih[i] = frand() * 0.2f;
@@ -115,8 +91,8 @@ int main(int argc, char **argv)
     const LinearLayer in_f = layer(NULL, wf_ih, NULL, PEER_I), rec_f = layer(NULL, wf_hh, NULL, PEER_H);
     const LinearLayer *ins[3] = {&in_q, &in_q, &in_f}, *recs[3] = {&rec_q, &rec_s, &rec_f};
     static const char *names[3] = {"dense_int8", "sparse_int8", "float"};
-    double t[3][REPEATS], sink = 0.0;
-    for (int r = 0; r < REPEATS; r++)
+    double t[3][BENCH_REPEATS], sink = 0.0;
+    for (int r = 0; r < BENCH_REPEATS; r++)
         for (int m = 0; m < 3; m++) {
             for (int j = 0; j < PEER_H; j++)
                 state[j] = 0.0f;
@@ -126,9 +102,6 @@ int main(int argc, char **argv)
             t[m][r] = (now_us() - t0) / (double)steps;
             sink += (double)state[0];
         }
-    for (int m = 0; m < 3; m++) {
-        qsort(t[m], REPEATS, sizeof t[m][0], cmp);
-        printf("%s %.3f\n", names[m], t[m][REPEATS / 2]);
-    }
+    bench_print_medians(3, names, t);
     return sink == 12345.0; /* keeps the outputs live */
 }
