@@ -2,21 +2,20 @@
 # gru_c/Makefile (include), gru_c/cmake/gru-toolchain.cmake (file(STRINGS)) and
 # pygru/firmware/fwbuild.py; change a flag here and all three follow.
 #
-# Format: one `NAME.FIELD = value` per line (valid make syntax; values are
-# space-separated flags, never quoted). An architecture (arm, riscv) holds what
-# its targets share; a target names its architecture and adds its own fields.
-# Architecture fields:
+# Format (valid make syntax; values are space-separated flags, never quoted).
+# An architecture (arm, riscv) holds what its targets share, one
+# `ARCH.FIELD = value` a line:
 #   prefix  toolchain prefix: PREFIXgcc, PREFIXg++, PREFIXar, PREFIXsize ...
 #   libc    C library: newlib (Arm) or picolibc (RISC-V)
 #   specs   C library selection, passed to every compile and to the link
 #   link    link flags of a bare-metal test image that runs under `qemu` with
 #           semihosting; -T names a script found through -L (pygru/firmware/)
 #   startup startup source in pygru/firmware/ that such an image links
-# Target fields:
-#   arch    arm or riscv
-#   cpu     CPU, FPU and ABI flags: every compile (C, C++, assembly) and the link
-#   qemu    QEMU program and machine, up to the semihosting options
-#   fpu     none, sp (single precision), dp (double) or mve (Helium)
+# A target is one row, `NAME = ARCH FPU | CPU | QEMU`:
+#   ARCH    arm or riscv
+#   FPU     none, sp (single precision), dp (double) or mve (Helium)
+#   CPU     CPU, FPU and ABI flags: every compile (C, C++, assembly) and the link
+#   QEMU    QEMU program and machine, up to the semihosting options
 # Memory maps and why each machine: pygru/firmware/cortexm.ld.
 
 GRU_TARGETS = cortex-m0 cortex-m3 cortex-m4f cortex-m7 cortex-m55 rv32imac rv32imafc rv64gc
@@ -38,42 +37,12 @@ riscv.startup = trap_riscv.c
 
 # The M0 image also runs on -M microbit (real M0, 16 KB RAM); mps2-an385 (an M3
 # core) lets one linker script serve every Arm target.
-cortex-m0.arch = arm
-cortex-m0.cpu = -mcpu=cortex-m0 -mthumb -mfloat-abi=soft
-cortex-m0.qemu = qemu-system-arm -M mps2-an385
-cortex-m0.fpu = none
-
-cortex-m3.arch = arm
-cortex-m3.cpu = -mcpu=cortex-m3 -mthumb -mfloat-abi=soft
-cortex-m3.qemu = qemu-system-arm -M mps2-an385
-cortex-m3.fpu = none
-
-cortex-m4f.arch = arm
-cortex-m4f.cpu = -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
-cortex-m4f.qemu = qemu-system-arm -M mps2-an386
-cortex-m4f.fpu = sp
-
-cortex-m7.arch = arm
-cortex-m7.cpu = -mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16
-cortex-m7.qemu = qemu-system-arm -M mps2-an500
-cortex-m7.fpu = dp
-
-cortex-m55.arch = arm
-cortex-m55.cpu = -mcpu=cortex-m55 -mthumb -mfloat-abi=hard
-cortex-m55.qemu = qemu-system-arm -M mps3-an547
-cortex-m55.fpu = mve
-
-rv32imac.arch = riscv
-rv32imac.cpu = -march=rv32imac -mabi=ilp32 -mcmodel=medany
-rv32imac.qemu = qemu-system-riscv32 -M virt -bios none
-rv32imac.fpu = none
-
-rv32imafc.arch = riscv
-rv32imafc.cpu = -march=rv32imafc -mabi=ilp32f -mcmodel=medany
-rv32imafc.qemu = qemu-system-riscv32 -M virt -bios none
-rv32imafc.fpu = sp
-
-rv64gc.arch = riscv
-rv64gc.cpu = -march=rv64imafdc -mabi=lp64d -mcmodel=medany
-rv64gc.qemu = qemu-system-riscv64 -M virt -bios none
-rv64gc.fpu = dp
+#          ARCH  FPU  | CPU                                                       | QEMU
+cortex-m0  = arm   none | -mcpu=cortex-m0 -mthumb -mfloat-abi=soft                   | qemu-system-arm -M mps2-an385
+cortex-m3  = arm   none | -mcpu=cortex-m3 -mthumb -mfloat-abi=soft                   | qemu-system-arm -M mps2-an385
+cortex-m4f = arm   sp   | -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 | qemu-system-arm -M mps2-an386
+cortex-m7  = arm   dp   | -mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16    | qemu-system-arm -M mps2-an500
+cortex-m55 = arm   mve  | -mcpu=cortex-m55 -mthumb -mfloat-abi=hard                  | qemu-system-arm -M mps3-an547
+rv32imac   = riscv none | -march=rv32imac -mabi=ilp32 -mcmodel=medany                | qemu-system-riscv32 -M virt -bios none
+rv32imafc  = riscv sp   | -march=rv32imafc -mabi=ilp32f -mcmodel=medany              | qemu-system-riscv32 -M virt -bios none
+rv64gc     = riscv dp   | -march=rv64imafdc -mabi=lp64d -mcmodel=medany              | qemu-system-riscv64 -M virt -bios none

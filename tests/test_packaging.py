@@ -58,14 +58,20 @@ def test_target_table_is_the_one_read_by_make_cmake_and_fwbuild():
 
 def test_bad_target_table_lines_are_named(tmp_path):
     bad = tmp_path / "targets.mk"
-    bad.write_text("GRU_TARGETS = a\na.arch = arm\na.qemu = q\na.fpu = sp\n")
-    with pytest.raises(ValueError, match="target a: expected fields arch, cpu, qemu, fpu, missing cpu"):
+    bad.write_text("GRU_TARGETS = a\na = arm sp | q\n")
+    with pytest.raises(ValueError, match=r"target a: expected a row NAME = ARCH FPU \| CPU \| QEMU, got a = arm sp \| q"):
         fwbuild.read_table(str(bad))
-    bad.write_text("GRU_TARGETS = a\na.arch = arm\na.cpu = -mthumb\na.qemu = q\na.fpu = sp\narm.libc = newlib\n")
+    bad.write_text("GRU_TARGETS = b\na = arm sp | -mthumb | q\n")
+    with pytest.raises(ValueError, match=r"target b: expected a row .*, got b = $"):
+        fwbuild.read_table(str(bad))
+    bad.write_text("GRU_TARGETS = a\na = arm | -mthumb | q\n")
+    with pytest.raises(ValueError, match=r"target a: expected a row"):
+        fwbuild.read_table(str(bad))
+    bad.write_text("GRU_TARGETS = a\na = arm sp | -mthumb | q\narm.libc = newlib\n")
     with pytest.raises(ValueError, match="architecture arm: expected fields .* missing prefix, specs"):
         fwbuild.read_table(str(bad))
     bad.write_text("GRU_TARGETS = a\nthis is not a line\n")
-    with pytest.raises(ValueError, match=r"targets.mk:2: expected NAME.FIELD = value"):
+    with pytest.raises(ValueError, match=r"targets.mk:2: expected ARCH.FIELD = value or NAME = ARCH FPU"):
         fwbuild.read_table(str(bad))
 
 

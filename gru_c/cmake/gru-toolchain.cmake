@@ -34,7 +34,13 @@ separate_arguments(_gru_targets UNIX_COMMAND "${_gru_GRU_TARGETS.}")
 if(NOT GRU_TARGET IN_LIST _gru_targets)
   message(FATAL_ERROR "GRU_TARGET='${GRU_TARGET}': expected one of ${_gru_GRU_TARGETS.}")
 endif()
-set(_gru_arch "${_gru_${GRU_TARGET}.arch}")
+# The target's row `ARCH FPU | CPU | QEMU`: three columns.
+string(REPLACE "|" ";" _gru_row "${_gru_${GRU_TARGET}.}")
+list(GET _gru_row 0 _gru_arch)
+list(GET _gru_row 1 _gru_cpu)
+list(GET _gru_row 2 _gru_qemu)
+separate_arguments(_gru_arch UNIX_COMMAND "${_gru_arch}")
+list(GET _gru_arch 0 _gru_arch)
 set(_gru_prefix "${_gru_${_gru_arch}.prefix}")
 
 set(CMAKE_SYSTEM_NAME Generic)
@@ -49,7 +55,8 @@ set(CMAKE_SIZE ${_gru_prefix}size CACHE FILEPATH "")
 # Bare metal: the compiler checks link no executable.
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 
-set(_gru_flags "${_gru_${GRU_TARGET}.cpu} ${_gru_${_gru_arch}.specs}")
+string(STRIP "${_gru_cpu}" _gru_cpu)
+set(_gru_flags "${_gru_cpu} ${_gru_${_gru_arch}.specs}")
 foreach(_gru_lang C CXX ASM)
   set(CMAKE_${_gru_lang}_FLAGS_INIT "${_gru_flags} -ffunction-sections -fdata-sections")
 endforeach()
@@ -57,7 +64,7 @@ set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,--gc-sections")
 
 set(GRU_TARGET_LINK_FLAGS "${_gru_${_gru_arch}.link}")
 separate_arguments(GRU_TARGET_LINK_FLAGS UNIX_COMMAND "${GRU_TARGET_LINK_FLAGS}")
-set(GRU_TARGET_QEMU "${_gru_${GRU_TARGET}.qemu}")
+set(GRU_TARGET_QEMU "${_gru_qemu}")
 separate_arguments(GRU_TARGET_QEMU UNIX_COMMAND "${GRU_TARGET_QEMU}")
 set(GRU_TARGET_STARTUP "${_gru_${_gru_arch}.startup}")
 

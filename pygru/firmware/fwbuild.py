@@ -64,14 +64,23 @@ _SEMIHOST = ("-display", "none", "-monitor", "none", "-serial", "none",
              "-chardev", "stdio,id=sh0",
              "-semihosting-config", "enable=on,target=native,chardev=sh0")
 _ARCH_FIELDS = ("prefix", "libc", "specs", "link", "startup")
-_TARGET_FIELDS = ("arch", "cpu", "qemu", "fpu")
+_ROW = "NAME = ARCH FPU | CPU | QEMU"
+
+
+def _target_row(path, name, value):
+    """A target row's value `ARCH FPU | CPU | QEMU` -> its fields."""
+    cols = [c.strip() for c in (value or "").split("|")]
+    if len(cols) != 3 or len(cols[0].split()) != 2:
+        raise ValueError(f"{path}: target {name}: expected a row {_ROW}, got {name} = {value or ''}")
+    arch, fpu = cols[0].split()
+    return {"arch": arch, "fpu": fpu, "cpu": cols[1], "qemu": cols[2]}
 
 
 def read_table(path=TABLE):
-    """{name: Target} from the target table (`NAME.FIELD = value` lines: an
-    architecture's shared fields, a target's own), in the order of its
-    GRU_TARGETS line."""
-    fields, order = {}, None
+    """{name: Target} from the target table (`ARCH.FIELD = value` lines: an
+    architecture's shared fields; a row `NAME = ARCH FPU | CPU | QEMU` a
+    target), in the order of its GRU_TARGETS line."""
+    fields, rows, order = {}, {}, None
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             line = line.split("#", 1)[0].strip()
@@ -79,25 +88,24 @@ def read_table(path=TABLE):
                 continue
             m = re.fullmatch(r"([A-Za-z0-9_-]+)(?:\.([a-z]+))?\s*=\s*(.*)", line)
             if m is None:
-                raise ValueError(f"{path}:{number}: expected NAME.FIELD = value, got {line!r}")
+                raise ValueError(f"{path}:{number}: expected ARCH.FIELD = value or {_ROW}, got {line!r}")
             name, field, value = m.groups()
-            if field is None:
-                if name == "GRU_TARGETS":
-                    order = value.split()
-                continue
-            fields.setdefault(name, {})[field] = value
+            if field is not None:
+                fields.setdefault(name, {})[field] = value
+            elif name == "GRU_TARGETS":
+                order = value.split()
+            else:
+                rows[name] = value
     if order is None:
         raise ValueError(f"{path}: no GRU_TARGETS line")
     targets = {}
     for name in order:
-        row = fields.get(name, {})
-        arch = row.get("arch")
-        for what, need, have in ((f"target {name}", _TARGET_FIELDS, row),
-                                 (f"architecture {arch}", _ARCH_FIELDS, fields.get(arch, {}))):
-            missing = [k for k in need if k not in have]
-            if missing:
-                raise ValueError(f"{path}: {what}: expected fields {', '.join(need)}, "
-                                 f"missing {', '.join(missing)}")
+        row = _target_row(path, name, rows.get(name))
+        arch = row["arch"]
+        missing = [k for k in _ARCH_FIELDS if k not in fields.get(arch, {})]
+        if missing:
+            raise ValueError(f"{path}: architecture {arch}: expected fields {', '.join(_ARCH_FIELDS)}, "
+                             f"missing {', '.join(missing)}")
         row = {**fields[arch], **row}
         targets[name] = Target(
             name, arch, tuple(shlex.split(row["cpu"])), row["libc"],
