@@ -26,6 +26,19 @@ def _int(name, what, value, maximum):
     return int(value)
 
 
+def check_format(name, arrays, kind, header, version):
+    """The arrays of a saved pygru file of `kind` ("pygru model", "pygru
+    quantized model"): they hold a `header` array and __format_version__, which
+    is removed from `arrays` and must equal `version`."""
+    if "__format_version__" not in arrays or header not in arrays:
+        raise ValueError(f"{name} is an .npz file but not a {kind}: expected arrays __format_version__ and "
+                         f"{header}, got {sorted(arrays)[:8]}")
+    found = arrays.pop("__format_version__")
+    if found.shape != () or found.dtype.kind not in "iu" or int(found) != version:
+        raise ValueError(f"{name}: expected {kind} format version {version} (what this pygru reads), got "
+                         f"format version {found!r}")
+
+
 def check_config(name, config, max_dim, max_layers):
     """A model configuration dict (GRUModel.config()) from an untrusted source,
     normalised; ValueError naming `name` when anything is off."""

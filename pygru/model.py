@@ -315,16 +315,10 @@ class GRUModel(ConfiguredModel):
 def load(path):
     """Load a model written by GRUModel.save. Never unpickles; a file that is not
     a pygru model raises ValueError saying what is wrong."""
-    from ._load_checks import check_config, check_float_arrays
+    from ._load_checks import check_config, check_float_arrays, check_format
     path = input_file("path", path, "pygru .npz model")
     arrays = read_npz(path, "path", "pygru .npz model")
-    if "__format_version__" not in arrays or "__config__" not in arrays:
-        raise ValueError(f"path: {path!r} is an .npz file but not a pygru model: expected arrays "
-                         f"__format_version__ and __config__, got {sorted(arrays)[:8]}")
-    version = arrays.pop("__format_version__")
-    if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
-        raise ValueError(f"path: {path!r}: expected model format version {FORMAT_VERSION} (what this pygru "
-                         f"reads), got format version {version!r}")
+    check_format(f"path: {path!r}", arrays, "pygru model", "__config__", FORMAT_VERSION)
     config_arr = arrays.pop("__config__")
     try:
         if config_arr.shape != () or config_arr.dtype.kind != "U":

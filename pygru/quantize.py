@@ -409,16 +409,11 @@ class _IntegerStream:
 
 def load_quantized(path):
     """Load a QuantizedGRUModel written by QuantizedGRUModel.save (no pickle)."""
+    from ._load_checks import check_format
     path = input_file("path", path, "pygru quantized model")
     arrays = read_npz(path, "path", "pygru quantized model")
-    if "__quantized__" not in arrays or "__format_version__" not in arrays:
-        raise ValueError(f"path: {path!r} is not a pygru quantized model: expected arrays __format_version__ "
-                         f"and __quantized__, got {sorted(arrays)[:8]}")
-    version = arrays.pop("__format_version__")
-    if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
-        raise ValueError(f"path: {path!r}: expected quantized format version {FORMAT_VERSION} (what this "
-                         f"pygru reads), got {version!r}")
     where = f"path: {path!r}"
+    check_format(where, arrays, "pygru quantized model", "__quantized__", FORMAT_VERSION)
     meta_arr = arrays.pop("__quantized__")
     try:
         meta = json.loads(str(meta_arr[()])) if meta_arr.shape == () and meta_arr.dtype.kind == "U" else None

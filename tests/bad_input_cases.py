@@ -336,7 +336,7 @@ CASES = [
     Case("load-config-weights-mismatch", "load", "config hidden 7, weights for hidden 5", lambda t: pygru.load(_model_npz(t, "w.npz", config=dict(_model().config(), hidden_sizes=[7]))), ValueError, r"path: .* has invalid weights .*expected shape"),
     Case("load-nan-weights", "load", "weights with a NaN", lambda t: pygru.load(_model_npz(t, "n.npz", weights=_nan_weights())), ValueError, r"path: .* has invalid weights .*finite"),
     Case("load-wrong-kind-onnx", "load", "an ONNX file passed to pygru.load", lambda t: pygru.load(os.path.join(ROOT, "tests", "golden", "interop", "onnx_lbr0.onnx")), ValueError, r"not a readable pygru \.npz model"),
-    Case("load-quantized-float-model", "load_quantized", "a float model passed to load_quantized", lambda t: pygru.load_quantized(_saved(t)), ValueError, r"path: .* is not a pygru quantized model"),
+    Case("load-quantized-float-model", "load_quantized", "a float model passed to load_quantized", lambda t: pygru.load_quantized(_saved(t)), ValueError, r"path: .* is an \.npz file but not a pygru quantized model"),
     # ---------------------------------------------------------------- export
     Case("export-name-not-identifier", "export_c", "name='my-model'", lambda t: _export(t, "my-model"), ValueError, r"name: expected a C identifier", ["m.h"]),
     Case("export-name-digit", "export_c", "name='1net'", lambda t: _export(t, "1net"), ValueError, r"name: expected a C identifier", ["m.h"]),
