@@ -1,4 +1,6 @@
-# Cython declarations of gru_c/include/gru_quant.h (quantized inference).
+# Cython declarations of gru_c/include/gru_quant.h (quantized inference): what
+# the binding (_quant.pxi) uses. Struct fields it never reads or writes (the
+# streams are only passed by pointer) are left to the C header.
 from libc.stdint cimport int8_t, int16_t, int32_t, uint32_t
 
 cdef extern from "gru_quant.h" nogil:
@@ -33,9 +35,7 @@ cdef extern from "gru_quant.h" nogil:
         gru_q8_dense head
 
     ctypedef struct gru_q8_stream:
-        const gru_q8_model *model
-        float *state
-        float *scratch
+        pass
 
     int gru_q8_pack_matrix(const int8_t *w, int rows, int cols, int8_t *packed, size_t capacity)
     int gru_q8_model_check(const gru_q8_model *model)
@@ -82,9 +82,7 @@ cdef extern from "gru_quant.h" nogil:
         gru_qi_dense head
 
     ctypedef struct gru_qi_stream:
-        const gru_qi_model *model
-        int16_t *state
-        int32_t *scratch
+        pass
 
     size_t GRU_QI_PACKED_SIZE(int rows, int cols)
     int gru_qi_pack_matrix(const int8_t *w, int rows, int cols, int8_t *packed, size_t capacity)
