@@ -307,6 +307,21 @@ def _qi_layer(p, l, H, ra, x, h):
     return n + _rnd(z * (h - n), 15)
 
 
+# The head's activation on its integer accumulators; None and softmax leave
+# them as they are (softmax is applied to the dequantized outputs).
+HEAD_ACTIVATIONS = {"sigmoid": qi_sigmoid_oracle, "tanh": qi_tanh_oracle}
+
+
+def _qi_head(qmodel, h):
+    """The model's output for the top layer's state h: the dense head, or h."""
+    if qmodel.output_size is None:
+        return h
+    p = qmodel.params
+    y = _requant(p["head.weight"], p["head.mult"], p["head.shift"], p["head.bias"], h)
+    act = HEAD_ACTIVATIONS.get(qmodel.output_activation)
+    return y if act is None else act(y)
+
+
 def qi_oracle(qmodel, Xq):
     """(B, T, O) integer outputs of the whole model, float64 holding integers."""
     p = qmodel.params
@@ -322,15 +337,7 @@ def qi_oracle(qmodel, Xq):
                 hs[l] = _qi_layer(p, l, H, qmodel.reset_after[l], inp, hs[l])
                 assert np.all(np.abs(hs[l]) <= 32767)
                 inp = hs[l]
-            if qmodel.output_size is not None:
-                y = _requant(p["head.weight"], p["head.mult"], p["head.shift"], p["head.bias"], inp)
-                if qmodel.output_activation == "sigmoid":
-                    y = qi_sigmoid_oracle(y)
-                elif qmodel.output_activation == "tanh":
-                    y = qi_tanh_oracle(y)
-            else:
-                y = inp
-            ys.append(y)
+            ys.append(_qi_head(qmodel, inp))
         Y.append(ys)
     return np.array(Y)
 
