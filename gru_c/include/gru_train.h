@@ -181,7 +181,7 @@ int gru_train_init_config(gru_train *tr, const gru_model *model, const gru_train
                            2 * GRU__TRAIN_HT(K, H, HL) +                                            \
                            2 * GRU__R8(GRU__MAXZ(GRU__MAXZ(GRU__TRAIN_IT(K, H, I, IL),               \
                                                            GRU__TRAIN_HT(K, H, HL)), O)))) +         \
-     2 * GRU_SCRATCH_SIZE(H, O))
+     ((B) > 1 ? 2 : 1) * GRU_SCRATCH_SIZE(H, O))
 
 /* Check the model (wired) and the workspace size, and bind them. */
 int gru_train_init(gru_train *tr, const gru_model *model, int max_batch, int max_steps,

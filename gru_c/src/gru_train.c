@@ -115,8 +115,9 @@ static void gru__forward(gru_train *tr, const float *h0, float *y, float *h_last
     const size_t O = (size_t)gru_model_output_size(model), RO = gru__r8(O);
     const int max_hidden = gru__max_hidden(model);
     const gru__scratch s0 = gru__scratch_split(w.scratch, max_hidden, (int)O);
-    const gru__scratch s1 =
-        gru__scratch_split(w.scratch + gru_scratch_size(model), max_hidden, (int)O);
+    const gru__scratch s1 = tr->max_batch > 1 ? gru__scratch_split(w.scratch + gru_scratch_size(model),
+                                                                    max_hidden, (int)O)
+                                               : s0; /* never used: one sequence per pass */
 
     if (h0)
         memcpy(w.h0, h0, (size_t)B * S * sizeof *w.h0);

@@ -76,7 +76,7 @@ typedef struct gru__train_ws {
     float *d3, *d2, *dn;           /* [B][R(3H)], [B][R(2H)], [B][R(H)] gate gradients */
     float *xg, *hg, *gg;           /* gathered inputs, [k][B] */
     float *tmp_a, *tmp_b;          /* [B][rt] per-sequence temporaries */
-    float *scratch;                /* 2 x gru_scratch_size (two sequences per pass) */
+    float *scratch;                /* 2 x gru_scratch_size (two sequences per pass; 1 x for B = 1) */
     size_t rt;                     /* row stride of tmp_a / tmp_b */
     int first;                     /* first trainable layer (num_layers: head only) */
     size_t total;
@@ -156,7 +156,7 @@ static inline gru__train_ws gru__ws_layout(const gru_model *model, float *ws, in
     w.rt = head_only ? 0 : gru__r8(gru__zmax(IH, O));
     GRU__TAKE(w.tmp_a, B * w.rt);
     GRU__TAKE(w.tmp_b, B * w.rt);
-    GRU__TAKE(w.scratch, 2 * GRU_SCRATCH_SIZE(H, O));
+    GRU__TAKE(w.scratch, (B > 1 ? 2 : 1) * GRU_SCRATCH_SIZE(H, O));
 #undef GRU__TAKE
     w.total = at;
     return w;
