@@ -25,6 +25,9 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 # What fit(trainable=...) updates (gru_train.h's gru_trainable): every
 # parameter, the last GRU layer and the head, or the head only.
 TRAINABLE = ("all", "last", "head")
+# fit(micro_batch=M): gru_c accumulates each batch's gradient over parts of M
+# sequences into one update (gru_train_step), as a device whose RAM cannot hold
+# a whole batch's activations does; the same bits as that device.
 
 
 # ---------------------------------------------------------------------- parameter layout
@@ -646,19 +649,21 @@ def _check_hyper(epochs, batch_size, lr, weight_decay, momentum, clip_norm, earl
             None if early_stopping is None else positive_int("early_stopping", early_stopping))
 
 
-def _check_choices(model, loss, optimizer, trainable):
+def _check_choices(model, loss, optimizer, trainable, micro_batch):
+    """fit's choices checked; returns micro_batch (None or a positive int)."""
     _check_choice("loss", loss, LOSSES)
     _check_loss_head(model, loss)
     _check_choice("optimizer", optimizer, OPTIMIZERS)
     check_trainable(model, trainable)
+    return None if micro_batch is None else positive_int("micro_batch", micro_batch, 2**31 - 1)
 
 
 def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
         weight_decay=0.0, clip_norm=None, lengths=None, validation_data=None, shuffle=True,
         seed=None, early_stopping=None, progress=True, momentum=0.9, checkpoint=None, resume=False,
-        bptt_steps=None, trainable="all"):
-    """Train `model` in place on (X, y); see GRUModel.fit; `trainable` in TRAINABLE."""
-    _check_choices(model, loss, optimizer, trainable)
+        bptt_steps=None, trainable="all", micro_batch=None):
+    """Train `model` in place on (X, y); see GRUModel.fit (trainable, micro_batch: at TRAINABLE)."""
+    micro_batch = _check_choices(model, loss, optimizer, trainable, micro_batch)
     epochs, batch_size, lr, weight_decay, momentum, clip_norm, patience = _check_hyper(
         epochs, batch_size, lr, weight_decay, momentum, clip_norm, early_stopping)
     bptt_steps = _check_bptt(model, bptt_steps)
@@ -671,8 +676,8 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
     max_steps = T if val is None else max(T, val[0].shape[1])
     if bptt_steps is not None:  # longer sequences run in chunks (_run_batch)
         max_steps = min(max_steps, bptt_steps)
-    micro = _fit_plan(model, B, max_steps, bptt_steps)
-    trainer = make_trainer(model, micro or B, max_steps, trainable=trainable)
+    micro = _fit_plan(model, B, max_steps, bptt_steps) if micro_batch is None else None
+    trainer = make_trainer(model, min(micro_batch or micro or B, B), max_steps, trainable=trainable)
     kw = {"momentum": momentum} if optimizer == "sgd" else {}
     trainer.set_optimizer(optimizer, lr, weight_decay=weight_decay, **kw)
     rng = _rng("seed", seed)
@@ -687,7 +692,8 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
                 "validation": val is not None, "early_stopping": patience}
     if bptt_steps is not None:  # (absent otherwise: older checkpoints stay resumable)
         settings["bptt_steps"] = max_steps
-    settings.update({} if trainable == "all" else {"trainable": trainable})
+    settings.update({k: v for k, v in (("trainable", trainable), ("micro_batch", micro_batch))
+                     if v not in ("all", None)})
     if resume and os.path.exists(checkpoint):
         start, best = _load_checkpoint(checkpoint, model, settings, trainer, rng, history)
         skipped[0] = history.skipped_steps

@@ -9,7 +9,7 @@ pygru.export_train, examples/fine_tune/fine_tune.c):
   bits of pygru.training.fit(..., trainable=...), and a power loss between
   (and in the middle of) commits resumes to the same bits.
 """
-import os
+import copy
 import subprocess
 
 import numpy as np
@@ -160,6 +160,29 @@ def test_non_finite_step_leaves_weights_and_optimizer_unchanged(optimizer, how):
     assert tr.optimizer_progress == progress
 
 
+@pytest.mark.parametrize("trainable", ["all", "head"])
+@pytest.mark.parametrize("seq", [False, True])
+def test_micro_batches_accumulate_the_batch_gradient(trainable, seq):
+    """fit(micro_batch=M): one update per batch from gradients accumulated in
+    gru_c over parts of M sequences: the whole batch's update up to rounding
+    (the sums run in another order), and exactly it when M covers the batch."""
+    model = make_model(seq=seq)
+    X, y, _ = make_batch(model, B=4, seed=4)
+    X = np.concatenate([X, X[::-1] * 0.5, X[:2]])
+    y = np.concatenate([y, y[::-1], y[:2]])
+    ln = np.array([6, 3, 1, 5, 2, 6, 4, 6, 1, 3], np.int32) if seq else None
+    out = {}
+    for micro in (None, 1, 3, 8):
+        m = copy.deepcopy(model)
+        training.fit(m, X, y, loss="cross_entropy", epochs=2, batch_size=8, optimizer="sgd", lr=0.5, lengths=ln,
+                     shuffle=False, trainable=trainable, micro_batch=micro, progress=False)
+        out[micro] = training.flatten_weights(m)
+    assert np.array_equal(out[8], out[None])
+    moved = np.abs(out[None] - training.flatten_weights(model)).max()
+    for micro in (1, 3):
+        assert np.abs(out[micro] - out[None]).max() <= 1e-5 * moved + 1e-7, micro
+
+
 @pytest.mark.parametrize("trainable", ["all", "last", "head"])
 def test_exported_size_macros_compile_against_gru_c(tmp_path, trainable):
     """The header's compile-time checks (trainable count and workspace macro
@@ -185,8 +208,9 @@ def test_exported_size_macros_compile_against_gru_c(tmp_path, trainable):
 
 # ---------------------------------------------------------------------- the firmware example
 
-SETTINGS = {"head": dict(epochs=2, batch=3, optimizer="sgd", lr=0.2, momentum=0.9, clip=1.0),
-            "all": dict(epochs=2, batch=3, optimizer="adam", lr=0.01, momentum=0.0, clip=0.5)}
+# Batches of 3 accumulated over micro-batches of 2 (head) and 1 (the others).
+SETTINGS = {"head": dict(epochs=2, batch=3, micro=2, optimizer="sgd", lr=0.2, momentum=0.9, clip=1.0),
+            "all": dict(epochs=2, batch=3, micro=1, optimizer="adam", lr=0.01, momentum=0.0, clip=0.5)}
 
 
 def example_case(trainable):

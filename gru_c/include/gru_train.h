@@ -217,6 +217,12 @@ int gru_train_loss(gru_train *tr, int loss_kind, const float *target, const int3
  * receive the gradients for the input and the initial state, or are NULL. */
 int gru_train_backward(gru_train *tr, float *grad, size_t grad_size, float *dx, float *dh0);
 
+/* Gradient accumulation: as gru_train_backward (without dx / dh0), but ADDS
+ * weight * dLoss/dparams to grad (zero it before the first micro-batch;
+ * weight: the micro-batch's share of the batch's loss terms). Consumes the
+ * loss gradient: run gru_train_loss again before another backward. */
+int gru_train_backward_add(gru_train *tr, float *grad, size_t grad_size, float weight);
+
 /* ---------------------------------------------------------------- clipping and optimizers */
 
 /* Global L2 norm of grad[0..n) into *norm (may be NULL); if max_norm > 0 and
@@ -279,7 +285,11 @@ typedef struct gru_train_batch {
 } gru_train_batch;
 
 /* One guarded training step: forward, loss, backward, clipping to clip_norm
- * (0: none) and gru_optimizer_step_safe over the trainable floats
+ * (0: none) and gru_optimizer_step_safe over the trainable floats. A batch
+ * larger than the trainer's max_batch runs in micro-batches of max_batch
+ * sequences whose gradients accumulate (gru_train_backward_add) into one
+ * update, so batches need not fit the workspace; the loss is then their
+ * terms-weighted mean. Updates
  * params[0 .. gru_train_trainable_size) (the buffer the model's trainable
  * part is wired to), with grad and state of that size. *loss and *norm (may
  * be NULL) receive the loss and the gradient norm before clipping (norm 0

@@ -238,12 +238,6 @@ static void gru__gemv_tbatch(const float *w, const float *wt, int rows, int cols
                     y + (size_t)b * ldy);
 }
 
-static void gru__transpose_if(const float *src, int rows, int cols, float *dst)
-{
-    if (dst)
-        gru__transpose_packed(src, rows, cols, dst);
-}
-
 /* Gradients of one layer over all steps, given the gradients of its outputs
  * dy_in ([T][B][H]; for the top layer of a sequence-to-one model only the
  * [B][H] rows at T-1), writing the gradients of its inputs to dx_out
@@ -446,7 +440,10 @@ static void gru__head_backward(const gru_train *tr, const gru__train_ws *w, floa
     }
 }
 
-int gru_train_backward(gru_train *tr, float *grad, size_t grad_size, float *dx, float *dh0)
+/* Backward of the last loss into grad: overwritten (add = 0) or, for
+ * accumulation, added to after scaling the loss gradient by weight. */
+static int gru__backward(gru_train *tr, float *grad, size_t grad_size, float *dx, float *dh0, int add,
+                         float weight)
 {
     if (!tr || !tr->model || !grad)
         return GRU_ERR_NULL;
@@ -460,7 +457,15 @@ int gru_train_backward(gru_train *tr, float *grad, size_t grad_size, float *dx, 
     if (grad_size < n)
         return GRU_ERR_BUFFER;
     const gru__train_ws w = gru__ws(tr);
-    memset(grad, 0, n * sizeof *grad);
+    if (add) {
+        const size_t rows = (size_t)(tr->return_sequences ? tr->steps : 1) * (size_t)tr->batch;
+        const size_t count = rows * gru__r8((size_t)gru_model_output_size(model));
+        for (size_t i = 0; i < count; i++)
+            w.dlogit[i] = w.dlogit[i] * weight;
+        tr->has_loss = 0; /* the loss gradient is now scaled: one backward only */
+    } else {
+        memset(grad, 0, n * sizeof *grad);
+    }
 
     /* Frozen layers (below w.first) get no backward pass at all. */
     float *dy = w.dy_a, *dxl = w.dy_b;
@@ -475,4 +480,16 @@ int gru_train_backward(gru_train *tr, float *grad, size_t grad_size, float *dx, 
         last_only = 0;
     }
     return GRU_OK;
+}
+
+int gru_train_backward(gru_train *tr, float *grad, size_t grad_size, float *dx, float *dh0)
+{
+    return gru__backward(tr, grad, grad_size, dx, dh0, 0, 1.0f);
+}
+
+int gru_train_backward_add(gru_train *tr, float *grad, size_t grad_size, float weight)
+{
+    if (!(weight - weight == 0.0f))
+        return GRU_ERR_ARGUMENT;
+    return gru__backward(tr, grad, grad_size, NULL, NULL, 1, weight);
 }

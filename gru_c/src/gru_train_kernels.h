@@ -144,6 +144,13 @@ static inline void gru__transpose_packed(const float *src, int rows, int cols, f
     }
 }
 
+/* gru__transpose_packed into dst, unless dst is NULL (low_memory). */
+static inline void gru__transpose_if(const float *src, int rows, int cols, float *dst)
+{
+    if (dst)
+        gru__transpose_packed(src, rows, cols, dst);
+}
+
 /* y[k] = (bias ? bias[k] : 0) + sum over j < rows of W[j][k] x[j], k < cols,
  * straight from the packed [rows][cols] W: the products and their order
  * (j ascending) of a gru__gemv2 over gru__transpose_packed(W), so the same

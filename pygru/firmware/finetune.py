@@ -58,10 +58,13 @@ def data_header(X, labels, settings, n_trainable, power_loss_at=-1, nv_words=Non
 
 
 def write_headers(work, model, X, labels, settings, trainable, power_loss_at=-1, nv_words=None):
-    """Write ft_model.h and ft_data.h into `work`; returns the trainable float count."""
+    """Write ft_model.h and ft_data.h into `work`; returns the trainable float
+    count. settings["micro"] (default: the batch) is the trainer's max_batch:
+    larger batches accumulate their gradient over parts of that size."""
+    micro = min(settings.get("micro") or settings["batch"], settings["batch"])
     export_train.export_train_c(model, os.path.join(work, "ft_model.h"), name="ft", trainable=trainable,
-                                max_batch=settings["batch"], max_steps=X.shape[1], low_memory=True)
-    n = export_train._sizes(model, trainable, settings["batch"], X.shape[1], True)[1]
+                                max_batch=micro, max_steps=X.shape[1], low_memory=True)
+    n = export_train._sizes(model, trainable, micro, X.shape[1], True)[1]
     with open(os.path.join(work, "ft_data.h"), "w") as f:
         f.write(data_header(X, labels, settings, n, power_loss_at, nv_words))
     return n
@@ -72,7 +75,8 @@ def build(target, work, out_name, opt="-O2", runtime_lib=None, defines=()):
     out = os.path.join(work, out_name)
     if target == "host":
         flags = [opt, "-fno-math-errno", "-I" + work] + ["-D" + d for d in defines]
-        return str(cbuild.build([example_source()], out, flags, with_runtime=True))
+        objects = cbuild.runtime_objects([opt, "-fno-math-errno"])
+        return str(cbuild.build([example_source()] + objects, out, flags))
     return fwbuild.build_image(target, [example_source()], out, include_dirs=[work], opt=opt,
                                runtime_lib=runtime_lib, defines=defines)
 
@@ -126,7 +130,7 @@ def python_fine_tune(model, X, labels, settings, trainable):
     kw = {"momentum": settings["momentum"]} if settings["optimizer"] == "sgd" else {}
     training.fit(tuned, X, labels, loss="cross_entropy", epochs=settings["epochs"], batch_size=settings["batch"],
                  optimizer=settings["optimizer"], lr=settings["lr"], clip_norm=settings.get("clip") or None,
-                 shuffle=False, trainable=trainable, progress=False, **kw)
+                 shuffle=False, trainable=trainable, micro_batch=settings.get("micro"), progress=False, **kw)
     trainer = training.make_trainer(tuned, 1, X.shape[1], trainable=trainable)
     return tuned, np.asarray(trainer.params[trainer.offset:], np.float32).view(np.uint32).copy()
 
