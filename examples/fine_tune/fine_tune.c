@@ -61,11 +61,15 @@ static float grad[FT_GRAD_SIZE];
 static float opt_state[FT_STATE_FLOATS];
 static float workspace[FT_WORKSPACE_SIZE];
 
-static unsigned long bits(float v)
+/* n 32-bit words (float bits or memory) in hex, 8 per line. */
+static void ft_print_words(const void *data, size_t n)
 {
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    return (unsigned long)u;
+    const unsigned char *p = (const unsigned char *)data;
+    for (size_t i = 0; i < n; i++, p += 4) {
+        uint32_t word;
+        memcpy(&word, p, sizeof word);
+        printf("%08lx%s", (unsigned long)word, (i % 8 == 7 || i + 1 == n) ? "\n" : " ");
+    }
 }
 
 /* CRC-32 (reflected, 0xEDB88320) of a commit after its header. */
@@ -98,10 +102,8 @@ static int ft_newest(void)
 
 static void ft_dump_nv(void)
 {
-    printf("nv %u", (unsigned)FT_NV_WORDS);
-    for (size_t i = 0; i < FT_NV_WORDS; i++)
-        printf(i % 8 == 0 ? "\n%08lx" : " %08lx", (unsigned long)nv.words[i]);
-    printf("\n");
+    printf("nv %u\n", (unsigned)FT_NV_WORDS);
+    ft_print_words(nv.words, FT_NV_WORDS);
 }
 
 /* Write the RAM state to the older bank; the header (magic, seq, crc) goes
@@ -133,26 +135,23 @@ static int ft_power_loss(uint32_t s)
     return FT_POWER_LOSS_AT >= 0 && s == (uint32_t)(FT_POWER_LOSS_AT);
 }
 
-static int fail(const char *what, int status)
-{
-    printf("%s: %s\n", what, gru_status_string(status));
-    return 2;
-}
+/* Report a failed call; the exit status of a failed run. */
+#define FT_FAIL(what, status) (printf("%s: %s\n", (what), gru_status_string(status)), 2)
 
 int main(void)
 {
-    gru_model model;
-    gru_train tr;
-    gru_optimizer opt;
     const gru_train_config config = ft_config();
     uint32_t first = 0, skipped = 0;
+    gru_optimizer opt;
+    gru_model model;
+    gru_train tr;
     int status;
 
 #ifdef FT_NV_IMAGE
     memcpy(nv.words, ft_nv_image, sizeof nv.words);
 #endif
     if ((status = gru_optimizer_init(&opt, FT_OPTIMIZER, FT_LR)) != GRU_OK)
-        return fail("gru_optimizer_init", status);
+        return FT_FAIL("gru_optimizer_init", status);
     opt.momentum = FT_MOMENTUM;
     const int newest = ft_newest();
     if (newest >= 0) { /* resume from the last commit */
@@ -167,12 +166,12 @@ int main(void)
     }
     printf("resume %lu\n", (unsigned long)first);
     if ((status = ft_wire(&model, params)) != GRU_OK)
-        return fail("ft_wire", status);
+        return FT_FAIL("ft_wire", status);
     if (gru_optimizer_state_size(&opt, FT_TRAINABLE_SIZE) > FT_STATE_FLOATS ||
         gru_train_workspace_size_config(&model, &config) > FT_WORKSPACE_SIZE)
-        return fail("size query", GRU_ERR_BUFFER);
+        return FT_FAIL("size query", GRU_ERR_BUFFER);
     if ((status = gru_train_init_config(&tr, &model, &config, workspace, FT_WORKSPACE_SIZE)) != GRU_OK)
-        return fail("gru_train_init_config", status);
+        return FT_FAIL("gru_train_init_config", status);
 
     for (uint32_t s = first; s < FT_TOTAL_STEPS; s++) {
         const int start = (int)(s % FT_UPDATES_PER_EPOCH) * FT_BATCH;
@@ -187,9 +186,10 @@ int main(void)
         batch.labels = ft_labels + start;
         status = gru_train_step(&tr, &opt, params, grad, opt_state, &batch, FT_CLIP, &loss, NULL);
         if (status < 0)
-            return fail("gru_train_step", status);
+            return FT_FAIL("gru_train_step", status);
         skipped += status == GRU_TRAIN_SKIPPED;
-        printf("step %lu status %d loss %08lx\n", (unsigned long)s, status, bits(loss));
+        printf("step %lu status %d loss ", (unsigned long)s, status);
+        ft_print_words(&loss, 1);
         /* A skipped step changed nothing: commit anyway, so the resumed run
          * also moves past it. */
         if (ft_commit_now(&opt, s + 1, ft_power_loss(s))) {
@@ -199,7 +199,6 @@ int main(void)
         }
     }
     printf("done %lu skipped %lu\n", (unsigned long)FT_TOTAL_STEPS, (unsigned long)skipped);
-    for (size_t i = 0; i < FT_TRAINABLE_SIZE; i++)
-        printf((i % 8 == 7 || i + 1 == FT_TRAINABLE_SIZE) ? "%08lx\n" : "%08lx ", bits(params[i]));
+    ft_print_words(params, FT_TRAINABLE_SIZE);
     return 0;
 }

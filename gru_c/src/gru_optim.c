@@ -137,24 +137,27 @@ static int gru__step_args(const gru_optimizer *opt, const float *params, const f
     return GRU_OK;
 }
 
-int gru_optimizer_step(gru_optimizer *opt, float *params, const float *grad, float *state,
-                       size_t n)
+/* safe: dry-run first, and refuse a non-finite update (GRU_TRAIN_SKIPPED). */
+static int gru__step(gru_optimizer *opt, float *params, const float *grad, float *state, size_t n,
+                     int safe)
 {
     const int status = gru__step_args(opt, params, grad, state, n);
     if (status != GRU_OK)
         return status;
+    if (safe && gru__update(opt, params, grad, state, n, 0))
+        return GRU_TRAIN_SKIPPED;
     gru__update(opt, params, grad, state, n, 1);
     return GRU_OK;
+}
+
+int gru_optimizer_step(gru_optimizer *opt, float *params, const float *grad, float *state,
+                       size_t n)
+{
+    return gru__step(opt, params, grad, state, n, 0);
 }
 
 int gru_optimizer_step_safe(gru_optimizer *opt, float *params, const float *grad, float *state,
                             size_t n)
 {
-    const int status = gru__step_args(opt, params, grad, state, n);
-    if (status != GRU_OK)
-        return status;
-    if (gru__update(opt, params, grad, state, n, 0))
-        return GRU_TRAIN_SKIPPED;
-    gru__update(opt, params, grad, state, n, 1);
-    return GRU_OK;
+    return gru__step(opt, params, grad, state, n, 1);
 }
