@@ -136,7 +136,7 @@ def run_seed(args, ds, masks, seed, work, plugin):
     idx = np.random.default_rng(1000 + seed).permutation(len(yg))
     ft, ev = idx[:args.examples], idx[args.examples:]
     X, y = np.ascontiguousarray(Xg[ft]), yg[ft].astype(np.int32)
-    row = {"seed": seed, "in_group": accuracy(model, ds.X_test[~g_te], ds.y_test[~g_te]),
+    row = {"seed": seed, "model": model, "in_group": accuracy(model, ds.X_test[~g_te], ds.y_test[~g_te]),
            "before": accuracy(model, Xg[ev], yg[ev])}
     for name in args.choices:
         trainable, st = CHOICES[name]
@@ -175,15 +175,18 @@ def report(args, rows, cut):
               f"{np.mean([r[name]['after'] for r in rows]):.3f} (gain {gain.mean():+.3f}, min {gain.min():+.3f}) | | | |")
     print("\n| choice | trainable params B | grad B | optimizer state B | workspace B | training total B "
           "| inference state+scratch B | linked buffers B (params+grad+state+workspace) | NV banks B "
-          "| .text B | frozen weights (flash) B | insn / training example |\n" + "|---" * 12 + "|")
+          "| code B (.text without the arrays) | flash weights B (frozen + trainable init) "
+          "| insn / training example |\n" + "|---" * 12 + "|")
     for name in args.choices:
         c = rows[0][name]
         ram, s = c["ram"], c["sizes"]
         linked = sum(s.get(k, 0) for k in ("params", "grad", "opt_state", "workspace"))
         insn = f"{c['insn_per_example']:.0f}" if "insn_per_example" in c else "-"
+        code = s["text"] - sum(s.get(k, 0) for k in ("ft_frozen", "ft_trainable_init", "ft_x_bits"))
+        frozen = 4 * export_train._sizes(rows[0]["model"], CHOICES[name][0], 1, 16, True)[0]
         print(f"| {name} | {ram['trainable_params']} | {ram['grad']} | {ram['optimizer_state']} | {ram['workspace']} "
-              f"| {ram['beyond_inference']} | {ram['inference']} | {linked} | {s.get('nv', 0)} | {s['text']} "
-              f"| {s.get('ft_frozen', 0)} | {insn} |")
+              f"| {ram['beyond_inference']} | {ram['inference']} | {linked} | {s.get('nv', 0)} | {code} "
+              f"| {frozen} + {s.get('ft_trainable_init', 0)} | {insn} |")
 
 
 def main(argv=None):

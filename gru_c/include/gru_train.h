@@ -167,8 +167,8 @@ int gru_train_init_config(gru_train *tr, const gru_model *model, const gru_train
 #define GRU_TRAIN_WORKSPACE_SIZE_FOR(K, LM, B, T, S, H, I, O, RS, HL, IL)                         \
     (((K) == GRU_TRAIN_ALL ? 5 * (size_t)(T) * (size_t)(B) * (size_t)(S)                            \
       : (K) == GRU_TRAIN_LAST ? (size_t)(T) * (size_t)(B) * (5 * (size_t)(HL) + (size_t)(IL)) +    \
-                                    6 * (size_t)(B) * (size_t)(S)                                  \
-      : ((RS) ? (size_t)(T) * (size_t)(B) * (size_t)(HL) : 0) + 6 * (size_t)(B) * (size_t)(S)) +   \
+                                    2 * (size_t)(B) * (size_t)(S)                                  \
+      : ((RS) ? (size_t)(T) * (size_t)(B) * (size_t)(HL) : 0) + 2 * (size_t)(B) * (size_t)(S)) +   \
      3 * ((RS) ? (size_t)(T) : 1) * (size_t)(B) * GRU__R8(O) + (size_t)(B) * (size_t)(S) +         \
      ((K) == GRU_TRAIN_HEAD ? (size_t)(B) * (size_t)(HL)                                           \
       : ((LM) ? 0                                                                                  \

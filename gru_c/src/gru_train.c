@@ -28,7 +28,8 @@ GRU__DISPATCH GRU__NOINLINE static void gru__ger_k(float *dw, int rows, int cols
     gru__ger(dw, rows, cols, d, ldd, n, xt, ldx);
 }
 
-/* One layer step for one or two sequences (x1 == NULL: one), saving the gates.
+/* One layer step for one or two sequences (x1 == NULL: one), saving the gates
+ * (unless g0 / g1 are NULL: a frozen layer backward never visits).
  * The matrix products read each weight once for both sequences. */
 GRU__DISPATCH GRU__NOINLINE static void gru__step_k(const gru_layer *layer, const float *x0,
                                                    const float *x1, const float *h0,
@@ -47,17 +48,17 @@ GRU__DISPATCH GRU__NOINLINE static void gru__step_k(const gru_layer *layer, cons
         if (x1)
             gru__cell_rz_loop(2 * H, s1.gi, s1.gh);
         gru__gemv_k(layer->w_hh_n, H, H, h0, x1 ? h1 : NULL, b_hn, NULL, s0.ghn, s1.ghn);
-        gru__cell_after_loop(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0, 1);
+        GRU__CELL(gru__cell_after_loop, g0, H, s0.gi, s0.gh, s0.ghn, h0, o0);
         if (x1)
-            gru__cell_after_loop(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1, 1);
+            GRU__CELL(gru__cell_after_loop, g1, H, s1.gi, s1.gh, s1.ghn, h1, o1);
     } else {
-        gru__cell_before_rz_loop(H, s0.gi, s0.gh, h0, s0.rh, g0, 1);
+        GRU__CELL(gru__cell_before_rz_loop, g0, H, s0.gi, s0.gh, h0, s0.rh);
         if (x1)
-            gru__cell_before_rz_loop(H, s1.gi, s1.gh, h1, s1.rh, g1, 1);
+            GRU__CELL(gru__cell_before_rz_loop, g1, H, s1.gi, s1.gh, h1, s1.rh);
         gru__gemv_k(layer->w_hh_n, H, H, s0.rh, x1 ? s1.rh : NULL, b_hn, NULL, s0.ghn, s1.ghn);
-        gru__cell_before_loop(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0, 1);
+        GRU__CELL(gru__cell_before_loop, g0, H, s0.gi, s0.gh, s0.ghn, h0, o0);
         if (x1)
-            gru__cell_before_loop(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1, 1);
+            GRU__CELL(gru__cell_before_loop, g1, H, s1.gi, s1.gh, s1.ghn, h1, o1);
     }
 }
 
@@ -100,7 +101,8 @@ static void gru__forward_pair(const gru_train *tr, const gru__train_ws *w, int t
         float *hrow = gru__hrow(w, model, l, t, (int)B), *grow = gru__grow(w, model, l, t, (int)B);
         float *o0 = hrow + (size_t)b0 * H, *o1 = hrow + (size_t)bb * H;
         gru__step_k(layer, in0, in1, gru__h_prev(tr, w, l, t, b0), gru__h_prev(tr, w, l, t, bb), o0,
-                    in1 ? o1 : NULL, grow + (size_t)b0 * 4 * H, grow + (size_t)bb * 4 * H, s0, s1);
+                    in1 ? o1 : NULL, grow ? grow + (size_t)b0 * 4 * H : NULL,
+                    grow ? grow + (size_t)bb * 4 * H : NULL, s0, s1);
         in0 = o0;
         in1 = in1 ? o1 : NULL;
     }

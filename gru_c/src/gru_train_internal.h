@@ -63,10 +63,10 @@ static inline gru__param_offsets gru__param_layout(const gru_model *model)
 /* Regions of the workspace (see GRU_TRAIN_WORKSPACE_SIZE_FOR). Per-step arrays
  * are [t][b][...] with the current batch size as the b stride. A layer whose
  * steps backward never revisits keeps a ring of its last two states (hseq)
- * and one row of gates; NULL regions are not needed by the configuration. */
+ * and no gates; NULL regions are not needed by the configuration. */
 typedef struct gru__train_ws {
     float *hseq[GRU_MAX_LAYERS];   /* [T or 2][B][H_l]   h after step t */
-    float *gates[GRU_MAX_LAYERS];  /* [T or 1][B][4H_l]  r, z, n, g (g = W_hn h + b_hn, or r*h) */
+    float *gates[GRU_MAX_LAYERS];  /* [T or 0][B][4H_l]  r, z, n, g (g = W_hn h + b_hn, or r*h) */
     int hfull[GRU_MAX_LAYERS], gfull[GRU_MAX_LAYERS];
     float *logits, *y, *dlogit;    /* [To][B][R(O)] */
     float *h0;                     /* [B][S] */
@@ -129,7 +129,7 @@ static inline gru__train_ws gru__ws_layout(const gru_model *model, float *ws, in
         GRU__TAKE(w.hseq[l], (w.hfull[l] ? T : ring) * B * (size_t)model->layers[l].hidden_size);
     }
     for (int l = 0; l < L; l++)
-        GRU__TAKE(w.gates[l], (w.gfull[l] ? T : 1) * B * 4 * (size_t)model->layers[l].hidden_size);
+        GRU__TAKE(w.gates[l], w.gfull[l] ? T * B * 4 * (size_t)model->layers[l].hidden_size : 0);
     GRU__TAKE(w.logits, To * B * RO);
     GRU__TAKE(w.y, To * B * RO);
     GRU__TAKE(w.dlogit, To * B * RO);
@@ -171,8 +171,9 @@ static inline float *gru__hrow(const gru__train_ws *w, const gru_model *model, i
 
 static inline float *gru__grow(const gru__train_ws *w, const gru_model *model, int l, int t, int B)
 {
-    const size_t row = w->gfull[l] ? (size_t)t : 0;
-    return w->gates[l] + row * (size_t)B * 4 * (size_t)model->layers[l].hidden_size;
+    if (!w->gfull[l] || !w->gates[l])
+        return NULL; /* gates not kept (or a size-only layout) */
+    return w->gates[l] + (size_t)t * (size_t)B * 4 * (size_t)model->layers[l].hidden_size;
 }
 
 /* lengths[b], or `steps` without lengths. */

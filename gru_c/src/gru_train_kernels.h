@@ -144,6 +144,16 @@ static inline void gru__transpose_packed(const float *src, int rows, int cols, f
     }
 }
 
+/* fn(args..., gates, save) of gru_cell.h with save a literal, so that each
+ * variant vectorizes (NULL gates: a frozen layer keeps none). */
+#define GRU__CELL(fn, gates, ...)             \
+    do {                                      \
+        if (gates)                            \
+            fn(__VA_ARGS__, gates, 1);        \
+        else                                  \
+            fn(__VA_ARGS__, NULL, 0);         \
+    } while (0)
+
 /* gru__transpose_packed into dst, unless dst is NULL (low_memory). */
 static inline void gru__transpose_if(const float *src, int rows, int cols, float *dst)
 {
