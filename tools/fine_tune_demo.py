@@ -22,7 +22,8 @@
    (same weights, data, batches and steps; float32), RAM of the training
    buffers (gru_c's size queries, and the linked symbols' sizes), flash, and
    guest instructions per training example, exact, as (count(2E) - count(E))
-   / (E * examples) for E and 2E epochs (QEMU plugin pygru/firmware/insn_count.c).
+   / (E * examples) for E and 2E epochs (--count-epochs; QEMU plugin
+   pygru/firmware/insn_count.c).
 """
 import argparse
 import os
@@ -85,16 +86,18 @@ def device_fine_tune(target, work, model, X, y, trainable, st, tag):
     return finetune.parse(out, n)["params"], elf
 
 
-def instructions_per_example(target, work, model, X, y, trainable, st, plugin):
+def instructions_per_example(target, work, model, X, y, trainable, st, plugin, epochs_n):
+    """(count(2E) - count(E)) / (E * examples): start-up, the export's copy and
+    the final printing cancel; each epoch's optimizer steps are included."""
     counts = []
-    for epochs in (st["epochs"], 2 * st["epochs"]):
+    for epochs in (epochs_n, 2 * epochs_n):
         finetune.write_headers(work, model, X, y, dict(st, epochs=epochs), trainable)
         elf = finetune.build(target, work, f"count_{epochs}.elf", opt="-O2")
         count, res = fwbuild.count_instructions(target, elf, plugin, timeout=3600)
         if res.returncode != 0:
             raise RuntimeError(f"{target}: status {res.returncode}\n{res.stdout[-2000:]}")
         counts.append(count)
-    return (counts[1] - counts[0]) / (st["epochs"] * len(y))
+    return (counts[1] - counts[0]) / (epochs_n * len(y))
 
 
 def torch_fine_tune(model, X, y, trainable, st):
@@ -153,7 +156,7 @@ def run_seed(args, ds, masks, seed, work, plugin):
             row[name].update(torch_after=accuracy(tm, Xg[ev], yg[ev]), torch_max_diff=diff)
         if plugin and seed == args.seeds[0]:
             row[name]["insn_per_example"] = instructions_per_example(args.target, work, model, X, y, trainable, st,
-                                                                     plugin)
+                                                                     plugin, args.count_epochs)
         print(f"seed {seed} {name}: {row[name]['after']:.3f} (before {row['before']:.3f}) "
               f"bit-identical {row[name]['bit_identical']}", file=sys.stderr, flush=True)
     return row
@@ -197,6 +200,7 @@ def main(argv=None):
     ap.add_argument("--choices", nargs="+", default=list(CHOICES), choices=list(CHOICES))
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     ap.add_argument("--no-count", action="store_true", help="skip the instruction counts")
+    ap.add_argument("--count-epochs", type=int, default=1, help="E of the instruction counts (runs of E and 2E)")
     args = ap.parse_args(argv)
     reason = fwbuild.skip_reason(args.target)
     if reason:
