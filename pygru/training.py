@@ -191,11 +191,11 @@ def _accuracy(Y, labels, lengths, seq):
 
 # ---------------------------------------------------------------------- evaluate
 
-def _skipped(trainer, value, skipped):
+def _skipped(trainer, value, norm, skipped):
     """Count an update that gru_c refused although the loss was finite: a
     non-finite gradient norm (a float32 overflow in backward) or a non-finite
     updated weight or optimizer value."""
-    if skipped is not None and math.isfinite(value) and trainer.last_skipped:
+    if skipped is not None and math.isfinite(value) and (trainer.last_skipped or not math.isfinite(norm)):
         skipped[0] += 1
 
 
@@ -213,7 +213,7 @@ def _run_batch(trainer, x, loss, target, labels, lengths, y, clip_norm=None, ski
         if clip_norm is None:
             return trainer.eval_batch(x, loss, target, labels, lengths, y)
         value, norm = trainer.train_batch(x, loss, target, labels, lengths, clip_norm, y)
-        _skipped(trainer, value, skipped)
+        _skipped(trainer, value, norm, skipped)
         return value
     h = np.zeros((B, trainer.state_size), np.float32)
     total, terms = 0.0, 0
@@ -232,7 +232,7 @@ def _run_batch(trainer, x, loss, target, labels, lengths, y, clip_norm=None, ski
         else:
             value, norm = trainer.train_batch(part(x), loss, part(target), part(labels), ln, clip_norm,
                                               yc, h0, h_last)
-            _skipped(trainer, value, skipped)
+            _skipped(trainer, value, norm, skipped)
         if not math.isfinite(value):
             return value
         h[act] = h_last
@@ -396,7 +396,7 @@ def _train_accumulated(trainer, x, loss, target, labels, lengths, y, clip_norm, 
         trainer.step()
     else:
         trainer.last_skipped = True
-    _skipped(trainer, value, skipped)
+    _skipped(trainer, value, norm, skipped)
     return value
 
 
@@ -633,8 +633,9 @@ def _restore_best(model, trainer, history, best, patience, skipped):
                       + (f"; {skipped} update(s) skipped for a non-finite gradient norm" if skipped else ""),
                       RuntimeWarning, stacklevel=4)
     elif skipped:
-        warnings.warn(f"fit skipped {skipped} update(s): the gradient norm overflowed float32 although "
-                      f"the loss was finite (try a lower lr or clip_norm); history.skipped_steps counts them",
+        warnings.warn(f"fit skipped {skipped} update(s): the gradient norm overflowed float32 (or an updated "
+                      f"weight would not be finite) although the loss was finite (try a lower lr or "
+                      f"clip_norm); history.skipped_steps counts them",
                       RuntimeWarning, stacklevel=4)
     history.best_epoch = best[2] or None
     model.set_weights(unflatten_weights(model, final))
