@@ -9,6 +9,10 @@ cdef extern from "gru_train.h" nogil:
         GRU_OPT_SGD
         GRU_OPT_ADAM
         GRU_OPT_ADAMW
+        GRU_TRAIN_ALL
+        GRU_TRAIN_LAST
+        GRU_TRAIN_HEAD
+        GRU_TRAIN_SKIPPED
 
     ctypedef struct gru_train:
         pass
@@ -19,6 +23,29 @@ cdef extern from "gru_train.h" nogil:
         long step
         double beta1_pow, beta2_pow
 
+    ctypedef struct gru_train_config:
+        int max_batch, max_steps, return_sequences, trainable, low_memory
+
+    ctypedef struct gru_train_batch:
+        const float *x
+        int batch, steps
+        const int32_t *lengths
+        const float *h0
+        int loss_kind
+        const float *target
+        const int32_t *labels
+        float *y
+        float *h_last
+
+    size_t gru_train_trainable_offset(const gru_model *model, int trainable)
+    size_t gru_train_trainable_size(const gru_model *model, int trainable)
+    size_t gru_train_workspace_size_config(const gru_model *model, const gru_train_config *config)
+    int gru_train_init_config(gru_train *tr, const gru_model *model, const gru_train_config *config,
+                              float *workspace, size_t workspace_size)
+    int gru_optimizer_step_safe(gru_optimizer *opt, float *params, const float *grad, float *state,
+                                size_t n)
+    int gru_train_step(gru_train *tr, gru_optimizer *opt, float *params, float *grad, float *state,
+                       const gru_train_batch *data, float clip_norm, float *loss, float *norm)
     size_t gru_train_param_size(const gru_model *model)
     int gru_train_wire(gru_model *model, const float *params, size_t param_size)
     size_t gru_train_workspace_size(const gru_model *model, int max_batch, int max_steps,

@@ -12,6 +12,7 @@ from pygru._gru_train cimport *
 LOSSES = {"mse": GRU_LOSS_MSE, "cross_entropy": GRU_LOSS_CROSS_ENTROPY}
 OPTIMIZERS = {"sgd": GRU_OPT_SGD, "adam": GRU_OPT_ADAM, "adamw": GRU_OPT_ADAMW}
 PACK_ROWS = GRU_PACK_ROWS
+TRAINABLE = {"all": GRU_TRAIN_ALL, "last": GRU_TRAIN_LAST, "head": GRU_TRAIN_HEAD}
 
 
 # None -> NULL: the C API's "not given" for optional arrays.
@@ -57,6 +58,19 @@ def param_size(list layers, head=None):
     return gru_train_param_size(&m)
 
 
+def training_sizes(list layers, head, str trainable, int max_batch, int max_steps,
+                   bint return_sequences, bint low_memory):
+    """gru_c's size queries for a trainable choice: (offset of the first
+    trainable float, trainable floats, workspace floats); 0s when refused."""
+    cdef gru_model m
+    cdef gru_train_config c
+    _describe(&m, layers, head)
+    c.max_batch, c.max_steps, c.return_sequences = max_batch, max_steps, return_sequences
+    c.trainable, c.low_memory = TRAINABLE[trainable], low_memory
+    return (gru_train_trainable_offset(&m, c.trainable), gru_train_trainable_size(&m, c.trainable),
+            gru_train_workspace_size_config(&m, &c))
+
+
 cdef class Trainer:
     """gru_c training state over arrays it owns. All arguments arrive
     validated (float32/int32, C-contiguous, right shapes) from training.py."""
@@ -65,24 +79,36 @@ cdef class Trainer:
     cdef gru_optimizer opt
     cdef readonly object params, grad, opt_state, workspace
     cdef readonly int max_batch, max_steps, return_sequences, output_size, state_size
-    cdef readonly Py_ssize_t n_params
+    cdef readonly Py_ssize_t n_params, offset, n_trainable
+    cdef readonly str trainable
+    cdef readonly bint low_memory
+    cdef public bint last_skipped
     cdef object _inputs  # x and lengths of the last forward: C reads them in backward
 
     def __init__(self, list layers, head, params, int max_batch, int max_steps,
-                 bint return_sequences):
+                 bint return_sequences, str trainable="all", bint low_memory=False):
+        cdef gru_train_config cfg
         _describe(&self.c, layers, head)
         self.n_params = <Py_ssize_t>gru_train_param_size(&self.c)
         if self.n_params == 0 or params.shape != (self.n_params,):
             raise ValueError("params: expected shape (%d,), got %s" % (self.n_params, params.shape))
         self.params = params
+        # One buffer holds frozen and trainable parts: the trainable floats
+        # are its suffix params[offset:], as on a device (gru_train_wire_split).
         _check(gru_train_wire(&self.c, _fp(params), <size_t>self.n_params))
-        self.grad = aligned_zeros(self.n_params)
-        n_ws = gru_train_workspace_size(&self.c, max_batch, max_steps, return_sequences)
+        cfg.max_batch, cfg.max_steps, cfg.return_sequences = max_batch, max_steps, return_sequences
+        cfg.trainable, cfg.low_memory = TRAINABLE[trainable], low_memory
+        self.trainable, self.low_memory, self.last_skipped = trainable, low_memory, False
+        self.n_trainable = <Py_ssize_t>gru_train_trainable_size(&self.c, cfg.trainable)
+        self.offset = <Py_ssize_t>gru_train_trainable_offset(&self.c, cfg.trainable)
+        if self.n_trainable == 0:
+            raise ValueError("trainable: %r needs a model with a head" % trainable)
+        self.grad = aligned_zeros(self.n_trainable)
+        n_ws = gru_train_workspace_size_config(&self.c, &cfg)
         if n_ws == 0:
             raise ValueError("max_batch, max_steps: invalid (%d, %d)" % (max_batch, max_steps))
         self.workspace = aligned_zeros(n_ws)
-        _check(gru_train_init(&self.tr, &self.c, max_batch, max_steps, return_sequences,
-                              _fp(self.workspace), <size_t>n_ws))
+        _check(gru_train_init_config(&self.tr, &self.c, &cfg, _fp(self.workspace), <size_t>n_ws))
         self.max_batch, self.max_steps = max_batch, max_steps
         self.return_sequences = return_sequences
         self.output_size = gru_model_output_size(&self.c)
@@ -96,7 +122,7 @@ cdef class Trainer:
         self.opt.momentum = momentum
         self.opt.weight_decay = weight_decay
         self.opt.beta1, self.opt.beta2, self.opt.eps = beta1, beta2, eps
-        self.opt_state = aligned_zeros(gru_optimizer_state_size(&self.opt, <size_t>self.n_params))
+        self.opt_state = aligned_zeros(gru_optimizer_state_size(&self.opt, <size_t>self.n_trainable))
 
     @property
     def optimizer_steps(self):
@@ -150,25 +176,30 @@ cdef class Trainer:
         cdef float *gp = _fp(self.grad)
         cdef int status
         with nogil:
-            status = gru_train_backward(&self.tr, gp, <size_t>self.n_params, dxp, dhp)
+            status = gru_train_backward(&self.tr, gp, <size_t>self.n_trainable, dxp, dhp)
         _check(status)
         return dx, dh0
 
     def clip(self, float max_norm):
         """Clip self.grad to global norm max_norm (0: only measure); returns the norm."""
         cdef float norm = 0
-        _check(gru_clip_grad_norm(_fp(self.grad), <size_t>self.n_params, max_norm, &norm))
+        _check(gru_clip_grad_norm(_fp(self.grad), <size_t>self.n_trainable, max_norm, &norm))
         return norm
 
     def step(self):
-        """One optimizer update of params from grad."""
+        """One guarded optimizer update of the trainable params from grad
+        (gru_optimizer_step_safe); returns False when it was refused for a
+        non-finite value (nothing changed)."""
         cdef int status
-        cdef float *pp = _fp(self.params)
+        cdef float *pp = _fp(self.params) + self.offset
         cdef float *gp = _fp(self.grad)
         cdef float *sp = _fp(self.opt_state)
         with nogil:
-            status = gru_optimizer_step(&self.opt, pp, gp, sp, <size_t>self.n_params)
-        _check(status)
+            status = gru_optimizer_step_safe(&self.opt, pp, gp, sp, <size_t>self.n_trainable)
+        self.last_skipped = status == GRU_TRAIN_SKIPPED
+        if not self.last_skipped:
+            _check(status)
+        return not self.last_skipped
 
     cdef float _forward_loss(self, x, str kind, target, labels, lengths, y, h0,
                              h_last) except? -1:
@@ -197,24 +228,26 @@ cdef class Trainer:
 
     def train_batch(self, x, str kind, target, labels, lengths, float clip_norm, y, h0=None,
                     h_last=None):
-        """forward + loss + backward + clip + step, the C parts without the GIL.
-        Writes the outputs into y (preallocated); returns (loss, grad norm).
-        h0 / h_last as in _forward_loss (no gradient flows into h0)."""
-        cdef float value = self._forward_loss(x, kind, target, labels, lengths, y, h0, h_last)
-        cdef float *pp = _fp(self.params)
+        """gru_train_step (forward + loss + backward + clip + guarded update)
+        without the GIL. Writes the outputs into y (preallocated); returns
+        (loss, grad norm); last_skipped says whether a non-finite value left
+        the weights unchanged. h0 / h_last as in _forward_loss (no gradient
+        flows into h0)."""
+        cdef gru_train_batch d
+        d.x, d.batch, d.steps = _cfp(x), <int>x.shape[0], <int>x.shape[1]
+        d.lengths, d.h0, d.loss_kind = _ip(lengths), _cfp(h0), LOSSES[kind]
+        d.target, d.labels, d.y, d.h_last = _cfp(target), _ip(labels), _fp(y), _fp(h_last)
+        cdef float *pp = _fp(self.params) + self.offset
         cdef float *gp = _fp(self.grad)
         cdef float *sp = _fp(self.opt_state)
-        cdef size_t n = <size_t>self.n_params
-        cdef float norm = 0
-        cdef int status = GRU_OK
-        if value == value and value - value == 0:  # a non-finite loss leaves the weights alone
-            with nogil:
-                status = gru_train_backward(&self.tr, gp, n, NULL, NULL)
-                if status == GRU_OK:
-                    status = gru_clip_grad_norm(gp, n, clip_norm, &norm)
-                if status == GRU_OK and norm - norm == 0:
-                    status = gru_optimizer_step(&self.opt, pp, gp, sp, n)
-        _check(status)
+        cdef float value = 0, norm = 0
+        cdef int status
+        self._inputs = (x, lengths)
+        with nogil:
+            status = gru_train_step(&self.tr, &self.opt, pp, gp, sp, &d, clip_norm, &value, &norm)
+        self.last_skipped = status == GRU_TRAIN_SKIPPED
+        if not self.last_skipped:
+            _check(status)
         return value, norm
 
     def eval_batch(self, x, str kind, target, labels, lengths, y, h0=None, h_last=None):

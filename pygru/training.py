@@ -22,6 +22,12 @@ from ._validate import rng as _rng
 
 LOSSES = ("mse", "cross_entropy")
 OPTIMIZERS = ("adam", "adamw", "sgd")
+# What fit(trainable=...) updates (gru_train.h's gru_trainable): every
+# parameter, the last GRU layer and the head, or the head only.
+TRAINABLE = ("all", "last", "head")
+# fit(micro_batch=M): gru_c accumulates each batch's gradient over parts of M
+# sequences into one update (gru_train_step), as a device whose RAM cannot hold
+# a whole batch's activations does; the same bits as that device.
 
 
 # ---------------------------------------------------------------------- parameter layout
@@ -74,8 +80,11 @@ def unflatten_weights(model, flat):
     return out
 
 
-def make_trainer(model, max_batch, max_steps, return_sequences=None, params=None):
-    """A pygru._train.Trainer over a copy of the model's parameters."""
+def make_trainer(model, max_batch, max_steps, return_sequences=None, params=None, trainable="all",
+                 low_memory=False):
+    """A pygru._train.Trainer over a copy of the model's parameters; trainable
+    in TRAINABLE (the frozen parameters are never written), low_memory: no
+    transposed weight copies in backward (same results)."""
     spec = model.spec
     seq = spec.return_sequences if return_sequences is None else bool(return_sequences)
     layers = list(zip(spec.layer_input_sizes, spec.hidden_sizes, spec.reset_after))
@@ -83,7 +92,17 @@ def make_trainer(model, max_batch, max_steps, return_sequences=None, params=None
     if spec.head is not None:
         head = (spec.output_activation, spec.hidden_sizes[-1], spec.output_size)
     flat = _core.aligned_copy(flatten_weights(model) if params is None else params)
-    return _train.Trainer(layers, head, flat, int(max_batch), int(max_steps), seq)
+    return _train.Trainer(layers, head, flat, int(max_batch), int(max_steps), seq, trainable,
+                          bool(low_memory))
+
+
+def check_trainable(model, trainable):
+    """`trainable` checked against TRAINABLE and the model (head needs a head)."""
+    _check_choice("trainable", trainable, TRAINABLE)
+    if trainable == "head" and model.spec.head is None:
+        raise ValueError("trainable: 'head' needs a model with a dense head (output_size); "
+                         "this model has none")
+    return trainable
 
 
 # ---------------------------------------------------------------------- validation
@@ -172,10 +191,11 @@ def _accuracy(Y, labels, lengths, seq):
 
 # ---------------------------------------------------------------------- evaluate
 
-def _skipped(value, norm, skipped):
-    """Count an update that train_batch skipped: finite loss, non-finite
-    gradient norm (a float32 overflow in backward)."""
-    if skipped is not None and math.isfinite(value) and not math.isfinite(norm):
+def _skipped(trainer, value, norm, skipped):
+    """Count an update that gru_c refused although the loss was finite: a
+    non-finite gradient norm (a float32 overflow in backward) or a non-finite
+    updated weight or optimizer value."""
+    if skipped is not None and math.isfinite(value) and (trainer.last_skipped or not math.isfinite(norm)):
         skipped[0] += 1
 
 
@@ -193,7 +213,7 @@ def _run_batch(trainer, x, loss, target, labels, lengths, y, clip_norm=None, ski
         if clip_norm is None:
             return trainer.eval_batch(x, loss, target, labels, lengths, y)
         value, norm = trainer.train_batch(x, loss, target, labels, lengths, clip_norm, y)
-        _skipped(value, norm, skipped)
+        _skipped(trainer, value, norm, skipped)
         return value
     h = np.zeros((B, trainer.state_size), np.float32)
     total, terms = 0.0, 0
@@ -212,7 +232,7 @@ def _run_batch(trainer, x, loss, target, labels, lengths, y, clip_norm=None, ski
         else:
             value, norm = trainer.train_batch(part(x), loss, part(target), part(labels), ln, clip_norm,
                                               yc, h0, h_last)
-            _skipped(value, norm, skipped)
+            _skipped(trainer, value, norm, skipped)
         if not math.isfinite(value):
             return value
         h[act] = h_last
@@ -355,7 +375,7 @@ def _train_accumulated(trainer, x, loss, target, labels, lengths, y, clip_norm, 
             return sl.stop - sl.start
         return T * (sl.stop - sl.start) if lengths is None else int(lengths[sl].sum())
     total_terms = n_terms(slice(0, B))
-    grad = np.zeros(trainer.n_params, np.float64)
+    grad = np.zeros(trainer.n_trainable, np.float64)
     value = 0.0
     for start in range(0, B, M):
         sl = slice(start, min(start + M, B))
@@ -374,7 +394,9 @@ def _train_accumulated(trainer, x, loss, target, labels, lengths, y, clip_norm, 
     norm = trainer.clip(clip_norm)
     if math.isfinite(norm):
         trainer.step()
-    _skipped(value, norm, skipped)
+    else:
+        trainer.last_skipped = True
+    _skipped(trainer, value, norm, skipped)
     return value
 
 
@@ -611,8 +633,9 @@ def _restore_best(model, trainer, history, best, patience, skipped):
                       + (f"; {skipped} update(s) skipped for a non-finite gradient norm" if skipped else ""),
                       RuntimeWarning, stacklevel=4)
     elif skipped:
-        warnings.warn(f"fit skipped {skipped} update(s): the gradient norm overflowed float32 although "
-                      f"the loss was finite (try a lower lr or clip_norm); history.skipped_steps counts them",
+        warnings.warn(f"fit skipped {skipped} update(s): the gradient norm overflowed float32 (or an updated "
+                      f"weight would not be finite) although the loss was finite (try a lower lr or "
+                      f"clip_norm); history.skipped_steps counts them",
                       RuntimeWarning, stacklevel=4)
     history.best_epoch = best[2] or None
     model.set_weights(unflatten_weights(model, final))
@@ -627,14 +650,21 @@ def _check_hyper(epochs, batch_size, lr, weight_decay, momentum, clip_norm, earl
             None if early_stopping is None else positive_int("early_stopping", early_stopping))
 
 
-def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
-        weight_decay=0.0, clip_norm=None, lengths=None, validation_data=None, shuffle=True,
-        seed=None, early_stopping=None, progress=True, momentum=0.9, checkpoint=None, resume=False,
-        bptt_steps=None):
-    """Train `model` in place on (X, y); see GRUModel.fit. Returns a History."""
+def _check_choices(model, loss, optimizer, trainable, micro_batch):
+    """fit's choices checked; returns micro_batch (None or a positive int)."""
     _check_choice("loss", loss, LOSSES)
     _check_loss_head(model, loss)
     _check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_trainable(model, trainable)
+    return None if micro_batch is None else positive_int("micro_batch", micro_batch, 2**31 - 1)
+
+
+def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
+        weight_decay=0.0, clip_norm=None, lengths=None, validation_data=None, shuffle=True,
+        seed=None, early_stopping=None, progress=True, momentum=0.9, checkpoint=None, resume=False,
+        bptt_steps=None, trainable="all", micro_batch=None):
+    """Train `model` in place on (X, y); see GRUModel.fit (trainable, micro_batch: at TRAINABLE)."""
+    micro_batch = _check_choices(model, loss, optimizer, trainable, micro_batch)
     epochs, batch_size, lr, weight_decay, momentum, clip_norm, patience = _check_hyper(
         epochs, batch_size, lr, weight_decay, momentum, clip_norm, early_stopping)
     bptt_steps = _check_bptt(model, bptt_steps)
@@ -647,8 +677,8 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
     max_steps = T if val is None else max(T, val[0].shape[1])
     if bptt_steps is not None:  # longer sequences run in chunks (_run_batch)
         max_steps = min(max_steps, bptt_steps)
-    micro = _fit_plan(model, B, max_steps, bptt_steps)
-    trainer = make_trainer(model, micro or B, max_steps)
+    micro = _fit_plan(model, B, max_steps, bptt_steps) if micro_batch is None else None
+    trainer = make_trainer(model, min(micro_batch or micro or B, B), max_steps, trainable=trainable)
     kw = {"momentum": momentum} if optimizer == "sgd" else {}
     trainer.set_optimizer(optimizer, lr, weight_decay=weight_decay, **kw)
     rng = _rng("seed", seed)
@@ -663,6 +693,8 @@ def fit(model, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=
                 "validation": val is not None, "early_stopping": patience}
     if bptt_steps is not None:  # (absent otherwise: older checkpoints stay resumable)
         settings["bptt_steps"] = max_steps
+    settings.update({k: v for k, v in (("trainable", trainable), ("micro_batch", micro_batch))
+                     if v not in ("all", None)})
     if resume and os.path.exists(checkpoint):
         start, best = _load_checkpoint(checkpoint, model, settings, trainer, rng, history)
         skipped[0] = history.skipped_steps

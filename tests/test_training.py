@@ -454,7 +454,7 @@ def test_training_hot_loops_vectorize(tmp_path):
     """Every loop marked `/* vectorize */` in the training sources is reported
     vectorized by GCC at -O3 without -ffast-math."""
     require_tool("gcc")
-    files = ("gru_train.c", "gru_train_internal.h", "gru_cell.h")  # the cell training shares with inference
+    files = ("gru_train.c", "gru_train_kernels.h", "gru_cell.h")  # the cell training shares with inference
     marked = {}
     for name in files:
         with open(os.path.join(GRU_C, "src", name)) as f:

@@ -82,7 +82,7 @@ typedef struct gru_train {
     const gru_model *model;
     float *ws;
     size_t ws_size;
-    int max_batch, max_steps, return_sequences;
+    int max_batch, max_steps, return_sequences, trainable, low_memory;
     /* set by gru_train_forward / gru_train_loss */
     int batch, steps, has_forward, has_loss;
     const float *x;
@@ -103,18 +103,85 @@ size_t gru_train_workspace_size(const gru_model *model, int max_batch, int max_s
  *   RS:            return_sequences (0 or 1) */
 #define GRU__R8(n) GRU_ROUND_UP((size_t)(n), GRU_PACK_ROWS)
 #define GRU__MAXZ(a, b) ((size_t)(a) > (size_t)(b) ? (size_t)(a) : (size_t)(b))
-#define GRU_TRAIN_WORKSPACE_SIZE(B, T, S, H, I, O, RS)                                         \
-    ((size_t)(T) * (size_t)(B) * 5 * (size_t)(S)                     /* h and gates per step */ + \
-     3 * ((RS) ? (size_t)(T) : 1) * (size_t)(B) * GRU__R8(O)         /* logits, y, dlogits */ +  \
-     (size_t)(B) * (size_t)(S)                                       /* initial state */ +        \
-     GRU__R8(GRU__MAXZ(I, H)) * 3 * (size_t)(H) + GRU__R8(H) * 3 * (size_t)(H) +                 \
-     GRU__R8(H) * (size_t)(O)                                        /* transposed weights */ +   \
-     2 * (size_t)(T) * (size_t)(B) * GRU__MAXZ(H, O)                 /* output gradients */ +     \
-     (size_t)(B) * (GRU__R8(H) + GRU__R8(3 * (size_t)(H)) + GRU__R8(2 * (size_t)(H)) +             \
-                    GRU__R8(H))                                      /* per-step gradients */ +   \
-     (size_t)(GRU__MAXZ(I, H) + 2 * (size_t)(H)) * (size_t)(B)       /* gathered inputs */ +      \
-     2 * (size_t)(B) * GRU__R8(GRU__MAXZ(GRU__MAXZ(I, H), O)) +                                   \
-     2 * GRU_SCRATCH_SIZE(H, O))
+#define GRU_TRAIN_WORKSPACE_SIZE(B, T, S, H, I, O, RS) \
+    GRU_TRAIN_WORKSPACE_SIZE_FOR(GRU_TRAIN_ALL, 0, B, T, S, H, I, O, RS, H, I)
+
+/* ---------------------------------------------------------------- what is trainable */
+
+/* Fine-tuning trains a suffix of the parameter layout and leaves the rest
+ * frozen (never written, no gradient computed, so it may live in flash):
+ *   GRU_TRAIN_ALL   every parameter;
+ *   GRU_TRAIN_LAST  the last GRU layer and the head (BPTT through that layer
+ *                   only; the layers below run forward and keep no history);
+ *   GRU_TRAIN_HEAD  the head only (needs a head): no BPTT at all, the GRU
+ *                   runs forward and keeps two states per layer.
+ * With one layer, GRU_TRAIN_LAST is GRU_TRAIN_ALL. Gradients and optimizer
+ * state cover the trainable floats only, params[offset .. total). */
+typedef enum gru_trainable {
+    GRU_TRAIN_ALL = 0,
+    GRU_TRAIN_LAST = 1,
+    GRU_TRAIN_HEAD = 2
+} gru_trainable;
+
+/* Offset of the first trainable float in the parameter layout, and the count
+ * of trainable floats (total - offset). 0 / 0 on invalid sizes or a
+ * head-only choice without a head (the offset of GRU_TRAIN_ALL is 0). */
+size_t gru_train_trainable_offset(const gru_model *model, int trainable);
+size_t gru_train_trainable_size(const gru_model *model, int trainable);
+
+/* Compile-time trainable float counts (IL, HL: input and hidden size of the
+ * last layer; O: head outputs). GRU_TRAIN_ALL is gru_train_param_size. */
+#define GRU_TRAIN_HEAD_PARAM_SIZE(HL, O) GRU_HEAD_PARAM_SIZE(HL, O)
+#define GRU_TRAIN_LAST_PARAM_SIZE(IL, HL, O, HAS_HEAD) \
+    (GRU_LAYER_PARAM_SIZE(IL, HL) + ((HAS_HEAD) ? GRU_HEAD_PARAM_SIZE(HL, O) : 0))
+
+/* gru_train_wire with the frozen part and the trainable part in separate
+ * buffers: frozen = params[0 .. offset) (const, e.g. in flash), trainable =
+ * params[offset .. total) (RAM). frozen may be NULL when offset is 0. */
+int gru_train_wire_split(gru_model *model, const float *frozen, size_t frozen_size,
+                         const float *trainable_params, size_t trainable_size, int trainable);
+
+/* Training configuration for gru_train_init_config. low_memory = 1 drops the
+ * transposed weight copies of backward (it multiplies by the transposes in
+ * place): the same bits, a slower backward, less workspace. */
+typedef struct gru_train_config {
+    int max_batch, max_steps, return_sequences;
+    int trainable;   /* gru_trainable */
+    int low_memory;  /* 0 or 1 */
+} gru_train_config;
+
+/* Floats of workspace for `config`; 0 on invalid arguments. */
+size_t gru_train_workspace_size_config(const gru_model *model, const gru_train_config *config);
+
+/* gru_train_init for a configuration. gru_train_init is this with
+ * GRU_TRAIN_ALL and low_memory 0. With another choice, gru_train_backward
+ * writes only the trainable gradients and refuses dx / dh0. */
+int gru_train_init_config(gru_train *tr, const gru_model *model, const gru_train_config *config,
+                          float *workspace, size_t workspace_size);
+
+/* Compile-time upper bound of gru_train_workspace_size_config:
+ *   K, LM:  trainable choice and low_memory;  B, T, S, H, I, O, RS as above;
+ *   HL, IL: hidden and input size of the last layer. */
+#define GRU__TRAIN_HT(K, H, HL) ((K) == GRU_TRAIN_ALL ? (size_t)(H) : (size_t)(HL))
+#define GRU__TRAIN_IT(K, H, I, IL) ((K) == GRU_TRAIN_ALL ? GRU__MAXZ(I, H) : (size_t)(IL))
+#define GRU_TRAIN_WORKSPACE_SIZE_FOR(K, LM, B, T, S, H, I, O, RS, HL, IL)                         \
+    (((K) == GRU_TRAIN_ALL ? 5 * (size_t)(T) * (size_t)(B) * (size_t)(S)                            \
+      : (K) == GRU_TRAIN_LAST ? (size_t)(T) * (size_t)(B) * (5 * (size_t)(HL) + (size_t)(IL)) +    \
+                                    2 * (size_t)(B) * (size_t)(S)                                  \
+      : ((RS) ? (size_t)(T) * (size_t)(B) * (size_t)(HL) : 0) + 2 * (size_t)(B) * (size_t)(S)) +   \
+     3 * ((RS) ? (size_t)(T) : 1) * (size_t)(B) * GRU__R8(O) + (size_t)(B) * (size_t)(S) +         \
+     ((K) == GRU_TRAIN_HEAD ? (size_t)(B) * (size_t)(HL)                                           \
+      : ((LM) ? 0                                                                                  \
+              : ((K) == GRU_TRAIN_ALL ? GRU__R8(GRU__MAXZ(I, H)) * 3 * (size_t)(H) : 0) +           \
+                    GRU__R8(GRU__TRAIN_HT(K, H, HL)) * (3 * GRU__TRAIN_HT(K, H, HL) + (size_t)(O))) + \
+            (size_t)(T) * (size_t)(B) * ((K) == GRU_TRAIN_ALL ? 2 * GRU__MAXZ(H, O) : (size_t)(HL)) + \
+            (size_t)(B) * (2 * GRU__R8(GRU__TRAIN_HT(K, H, HL)) + GRU__R8(3 * GRU__TRAIN_HT(K, H, HL)) + \
+                           GRU__R8(2 * GRU__TRAIN_HT(K, H, HL)) +                                    \
+                           GRU__MAXZ(GRU__TRAIN_IT(K, H, I, IL), GRU__TRAIN_HT(K, H, HL)) +         \
+                           2 * GRU__TRAIN_HT(K, H, HL) +                                            \
+                           2 * GRU__R8(GRU__MAXZ(GRU__MAXZ(GRU__TRAIN_IT(K, H, I, IL),               \
+                                                           GRU__TRAIN_HT(K, H, HL)), O)))) +         \
+     ((B) > 1 ? 2 : 1) * GRU_SCRATCH_SIZE(H, O))
 
 /* Check the model (wired) and the workspace size, and bind them. */
 int gru_train_init(gru_train *tr, const gru_model *model, int max_batch, int max_steps,
@@ -150,6 +217,12 @@ int gru_train_loss(gru_train *tr, int loss_kind, const float *target, const int3
  * receive the gradients for the input and the initial state, or are NULL. */
 int gru_train_backward(gru_train *tr, float *grad, size_t grad_size, float *dx, float *dh0);
 
+/* Gradient accumulation: as gru_train_backward (without dx / dh0), but ADDS
+ * weight * dLoss/dparams to grad (zero it before the first micro-batch;
+ * weight: the micro-batch's share of the batch's loss terms). Consumes the
+ * loss gradient: run gru_train_loss again before another backward. */
+int gru_train_backward_add(gru_train *tr, float *grad, size_t grad_size, float weight);
+
 /* ---------------------------------------------------------------- clipping and optimizers */
 
 /* Global L2 norm of grad[0..n) into *norm (may be NULL); if max_norm > 0 and
@@ -174,14 +247,58 @@ typedef struct gru_optimizer {
  * betas 0.9, 0.999, eps 1e-8; weight decay 0, AdamW 0.01) and the given lr. */
 int gru_optimizer_init(gru_optimizer *opt, int kind, float lr);
 
-/* Floats of optimizer state for n parameters (SGD: n momentum values, Adam:
- * 2n moments); the macro is the largest. Zero the state before the first step. */
+/* Floats of optimizer state for n parameters (SGD: n momentum values, none
+ * with momentum 0; Adam: 2n moments); the macro is the largest. Zero the
+ * state before the first step. */
 size_t gru_optimizer_state_size(const gru_optimizer *opt, size_t n);
 #define GRU_OPTIMIZER_STATE_SIZE(n) (2 * (size_t)(n))
 
 /* One update of params[0..n) from grad[0..n). */
 int gru_optimizer_step(gru_optimizer *opt, float *params, const float *grad, float *state,
                        size_t n);
+
+/* ---------------------------------------------------------------- guarded steps */
+
+/* Returned (positive: not a call error) when a step was refused because a
+ * value was not finite: the loss, the gradient norm, or any updated weight or
+ * optimizer value. Nothing was written to the parameters, the optimizer state
+ * or the gru_optimizer: the previous weights stay in place. */
+#define GRU_TRAIN_SKIPPED 1
+
+/* gru_optimizer_step that first computes the whole update without storing
+ * it (a second pass of the same arithmetic stores it): GRU_OK, or
+ * GRU_TRAIN_SKIPPED with nothing changed. */
+int gru_optimizer_step_safe(gru_optimizer *opt, float *params, const float *grad, float *state,
+                            size_t n);
+
+/* One batch for gru_train_step: inputs as gru_train_forward and
+ * gru_train_loss; y and h_last (outputs) may be NULL. */
+typedef struct gru_train_batch {
+    const float *x;
+    int batch, steps;
+    const int32_t *lengths;   /* or NULL */
+    const float *h0;          /* or NULL */
+    int loss_kind;            /* gru_loss_kind */
+    const float *target;      /* MSE */
+    const int32_t *labels;    /* cross-entropy */
+    float *y, *h_last;
+} gru_train_batch;
+
+/* One guarded training step: forward, loss, backward, clipping to clip_norm
+ * (0: none) and gru_optimizer_step_safe over the trainable floats. A batch
+ * larger than the trainer's max_batch runs in micro-batches of max_batch
+ * sequences whose gradients accumulate (gru_train_backward_add) into one
+ * update, so batches need not fit the workspace; the loss is then their
+ * terms-weighted mean. Updates
+ * params[0 .. gru_train_trainable_size) (the buffer the model's trainable
+ * part is wired to), with grad and state of that size. *loss and *norm (may
+ * be NULL) receive the loss and the gradient norm before clipping (norm 0
+ * when the loss was not finite). Returns GRU_OK, GRU_TRAIN_SKIPPED (nothing
+ * changed) or a negative status. A firmware that commits params, state and
+ * opt to non-volatile memory after each GRU_OK can resume after power loss
+ * from the last commit (examples/fine_tune). */
+int gru_train_step(gru_train *tr, gru_optimizer *opt, float *params, float *grad, float *state,
+                   const gru_train_batch *data, float clip_norm, float *loss, float *norm);
 
 #ifdef __cplusplus
 }

@@ -53,7 +53,7 @@ int gru_train_loss(gru_train *tr, int loss_kind, const float *target, const int3
         return GRU_ERR_ARGUMENT;
     }
     const gru__train_ws w = gru__ws_layout(model, tr->ws, tr->max_batch, tr->max_steps,
-                                           tr->return_sequences, tr->batch);
+                                           tr->return_sequences, tr->trainable, tr->low_memory);
     const int B = tr->batch, T = tr->steps, O = gru_model_output_size(model);
     const size_t RO = gru__r8((size_t)O);
     const int seq = tr->return_sequences, To = seq ? T : 1;

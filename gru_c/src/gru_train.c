@@ -6,7 +6,7 @@
 static gru__train_ws gru__ws(const gru_train *tr)
 {
     return gru__ws_layout(tr->model, tr->ws, tr->max_batch, tr->max_steps, tr->return_sequences,
-                          tr->batch);
+                          tr->trainable, tr->low_memory);
 }
 
 /* ---------------------------------------------------------------- forward */
@@ -28,7 +28,8 @@ GRU__DISPATCH GRU__NOINLINE static void gru__ger_k(float *dw, int rows, int cols
     gru__ger(dw, rows, cols, d, ldd, n, xt, ldx);
 }
 
-/* One layer step for one or two sequences (x1 == NULL: one), saving the gates.
+/* One layer step for one or two sequences (x1 == NULL: one), saving the gates
+ * (unless g0 / g1 are NULL: a frozen layer backward never visits).
  * The matrix products read each weight once for both sequences. */
 GRU__DISPATCH GRU__NOINLINE static void gru__step_k(const gru_layer *layer, const float *x0,
                                                    const float *x1, const float *h0,
@@ -47,17 +48,17 @@ GRU__DISPATCH GRU__NOINLINE static void gru__step_k(const gru_layer *layer, cons
         if (x1)
             gru__cell_rz_loop(2 * H, s1.gi, s1.gh);
         gru__gemv_k(layer->w_hh_n, H, H, h0, x1 ? h1 : NULL, b_hn, NULL, s0.ghn, s1.ghn);
-        gru__cell_after_loop(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0, 1);
+        GRU__CELL(gru__cell_after_loop, g0, H, s0.gi, s0.gh, s0.ghn, h0, o0);
         if (x1)
-            gru__cell_after_loop(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1, 1);
+            GRU__CELL(gru__cell_after_loop, g1, H, s1.gi, s1.gh, s1.ghn, h1, o1);
     } else {
-        gru__cell_before_rz_loop(H, s0.gi, s0.gh, h0, s0.rh, g0, 1);
+        GRU__CELL(gru__cell_before_rz_loop, g0, H, s0.gi, s0.gh, h0, s0.rh);
         if (x1)
-            gru__cell_before_rz_loop(H, s1.gi, s1.gh, h1, s1.rh, g1, 1);
+            GRU__CELL(gru__cell_before_rz_loop, g1, H, s1.gi, s1.gh, h1, s1.rh);
         gru__gemv_k(layer->w_hh_n, H, H, s0.rh, x1 ? s1.rh : NULL, b_hn, NULL, s0.ghn, s1.ghn);
-        gru__cell_before_loop(H, s0.gi, s0.gh, s0.ghn, h0, o0, g0, 1);
+        GRU__CELL(gru__cell_before_loop, g0, H, s0.gi, s0.gh, s0.ghn, h0, o0);
         if (x1)
-            gru__cell_before_loop(H, s1.gi, s1.gh, s1.ghn, h1, o1, g1, 1);
+            GRU__CELL(gru__cell_before_loop, g1, H, s1.gi, s1.gh, s1.ghn, h1, o1);
     }
 }
 
@@ -77,7 +78,7 @@ static const float *gru__h_prev(const gru_train *tr, const gru__train_ws *w, int
     const gru_model *model = tr->model;
     const size_t H = (size_t)model->layers[l].hidden_size;
     if (t > 0)
-        return w->hseq[l] + ((size_t)(t - 1) * (size_t)tr->batch + (size_t)b) * H;
+        return gru__hrow(w, model, l, t - 1, tr->batch) + (size_t)b * H;
     size_t off = 0;
     for (int k = 0; k < l; k++)
         off += (size_t)model->layers[k].hidden_size;
@@ -97,10 +98,11 @@ static void gru__forward_pair(const gru_train *tr, const gru__train_ws *w, int t
     for (int l = 0; l < model->num_layers; l++) {
         const gru_layer *layer = &model->layers[l];
         const size_t H = (size_t)layer->hidden_size;
-        const size_t r0 = (size_t)t * B + (size_t)b0, r1 = (size_t)t * B + (size_t)bb;
-        float *o0 = w->hseq[l] + r0 * H, *o1 = w->hseq[l] + r1 * H;
+        float *hrow = gru__hrow(w, model, l, t, (int)B), *grow = gru__grow(w, model, l, t, (int)B);
+        float *o0 = hrow + (size_t)b0 * H, *o1 = hrow + (size_t)bb * H;
         gru__step_k(layer, in0, in1, gru__h_prev(tr, w, l, t, b0), gru__h_prev(tr, w, l, t, bb), o0,
-                    in1 ? o1 : NULL, w->gates[l] + r0 * 4 * H, w->gates[l] + r1 * 4 * H, s0, s1);
+                    in1 ? o1 : NULL, grow ? grow + (size_t)b0 * 4 * H : NULL,
+                    grow ? grow + (size_t)bb * 4 * H : NULL, s0, s1);
         in0 = o0;
         in1 = in1 ? o1 : NULL;
     }
@@ -115,8 +117,9 @@ static void gru__forward(gru_train *tr, const float *h0, float *y, float *h_last
     const size_t O = (size_t)gru_model_output_size(model), RO = gru__r8(O);
     const int max_hidden = gru__max_hidden(model);
     const gru__scratch s0 = gru__scratch_split(w.scratch, max_hidden, (int)O);
-    const gru__scratch s1 =
-        gru__scratch_split(w.scratch + gru_scratch_size(model), max_hidden, (int)O);
+    const gru__scratch s1 = tr->max_batch > 1 ? gru__scratch_split(w.scratch + gru_scratch_size(model),
+                                                                    max_hidden, (int)O)
+                                               : s0; /* never used: one sequence per pass */
 
     if (h0)
         memcpy(w.h0, h0, (size_t)B * S * sizeof *w.h0);
@@ -130,7 +133,7 @@ static void gru__forward(gru_train *tr, const float *h0, float *y, float *h_last
             if (!(t < gru__len(tr, b))) {
                 for (int l = 0; l < L; l++) {
                     const size_t H = (size_t)model->layers[l].hidden_size;
-                    memcpy(w.hseq[l] + ((size_t)t * (size_t)B + (size_t)b) * H,
+                    memcpy(gru__hrow(&w, model, l, t, B) + (size_t)b * H,
                            gru__h_prev(tr, &w, l, t, b), H * sizeof(float));
                 }
             } else if (pending < 0) {
@@ -145,10 +148,10 @@ static void gru__forward(gru_train *tr, const float *h0, float *y, float *h_last
         /* Outputs of step t (every step, or the last one). */
         if (!tr->return_sequences && t != T - 1)
             continue;
-        const float *h_top = w.hseq[L - 1];
+        const float *h_top = gru__hrow(&w, model, L - 1, t, B);
         const size_t Ht = (size_t)model->layers[L - 1].hidden_size;
         for (int b = 0; b < B; b++) {
-            const float *hb = h_top + ((size_t)t * (size_t)B + (size_t)b) * Ht;
+            const float *hb = h_top + (size_t)b * Ht;
             const size_t row = ((tr->return_sequences ? (size_t)t : 0) * (size_t)B + (size_t)b) * RO;
             if (model->has_head)
                 gru__head_forward(&model->head, hb, w.logits + row, w.y + row);
@@ -168,8 +171,8 @@ static void gru__forward(gru_train *tr, const float *h0, float *y, float *h_last
             size_t off = 0;
             for (int l = 0; l < L; l++) {
                 const size_t H = (size_t)model->layers[l].hidden_size;
-                memcpy(h_last + (size_t)b * S + off,
-                       w.hseq[l] + ((size_t)(T - 1) * (size_t)B + (size_t)b) * H, H * sizeof *h_last);
+                memcpy(h_last + (size_t)b * S + off, gru__hrow(&w, model, l, T - 1, B) + (size_t)b * H,
+                       H * sizeof *h_last);
                 off += H;
             }
         }
@@ -221,6 +224,22 @@ static void gru__gemv_batch(const float *w, int rows, int cols, int B, const flo
     }
 }
 
+/* y_b = W^T x_b (+ bias_b) for the packed [rows][cols] W: through its
+ * transposed copy wt, or (low_memory, wt == NULL) straight from W; the same
+ * bits either way (gru__gemv_t). */
+static void gru__gemv_tbatch(const float *w, const float *wt, int rows, int cols, int B,
+                             const float *x, size_t ldx, const float *bias, size_t ldb, float *y,
+                             size_t ldy)
+{
+    if (wt) {
+        gru__gemv_batch(wt, cols, rows, B, x, ldx, bias, ldb, y, ldy);
+        return;
+    }
+    for (int b = 0; b < B; b++)
+        gru__gemv_t(w, rows, cols, x + (size_t)b * ldx, bias ? bias + (size_t)b * ldb : NULL,
+                    y + (size_t)b * ldy);
+}
+
 /* Gradients of one layer over all steps, given the gradients of its outputs
  * dy_in ([T][B][H]; for the top layer of a sequence-to-one model only the
  * [B][H] rows at T-1), writing the gradients of its inputs to dx_out
@@ -229,7 +248,7 @@ static void gru__gemv_batch(const float *w, int rows, int cols, int B, const flo
  * exact zeros to the weight gradients (their x is never read). */
 static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int l,
                                 const float *dy_in, int dy_last_only, float *dx_out, int dx_user,
-                                float *grad, float *dh0)
+                                float *grad, size_t base, float *dh0)
 {
     const gru_model *model = tr->model;
     const gru_layer *layer = &model->layers[l];
@@ -237,18 +256,20 @@ static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int
     const int B = tr->batch, T = tr->steps, H = layer->hidden_size, I = layer->input_size;
     const int R3 = gru__round_up(3 * H, GRU_PACK_ROWS), R2 = gru__round_up(2 * H, GRU_PACK_ROWS);
     const int RH = gru__round_up(H, GRU_PACK_ROWS);
-    const size_t RT = gru__tmp_stride(model);
+    const size_t RT = w->rt;
     const size_t S = gru__sum_hidden(model);
     size_t off = 0;
     for (int k = 0; k < l; k++)
         off += (size_t)model->layers[k].hidden_size;
 
-    float *g_wih = grad + o.w_ih[l], *g_wrz = grad + o.w_hh_rz[l], *g_wn = grad + o.w_hh_n[l];
-    float *g_bih = grad + o.b_ih[l], *g_bhh = grad + o.b_hh[l];
+    float *g_wih = grad + (o.w_ih[l] - base), *g_wrz = grad + (o.w_hh_rz[l] - base);
+    float *g_wn = grad + (o.w_hh_n[l] - base);
+    float *g_bih = grad + (o.b_ih[l] - base), *g_bhh = grad + (o.b_hh[l] - base);
 
-    gru__transpose_packed(layer->w_ih, 3 * H, I, w->w_ih_t);
-    gru__transpose_packed(layer->w_hh_rz, 2 * H, H, w->w_rz_t);
-    gru__transpose_packed(layer->w_hh_n, H, H, w->w_n_t);
+    if (dx_out)
+        gru__transpose_if(layer->w_ih, 3 * H, I, w->w_ih_t);
+    gru__transpose_if(layer->w_hh_rz, 2 * H, H, w->w_rz_t);
+    gru__transpose_if(layer->w_hh_n, H, H, w->w_n_t);
     memset(w->dh, 0, (size_t)B * (size_t)RH * sizeof *w->dh);
     /* Padding rows of the gate gradients stay 0 (gru__ger reads them). */
     memset(w->d3, 0, (size_t)B * (size_t)R3 * sizeof *w->d3);
@@ -309,7 +330,7 @@ static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int
         }
         /* 2. tmp_a = W_hn^T dn: the reset gate's share of dh_prev (reset_after)
          *    or d(r*h) (reset_before, which then gives da_r). */
-        gru__gemv_batch(w->w_n_t, H, H, B, w->dn, (size_t)RH, NULL, 0, w->tmp_a, RT);
+        gru__gemv_tbatch(layer->w_hh_n, w->w_n_t, H, H, B, w->dn, (size_t)RH, NULL, 0, w->tmp_a, RT);
         if (!layer->reset_after)
             for (int b = 0; b < B; b++) {
                 if (!(t < gru__len(tr, b)))
@@ -327,7 +348,8 @@ static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int
             memcpy(w->d2 + (size_t)b * (size_t)R2, w->d3 + (size_t)b * (size_t)R3,
                    2 * (size_t)H * sizeof *w->d2);
         /* 3. dh_prev = z dh + tmp_a + W_rz^T [da_r, da_z]. */
-        gru__gemv_batch(w->w_rz_t, H, 2 * H, B, w->d2, (size_t)R2, w->tmp_a, RT, w->tmp_b, RT);
+        gru__gemv_tbatch(layer->w_hh_rz, w->w_rz_t, 2 * H, H, B, w->d2, (size_t)R2, w->tmp_a, RT,
+                         w->tmp_b, RT);
         for (int b = 0; b < B; b++) {
             if (!(t < gru__len(tr, b)))
                 continue;
@@ -340,7 +362,8 @@ static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int
         }
         /* 4. Input gradients. */
         if (dx_out) {
-            gru__gemv_batch(w->w_ih_t, I, 3 * H, B, w->d3, (size_t)R3, NULL, 0, w->tmp_a, RT);
+            gru__gemv_tbatch(layer->w_ih, w->w_ih_t, 3 * H, I, B, w->d3, (size_t)R3, NULL, 0,
+                             w->tmp_a, RT);
             for (int b = 0; b < B; b++) {
                 float *dx = dx_user ? dx_out + ((size_t)b * (size_t)T + (size_t)t) * (size_t)I
                                     : dx_out + ((size_t)t * (size_t)B + (size_t)b) * (size_t)I;
@@ -375,7 +398,7 @@ static void gru__layer_backward(const gru_train *tr, const gru__train_ws *w, int
 
 /* Head: weight gradients and the gradients of the top layer's outputs. */
 static void gru__head_backward(const gru_train *tr, const gru__train_ws *w, float *grad,
-                               float *dy_top)
+                               size_t base, float *dy_top)
 {
     const gru_model *model = tr->model;
     const int B = tr->batch, T = tr->steps, H = model->layers[model->num_layers - 1].hidden_size;
@@ -390,23 +413,26 @@ static void gru__head_backward(const gru_train *tr, const gru__train_ws *w, floa
         return;
     }
     const gru__param_offsets o = gru__param_layout(model);
-    const float *h_top = w->hseq[model->num_layers - 1];
-    float *g_w = grad + o.head_w, *g_b = grad + o.head_b;
-    gru__transpose_packed(model->head.weight, O, H, w->head_t);
+    float *g_w = grad + (o.head_w - base), *g_b = grad + (o.head_b - base);
+    if (dy_top)
+        gru__transpose_if(model->head.weight, O, H, w->head_t);
     for (int t = To - 1; t >= 0; t--) {
         const int ts = tr->return_sequences ? t : T - 1;
         /* Rows of padding steps hold dlogit = 0: they add exact zeros. */
+        const float *h_top = gru__hrow(w, model, model->num_layers - 1, ts, B);
         for (int b = 0; b < B; b++) {
-            
-            const float *hb = h_top + ((size_t)ts * (size_t)B + (size_t)b) * (size_t)H;
+            const float *hb = h_top + (size_t)b * (size_t)H;
             for (int k = 0; k < H; k++)
                 w->hg[(size_t)k * (size_t)B + (size_t)b] = hb[k];
         }
-        gru__gemv_batch(w->head_t, H, O, B, w->dlogit + (size_t)t * (size_t)B * (size_t)RO,
-                        (size_t)RO, NULL, 0, w->tmp_a, gru__tmp_stride(model));
-        for (int b = 0; b < B; b++)
-            memcpy(dy_top + ((size_t)t * (size_t)B + (size_t)b) * (size_t)H,
-                   w->tmp_a + (size_t)b * gru__tmp_stride(model), (size_t)H * sizeof *dy_top);
+        if (dy_top) { /* the top layer's output gradients (not for head-only training) */
+            gru__gemv_tbatch(model->head.weight, w->head_t, O, H, B,
+                             w->dlogit + (size_t)t * (size_t)B * (size_t)RO, (size_t)RO, NULL, 0,
+                             w->tmp_a, w->rt);
+            for (int b = 0; b < B; b++)
+                memcpy(dy_top + ((size_t)t * (size_t)B + (size_t)b) * (size_t)H,
+                       w->tmp_a + (size_t)b * w->rt, (size_t)H * sizeof *dy_top);
+        }
         gru__ger_k(g_w, O, H, w->dlogit + (size_t)t * (size_t)B * (size_t)RO, RO, B, w->hg, B);
         for (int b = 0; b < B; b++) {
             const float *restrict d = w->dlogit + ((size_t)t * (size_t)B + (size_t)b) * (size_t)RO;
@@ -416,29 +442,56 @@ static void gru__head_backward(const gru_train *tr, const gru__train_ws *w, floa
     }
 }
 
-int gru_train_backward(gru_train *tr, float *grad, size_t grad_size, float *dx, float *dh0)
+/* Backward of the last loss into grad: overwritten (add = 0) or, for
+ * accumulation, added to after scaling the loss gradient by weight. */
+static int gru__backward(gru_train *tr, float *grad, size_t grad_size, float *dx, float *dh0, int add,
+                         float weight)
 {
     if (!tr || !tr->model || !grad)
         return GRU_ERR_NULL;
     if (!tr->has_forward || !tr->has_loss)
         return GRU_ERR_ARGUMENT;
     const gru_model *model = tr->model;
-    const gru__param_offsets o = gru__param_layout(model);
-    if (grad_size < o.total)
+    if ((dx || dh0) && tr->trainable != GRU_TRAIN_ALL)
+        return GRU_ERR_ARGUMENT;
+    const size_t base = gru_train_trainable_offset(model, tr->trainable);
+    const size_t n = gru_train_trainable_size(model, tr->trainable);
+    if (grad_size < n)
         return GRU_ERR_BUFFER;
     const gru__train_ws w = gru__ws(tr);
-    memset(grad, 0, o.total * sizeof *grad);
+    if (add) {
+        const size_t rows = (size_t)(tr->return_sequences ? tr->steps : 1) * (size_t)tr->batch;
+        const size_t count = rows * gru__r8((size_t)gru_model_output_size(model));
+        for (size_t i = 0; i < count; i++)
+            w.dlogit[i] = w.dlogit[i] * weight;
+        tr->has_loss = 0; /* the loss gradient is now scaled: one backward only */
+    } else {
+        memset(grad, 0, n * sizeof *grad);
+    }
 
+    /* Frozen layers (below w.first) get no backward pass at all. */
     float *dy = w.dy_a, *dxl = w.dy_b;
-    gru__head_backward(tr, &w, grad, dy);
+    gru__head_backward(tr, &w, grad, base, dy);
     int last_only = !tr->return_sequences;
-    for (int l = model->num_layers - 1; l >= 0; l--) {
-        float *dx_out = l > 0 ? dxl : dx;
-        gru__layer_backward(tr, &w, l, dy, last_only, dx_out, l == 0, grad, dh0);
+    for (int l = model->num_layers - 1; l >= w.first; l--) {
+        float *dx_out = l > w.first ? dxl : l == 0 ? dx : NULL;
+        gru__layer_backward(tr, &w, l, dy, last_only, dx_out, l == 0, grad, base, dh0);
         float *swap = dy;
         dy = dxl;
         dxl = swap;
         last_only = 0;
     }
     return GRU_OK;
+}
+
+int gru_train_backward(gru_train *tr, float *grad, size_t grad_size, float *dx, float *dh0)
+{
+    return gru__backward(tr, grad, grad_size, dx, dh0, 0, 1.0f);
+}
+
+int gru_train_backward_add(gru_train *tr, float *grad, size_t grad_size, float weight)
+{
+    if (!(weight - weight == 0.0f))
+        return GRU_ERR_ARGUMENT;
+    return gru__backward(tr, grad, grad_size, NULL, NULL, 1, weight);
 }

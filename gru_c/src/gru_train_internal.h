@@ -1,7 +1,7 @@
 /*
  * gru_train_internal.h - private helpers of the training sources (gru__ prefix):
- * parameter offsets, workspace layout, the batched outer-product kernel and the
- * transposition of packed matrices. Same loop rules as gru_kernels.h.
+ * the parameter layout, the workspace layout of each trainable choice and its
+ * per-step rows (kernels in gru_train_kernels.h).
  */
 #ifndef GRU_TRAIN_INTERNAL_H
 #define GRU_TRAIN_INTERNAL_H
@@ -9,6 +9,7 @@
 #include "gru_internal.h"
 #include "gru_kernels.h"
 #include "gru_train.h"
+#include "gru_train_kernels.h"
 
 /* Clang refuses noinline beside target_clones (GRU__DISPATCH), and never
  * inlines a multiversioned function anyway. */
@@ -59,11 +60,14 @@ static inline gru__param_offsets gru__param_layout(const gru_model *model)
 
 /* ---------------------------------------------------------------- workspace layout */
 
-/* Regions of the workspace (see GRU_TRAIN_WORKSPACE_SIZE). Per-step arrays are
- * [t][b][...] with the current batch size as the b stride. */
+/* Regions of the workspace (see GRU_TRAIN_WORKSPACE_SIZE_FOR). Per-step arrays
+ * are [t][b][...] with the current batch size as the b stride. A layer whose
+ * steps backward never revisits keeps a ring of its last two states (hseq)
+ * and no gates; NULL regions are not needed by the configuration. */
 typedef struct gru__train_ws {
-    float *hseq[GRU_MAX_LAYERS];   /* [T][B][H_l]   h after step t */
-    float *gates[GRU_MAX_LAYERS];  /* [T][B][4H_l]  r, z, n, g (g = W_hn h + b_hn, or r*h) */
+    float *hseq[GRU_MAX_LAYERS];   /* [T or 2][B][H_l]   h after step t */
+    float *gates[GRU_MAX_LAYERS];  /* [T or 0][B][4H_l]  r, z, n, g (g = W_hn h + b_hn, or r*h) */
+    int hfull[GRU_MAX_LAYERS], gfull[GRU_MAX_LAYERS];
     float *logits, *y, *dlogit;    /* [To][B][R(O)] */
     float *h0;                     /* [B][S] */
     float *w_ih_t, *w_rz_t, *w_n_t, *head_t;  /* transposed packed weights of one layer */
@@ -71,8 +75,10 @@ typedef struct gru__train_ws {
     float *dh;                     /* [B][R(H)] gradient of the running state */
     float *d3, *d2, *dn;           /* [B][R(3H)], [B][R(2H)], [B][R(H)] gate gradients */
     float *xg, *hg, *gg;           /* gathered inputs, [k][B] */
-    float *tmp_a, *tmp_b;          /* [B][R(max(I, H, O))] per-sequence temporaries */
-    float *scratch;                /* 2 x gru_scratch_size (two sequences per pass) */
+    float *tmp_a, *tmp_b;          /* [B][rt] per-sequence temporaries */
+    float *scratch;                /* 2 x gru_scratch_size (two sequences per pass; 1 x for B = 1) */
+    size_t rt;                     /* row stride of tmp_a / tmp_b */
+    int first;                     /* first trainable layer (num_layers: head only) */
     size_t total;
 } gru__train_ws;
 
@@ -84,238 +90,90 @@ static inline size_t gru__sum_hidden(const gru_model *model)
     return s;
 }
 
-/* With ws == NULL only .total is meaningful. Follows GRU_TRAIN_WORKSPACE_SIZE
- * region by region, so the two always agree. */
+/* First trainable layer of a `trainable` choice (GRU_TRAIN_LAST on one layer
+ * is GRU_TRAIN_ALL). */
+static inline int gru__first_trainable(const gru_model *model, int trainable)
+{
+    const int L = model->num_layers;
+    return trainable == GRU_TRAIN_HEAD ? L : trainable == GRU_TRAIN_LAST ? L - 1 : 0;
+}
+
+static inline size_t gru__zmax(size_t a, size_t b) { return a > b ? a : b; }
+
+/* With ws == NULL only .total is meaningful. Follows GRU_TRAIN_WORKSPACE_SIZE_FOR
+ * region by region, so the macro is never smaller. */
 static inline gru__train_ws gru__ws_layout(const gru_model *model, float *ws, int max_batch,
-                                           int max_steps, int return_sequences, int batch)
+                                           int max_steps, int return_sequences, int trainable,
+                                           int low_memory)
 {
     gru__train_ws w;
+    const int L = model->num_layers, first = gru__first_trainable(model, trainable);
     const size_t B = (size_t)max_batch, T = (size_t)max_steps, S = gru__sum_hidden(model);
-    const size_t H = (size_t)gru__max_hidden(model), I = (size_t)model->layers[0].input_size;
-    const size_t O = (size_t)gru_model_output_size(model), RO = gru__r8(O);
-    const size_t To = return_sequences ? T : 1;
-    const size_t IH = I > H ? I : H, HO = H > O ? H : O, IHO = IH > O ? IH : O;
+    const size_t H = (size_t)gru__max_hidden(model), O = (size_t)gru_model_output_size(model);
+    const size_t RO = gru__r8(O), To = return_sequences ? T : 1, ring = T < 2 ? T : 2;
+    size_t Ht = 0, It = 0; /* largest hidden / input size of the trainable layers */
+    for (int l = first; l < L; l++) {
+        Ht = gru__zmax(Ht, (size_t)model->layers[l].hidden_size);
+        It = gru__zmax(It, (size_t)model->layers[l].input_size);
+    }
+    const int head_only = first == L;
+    const size_t Htop = (size_t)model->layers[L - 1].hidden_size;
+    const size_t IH = gru__zmax(It, Ht), HO = gru__zmax(Ht, O);
     size_t at = 0;
 #define GRU__TAKE(ptr, n) do { (ptr) = ws ? ws + at : NULL; at += (n); } while (0)
     memset(&w, 0, sizeof w);
-    for (int l = 0; l < model->num_layers; l++)
-        GRU__TAKE(w.hseq[l], T * B * (size_t)model->layers[l].hidden_size);
-    for (int l = 0; l < model->num_layers; l++)
-        GRU__TAKE(w.gates[l], T * B * 4 * (size_t)model->layers[l].hidden_size);
+    w.first = first;
+    for (int l = 0; l < L; l++) {
+        w.hfull[l] = l >= first - 1 && !(head_only && !return_sequences);
+        w.gfull[l] = l >= first;
+        GRU__TAKE(w.hseq[l], (w.hfull[l] ? T : ring) * B * (size_t)model->layers[l].hidden_size);
+    }
+    for (int l = 0; l < L; l++)
+        GRU__TAKE(w.gates[l], w.gfull[l] ? T * B * 4 * (size_t)model->layers[l].hidden_size : 0);
     GRU__TAKE(w.logits, To * B * RO);
     GRU__TAKE(w.y, To * B * RO);
     GRU__TAKE(w.dlogit, To * B * RO);
     GRU__TAKE(w.h0, B * S);
-    GRU__TAKE(w.w_ih_t, gru__r8(IH) * 3 * H);
-    GRU__TAKE(w.w_rz_t, gru__r8(H) * 2 * H);
-    GRU__TAKE(w.w_n_t, gru__r8(H) * H);
-    GRU__TAKE(w.head_t, gru__r8(H) * O);
-    GRU__TAKE(w.dy_a, T * B * HO);
-    GRU__TAKE(w.dy_b, T * B * HO);
-    GRU__TAKE(w.dh, B * gru__r8(H));
-    GRU__TAKE(w.d3, B * gru__r8(3 * H));
-    GRU__TAKE(w.d2, B * gru__r8(2 * H));
-    GRU__TAKE(w.dn, B * gru__r8(H));
-    GRU__TAKE(w.xg, IH * B);
-    GRU__TAKE(w.hg, H * B);
-    GRU__TAKE(w.gg, H * B);
-    GRU__TAKE(w.tmp_a, B * gru__r8(IHO));
-    GRU__TAKE(w.tmp_b, B * gru__r8(IHO));
-    GRU__TAKE(w.scratch, 2 * GRU_SCRATCH_SIZE(H, O));
+    if (!low_memory && !head_only) {
+        if (trainable == GRU_TRAIN_ALL)
+            GRU__TAKE(w.w_ih_t, gru__r8(IH) * 3 * Ht);
+        GRU__TAKE(w.w_rz_t, gru__r8(Ht) * 2 * Ht);
+        GRU__TAKE(w.w_n_t, gru__r8(Ht) * Ht);
+        GRU__TAKE(w.head_t, gru__r8(Ht) * O);
+    }
+    if (!head_only) {
+        GRU__TAKE(w.dy_a, T * B * (trainable == GRU_TRAIN_ALL ? HO : Htop));
+        if (trainable == GRU_TRAIN_ALL)
+            GRU__TAKE(w.dy_b, T * B * HO);
+        GRU__TAKE(w.dh, B * gru__r8(Ht));
+        GRU__TAKE(w.d3, B * gru__r8(3 * Ht));
+        GRU__TAKE(w.d2, B * gru__r8(2 * Ht));
+        GRU__TAKE(w.dn, B * gru__r8(Ht));
+        GRU__TAKE(w.xg, IH * B);
+        GRU__TAKE(w.gg, Ht * B);
+    }
+    GRU__TAKE(w.hg, (head_only ? Htop : Ht) * B);
+    w.rt = head_only ? 0 : gru__r8(gru__zmax(IH, O));
+    GRU__TAKE(w.tmp_a, B * w.rt);
+    GRU__TAKE(w.tmp_b, B * w.rt);
+    GRU__TAKE(w.scratch, (B > 1 ? 2 : 1) * GRU_SCRATCH_SIZE(H, O));
 #undef GRU__TAKE
     w.total = at;
-    (void)batch;
     return w;
 }
 
-/* ---------------------------------------------------------------- kernels */
-
-/* Two independent gru__block products sharing the weight loads: y0 += W x0
- * and y1 += W x1. Each output sums in the same order as gru__block, so the
- * results are those of two separate calls, bit for bit; the weights are read
- * once for both (halves the cache traffic of batched products). */
-GRU__HOT void gru__block2(const float *restrict w, int stride, int cols, const float *restrict x0,
-                          const float *restrict x1, float *restrict y0, float *restrict y1,
-                          const int width)
+/* Row t of layer l's saved states ([B][H_l]) and gates ([B][4H_l]). */
+static inline float *gru__hrow(const gru__train_ws *w, const gru_model *model, int l, int t, int B)
 {
-    float acc0[GRU_PACK_BLOCK], acc1[GRU_PACK_BLOCK];
-    for (int j = 0; j < width; j++) {
-        acc0[j] = y0[j];
-        acc1[j] = y1[j];
-    }
-    for (int k = 0; k < cols; k++) {
-        const float a = x0[k], b = x1[k];
-        if (width <= 16) {
-            GRU__NO_UNROLL
-            for (int j = 0; j < width; j++) { /* vectorize */
-                acc0[j] += a * w[j];
-                acc1[j] += b * w[j];
-            }
-        } else {
-            for (int j = 0; j < width; j++) { /* vectorize */
-                acc0[j] += a * w[j];
-                acc1[j] += b * w[j];
-            }
-        }
-        w += stride;
-    }
-    for (int j = 0; j < width; j++) {
-        y0[j] = acc0[j];
-        y1[j] = acc1[j];
-    }
+    const size_t row = w->hfull[l] ? (size_t)t : (size_t)(t & 1);
+    return w->hseq[l] + row * (size_t)B * (size_t)model->layers[l].hidden_size;
 }
 
-/* gru__block2 at a width known at compile time where the kernel keeps 48 rows
- * in registers (as gru__gemv does); 8-row slices elsewhere. x1/y1 may be NULL
- * (one product only). */
-GRU__HOT void gru__block_any(const float *restrict w, int stride, int cols,
-                             const float *restrict x0, const float *restrict x1,
-                             float *restrict y0, float *restrict y1, int width)
+static inline float *gru__grow(const gru__train_ws *w, const gru_model *model, int l, int t, int B)
 {
-#define GRU__ONE(s, n, stride_) gru__block(w + (s), stride, cols, x0, y0 + (s), y0 + (s), n)
-#define GRU__TWO(s, n, stride_) gru__block2(w + (s), stride, cols, x0, x1, y0 + (s), y1 + (s), n)
-    if (!x1) {
-        GRU__EACH_SLICE(width, GRU__ONE)
-    } else {
-        GRU__EACH_SLICE(width, GRU__TWO)
-    }
-#undef GRU__ONE
-#undef GRU__TWO
-}
-
-/* y0 = bias0 + W x0 and, if x1, y1 = bias1 + W x1 (bias1 NULL: bias0):
- * gru__gemv for two vectors in one pass over W, with the results of two
- * separate gru__gemv calls. Biases may be NULL (zero). */
-GRU__HOT void gru__gemv2(const float *restrict w, int rows, int cols, const float *restrict x0,
-                         const float *restrict x1, const float *bias0, const float *bias1,
-                         float *restrict y0, float *restrict y1)
-{
-    const int padded = gru__round_up(rows, GRU_PACK_ROWS);
-    for (int j = 0; j < rows; j++)
-        y0[j] = bias0 ? bias0[j] : 0.0f;
-    for (int j = rows; j < padded; j++)
-        y0[j] = 0.0f;
-    if (x1) {
-        const float *b1 = bias1 ? bias1 : bias0;
-        for (int j = 0; j < rows; j++)
-            y1[j] = b1 ? b1[j] : 0.0f;
-        for (int j = rows; j < padded; j++)
-            y1[j] = 0.0f;
-    }
-    const gru__blocks g = gru__block_split(padded);
-    for (int b = 0, r0 = 0; b < g.count; b++) {
-        const int width = gru__block_rows(g, b);
-        gru__block_any(w, width, cols, x0, x1, y0 + r0, x1 ? y1 + r0 : NULL, width);
-        w += (size_t)width * (size_t)cols;
-        r0 += width;
-    }
-}
-
-/* dW += sum over a < n of d[a] (outer) x[a], dW packed [rows][cols];
- * d[a] is row a of a [n][ldd] array (its entries past `rows` must be 0 up to
- * the padded row count), x is stored transposed: x[a] of column k at
- * xt[k * ldx + a]. Each dW entry adds its n products in order a = 0, 1, ...
- * Two columns per pass share the loads of d. */
-GRU__HOT void gru__ger(float *restrict dw, int rows, int cols, const float *restrict d, int ldd,
-                       int n, const float *restrict xt, int ldx)
-{
-    if (n < 1)
-        return;
-    const gru__blocks g = gru__block_split(gru__round_up(rows, GRU_PACK_ROWS));
-    for (int b = 0, r0 = 0; b < g.count; b++) {
-        const int width = gru__block_rows(g, b);
-        float *col = dw + (size_t)r0 * (size_t)cols;
-        int k = 0;
-        for (; k + 1 < cols; k += 2)
-            gru__block_any(d + r0, ldd, n, xt + (size_t)k * (size_t)ldx,
-                           xt + (size_t)(k + 1) * (size_t)ldx, col + (size_t)k * (size_t)width,
-                           col + (size_t)(k + 1) * (size_t)width, width);
-        if (k < cols)
-            gru__block_any(d + r0, ldd, n, xt + (size_t)k * (size_t)ldx, NULL,
-                           col + (size_t)k * (size_t)width, NULL, width);
-        r0 += width;
-    }
-}
-
-/* dst = packed [cols][rows] transpose of the packed [rows][cols] matrix src
- * (padding rows of dst are 0). */
-static inline void gru__transpose_packed(const float *src, int rows, int cols, float *dst)
-{
-    const gru__blocks gs = gru__block_split(gru__round_up(rows, GRU_PACK_ROWS));
-    const gru__blocks gd = gru__block_split(gru__round_up(cols, GRU_PACK_ROWS));
-    /* Source block of each output column (= source row) found by walking. */
-    for (int bd = 0, c0 = 0; bd < gd.count; bd++) {
-        const int wd = gru__block_rows(gd, bd);
-        float *out = dst + (size_t)c0 * (size_t)rows;
-        for (int bs = 0, r0 = 0; bs < gs.count; bs++) {
-            const int ws = gru__block_rows(gs, bs);
-            const float *in = src + (size_t)r0 * (size_t)cols;
-            for (int j = 0; j < ws && r0 + j < rows; j++)
-                for (int i = 0; i < wd; i++) {
-                    const int k = c0 + i; /* source column = destination row */
-                    out[(size_t)(r0 + j) * (size_t)wd + (size_t)i] =
-                        k < cols ? in[(size_t)k * (size_t)ws + (size_t)j] : 0.0f;
-                }
-            r0 += ws;
-        }
-        c0 += wd;
-    }
-}
-
-/* Natural log for x >= 1e-30 (Cephes logf, about 1 ulp), plain float ops so
- * every target computes the same loss value. */
-static inline float gru__log(float x)
-{
-    uint32_t u = gru__bits(x);
-    int e = (int)((u >> 23) & 0xffu) - 126;
-    float m = gru__from_bits((u & 0x807fffffu) | 0x3f000000u); /* [0.5, 1) */
-    if (m < 0.707106781186547524f) {
-        e -= 1;
-        m = m + m - 1.0f;
-    } else {
-        m = m - 1.0f;
-    }
-    const float z = m * m;
-    float y = 7.0376836292e-2f;
-    y = y * m - 1.1514610310e-1f;
-    y = y * m + 1.1676998740e-1f;
-    y = y * m - 1.2420140846e-1f;
-    y = y * m + 1.4249322787e-1f;
-    y = y * m - 1.6668057665e-1f;
-    y = y * m + 2.0000714765e-1f;
-    y = y * m - 2.4999993993e-1f;
-    y = y * m + 3.3333331174e-1f;
-    y = y * m * z;
-    const float fe = (float)e;
-    y = y + -2.12194440e-4f * fe;
-    y = y - 0.5f * z;
-    return m + y + 0.693359375f * fe;
-}
-
-/* Row stride of tmp_a / tmp_b. */
-static inline size_t gru__tmp_stride(const gru_model *model)
-{
-    const size_t H = (size_t)gru__max_hidden(model), I = (size_t)model->layers[0].input_size;
-    const size_t O = (size_t)gru_model_output_size(model);
-    const size_t IH = I > H ? I : H;
-    return gru__r8(IH > O ? IH : O);
-}
-
-/* sqrt(v) from plain float operations (no libm, so firmware links without
- * -lm and every target rounds alike): a bit-level first guess within 4%, then
- * three Newton steps; within 1 ulp of the correctly rounded value. Branch-free
- * so that optimizer loops vectorize. Inputs below 2^-100 are scaled by 2^100
- * first (exact); 0 and NaN pass through, +inf gives NaN, negative inputs -0. */
-static inline float gru__sqrt(float v)
-{
-    const int tiny = v < 7.88860905e-31f;                         /* 2^-100 */
-    const float vs = v * gru__select(tiny, 1.26765060e30f, 1.0f); /* 2^100 */
-    float y = gru__from_bits(0x1fbd1df5u + (gru__bits(vs) >> 1));
-    y = 0.5f * (y + vs / y);
-    y = 0.5f * (y + vs / y);
-    y = 0.5f * (y + vs / y);
-    y = y * gru__select(tiny, 8.88178420e-16f, 1.0f);             /* 2^-50 */
-    return gru__select(v > 0.0f, y, v * 0.0f);
+    if (!w->gfull[l] || !w->gates[l])
+        return NULL; /* gates not kept (or a size-only layout) */
+    return w->gates[l] + (size_t)t * (size_t)B * 4 * (size_t)model->layers[l].hidden_size;
 }
 
 /* lengths[b], or `steps` without lengths. */

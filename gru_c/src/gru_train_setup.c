@@ -50,6 +50,64 @@ int gru_train_wire(gru_model *model, const float *params, size_t param_size)
     return gru_model_check(model);
 }
 
+/* ---------------------------------------------------------------- what is trainable */
+
+static int gru__trainable_ok(const gru_model *model, int trainable)
+{
+    if (trainable == GRU_TRAIN_HEAD)
+        return model->has_head;
+    return trainable == GRU_TRAIN_ALL || trainable == GRU_TRAIN_LAST;
+}
+
+size_t gru_train_trainable_offset(const gru_model *model, int trainable)
+{
+    if (!gru__sizes_ok(model) || !gru__trainable_ok(model, trainable))
+        return 0;
+    const gru__param_offsets o = gru__param_layout(model);
+    const int first = gru__first_trainable(model, trainable);
+    return first == model->num_layers ? o.head_w : o.w_ih[first];
+}
+
+size_t gru_train_trainable_size(const gru_model *model, int trainable)
+{
+    if (!gru__sizes_ok(model) || !gru__trainable_ok(model, trainable))
+        return 0;
+    return gru__param_layout(model).total - gru_train_trainable_offset(model, trainable);
+}
+
+int gru_train_wire_split(gru_model *model, const float *frozen, size_t frozen_size,
+                         const float *trainable_params, size_t trainable_size, int trainable)
+{
+    if (!model || !trainable_params)
+        return GRU_ERR_NULL;
+    if (!gru__sizes_ok(model))
+        return GRU_ERR_SIZE;
+    if (!gru__trainable_ok(model, trainable))
+        return GRU_ERR_ARGUMENT;
+    const gru__param_offsets o = gru__param_layout(model);
+    const size_t base = gru_train_trainable_offset(model, trainable);
+    if (base > 0 && !frozen)
+        return GRU_ERR_NULL;
+    if (frozen_size < base || trainable_size < o.total - base)
+        return GRU_ERR_BUFFER;
+    /* Each piece from the buffer that holds its offset. */
+#define GRU__AT(off) ((off) < base ? frozen + (off) : trainable_params + ((off) - base))
+    for (int l = 0; l < model->num_layers; l++) {
+        gru_layer *layer = &model->layers[l];
+        layer->w_ih = GRU__AT(o.w_ih[l]);
+        layer->w_hh_rz = GRU__AT(o.w_hh_rz[l]);
+        layer->w_hh_n = GRU__AT(o.w_hh_n[l]);
+        layer->b_ih = GRU__AT(o.b_ih[l]);
+        layer->b_hh = GRU__AT(o.b_hh[l]);
+    }
+    if (model->has_head) {
+        model->head.weight = GRU__AT(o.head_w);
+        model->head.bias = GRU__AT(o.head_b);
+    }
+#undef GRU__AT
+    return gru_model_check(model);
+}
+
 /* ---------------------------------------------------------------- workspace */
 
 /* 1 if gru_train_init can accept these sizes: the per-step arrays stay
@@ -69,34 +127,63 @@ static int gru__ws_fits(const gru_model *model, int max_batch, int max_steps)
     return T * B * 5.0 * S <= 2e9 && bound * (double)sizeof(float) < (double)SIZE_MAX;
 }
 
+static gru_train_config gru__config(int max_batch, int max_steps, int return_sequences)
+{
+    gru_train_config c;
+    memset(&c, 0, sizeof c);
+    c.max_batch = max_batch;
+    c.max_steps = max_steps;
+    c.return_sequences = return_sequences;
+    c.trainable = GRU_TRAIN_ALL;
+    return c;
+}
+
+size_t gru_train_workspace_size_config(const gru_model *model, const gru_train_config *c)
+{
+    if (!c || !gru__sizes_ok(model) || c->max_batch < 1 || c->max_steps < 1 ||
+        !gru__trainable_ok(model, c->trainable) || !gru__ws_fits(model, c->max_batch, c->max_steps))
+        return 0;
+    return gru__ws_layout(model, NULL, c->max_batch, c->max_steps, c->return_sequences != 0,
+                          c->trainable, c->low_memory != 0).total;
+}
+
 size_t gru_train_workspace_size(const gru_model *model, int max_batch, int max_steps,
                                 int return_sequences)
 {
-    if (!gru__sizes_ok(model) || max_batch < 1 || max_steps < 1 || !gru__ws_fits(model, max_batch, max_steps))
-        return 0;
-    return gru__ws_layout(model, NULL, max_batch, max_steps, return_sequences != 0, max_batch).total;
+    const gru_train_config c = gru__config(max_batch, max_steps, return_sequences);
+    return gru_train_workspace_size_config(model, &c);
 }
 
-int gru_train_init(gru_train *tr, const gru_model *model, int max_batch, int max_steps,
-                   int return_sequences, float *workspace, size_t workspace_size)
+int gru_train_init_config(gru_train *tr, const gru_model *model, const gru_train_config *c,
+                          float *workspace, size_t workspace_size)
 {
-    if (!tr || !workspace)
+    if (!tr || !workspace || !c)
         return GRU_ERR_NULL;
     const int status = gru_model_check(model);
     if (status != GRU_OK)
         return status;
-    if (max_batch < 1 || max_steps < 1 || (return_sequences != 0 && return_sequences != 1))
+    if (c->max_batch < 1 || c->max_steps < 1 || (c->return_sequences != 0 && c->return_sequences != 1) ||
+        (c->low_memory != 0 && c->low_memory != 1) || !gru__trainable_ok(model, c->trainable))
         return GRU_ERR_ARGUMENT;
-    if (!gru__ws_fits(model, max_batch, max_steps))
+    if (!gru__ws_fits(model, c->max_batch, c->max_steps))
         return GRU_ERR_SIZE;
-    if (workspace_size < gru_train_workspace_size(model, max_batch, max_steps, return_sequences))
+    if (workspace_size < gru_train_workspace_size_config(model, c))
         return GRU_ERR_BUFFER;
     memset(tr, 0, sizeof *tr);
     tr->model = model;
     tr->ws = workspace;
     tr->ws_size = workspace_size;
-    tr->max_batch = max_batch;
-    tr->max_steps = max_steps;
-    tr->return_sequences = return_sequences;
+    tr->max_batch = c->max_batch;
+    tr->max_steps = c->max_steps;
+    tr->return_sequences = c->return_sequences;
+    tr->trainable = c->trainable;
+    tr->low_memory = c->low_memory;
     return GRU_OK;
+}
+
+int gru_train_init(gru_train *tr, const gru_model *model, int max_batch, int max_steps,
+                   int return_sequences, float *workspace, size_t workspace_size)
+{
+    const gru_train_config c = gru__config(max_batch, max_steps, return_sequences);
+    return gru_train_init_config(tr, model, &c, workspace, workspace_size);
 }

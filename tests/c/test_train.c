@@ -232,11 +232,98 @@ static void test_training_steps_stay_in_bounds(void)
         }
 }
 
+/* Trainable choices: offsets and sizes, the compile-time workspace bound of
+ * every choice, argument checks of the partial-training calls, and a guarded
+ * fine-tuning step that stays in its exact-size buffers. */
+static void test_trainable_choices(void)
+{
+    const int cfg[][5] = {{3, 5, 0, 2, 8}, {7, 13, 9, 4, 3}, {2, 3, 70, 0, 5}, {13, 32, 0, 10, 1}};
+    for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
+        gru_model m;
+        const int I = cfg[c][0], H0 = cfg[c][1], H1 = cfg[c][2], O = cfg[c][3], B = cfg[c][4];
+        describe(&m, I, H0, H1, O, GRU_ACT_NONE);
+        const int Hm = H0 > H1 ? H0 : H1, HL = H1 ? H1 : H0, IL = H1 ? H0 : I, Out = O ? O : HL;
+        const size_t total = gru_train_param_size(&m);
+        CHECK(gru_train_trainable_offset(&m, GRU_TRAIN_ALL) == 0);
+        CHECK(gru_train_trainable_size(&m, GRU_TRAIN_ALL) == total);
+        CHECK(gru_train_trainable_size(&m, GRU_TRAIN_LAST) ==
+              GRU_TRAIN_LAST_PARAM_SIZE(IL, HL, O, O > 0));
+        CHECK(gru_train_trainable_size(&m, GRU_TRAIN_HEAD) == (O ? GRU_TRAIN_HEAD_PARAM_SIZE(HL, O) : 0));
+        CHECK(gru_train_trainable_size(&m, 7) == 0);
+        for (int k = GRU_TRAIN_ALL; k <= GRU_TRAIN_HEAD; k++)
+            for (int lm = 0; lm < 2; lm++)
+                for (int rs = 0; rs < 2; rs++) {
+                    gru_train_config cf = {B, 9, rs, k, lm};
+                    const size_t got = gru_train_workspace_size_config(&m, &cf);
+                    CHECK((got == 0) == (k == GRU_TRAIN_HEAD && !O));
+                    CHECK(GRU_TRAIN_WORKSPACE_SIZE_FOR(k, lm, B, 9, H0 + H1, Hm, I, Out, rs, HL, IL) >= got);
+                }
+    }
+    /* A guarded head-only and last-layer step on a 2-layer model, exact buffers. */
+    gru_model m, w;
+    describe(&m, 3, 6, 5, 3, GRU_ACT_SOFTMAX);
+    const size_t total = gru_train_param_size(&m);
+    float *full = alloc_guarded(total);
+    init_params(&m, full, total);
+    for (int k = GRU_TRAIN_LAST; k <= GRU_TRAIN_HEAD; k++) {
+        const size_t off = gru_train_trainable_offset(&m, k), n = gru_train_trainable_size(&m, k);
+        float *p = alloc_guarded(n), *g = alloc_guarded(n), *st = alloc_guarded(n);
+        memcpy(p, full + off, n * sizeof *p);
+        w = m;
+        CHECK(gru_train_wire_split(&w, NULL, off, p, n, k) == GRU_ERR_NULL);
+        CHECK(gru_train_wire_split(&w, full, off - 1, p, n, k) == GRU_ERR_BUFFER);
+        CHECK(gru_train_wire_split(&w, full, off, p, n - 1, k) == GRU_ERR_BUFFER);
+        CHECK(gru_train_wire_split(&w, full, off, p, n, 9) == GRU_ERR_ARGUMENT);
+        CHECK(gru_train_wire_split(&w, full, off, p, n, k) == GRU_OK);
+        gru_train_config cf = {2, 4, 0, k, 1};
+        const size_t nw = gru_train_workspace_size_config(&w, &cf);
+        float *ws = alloc_guarded(nw), x[4 * 4 * 3];
+        for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+            x[i] = rnd() * 4.0f;
+        gru_train tr;
+        gru_optimizer opt;
+        CHECK(gru_train_init_config(&tr, &w, &cf, ws, nw - 1) == GRU_ERR_BUFFER);
+        cf.low_memory = 2;
+        CHECK(gru_train_init_config(&tr, &w, &cf, ws, nw) == GRU_ERR_ARGUMENT);
+        cf.low_memory = 1;
+        CHECK(gru_train_init_config(&tr, &w, &cf, ws, nw) == GRU_OK);
+        CHECK(gru_optimizer_init(&opt, GRU_OPT_SGD, 0.1f) == GRU_OK);
+        opt.momentum = 0.9f;
+        const int32_t labels[4] = {0, 2, 1, 2};
+        /* Batch 4 over a trainer of 2: two micro-batches, one update. */
+        gru_train_batch d = {x, 4, 4, NULL, NULL, GRU_LOSS_CROSS_ENTROPY, NULL, labels, NULL, NULL};
+        float loss = 0.0f, norm = 0.0f;
+        CHECK(gru_train_forward(&tr, x, 2, 4, NULL, NULL, NULL, NULL) == GRU_OK);
+        CHECK(gru_train_loss(&tr, GRU_LOSS_CROSS_ENTROPY, NULL, labels, &loss) == GRU_OK);
+        float dh0[2 * 11];
+        CHECK(gru_train_backward(&tr, g, n, NULL, dh0) == GRU_ERR_ARGUMENT);
+        CHECK(gru_train_backward_add(&tr, g, n, NAN) == GRU_ERR_ARGUMENT);
+        CHECK(gru_train_step(&tr, &opt, p, g, st, &d, 1.0f, &loss, &norm) == GRU_OK && norm > 0.0f);
+        CHECK(opt.step == 1 && memcmp(full + off, p, n * sizeof *p) != 0);
+        opt.lr = 1e38f; /* an update that overflows: refused, nothing changes */
+        opt.weight_decay = 1e38f;
+        float *before = alloc_guarded(n);
+        memcpy(before, p, n * sizeof *p);
+        CHECK(gru_train_step(&tr, &opt, p, g, st, &d, 0.0f, &loss, &norm) == GRU_TRAIN_SKIPPED);
+        CHECK(memcmp(before, p, n * sizeof *p) == 0 && opt.step == 1);
+        CHECK(canary_ok(p, n) && canary_ok(g, n) && canary_ok(st, n) && canary_ok(ws, nw));
+        free(p), free(g), free(st), free(ws), free(before);
+    }
+    CHECK(canary_ok(full, total));
+    free(full);
+    gru_optimizer sgd;
+    float q[3] = {1, 2, 3}, dq[3] = {1, 1, 1};
+    CHECK(gru_optimizer_init(&sgd, GRU_OPT_SGD, 0.5f) == GRU_OK);
+    CHECK(gru_optimizer_state_size(&sgd, 3) == 0);
+    CHECK(gru_optimizer_step_safe(&sgd, q, dq, NULL, 3) == GRU_OK && q[0] == 0.5f && q[2] == 2.5f);
+}
+
 int main(void)
 {
     test_sizes();
     test_arguments();
     test_training_steps_stay_in_bounds();
+    test_trainable_choices();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
