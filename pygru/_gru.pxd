@@ -5,6 +5,7 @@ cdef extern from "gru.h" nogil:
     enum:
         GRU_OK
         GRU_MAX_LAYERS
+        GRU_MAX_DENSE
         GRU_MAX_DIM
         GRU_PACK_ROWS
         GRU_PACK_BLOCK
@@ -38,6 +39,10 @@ cdef extern from "gru.h" nogil:
         gru_layer layers[8]
         int has_head
         gru_dense head
+        int num_pre
+        gru_dense pre[4]
+        int num_post
+        gru_dense post[4]
 
     ctypedef struct gru_stream:
         const gru_model *model

@@ -36,7 +36,7 @@ MAX_TEST_VALUES = 1 << 20       # test input + expected output values kept in fl
 DEFAULT_ALIGNMENT = 64  # gru.h GRU_WEIGHT_ALIGN: a cache line (x86 vector loads never straddle two)
 
 ACTIVATION_C = {None: "GRU_ACT_NONE", "sigmoid": "GRU_ACT_SIGMOID", "tanh": "GRU_ACT_TANH",
-                "softmax": "GRU_ACT_SOFTMAX"}
+                "softmax": "GRU_ACT_SOFTMAX", "relu": "GRU_ACT_RELU"}
 
 
 # ---------------------------------------------------------------------- the formats
@@ -54,7 +54,7 @@ class Format:
     head_arrays = ("w", "b")
     packed_size = "GRU_PACKED_SIZE"
     state_macro = "GRU_STATE_SIZE({total})"
-    scratch_macro = "GRU_SCRATCH_SIZE({hidden}, {outputs})"
+    scratch_macro = "GRU_MODEL_SCRATCH_SIZE({hidden}, {outputs}, {dense})"
     layout = (("GRU_PACK_ROWS", 8), ("GRU_PACK_BLOCK", 48))
     arithmetic = ("float32 (IEEE-754 binary32) weights, state and outputs",)
     layout_text = 'packed for gru_c (GRU_PACK_ROWS 8, GRU_PACK_BLOCK 48; see gru.h "Weight layout")'
@@ -229,23 +229,31 @@ class _Header:
 
 
 def _arrays(fmt, spec, packed, name):
-    """[(C name, packed array, its length as a C expression)], descriptor order."""
+    """[(C name, packed array, its length as a C expression)], in the order
+    the model runs them (NativeModel.packed_arrays)."""
     P = fmt.packed_size
-    out, l = [], 0
-    for layer, I in spec.layer_inputs():
+    out = []
+    for key, layer, I in spec.named_layers():
         if isinstance(layer, GRU):
-            H = layer.hidden_size
+            H, l = layer.hidden_size, key
             out += [(f"{name}_l{l}_w_ih", f"{P}(3 * {H}, {I})"), (f"{name}_l{l}_w_hh_rz", f"{P}(2 * {H}, {H})"),
                     (f"{name}_l{l}_w_hh_n", f"{P}({H}, {H})")]
             out += [(f"{name}_l{l}_{v}", f"3 * {H}") for v in fmt.layer_vectors]
-            l += 1
-        else:                       # the Dense head
-            O = layer.units
-            out.append((f"{name}_head_{fmt.head_arrays[0]}", f"{P}({O}, {I})"))
-            out += [(f"{name}_head_{v}", f"{O}") for v in fmt.head_arrays[1:]]
+        else:                       # a Dense layer: "pre.i", "head" or "head.i"
+            O, c = layer.units, key.replace(".", "")
+            out.append((f"{name}_{c}_{fmt.head_arrays[0]}", f"{P}({O}, {I})"))
+            out += [(f"{name}_{c}_{v}", f"{O}") for v in fmt.head_arrays[1:]]
     if len(out) != len(packed):
         raise RuntimeError(f"{fmt.kind} export: {len(packed)} packed arrays, expected {len(out)}")
     return [(c_name, np.asarray(arr), size) for (c_name, size), arr in zip(out, packed)]
+
+
+def _max_dense(spec):
+    """gru__max_dense: the largest Dense output size when there are pre or
+    post layers (the dense scratch of GRU_MODEL_SCRATCH_SIZE), else 0."""
+    if not spec.pre_layers and len(spec.head_layers) <= 1:
+        return 0
+    return max(d.units for d in spec.pre_layers + spec.head_layers)
 
 
 # ---------------------------------------------------------------------- the header's sections
@@ -260,13 +268,16 @@ def _comment(h):
     lines += ["", f"Source:     {h.source}", f"Exported:   {_cgen.export_date()}"]
     lines += [("Arithmetic: " if i == 0 else " " * 12) + text for i, text in enumerate(fmt.arithmetic)]
     lines.append("Gate order: r, z, n (PyTorch order; Keras/ONNX z, r, n were reordered on import)")
-    for l, (I, H, ra) in enumerate(zip(spec.layer_input_sizes, spec.hidden_sizes, spec.reset_after)):
-        variant = ("reset_after=1 (PyTorch: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)))" if ra else
-                   "reset_after=0 (Cho/ONNX: n = tanh(W_in x + b_in + W_hn (r * h) + b_hn))")
-        lines.append(f"  layer {l}: {I} -> {H}, {variant}")
-    lines.append(f"  head:    dense {spec.hidden_sizes[-1]} -> {spec.output_size}, activation "
-                 f"{spec.output_activation or 'none'}" if spec.head is not None else
-                 "  head:    none (the output is the last layer's h)")
+    for key, layer, I in spec.named_layers():
+        if isinstance(layer, GRU):
+            variant = ("reset_after=1 (PyTorch: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)))"
+                       if layer.reset_after else
+                       "reset_after=0 (Cho/ONNX: n = tanh(W_in x + b_in + W_hn (r * h) + b_hn))")
+            lines.append(f"  layer {key}: {I} -> {layer.hidden_size}, {variant}")
+        else:
+            lines.append(f"  {key + ':':8} dense {I} -> {layer.units}, activation {layer.activation or 'none'}")
+    if not spec.head_layers:
+        lines.append("  head:    none (the output is the last layer's h)")
     lines += [f"Sizes:      input {spec.input_size}, output {spec.output_dim}, state {h.native.state_size} "
               f"x {fmt.state_t}, scratch {h.scratch} x {fmt.scratch_t},",
               f"            weights {h.weight_count} values ({h.weight_bytes} bytes)",
@@ -346,6 +357,7 @@ int {name}_selftest({fmt.state_t} *state, size_t state_size, {fmt.scratch_t} *sc
 
 def _layout_checks(h):
     fmt, fname, L = h.fmt, h.fname, h.spec.num_layers
+    D = max(1, len(h.spec.pre_layers), len(h.spec.head_layers) - 1)
     major = _core.C_VERSION.split(".")[0]
     layout = [f"GRU_VERSION_MAJOR != {major}"]
     layout += [f"!defined({macro}) || {macro} != {value}" for macro, value in fmt.layout]
@@ -353,7 +365,10 @@ def _layout_checks(h):
     return (_cgen.error_if(" || ".join(layout), f"{fname} was exported for gru_c {_core.C_VERSION} "
                                                f"({text}); re-export it for this {fmt.header}")
             + _cgen.error_if(f"GRU_MAX_LAYERS < {L}",
-                             f"{fname} has {L} layers: build gru_c and this file with GRU_MAX_LAYERS >= {L}"))
+                             f"{fname} has {L} layers: build gru_c and this file with GRU_MAX_LAYERS >= {L}")
+            + (_cgen.error_if(f"!defined(GRU_MAX_DENSE) || GRU_MAX_DENSE < {D}",
+                              f"{fname} has {D} pre or post dense layers: build gru_c (0.3 or later) and "
+                              f"this file with GRU_MAX_DENSE >= {D}") if fmt.kind == "float" else ""))
 
 
 def _data(h):
@@ -372,28 +387,40 @@ def _data(h):
               f"sizeof {name}_test_output == {N}_TEST_STEPS * {N}_OUTPUT_SIZE * sizeof({fmt.output_t})",
               f"{N}_STATE_SIZE == " + fmt.state_macro.format(total=sum(h.spec.hidden_sizes)),
               f"{N}_SCRATCH_SIZE == " + fmt.scratch_macro.format(hidden=max(h.spec.hidden_sizes),
-                                                                 outputs=h.spec.output_dim)
+                                                                 outputs=h.spec.output_dim,
+                                                                 dense=_max_dense(h.spec))
               + f" + {N}_OUTPUT_SIZE"]
     out.append(_cgen.size_checks(f"{name}_sizes_match_{fmt.header[:-2]}_h", conds,
                                  f"this {fmt.header} sizes the model differently"))
     return "".join(out)
 
 
+def _dense_init(names, layer, I):
+    return f"{{{I}, {layer.units}, {ACTIVATION_C[layer.activation]}, {', '.join(names)}}}"
+
+
 def _descriptor(h):
     spec, name, fmt = h.spec, h.name, h.fmt
-    names = [c for c, _, _ in h.arrays]
-    per_layer = 3 + len(fmt.layer_vectors)
+    per_layer, per_dense = 3 + len(fmt.layer_vectors), len(fmt.head_arrays)
+    names, inits = [c for c, _, _ in h.arrays], {"pre": [], "gru": [], "head": []}
+    at = 0
+    for key, layer, I in spec.named_layers():
+        n = per_layer if isinstance(layer, GRU) else per_dense
+        mine, at = names[at:at + n], at + n
+        if isinstance(layer, GRU):
+            inits["gru"].append(f"{{{I}, {layer.hidden_size}, {int(layer.reset_after)}, {', '.join(mine)}}}")
+        else:
+            inits["pre" if key.startswith("pre") else "head"].append(_dense_init(mine, layer, I))
+    nulls = "{0, 0, GRU_ACT_NONE, " + ", ".join(["NULL"] * per_dense) + "}"
+    heads = inits["head"] or [nulls]
     out = [f"\nconst {fmt.model_t} {name}_model = {{\n    {spec.num_layers}, /* num_layers */\n    {{\n"]
-    for l, (I, H, ra) in enumerate(zip(spec.layer_input_sizes, spec.hidden_sizes, spec.reset_after)):
-        out.append(f"        {{{I}, {H}, {int(ra)}, {', '.join(names[per_layer * l:per_layer * (l + 1)])}}},\n")
-    out.append("    },\n")
-    if spec.head is not None:
-        heads = ", ".join(names[per_layer * spec.num_layers:])
-        out.append(f"    1, /* has_head */\n    {{{spec.hidden_sizes[-1]}, {spec.output_size}, "
-                   f"{ACTIVATION_C[spec.output_activation]}, {heads}}}\n}};\n")
-    else:
-        nulls = ", ".join(["NULL"] * len(fmt.head_arrays))
-        out.append(f"    0, /* has_head */\n    {{0, 0, GRU_ACT_NONE, {nulls}}}\n}};\n")
+    out += [f"        {init},\n" for init in inits["gru"]]
+    out.append(f"    }},\n    {int(bool(inits['head']))}, /* has_head */\n    {heads[0]}")
+    if fmt.kind == "float":
+        for count, layers in ((len(inits["pre"]), inits["pre"]), (len(heads) - 1, heads[1:])):
+            items = "".join(f"        {init},\n" for init in layers) or f"        {nulls},\n"
+            out.append(f",\n    {count},\n    {{\n{items}    }}")
+    out.append("\n};\n")
     return "".join(out)
 
 

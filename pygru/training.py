@@ -77,6 +77,7 @@ def unflatten_weights(model, flat):
 def make_trainer(model, max_batch, max_steps, return_sequences=None, params=None):
     """A pygru._train.Trainer over a copy of the model's parameters."""
     spec = model.spec
+    spec.require_plain("the C training path")
     seq = spec.return_sequences if return_sequences is None else bool(return_sequences)
     layers = list(zip(spec.layer_input_sizes, spec.hidden_sizes, spec.reset_after))
     head = None

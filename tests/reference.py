@@ -33,6 +33,8 @@ def gru_layer(x, weight_ih, weight_hh, bias_ih, bias_hh, reset_after=True, h0=No
 
 
 def activate(y, activation):
+    if activation == "relu":
+        return np.maximum(y, 0.0)
     if activation == "sigmoid":
         return sigmoid(y)
     if activation == "tanh":
@@ -56,4 +58,33 @@ def gru_model(x, weights, num_layers, reset_after, output_activation=None, retur
     if "head.weight" in weights:
         x = activate(x @ np.asarray(weights["head.weight"], np.float64).T + weights["head.bias"],
                      output_activation)
+    return x
+
+
+def layered_model(x, weights, layers, return_sequences=False):
+    """A model given as a list of ("dense", units, activation) and ("gru",
+    hidden, reset_after) entries: Dense layers before the first GRU run on
+    every step, those after the last GRU on the last step (or every step with
+    return_sequences). Weights named as PyTorch names the submodules `pre`
+    (nn.Sequential), GRU layers weight_ih_l{k} ..., and `head` (an nn.Linear
+    for one layer, an nn.Sequential for more). float64."""
+    x = np.asarray(x, np.float64)
+    first = min(i for i, layer in enumerate(layers) if layer[0] == "gru")
+    last = max(i for i, layer in enumerate(layers) if layer[0] == "gru")
+    n_head = len(layers) - last - 1
+    k = 0
+    for i, layer in enumerate(layers):
+        if layer[0] == "gru":
+            x = gru_layer(x, weights[f"weight_ih_l{k}"], weights[f"weight_hh_l{k}"],
+                          weights[f"bias_ih_l{k}"], weights[f"bias_hh_l{k}"], layer[2])
+            k += 1
+            if i == last and not return_sequences:
+                x = x[:, -1]
+            continue
+        if i < first:
+            name = f"pre.{i}"
+        else:
+            name = "head" if n_head == 1 else f"head.{i - last - 1}"
+        W = np.asarray(weights[f"{name}.weight"], np.float64)
+        x = activate(x @ W.T + np.asarray(weights[f"{name}.bias"], np.float64), layer[2])
     return x

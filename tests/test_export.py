@@ -143,6 +143,13 @@ CASES = [
          {"self_test_input": np.linspace(-3, 3, 5, dtype=np.float32)[:, None]}),
     Case("lin", lambda: pygru.GRUModel(6, [64, 64], 3, reset_after=[False, True], seed=5),
          {"float_format": "decimal", "alignment": 64}),
+    # Dense layers around the GRUs: a pre-net, a relu head, an MLP head.
+    Case("prenet", lambda: pygru.GRUModel.from_layers(
+        7, [pygru.Dense(12, "tanh"), pygru.Dense(5, "relu"), pygru.GRU(9), pygru.Dense(3, "softmax")], seed=6)),
+    Case("mlp", lambda: pygru.GRUModel.from_layers(
+        4, [pygru.GRU(10), pygru.GRU(6, reset_after=False), pygru.Dense(20, "relu"), pygru.Dense(13),
+            pygru.Dense(2, "sigmoid")], seed=7), {"float_format": "decimal"}),
+    Case("relu1", lambda: pygru.GRUModel(3, [5], 4, output_activation="relu", seed=8)),
 ]
 
 
@@ -185,7 +192,7 @@ def test_bit_identical_across_optimisation_levels(opt, tmp_path, gru_objects):
     check_host_run(model, run_host(exe, X), X)
 
 
-@pytest.mark.parametrize("case", [CASES[0], CASES[2]], ids=["kws", "deep3"])
+@pytest.mark.parametrize("case", [CASES[0], CASES[2], CASES[5], CASES[6]], ids=["kws", "deep3", "prenet", "mlp"])
 def test_header_under_asan_ubsan(case, tmp_path, gru_objects):
     """The exported arrays, descriptor, check and self-test read only inside their buffers."""
     cc = need_tool("gcc")

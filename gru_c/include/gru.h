@@ -22,8 +22,10 @@
  *   n  = tanh(W_in x + b_in + W_hn (r * h) + b_hn)     reset_after = 0 (Cho 2014, ONNX default)
  *   h' = (1 - z) * n + z * h
  *
- * A model is a stack of 1..GRU_MAX_LAYERS GRU layers, optionally followed by a
- * dense head y = act(W_o h + b_o) applied to the last layer's output.
+ * A model is a short sequence of layers: 0..GRU_MAX_DENSE dense layers run on
+ * every time step (a pre-net), then a stack of 1..GRU_MAX_LAYERS GRU layers,
+ * then optionally a head of 1..GRU_MAX_DENSE + 1 dense layers y = act(W x + b)
+ * on the last GRU layer's output (`head`, then `post[0..num_post)`).
  *
  * Weight layout. Matrices are stored "packed": gru_pack_matrix() turns a
  * row-major [rows][cols] matrix (PyTorch's layout, rows = outputs) into blocks of
@@ -47,7 +49,7 @@ extern "C" {
 #endif
 
 #define GRU_VERSION_MAJOR 0
-#define GRU_VERSION_MINOR 2
+#define GRU_VERSION_MINOR 3
 #define GRU_VERSION_PATCH 0
 
 /* ---------------------------------------------------------------- status codes */
@@ -56,8 +58,9 @@ typedef enum gru_status {
     GRU_OK = 0,
     GRU_ERR_NULL = -1,           /* a required pointer is NULL */
     GRU_ERR_SIZE = -2,           /* a dimension is < 1 or > GRU_MAX_DIM */
-    GRU_ERR_LAYERS = -3,         /* num_layers outside 1..GRU_MAX_LAYERS */
-    GRU_ERR_SHAPE = -4,          /* a layer's input size is not the previous layer's hidden size */
+    GRU_ERR_LAYERS = -3,         /* num_layers outside 1..GRU_MAX_LAYERS, num_pre or num_post
+                                    outside 0..GRU_MAX_DENSE, or num_post > 0 without a head */
+    GRU_ERR_SHAPE = -4,          /* a layer's input size is not the previous layer's output size */
     GRU_ERR_BUFFER = -5,         /* a caller buffer is smaller than its size query says */
     GRU_ERR_ACTIVATION = -6,     /* unknown activation or flag value */
     GRU_ERR_CHECKSUM = -7,       /* weights do not match their recorded checksum */
@@ -71,6 +74,11 @@ const char *gru_status_string(int status);
 
 #ifndef GRU_MAX_LAYERS
 #define GRU_MAX_LAYERS 8
+#endif
+
+/* Dense layers before the GRUs (pre[]) and after the head (post[]). */
+#ifndef GRU_MAX_DENSE
+#define GRU_MAX_DENSE 4
 #endif
 
 /* Largest input, hidden or output size; keeps every size computation in range. */
@@ -103,7 +111,8 @@ typedef enum gru_activation {
     GRU_ACT_NONE = 0,
     GRU_ACT_SIGMOID = 1,
     GRU_ACT_TANH = 2,
-    GRU_ACT_SOFTMAX = 3
+    GRU_ACT_SOFTMAX = 3,
+    GRU_ACT_RELU = 4             /* max(x, 0): -0.0 and NaN give +0.0 (float models only) */
 } gru_activation;
 
 /* One GRU layer. Biases are the 3*hidden_size vectors in gate order r, z, n. */
@@ -118,9 +127,9 @@ typedef struct gru_layer {
     const float *b_hh;             /* [3H] */
 } gru_layer;
 
-/* Dense head y = activation(W h + b). */
+/* Dense layer y = activation(W x + b). */
 typedef struct gru_dense {
-    int input_size;                /* = last layer's hidden_size */
+    int input_size;                /* = the previous layer's output size */
     int output_size;
     int activation;                /* a gru_activation */
     const float *weight;           /* packed [O][H]: GRU_PACKED_SIZE(O, H) floats */
@@ -131,7 +140,14 @@ typedef struct gru_model {
     int num_layers;                /* 1..GRU_MAX_LAYERS */
     gru_layer layers[GRU_MAX_LAYERS];
     int has_head;                  /* 0: the output is the last layer's h */
-    gru_dense head;
+    gru_dense head;                /* first head layer, on the last GRU layer's h */
+    /* Added in 0.3; a descriptor written for 0.2 (zero-initialised past `head`)
+     * has neither. */
+    int num_pre;                   /* 0..GRU_MAX_DENSE dense layers on each input step */
+    gru_dense pre[GRU_MAX_DENSE];  /* pre[0] reads x; layers[0] reads pre[num_pre - 1] */
+    int num_post;                  /* 0..GRU_MAX_DENSE more head layers (needs has_head) */
+    gru_dense post[GRU_MAX_DENSE]; /* post[0] reads head's output; the model's output is
+                                      post[num_post - 1]'s (or head's) */
 } gru_model;
 
 /* ---------------------------------------------------------------- weight packing */
@@ -145,13 +161,14 @@ int gru_unpack_matrix(const float *packed, int rows, int cols, float *w, size_t 
 
 /* ---------------------------------------------------------------- checks and sizes */
 
-/* GRU_OK if the model is consistent: pointers set, sizes in 1..GRU_MAX_DIM,
- * each layer's input_size equal to the previous hidden_size, head sizes match,
- * flags valid. Does not read the weights. */
+/* GRU_OK if the model is consistent: counts in range, pointers set, sizes in
+ * 1..GRU_MAX_DIM, each layer's input_size equal to the previous layer's output
+ * size (pre-net, GRUs, head, post), flags and activations valid. Does not read
+ * the weights. */
 int gru_model_check(const gru_model *model);
 
-/* Input size, output size (head output, or last hidden size) and largest hidden
- * size of a checked model. */
+/* Input size (pre[0]'s, else layers[0]'s) and output size (the last head
+ * layer's, or the last hidden size) of a checked model. */
 int gru_model_input_size(const gru_model *model);
 int gru_model_output_size(const gru_model *model);
 
@@ -163,6 +180,10 @@ size_t gru_scratch_size(const gru_model *model);
 /* Compile-time forms for static buffers:
  *   GRU_STATE_SIZE(sum of hidden sizes)
  *   GRU_SCRATCH_SIZE(largest hidden size, output size)   (output size = hidden size without a head)
+ *     for a model without pre or post layers;
+ *   GRU_MODEL_SCRATCH_SIZE(largest hidden size, output size, largest dense size)
+ *     for any model, where the largest dense size is the largest output size
+ *     of the pre, head and post layers when there are pre or post layers, else 0.
  * They equal (or exceed) the functions above. */
 #define GRU_STATE_SIZE(total_hidden) ((size_t)(total_hidden))
 #define GRU_SCRATCH_SIZE(max_hidden, output_size)                                   \
@@ -170,6 +191,9 @@ size_t gru_scratch_size(const gru_model *model);
      GRU_ROUND_UP(2 * (size_t)(max_hidden), GRU_PACK_ROWS) +                        \
      2 * GRU_ROUND_UP((size_t)(max_hidden), GRU_PACK_ROWS) +                        \
      GRU_ROUND_UP((size_t)(output_size), GRU_PACK_ROWS))
+#define GRU_DENSE_SCRATCH_SIZE(max_dense) (2 * GRU_ROUND_UP((size_t)(max_dense), GRU_PACK_ROWS))
+#define GRU_MODEL_SCRATCH_SIZE(max_hidden, output_size, max_dense) \
+    (GRU_SCRATCH_SIZE(max_hidden, output_size) + GRU_DENSE_SCRATCH_SIZE(max_dense))
 
 /* gru_sequence runs GRU_SEQUENCE_LANES sequences of a batch in lock step, so
  * each weight is read once for all of them. The lane count changes speed and
@@ -188,6 +212,8 @@ size_t gru_sequence_scratch_size(const gru_model *model);
 #define GRU_SEQUENCE_STATE_SIZE(total_hidden) (GRU_SEQUENCE_LANES * GRU_STATE_SIZE(total_hidden))
 #define GRU_SEQUENCE_SCRATCH_SIZE(max_hidden, output_size) \
     (GRU_SEQUENCE_LANES * GRU_SCRATCH_SIZE(max_hidden, output_size))
+#define GRU_SEQUENCE_MODEL_SCRATCH_SIZE(max_hidden, output_size, max_dense) \
+    (GRU_SEQUENCE_LANES * GRU_MODEL_SCRATCH_SIZE(max_hidden, output_size, max_dense))
 
 /* ---------------------------------------------------------------- streaming */
 
@@ -234,8 +260,9 @@ int gru_sequence(const gru_model *model, const float *x, int batch, int steps,
 uint32_t gru_checksum(const void *data, size_t size);
 
 /* CRC-32 of a model's weights, the value exported headers record: the packed
- * arrays in descriptor order (per layer w_ih, w_hh_rz, w_hh_n, b_ih, b_hh, then
- * the head's weight and bias), at their packed sizes, each float fed as the 4
+ * arrays in the order the model runs them (each pre layer's weight and bias,
+ * per GRU layer w_ih, w_hh_rz, w_hh_n, b_ih, b_hh, the head's weight and bias,
+ * each post layer's weight and bias), at their packed sizes, each float fed as the 4
  * little-endian bytes of its IEEE-754 bit pattern. The result is therefore the
  * same on little- and big-endian targets, and on little-endian ones equals
  * gru_checksum over the arrays' bytes. Sizes and flags are not included.

@@ -136,18 +136,37 @@ static void gru__sequence(const gru_model *model, const float *x, int batch, int
 
 /* ---------------------------------------------------------------- model step */
 
-/* One time step of the whole model (every layer, then the head) for `lanes`
- * sequences: lane l reads x + l * x_stride, owns state + l * state_stride and
- * writes y + l * y_stride. The one kernel behind gru_stream_step (1 lane) and
- * gru_sequence (GRU_SEQUENCE_LANES lanes, then 1 for the rest of a batch). */
+/* y = activation(W x + b) of one dense layer for `lanes` lanes. */
+static void gru__dense_step(const gru_dense *d, const float *x, size_t x_stride, float *y,
+                            size_t y_stride, int lanes)
+{
+    gru__gemm_call(d->weight, d->output_size, d->input_size, x, x_stride, d->bias, y, y_stride,
+                   lanes);
+    for (int l = 0; l < lanes; l++)
+        gru__activate_k(d->activation, y + (size_t)l * y_stride, d->output_size);
+}
+
+/* One time step of the whole model (pre-net, every GRU layer, then the head)
+ * for `lanes` sequences: lane l reads x + l * x_stride, owns state + l *
+ * state_stride and writes y + l * y_stride. The one kernel behind
+ * gru_stream_step (1 lane) and gru_sequence (GRU_SEQUENCE_LANES lanes, then 1
+ * for the rest of a batch). Dense layers write the two dense buffers in turn;
+ * the last head layer writes s.out. */
 static void gru__model_step(const gru_model *model, float *state, size_t state_stride,
                             float *scratch, const float *x, size_t x_stride, float *y,
                             size_t y_stride, int lanes)
 {
     const int out_size = gru_model_output_size(model);
-    const gru__scratch s = gru__scratch_split(scratch, gru__max_hidden(model), out_size);
+    const gru__scratch s = gru__scratch_split_dense(scratch, gru__max_hidden(model), out_size,
+                                                    gru__max_dense(model));
     const float *input = x;
     size_t input_stride = x_stride;
+    int turn = 0;
+    for (int l = 0; l < model->num_pre; l++, turn ^= 1) {
+        gru__dense_step(&model->pre[l], input, input_stride, s.d[turn], s.stride, lanes);
+        input = s.d[turn];
+        input_stride = s.stride;
+    }
     float *h = state;
     for (int l = 0; l < model->num_layers; l++) {
         gru__layer_step(&model->layers[l], input, input_stride, h, state_stride, s, lanes);
@@ -156,19 +175,17 @@ static void gru__model_step(const gru_model *model, float *state, size_t state_s
         h += model->layers[l].hidden_size;
     }
     /* `input` is now the last layer's h. */
-    const float *result = input;
-    size_t result_stride = input_stride;
     if (model->has_head) {
-        const gru_dense *head = &model->head;
-        gru__gemm_call(head->weight, out_size, head->input_size, input, input_stride, head->bias,
-                       s.out, s.stride, lanes);
-        for (int l = 0; l < lanes; l++)
-            gru__activate_k(head->activation, s.out + (size_t)l * s.stride, out_size);
-        result = s.out;
-        result_stride = s.stride;
+        for (int l = -1; l < model->num_post; l++, turn ^= 1) {
+            float *out = l == model->num_post - 1 ? s.out : s.d[turn];
+            gru__dense_step(l < 0 ? &model->head : &model->post[l], input, input_stride, out,
+                            s.stride, lanes);
+            input = out;
+            input_stride = s.stride;
+        }
     }
     for (int l = 0; l < lanes; l++)
-        memcpy(y + (size_t)l * y_stride, result + (size_t)l * result_stride,
+        memcpy(y + (size_t)l * y_stride, input + (size_t)l * input_stride,
                (size_t)out_size * sizeof *y);
 }
 

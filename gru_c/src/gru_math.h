@@ -102,11 +102,18 @@ static inline float gru__tanh(float x)
     return gru__from_bits(gru__bits(t) | sign);
 }
 
-/* In-place output activation of the dense head over n values. The softmax sum
- * runs in index order so every target adds in the same order. */
+/* max(x, 0) with +0.0 for -0.0 and NaN (a NaN or -0.0 compares false), so
+ * every target gives the same bits whichever form of gru__max it compiles. */
+static inline float gru__relu(float x) { return gru__max(x, 0.0f); }
+
+/* In-place activation of a dense layer over n values. The softmax sum runs
+ * in index order so every target adds in the same order. */
 static inline void gru__activate(int activation, float *v, int n)
 {
-    if (activation == GRU_ACT_SIGMOID) {
+    if (activation == GRU_ACT_RELU) {
+        for (int j = 0; j < n; j++) /* vectorize */
+            v[j] = gru__relu(v[j]);
+    } else if (activation == GRU_ACT_SIGMOID) {
         for (int j = 0; j < n; j++) /* vectorize */
             v[j] = gru__sigmoid(v[j]);
     } else if (activation == GRU_ACT_TANH) {

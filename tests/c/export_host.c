@@ -49,6 +49,11 @@ int main(int argc, char **argv)
            gru_scratch_size(&M_model), (size_t)M_SCRATCH_SIZE, gru_model_input_size(&M_model),
            gru_model_output_size(&M_model));
 
+    for (int l = 0; l < M_model.num_pre; l++) {
+        print_floats("weights", M_model.pre[l].weight,
+                     GRU_PACKED_SIZE(M_model.pre[l].output_size, M_model.pre[l].input_size));
+        print_floats("weights", M_model.pre[l].bias, (size_t)M_model.pre[l].output_size);
+    }
     for (int l = 0; l < M_model.num_layers; l++) {
         const gru_layer *L = &M_model.layers[l];
         print_floats("weights", L->w_ih, GRU_LAYER_W_IH_SIZE(L->input_size, L->hidden_size));
@@ -61,6 +66,11 @@ int main(int argc, char **argv)
         print_floats("weights", M_model.head.weight,
                      GRU_PACKED_SIZE(M_model.head.output_size, M_model.head.input_size));
         print_floats("weights", M_model.head.bias, (size_t)M_model.head.output_size);
+    }
+    for (int l = 0; l < M_model.num_post; l++) {
+        print_floats("weights", M_model.post[l].weight,
+                     GRU_PACKED_SIZE(M_model.post[l].output_size, M_model.post[l].input_size));
+        print_floats("weights", M_model.post[l].bias, (size_t)M_model.post[l].output_size);
     }
 
     gru_stream s;
