@@ -88,3 +88,9 @@ def layered_model(x, weights, layers, return_sequences=False):
         W = np.asarray(weights[f"{name}.weight"], np.float64)
         x = activate(x @ W.T + np.asarray(weights[f"{name}.bias"], np.float64), layer[2])
     return x
+
+
+def reference_layers(spec):
+    """A pygru ModelConfig's layer list in layered_model's form (structure only)."""
+    return [("gru", layer.hidden_size, layer.reset_after) if hasattr(layer, "hidden_size")
+            else ("dense", layer.units, layer.activation) for layer in spec.layers]

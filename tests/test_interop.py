@@ -19,7 +19,7 @@ import pytest
 import pygru
 from conftest import pygru_env, require_package
 from pygru.interop import UnsupportedModelError
-from reference import gru_model
+from reference import gru_model, layered_model, reference_layers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN = os.path.join(ROOT, "tests", "golden", "interop")
@@ -80,8 +80,7 @@ def test_golden_matches_framework_output(name):
     skip_unless_readable(case)
     model, x = check_case(GOLDEN, case)
     # the imported weights also agree with the independent float64 reference
-    ref = gru_model(x, model.get_weights(), model.num_layers, list(model.reset_after),
-                    model.output_activation, model.return_sequences)
+    ref = layered_model(x, model.get_weights(), reference_layers(model.spec), model.return_sequences)
     np.testing.assert_allclose(model.predict(x), ref, rtol=0, atol=TOL)
 
 
@@ -523,10 +522,17 @@ def test_from_keras_unroll_is_irrelevant(tmp_path):
 def test_from_keras_refuses_other_layers_and_shapes(tmp_path):
     need("h5py")
 
-    def dense_relu(config):
-        config["config"]["layers"][-1]["config"]["activation"] = "relu"
-    with pytest.raises(UnsupportedModelError, match="activation='relu'"):
-        pygru.from_keras(mutated_keras(tmp_path, dense_relu))
+    def dense_act(act):
+        def edit(config):
+            config["config"]["layers"][-1]["config"]["activation"] = act
+        return edit
+    with pytest.raises(UnsupportedModelError, match="activation='gelu'"):
+        pygru.from_keras(mutated_keras(tmp_path, dense_act("gelu")))
+    # A relu head (supported since Dense layers anywhere) is relu of the linear head's output.
+    relu, linear = (pygru.from_keras(mutated_keras(tmp_path, dense_act(a))) for a in ("relu", "linear"))
+    assert relu.output_activation == "relu"
+    X = np.random.default_rng(3).standard_normal((2, 5, relu.input_size)).astype(np.float32)
+    np.testing.assert_array_equal(relu.predict(X), np.maximum(linear.predict(X), 0))
 
     def lstm(config):
         config["config"]["layers"][1]["class_name"] = "LSTM"

@@ -125,6 +125,19 @@ def gen_keras(w):
     inp = keras.Input((None, 4))
     out = layers.Activation("sigmoid")(layers.Dense(3)(layers.GRU(5, use_bias=False)(inp)))
     save(keras.Model(inp, out), "keras_functional", "keras_functional.keras keras_functional.h5", x)
+    # Dense layers around the GRUs: the kws_streaming head (GRU -> Dense -> Dense(relu) -> Dense),
+    # an RNNoise-style pre-net with a per-step head, a Functional chain with Activation layers
+    save(keras.Sequential([keras.Input((None, 4)), layers.GRU(6), layers.Dense(8),
+                           layers.Dense(7, activation="relu"), layers.Dense(3, activation="softmax")]),
+         "keras_mlp_head", "keras_mlp_head.keras keras_mlp_head.h5", x)
+    save(keras.Sequential([keras.Input((None, 4)), layers.Dense(6, activation="tanh"),
+                           layers.GRU(5, return_sequences=True),
+                           layers.TimeDistributed(layers.Dense(3, activation="sigmoid"))]),
+         "keras_prenet_seq", "keras_prenet_seq.keras", x)
+    inp = keras.Input((None, 4))
+    hid = layers.Dropout(0.2)(layers.Activation("relu")(layers.Dense(5)(inp)))
+    out = layers.Activation("softmax")(layers.Dense(2)(layers.GRU(4, reset_after=False)(hid)))
+    save(keras.Model(inp, out), "keras_functional_mlp", "keras_functional_mlp.keras", x)
     # files pygru must refuse
     m = keras.Sequential([keras.Input((None, 4)), layers.GRU(3, recurrent_activation="hard_sigmoid")])
     m.save(w.path("keras_hard_sigmoid.keras"))

@@ -20,7 +20,20 @@ import numpy as np
 
 from ._common import UnsupportedModelError, build_model, check_file, in_file, require, zrn_to_rzn
 
-_DENSE_ACTIVATIONS = {"linear": None, None: None, "sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax"}
+_DENSE_ACTIVATIONS = {"linear": None, None: None, "relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh",
+                      "softmax": "softmax"}
+_NEAREST = "the nearest supported form is Dense layers, GRU layers, then Dense layers"
+_OUT_OF_SCOPE = {
+    "Bidirectional": "pygru runs forward GRU layers only",
+    "LSTM": f"pygru runs GRU layers, not LSTM; {_NEAREST}",
+    "SimpleRNN": f"pygru runs GRU layers; {_NEAREST}",
+    "GRUCell": "wrap it in a GRU layer", "RNN": "use a GRU layer",
+    "Masking": "pass lengths= to predict instead",
+    "Conv1D": f"{_NEAREST} (a Dense pre-net acts per time step)",
+    "Embedding": f"feed the embedded vectors; {_NEAREST}",
+    "Attention": f"no attention layers; {_NEAREST}", "MultiHeadAttention": f"no attention layers; {_NEAREST}",
+    "Add": f"no skip connections; {_NEAREST}", "Concatenate": f"no skip connections; {_NEAREST}",
+}
 _IGNORED_LAYERS = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise",
                    "AlphaDropout"}  # identity at inference
 
@@ -32,16 +45,18 @@ def from_keras(path_or_model):
         model.weights.h5), a legacy ``.h5`` file (``model.save("m.h5")``, with
         the model config in its attributes), or a Keras model object.
 
-    Supported: a Sequential or a chain-shaped Functional model of GRU layers
-    (``reset_after`` True or False, ``use_bias`` either way, activation
-    ``tanh``, recurrent_activation ``sigmoid``), ``return_sequences`` on the
-    last GRU, then optionally one Dense layer (activation linear, sigmoid,
-    tanh or softmax, optionally followed by an Activation layer). Dropout
+    Supported: a Sequential or a chain-shaped Functional model of Dense
+    layers (a pre-net, on every time step), GRU layers (``reset_after`` True
+    or False, ``use_bias`` either way, activation ``tanh``,
+    recurrent_activation ``sigmoid``; ``return_sequences`` on the last GRU
+    makes the head run on every step), then Dense layers (a head). Dense
+    activations linear, relu, sigmoid, tanh or softmax; an Activation layer
+    may follow a linear Dense; TimeDistributed(Dense) is a Dense. Dropout
     layers and the GRU's dropout / recurrent_dropout only act in training and
     are ignored; ``unroll`` does not change the result. Anything else
     (hard_sigmoid, go_backwards, stateful, return_state, Bidirectional,
-    masking, other layers, mixed precision) raises UnsupportedModelError
-    naming it.
+    masking, LSTM, Conv1D, Embedding, attention, skip connections, mixed
+    precision) raises UnsupportedModelError naming it.
     """
     if isinstance(path_or_model, (str, bytes, os.PathLike)):
         path = check_file(path_or_model, "Keras")
@@ -124,7 +139,7 @@ def _snake_case(name):
 
 def _keras3_weights(f, config):
     """model.weights.h5 keeps each layer's variables under layers/<key>/vars/<i>
-    (GRU: layers/<key>/cell/vars/<i>), in the order the layer created them.
+    (GRU: layers/<key>/cell/vars/<i>, TimeDistributed: layers/<key>/layer/vars/<i>), in the order the layer created them.
     Keras 3 does not use the layer's name as <key> but its class name in
     snake case, numbered in model order: gru, gru_1, dense, ... (saving_lib's
     _save_container_state); the layer name is tried second."""
@@ -138,8 +153,10 @@ def _keras3_weights(f, config):
             group = f.get(f"{root}/{key}")
             if group is None:
                 continue
-            if "cell" in group:
-                group = group["cell"]
+            for inner in ("cell", "layer"):     # GRU: its cell; TimeDistributed: the wrapped layer
+                if inner in group:
+                    group = group[inner]
+                    break
             if "vars" in group:
                 vars_ = group["vars"]
                 out[name] = [np.asarray(vars_[str(i)]) for i in range(len(vars_))]
@@ -254,15 +271,49 @@ def _gru_weights(name, c, arrays):
             "bias_ih": zrn_to_rzn(bias_ih), "bias_hh": zrn_to_rzn(bias_hh), "reset_after": reset_after}
 
 
+def _dense_weights(name, c, weights):
+    """(weight [O, I], bias [O], activation) of a Keras Dense layer."""
+    act = c.get("activation", "linear")
+    if act not in _DENSE_ACTIVATIONS:
+        raise UnsupportedModelError(f"Dense layer {name!r}: activation={act!r} is not supported "
+                                    f"(linear, relu, sigmoid, tanh, softmax)")
+    if _dtype_name(c.get("dtype", "float32")) not in (None, "float32"):
+        raise UnsupportedModelError(f"Dense layer {name!r}: dtype policy "
+                                    f"{_dtype_name(c.get('dtype'))!r} is not supported")
+    arrays = weights.get(name, [])
+    use_bias = c.get("use_bias", True)
+    if len(arrays) != (2 if use_bias else 1):
+        raise ValueError(f"Dense layer {name!r}: expected {2 if use_bias else 1} weight arrays, "
+                         f"got {len(arrays)}")
+    kernel = arrays[0]
+    if kernel.ndim != 2:
+        raise ValueError(f"Dense layer {name!r}: kernel: expected a 2-D array, got shape {kernel.shape}")
+    bias = arrays[1] if use_bias else np.zeros(kernel.shape[1], np.float32)
+    return [kernel.T, bias, _DENSE_ACTIVATIONS[act]]
+
+
+def _unwrap(entry):
+    """(class name, config) of a layer; TimeDistributed(Dense) is a Dense (a
+    Dense on a sequence already acts on every step), with the wrapper's name
+    (under which its weights are stored)."""
+    cls, c = entry.get("class_name"), entry.get("config", {})
+    if cls == "TimeDistributed":
+        inner = c.get("layer", {})
+        if inner.get("class_name") != "Dense":
+            raise UnsupportedModelError(f"layer {c.get('name')!r}: TimeDistributed({inner.get('class_name')}) "
+                                        f"is not supported (only TimeDistributed(Dense))")
+        return "Dense", dict(inner.get("config", {}), name=c.get("name"))
+    return cls, c
+
+
 def _convert(config, weights):
-    layers, head, activation, return_sequences = [], None, None, False
-    stage = "gru"  # then "dense", then "done"
+    pre, layers, heads, return_sequences = [], [], [], False
     for entry in _layer_list(config):
-        cls, c = entry.get("class_name"), entry.get("config", {})
+        cls, c = _unwrap(entry)
         name = c.get("name")
         if cls in _IGNORED_LAYERS:
             continue
-        if cls == "GRU" and stage == "gru":
+        if cls == "GRU" and not heads:
             _check_gru(name, c)
             if layers and not return_sequences:
                 raise ValueError(f"GRU layer {name!r} follows a GRU without return_sequences=True")
@@ -270,32 +321,19 @@ def _convert(config, weights):
                 raise ValueError(f"GRU layer {name!r}: no weights stored for it")
             layers.append(_gru_weights(name, c, weights[name]))
             return_sequences = bool(c.get("return_sequences", False))
-        elif cls == "Dense" and stage == "gru" and layers:
-            act = c.get("activation", "linear")
-            if act not in _DENSE_ACTIVATIONS:
-                raise UnsupportedModelError(f"Dense layer {name!r}: activation={act!r} is not supported "
-                                            f"(linear, sigmoid, tanh, softmax)")
-            if _dtype_name(c.get("dtype", "float32")) not in (None, "float32"):
-                raise UnsupportedModelError(f"Dense layer {name!r}: dtype policy "
-                                            f"{_dtype_name(c.get('dtype'))!r} is not supported")
-            arrays = weights.get(name, [])
-            use_bias = c.get("use_bias", True)
-            if len(arrays) != (2 if use_bias else 1):
-                raise ValueError(f"Dense layer {name!r}: expected {2 if use_bias else 1} weight arrays, "
-                                 f"got {len(arrays)}")
-            kernel = arrays[0]
-            if kernel.ndim != 2:
-                raise ValueError(f"Dense layer {name!r}: kernel: expected a 2-D array, got shape {kernel.shape}")
-            bias = arrays[1] if use_bias else np.zeros(kernel.shape[1], np.float32)
-            head, activation, stage = (kernel.T, bias), _DENSE_ACTIVATIONS[act], "dense"
-        elif cls == "Activation" and stage == "dense" and activation is None:
+        elif cls == "Dense":
+            (heads if layers else pre).append(_dense_weights(name, c, weights))
+        elif cls == "Activation" and (heads if layers else pre) and (heads if layers else pre)[-1][2] is None:
             act = c.get("activation")
             if act not in _DENSE_ACTIVATIONS:
                 raise UnsupportedModelError(f"Activation layer {name!r}: activation={act!r} is not supported")
-            activation, stage = _DENSE_ACTIVATIONS[act], "done"
-        elif cls in ("Bidirectional", "GRUCell", "RNN", "LSTM", "SimpleRNN", "Masking"):
-            raise UnsupportedModelError(f"layer {name!r}: {cls} is not supported (pygru runs forward GRU layers)")
+            (heads if layers else pre)[-1][2] = _DENSE_ACTIVATIONS[act]
+        elif cls in _OUT_OF_SCOPE:
+            raise UnsupportedModelError(f"layer {name!r}: {cls} is not supported ({_OUT_OF_SCOPE[cls]})")
         else:
             raise UnsupportedModelError(f"layer {name!r}: {cls} at this position is not supported "
-                                        f"(expected GRU layers, then one Dense head)")
-    return build_model(layers, head, activation, return_sequences)
+                                        f"(expected Dense layers, GRU layers, then Dense layers; an "
+                                        f"Activation only after a linear Dense)")
+    head = heads[0] if heads else None
+    return build_model(layers, None if head is None else head[:2], None if head is None else head[2],
+                       return_sequences, pre=[tuple(d) for d in pre], post=[tuple(d) for d in heads[1:]])

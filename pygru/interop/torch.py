@@ -14,7 +14,12 @@ from ._common import UnsupportedModelError, as_float32, build_model, check_file,
 def from_torch(obj, head=None, output_activation=None, return_sequences=False):
     """A GRUModel with the weights of a PyTorch GRU.
 
-    obj: an ``nn.GRU`` (any ``num_layers``, ``batch_first`` either way: pygru
+    obj: a list (or nn.Sequential / nn.ModuleList) of modules applied in
+        order: ``nn.Linear`` layers, each optionally followed by ReLU / Tanh /
+        Sigmoid / Softmax(dim=-1), on every time step; ``nn.GRU`` modules;
+        then Linear layers (with activations) on the last GRU output, at the
+        last step (or every step with return_sequences); Dropout ignored.
+        Or an ``nn.GRU`` (any ``num_layers``, ``batch_first`` either way: pygru
         always takes (batch, time, features)), its ``state_dict()``, or the path
         of a ``.pt``/``.pth`` file holding such a state dict (read with
         ``torch.load(weights_only=True)``, so nothing is unpickled) or of a
@@ -33,6 +38,11 @@ def from_torch(obj, head=None, output_activation=None, return_sequences=False):
     Bidirectional GRUs, ``proj_size`` weights and non-floating-point weights
     raise UnsupportedModelError (a ValueError) naming the feature.
     """
+    if isinstance(obj, (list, tuple)) or type(obj).__name__ in ("Sequential", "ModuleList"):
+        if head is not None or output_activation is not None:
+            raise ValueError("head, output_activation: expected None with a list of modules (put the "
+                             "nn.Linear and its activation module in the list)")
+        return _from_modules(list(obj), return_sequences)
     state, source = _state_dict(obj)
     path = os.fspath(obj) if isinstance(obj, (str, bytes, os.PathLike)) else None
     return in_file(os.fsdecode(path) if path is not None else None,
@@ -51,6 +61,46 @@ def _convert(state, source, head, output_activation, return_sequences):
             f"{source}: keys pygru does not know how to run: {unused[:8]}{' ...' if len(unused) > 8 else ''}; "
             "pass only the GRU weights, and the dense head with head=")
     return build_model(layers, head_w, output_activation, return_sequences)
+
+
+_ACTIVATION_MODULES = {"ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "Softmax": "softmax"}
+_NEAREST = "the nearest supported form is Linear layers, GRU layers, then Linear layers"
+
+
+def _from_modules(modules, return_sequences):
+    """from_torch of a list of modules applied in order: Linear layers (each
+    optionally followed by ReLU / Tanh / Sigmoid / Softmax(dim=-1)) on every
+    time step, nn.GRU modules, then Linear layers on the last GRU output (the
+    last step, or every step with return_sequences). Dropout is ignored."""
+    import torch
+
+    pre, layers, heads = [], [], []
+    for i, m in enumerate(modules):
+        where, kind = f"obj[{i}]", type(m).__name__
+        dense = heads if layers else pre
+        if isinstance(m, torch.nn.Dropout):
+            continue
+        if isinstance(m, torch.nn.Linear):
+            w = _to_numpy(f"{where}.weight", m.weight)
+            b = np.zeros(w.shape[0], np.float32) if m.bias is None else _to_numpy(f"{where}.bias", m.bias)
+            dense.append([w, b, None])
+        elif kind in _ACTIVATION_MODULES and isinstance(m, torch.nn.Module):
+            if not dense or dense[-1][2] is not None:
+                raise UnsupportedModelError(f"{where}: {kind} is only supported right after an nn.Linear")
+            if kind == "Softmax" and m.dim not in (-1,):
+                raise UnsupportedModelError(f"{where}: Softmax(dim={m.dim}) is not supported (dim=-1 only)")
+            dense[-1][2] = _ACTIVATION_MODULES[kind]
+        elif isinstance(m, torch.nn.GRU):
+            if heads:
+                raise UnsupportedModelError(f"{where}: a GRU after the Linear head is not supported "
+                                            f"({_NEAREST})")
+            state, source = _state_dict(m)
+            layers += _gru_layers(state, f"{where} ({source})")[0]
+        else:
+            raise UnsupportedModelError(f"{where}: {kind} is not supported ({_NEAREST}; Dropout ignored)")
+    head = heads[0] if heads else None
+    return build_model(layers, None if head is None else head[:2], None if head is None else head[2],
+                       return_sequences, pre=[tuple(d) for d in pre], post=[tuple(d) for d in heads[1:]])
 
 
 def _to_numpy(name, value):
@@ -196,9 +246,11 @@ def _head_weights(head, state, source):
 
 
 def to_torch(model):
-    """An ``nn.Module`` computing what `model` computes: ``nn.GRU(batch_first=True)``
-    (one per layer when the hidden sizes differ), then the optional
-    ``nn.Linear`` head and its activation. Input (B, T, I) float32.
+    """An ``nn.Module`` computing what `model` computes: a Dense pre-net
+    (``nn.Sequential`` of Linear and activation modules, on every step) if
+    any, ``nn.GRU(batch_first=True)`` (one per layer when the hidden sizes
+    differ), then the optional ``nn.Linear`` head and its activation (an
+    ``nn.Sequential`` for a deeper or relu head). Input (B, T, I) float32.
 
     Only reset_after layers exist in PyTorch; a model with any reset_after=False
     (Cho 2014) layer raises UnsupportedModelError instead of being approximated."""
@@ -213,21 +265,44 @@ def to_torch(model):
     sizes = model.hidden_sizes
     uniform = len(set(sizes)) == 1
     if uniform:
-        grus = [torch.nn.GRU(model.input_size, sizes[0], num_layers=len(sizes), batch_first=True)]
-        renames = [{k: k for k in w if not k.startswith("head.")}]
+        grus = [torch.nn.GRU(model.spec.layer_input_sizes[0], sizes[0], num_layers=len(sizes), batch_first=True)]
+        renames = [{k: k for k in w if k.startswith(("weight_", "bias_"))}]
     else:
-        ins = (model.input_size,) + sizes[:-1]
+        ins = model.spec.layer_input_sizes
         grus = [torch.nn.GRU(i, h, batch_first=True) for i, h in zip(ins, sizes)]
         renames = [{f"{n}_l0": f"{n}_l{l}" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
                    for l in range(len(sizes))]
     for gru, names in zip(grus, renames):
         gru.load_state_dict({dst: torch.from_numpy(w[src]) for dst, src in names.items()})
-    linear = None
-    if model.output_size is not None:
-        linear = torch.nn.Linear(sizes[-1], model.output_size)
-        linear.load_state_dict({"weight": torch.from_numpy(w["head.weight"]),
-                                "bias": torch.from_numpy(w["head.bias"])})
-    return _module_class()(grus, linear, model.output_activation, model.return_sequences).eval()
+    spec = model.spec
+    if spec.plain:
+        linear = None
+        if model.output_size is not None:
+            linear = _linear(torch, w, "head")
+        return _module_class()(grus, linear, model.output_activation, model.return_sequences).eval()
+    pre = _dense_stack(torch, w, [(k, l) for k, l, _ in spec.named_layers() if str(k).startswith("pre")])
+    head = _dense_stack(torch, w, [(k, l) for k, l, _ in spec.named_layers() if str(k).startswith("head")])
+    return _module_class()(grus, head, None, model.return_sequences, pre).eval()
+
+
+def _linear(torch, w, key):
+    weight = w[f"{key}.weight"]
+    linear = torch.nn.Linear(weight.shape[1], weight.shape[0])
+    linear.load_state_dict({"weight": torch.from_numpy(weight), "bias": torch.from_numpy(w[f"{key}.bias"])})
+    return linear
+
+
+def _dense_stack(torch, w, named):
+    """nn.Sequential of Linear and activation modules for the Dense layers
+    [(weight prefix, Dense)], or None."""
+    acts = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid,
+            "softmax": lambda: torch.nn.Softmax(dim=-1)}
+    mods = []
+    for key, layer in named:
+        mods.append(_linear(torch, w, key))
+        if layer.activation is not None:
+            mods.append(acts[layer.activation]())
+    return torch.nn.Sequential(*mods) if mods else None
 
 
 _MODULE = None
@@ -239,10 +314,12 @@ def _module_class():
         import torch
 
         class PyGRUTorch(torch.nn.Module):
-            """GRU stack (batch_first) + optional Linear head + activation, made by GRUModel.to_torch()."""
+            """Optional pre-net (nn.Sequential, every step), GRU stack (batch_first), optional
+            head (nn.Linear + activation, or nn.Sequential), made by GRUModel.to_torch()."""
 
-            def __init__(self, grus, head, activation, return_sequences):
+            def __init__(self, grus, head, activation, return_sequences, pre=None):
                 super().__init__()
+                self.pre = pre
                 if len(grus) == 1:
                     self.gru = grus[0]
                 else:
@@ -252,6 +329,8 @@ def _module_class():
                 self.return_sequences = return_sequences
 
             def forward(self, x):
+                if self.pre is not None:
+                    x = self.pre(x)
                 for gru in ([self.gru] if hasattr(self, "gru") else self.grus):
                     x, _ = gru(x)
                 if not self.return_sequences:
