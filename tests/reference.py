@@ -61,13 +61,14 @@ def gru_model(x, weights, num_layers, reset_after, output_activation=None, retur
     return x
 
 
-def layered_model(x, weights, layers, return_sequences=False):
+def layered_model(x, weights, layers, return_sequences=False, h0=None):
     """A model given as a list of ("dense", units, activation) and ("gru",
     hidden, reset_after) entries: Dense layers before the first GRU run on
     every step, those after the last GRU on the last step (or every step with
     return_sequences). Weights named as PyTorch names the submodules `pre`
     (nn.Sequential), GRU layers weight_ih_l{k} ..., and `head` (an nn.Linear
-    for one layer, an nn.Sequential for more). float64."""
+    for one layer, an nn.Sequential for more). h0: None or one (B, H_k)
+    initial state per GRU layer. float64."""
     x = np.asarray(x, np.float64)
     first = min(i for i, layer in enumerate(layers) if layer[0] == "gru")
     last = max(i for i, layer in enumerate(layers) if layer[0] == "gru")
@@ -76,7 +77,8 @@ def layered_model(x, weights, layers, return_sequences=False):
     for i, layer in enumerate(layers):
         if layer[0] == "gru":
             x = gru_layer(x, weights[f"weight_ih_l{k}"], weights[f"weight_hh_l{k}"],
-                          weights[f"bias_ih_l{k}"], weights[f"bias_hh_l{k}"], layer[2])
+                          weights[f"bias_ih_l{k}"], weights[f"bias_hh_l{k}"], layer[2],
+                          None if h0 is None else h0[k])
             k += 1
             if i == last and not return_sequences:
                 x = x[:, -1]

@@ -1,0 +1,275 @@
+"""Models as sequences of layers: Dense pre-nets and heads of several Dense
+layers around the GRUs (issue 13). Checked against the float64 numpy
+reference (tests/reference.py's layered_model, written from the math) on
+random layer sequences, against PyTorch modules, and for the API around them
+(streams, lengths, states, files, pickling, refusals)."""
+import json
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import pygru
+import reference as ref
+from conftest import require_module
+from pygru import GRU, Dense
+from pygru.config import CONFIG_KEYS, LAYERS_KEYS, ModelConfig
+
+TOL = 1e-5
+ACTS = [None, "relu", "sigmoid", "tanh", "softmax"]
+
+
+def ref_layers(spec):
+    return ref.reference_layers(spec)
+
+
+def dense_st(max_units=24):
+    return st.builds(Dense, st.integers(1, max_units), st.sampled_from(ACTS))
+
+
+@st.composite
+def layer_lists(draw):
+    pre = draw(st.lists(dense_st(), max_size=3))
+    grus = draw(st.lists(st.builds(GRU, st.integers(1, 20), st.booleans()), min_size=1, max_size=3))
+    head = draw(st.lists(dense_st(), max_size=4))
+    return pre + grus + head
+
+
+@settings(max_examples=60, deadline=None)
+@given(layers=layer_lists(), seed=st.integers(0, 2**31 - 1), input_size=st.integers(1, 12),
+       batch=st.integers(1, 6), steps=st.integers(1, 12), seq=st.booleans())
+def test_random_layer_sequences_match_numpy_reference(layers, seed, input_size, batch, steps, seq):
+    rng = np.random.default_rng(seed)
+    model = pygru.GRUModel.from_layers(input_size, layers, seed=seed)
+    X = rng.standard_normal((batch, steps, input_size)) * 1.5
+    got = model.predict(X, return_sequences=seq)
+    want = ref.layered_model(X, model.get_weights(), ref_layers(model.spec), seq)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=TOL, rtol=0)
+
+
+def mlp_model(seed=0, seq=False):
+    return pygru.GRUModel.from_layers(5, [Dense(12, "tanh"), Dense(7, "relu"), GRU(9), GRU(6, reset_after=False),
+                                          Dense(10, "relu"), Dense(8, "sigmoid"), Dense(4, "softmax")],
+                                      return_sequences=seq, seed=seed)
+
+
+def test_stream_and_every_batch_lane_give_the_same_bits():
+    """gru_sequence runs 4 lanes in lock step, then the rest one by one; the
+    stream runs one: all give the same bits, also through the dense buffers."""
+    model = mlp_model(1)
+    X = np.random.default_rng(2).standard_normal((7, 11, 5)).astype(np.float32)
+    Y = model.predict(X, return_sequences=True)
+    for b in range(7):
+        s = model.stream()
+        got = np.stack([s.step(x) for x in X[b]])
+        assert np.array_equal(got.view(np.uint32), Y[b].view(np.uint32))
+        one = model.predict(X[b], return_sequences=True)
+        assert np.array_equal(one.view(np.uint32), Y[b].view(np.uint32))
+    assert np.array_equal(model.predict(X), Y[:, -1])
+
+
+def test_lengths_states_and_final_states_match_reference():
+    model = mlp_model(3, seq=True)
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((5, 8, 5)).astype(np.float32)
+    lengths = [8, 3, 1, 6, 8]
+    h0 = [rng.standard_normal((5, 9)).astype(np.float32), rng.standard_normal((5, 6)).astype(np.float32)]
+    Y, hn = model.predict(X, lengths=lengths, initial_state=h0, return_state=True)
+    Y2 = model.predict(X, lengths=lengths, initial_state=h0)
+    assert np.array_equal(Y, Y2)
+    w, layers = model.get_weights(), ref_layers(model.spec)
+    for b, L in enumerate(lengths):
+        want = ref.layered_model(X[b:b + 1, :L], w, layers, True, [h[b:b + 1] for h in h0])[0]
+        np.testing.assert_allclose(Y[b, :L], want, atol=TOL, rtol=0)
+        np.testing.assert_allclose(Y[b, L:], np.broadcast_to(want[-1], Y[b, L:].shape), atol=TOL, rtol=0)
+        # the final states: the GRU layers' h after each sequence's last valid step
+        pre = np.asarray(X[b:b + 1, :L], np.float64)
+        for k, act in enumerate(("tanh", "relu")):
+            pre = ref.activate(pre @ w[f"pre.{k}.weight"].T.astype(np.float64) + w[f"pre.{k}.bias"], act)
+        h1 = ref.gru_layer(pre, w["weight_ih_l0"], w["weight_hh_l0"], w["bias_ih_l0"], w["bias_hh_l0"], True,
+                           h0[0][b:b + 1])
+        h2 = ref.gru_layer(h1, w["weight_ih_l1"], w["weight_hh_l1"], w["bias_ih_l1"], w["bias_hh_l1"], False,
+                           h0[1][b:b + 1])
+        np.testing.assert_allclose(hn[0][b], h1[0, -1], atol=TOL, rtol=0)
+        np.testing.assert_allclose(hn[1][b], h2[0, -1], atol=TOL, rtol=0)
+    last = model.predict(X, lengths=lengths, initial_state=h0, return_sequences=False)
+    np.testing.assert_array_equal(last, Y[np.arange(5), np.array(lengths) - 1])
+
+
+def test_weight_names_and_initialisation():
+    model = mlp_model(0)
+    shapes = model.weight_shapes()
+    assert shapes["pre.0.weight"] == (12, 5) and shapes["pre.1.weight"] == (7, 12)
+    assert shapes["weight_ih_l0"] == (27, 7) and shapes["weight_ih_l1"] == (18, 9)
+    assert shapes["head.0.weight"] == (10, 6) and shapes["head.2.weight"] == (4, 8)
+    w = model.get_weights()
+    # PyTorch's Linear initialisation bound 1/sqrt(fan_in)
+    assert np.abs(w["pre.1.weight"]).max() <= 1 / np.sqrt(12) and np.abs(w["head.1.bias"]).max() <= 1 / np.sqrt(10)
+    one = pygru.GRUModel.from_layers(3, [GRU(4), Dense(2, "relu")])
+    assert set(one.weight_shapes()) >= {"head.weight", "head.bias"}
+
+
+def test_short_form_is_the_same_config_and_keeps_its_file_format(tmp_path):
+    short = pygru.GRUModel(4, [6, 5], 3, output_activation="softmax", seed=1)
+    layered = pygru.GRUModel.from_layers(4, [GRU(6), GRU(5), Dense(3, "softmax")], seed=1)
+    assert short.spec == layered.spec and short.spec.plain
+    assert set(short.config()) == set(CONFIG_KEYS)
+    for a, b in zip(short.get_weights().values(), layered.get_weights().values()):
+        np.testing.assert_array_equal(a, b)
+    # a file as pygru 0.2 wrote it (the same keys, names and layout) loads
+    path = tmp_path / "old.npz"
+    np.savez(path, __format_version__=np.array(1, np.int64), __config__=np.array(json.dumps(
+        {"input_size": 4, "hidden_sizes": [6, 5], "output_size": 3, "reset_after": [True, True],
+         "output_activation": "softmax", "return_sequences": False})), **short.get_weights())
+    back = pygru.load(path)
+    X = np.random.default_rng(0).standard_normal((2, 3, 4))
+    np.testing.assert_array_equal(back.predict(X), short.predict(X))
+
+
+def test_save_load_and_pickle_round_trip(tmp_path):
+    model = mlp_model(5, seq=True)
+    assert set(model.config()) == set(LAYERS_KEYS)
+    model.save(tmp_path / "m.npz")
+    back = pygru.load(tmp_path / "m.npz")
+    assert back.spec == model.spec and repr(back) == repr(model)
+    X = np.random.default_rng(1).standard_normal((3, 4, 5)).astype(np.float32)
+    np.testing.assert_array_equal(back.predict(X), model.predict(X))
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone.predict(X), model.predict(X))
+    assert ModelConfig.from_dict(json.loads(json.dumps(model.config()))) == model.spec
+
+
+@pytest.mark.parametrize("config, match", [
+    ({"input_size": 3, "layers": [{"kind": "lstm", "units": 3}], "return_sequences": False}, r"layers\[0\]"),
+    ({"input_size": 3, "layers": [{"kind": "gru", "hidden_size": 0, "reset_after": True}],
+      "return_sequences": False}, r"layers\[0\]\.hidden_size"),
+    ({"input_size": 3, "layers": [{"kind": "dense", "units": 2, "activation": "gelu"},
+                                  {"kind": "gru", "hidden_size": 2, "reset_after": True}],
+      "return_sequences": False}, r"layers\[0\]\.activation"),
+    ({"input_size": 3, "layers": [{"kind": "gru", "hidden_size": 2, "reset_after": 1}],
+      "return_sequences": False}, r"reset_after: expected a boolean"),
+    ({"input_size": 3, "layers": [{"kind": "gru", "hidden_size": 2, "reset_after": True}],
+      "return_sequences": "yes"}, r"return_sequences: expected a boolean"),
+    ({"input_size": 3, "layers": "gru", "return_sequences": False}, r"layers: expected a list"),
+])
+def test_forged_layer_configs_are_refused(config, match, tmp_path):
+    model = mlp_model(0)
+    path = tmp_path / "forged.npz"
+    np.savez(path, __format_version__=np.array(1, np.int64), __config__=np.array(json.dumps(config)),
+             **model.get_weights())
+    with pytest.raises(ValueError, match=match):
+        pygru.load(path)
+
+
+def test_training_and_quantization_refuse_the_new_layers():
+    model = mlp_model(0)
+    X = np.zeros((2, 3, 5), np.float32)
+    with pytest.raises(ValueError, match=r"training \(fit\) is not supported yet for a Dense pre-net"):
+        model.fit(X, np.zeros((2, 4), np.float32), epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"evaluate .* is not supported yet"):
+        model.evaluate(X, np.zeros((2, 4), np.float32))
+    with pytest.raises(ValueError, match=r"quantization \(pygru.quantize\) is not supported yet"):
+        pygru.quantize(model, X)
+    relu = pygru.GRUModel(5, [4], 3, output_activation="relu")
+    with pytest.raises(ValueError, match="a relu Dense head"):
+        relu.fit(X, np.zeros((2, 3), np.float32), epochs=1, progress=False)
+    deep = pygru.GRUModel.from_layers(5, [GRU(4), Dense(3), Dense(2)])
+    with pytest.raises(ValueError, match="a head of 2 Dense layers"):
+        pygru.quantize(deep, X, mode="integer")
+    with pytest.raises(ValueError, match="QuantizedGRUModel is not supported yet"):
+        pygru.QuantizedGRUModel("int8", deep.spec, {}, 1.0)
+
+
+def test_relu_gives_positive_zero_for_negative_zero_and_is_exact():
+    """Dense(relu) on exact inputs: a 1x1 identity layer passes x through
+    relu; -0.0 becomes +0.0 (the same bits on every target)."""
+    model = pygru.GRUModel.from_layers(1, [Dense(1, "relu"), GRU(1)], seed=0)
+    w = model.get_weights()
+    w["pre.0.weight"][:] = 1.0
+    w["pre.0.bias"][:] = 0.0
+    model.set_weights(w)
+    native = model._native_model()
+    assert native.input_size == 1
+    x = np.array([[[-0.0], [-3.0], [2.5]]], np.float32)
+    # the GRU's output on relu(x) equals the GRU's output on max(x, 0) computed here
+    plain = pygru.GRUModel(1, [1])
+    plain.set_weights({k: v for k, v in w.items() if not k.startswith("pre.")})
+    got = model.predict(x, return_sequences=True)
+    want = plain.predict(np.array([[[0.0], [0.0], [2.5]]], np.float32), return_sequences=True)
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+def test_layer_sequence_errors_name_the_layer():
+    with pytest.raises(ValueError, match=r"^layers\[1\]\.units: expected a positive integer"):
+        pygru.GRUModel.from_layers(3, [Dense(2), Dense(0), GRU(3)])
+    with pytest.raises(ValueError, match=r"at most 4 Dense layers before the GRU layers and 5 after"):
+        pygru.GRUModel.from_layers(3, [GRU(3)] + [Dense(2)] * 6)
+    with pytest.raises(ValueError, match="a skip or a GRU between Dense layers is not supported"):
+        pygru.GRUModel.from_layers(3, [GRU(3), Dense(2), GRU(3)])
+    assert pygru.GRUModel.from_layers(3, [GRU(3), Dense(2, "linear")]).output_activation is None
+
+
+# ---------------------------------------------------------------------- PyTorch
+
+
+def torch_modules(torch, seed=0):
+    torch.manual_seed(seed)
+    return [torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Dropout(0.3), torch.nn.Linear(8, 6),
+            torch.nn.ReLU(), torch.nn.GRU(6, 7, num_layers=2, batch_first=True),
+            torch.nn.GRU(7, 4, batch_first=True), torch.nn.Linear(4, 9), torch.nn.Sigmoid(),
+            torch.nn.Linear(9, 3), torch.nn.Softmax(dim=-1)]
+
+
+def torch_forward(torch, mods, x, seq):
+    """The modules' meaning, written out: per-step pre-net, GRUs, head on the
+    last step (or every step)."""
+    for m in mods:
+        m.eval()
+    with torch.no_grad():
+        grus = [i for i, m in enumerate(mods) if isinstance(m, torch.nn.GRU)]
+        h = x
+        for m in mods[:grus[0]]:
+            h = m(h)
+        for i in grus:
+            h, _ = mods[i](h)
+        if not seq:
+            h = h[:, -1]
+        for m in mods[grus[-1] + 1:]:
+            h = m(h)
+    return h.numpy()
+
+
+@pytest.mark.parametrize("seq", [False, True])
+def test_from_torch_module_list_matches_torch(seq):
+    torch = require_module("torch")
+    mods = torch_modules(torch)
+    model = pygru.from_torch(mods, return_sequences=seq)
+    assert [type(l).__name__ for l in model.spec.layers] == ["Dense", "Dense", "GRU", "GRU", "GRU", "Dense", "Dense"]
+    x = torch.randn(4, 9, 5)
+    want = torch_forward(torch, mods, x, seq)
+    np.testing.assert_allclose(model.predict(x.numpy()), want, atol=TOL, rtol=0)
+    # nn.Sequential / nn.ModuleList hold the same list
+    again = pygru.from_torch(torch.nn.ModuleList(mods), return_sequences=seq)
+    np.testing.assert_array_equal(again.predict(x.numpy()), model.predict(x.numpy()))
+    # and to_torch computes the same model
+    back = model.to_torch()
+    with torch.no_grad():
+        np.testing.assert_allclose(back(x).numpy(), model.predict(x.numpy()), atol=TOL, rtol=0)
+
+
+def test_from_torch_module_list_refusals():
+    torch = require_module("torch")
+    with pytest.raises(ValueError, match=r"obj\[1\]: LSTM is not supported \(the nearest supported form"):
+        pygru.from_torch([torch.nn.Linear(3, 4), torch.nn.LSTM(4, 4)])
+    with pytest.raises(ValueError, match=r"obj\[0\]: ReLU is only supported right after an nn.Linear"):
+        pygru.from_torch([torch.nn.ReLU(), torch.nn.GRU(3, 4)])
+    with pytest.raises(ValueError, match=r"Softmax\(dim=1\) is not supported"):
+        pygru.from_torch([torch.nn.GRU(3, 4), torch.nn.Linear(4, 2), torch.nn.Softmax(dim=1)])
+    with pytest.raises(ValueError, match="a GRU after the Linear head"):
+        pygru.from_torch([torch.nn.GRU(3, 4), torch.nn.Linear(4, 2), torch.nn.GRU(2, 2)])
+    with pytest.raises(ValueError, match=r"head, output_activation: expected None"):
+        pygru.from_torch([torch.nn.GRU(3, 4)], head=torch.nn.Linear(4, 2))
+    with pytest.raises(ValueError, match="expected shape"):
+        pygru.from_torch([torch.nn.Linear(3, 5), torch.nn.GRU(4, 4)])
