@@ -14,7 +14,8 @@ from pygru._gru cimport *
 
 cnp.import_array()
 
-ACTIVATIONS = {None: 0, "none": 0, "sigmoid": 1, "tanh": 2, "softmax": 3, "relu": 4}
+ACTIVATIONS = {None: 0, "none": 0, "sigmoid": 1, "tanh": 2, "softmax": 3, "relu": 4, "hard_sigmoid": 5,
+               "hard_sigmoid_keras3": 6}
 C_VERSION = "%d.%d.%d" % (GRU_VERSION_MAJOR, GRU_VERSION_MINOR, GRU_VERSION_PATCH)
 MAX_LAYERS = GRU_MAX_LAYERS
 MAX_DENSE = GRU_MAX_DENSE
@@ -99,7 +100,8 @@ cdef int _wire_dense(gru_dense *d, object spec, list keep) except -1:
 cdef class NativeModel:
     """A gru_model descriptor whose packed weights are numpy arrays it owns.
 
-    layers: list of (reset_after, weight_ih [3H,I], weight_hh [3H,H], bias_ih [3H], bias_hh [3H])
+    layers: list of (reset_after, weight_ih [3H,I], weight_hh [3H,H], bias_ih [3H], bias_hh [3H]
+            [, activation name, recurrent activation name])
     head:   None or (activation name, weight [O,H], bias [O])
     pre:    dense layers before the GRUs, each (activation name, weight [O,I], bias [O])
     post:   further head layers after `head`, in the same form
@@ -126,7 +128,9 @@ cdef class NativeModel:
         for l in range(len(pre)):
             _wire_dense(&self.c.pre[l], pre[l], self._keep)
         self.c.num_layers = len(layers)
-        for l, (reset_after, w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
+        for l, layer in enumerate(layers):
+            reset_after, w_ih, w_hh, b_ih, b_hh = layer[:5]
+            acts = layer[5:] or ("tanh", "sigmoid")
             H = <int>w_hh.shape[1]
             parts = (pack_matrix(w_ih), pack_matrix(w_hh[:2 * H]), pack_matrix(w_hh[2 * H:]),
                      aligned_copy(b_ih),
@@ -140,6 +144,8 @@ cdef class NativeModel:
             self.c.layers[l].w_hh_n = _ptr(parts[2])
             self.c.layers[l].b_ih = _ptr(parts[3])
             self.c.layers[l].b_hh = _ptr(parts[4])
+            self.c.layers[l].activation = ACTIVATIONS[acts[0]]
+            self.c.layers[l].recurrent_activation = ACTIVATIONS[acts[1]]
         self.c.has_head = 0
         if head is not None:
             self.c.has_head = 1

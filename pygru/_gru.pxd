@@ -26,6 +26,8 @@ cdef extern from "gru.h" nogil:
         const float *w_hh_n
         const float *b_ih
         const float *b_hh
+        int activation
+        int recurrent_activation
 
     ctypedef struct gru_dense:
         int input_size

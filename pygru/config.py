@@ -40,12 +40,25 @@ LAYERS_KEYS = ("input_size", "layers", "return_sequences")
 from ._core import MAX_DENSE, MAX_DIM, MAX_LAYERS  # gru.h's limits, as the extension was built
 
 
+GRU_ACTIVATIONS = ("tanh", "relu")
+RECURRENT_ACTIVATIONS = ("sigmoid", "hard_sigmoid", "hard_sigmoid_keras3")
+
+
 @dataclass(frozen=True)
 class GRU:
     """One GRU layer: gate order r, z, n; reset_after=True is PyTorch's form,
-    False Cho 2014 / ONNX's."""
+    False Cho 2014 / ONNX's. activation (n): "tanh" or "relu" (RNNoise, Keras
+    activation="relu"); recurrent_activation (r, z): "sigmoid",
+    "hard_sigmoid" = clip(0.2 x + 0.5, 0, 1) (Keras 2, ONNX HardSigmoid's
+    defaults) or "hard_sigmoid_keras3" = relu6(x + 3) / 6 (Keras 3)."""
     hidden_size: int
     reset_after: bool = True
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+
+    @property
+    def default(self):
+        return self.activation == "tanh" and self.recurrent_activation == "sigmoid"
 
     @property
     def output_size(self):
@@ -57,7 +70,8 @@ class GRU:
                 f"bias_ih_l{index}": (3 * H,), f"bias_hh_l{index}": (3 * H,)}
 
     def to_dict(self):
-        return {"kind": "gru", "hidden_size": self.hidden_size, "reset_after": self.reset_after}
+        return {"kind": "gru", "hidden_size": self.hidden_size, "reset_after": self.reset_after,
+                "activation": self.activation, "recurrent_activation": self.recurrent_activation}
 
 
 @dataclass(frozen=True)
@@ -182,22 +196,28 @@ class ModelConfig:
         """True for GRU layers and at most one non-relu Dense head: the form
         training, the quantized modes and earlier versions' files support."""
         heads = self.head_layers
-        return not self.pre_layers and len(heads) <= 1 and all(d.activation != "relu" for d in heads)
+        return (not self.pre_layers and len(heads) <= 1 and all(d.activation != "relu" for d in heads)
+                and all(g.default for g in self.gru_layers))
 
     def require_plain(self, what):
         """Nothing for a plain configuration; else a ValueError saying that
         `what` (e.g. "training (fit)") does not support this model yet."""
         if self.plain:
             return
-        if self.pre_layers:
+        odd = [i for i, g in enumerate(self.gru_layers) if not g.default]
+        if odd:
+            g = self.gru_layers[odd[0]]
+            found = (f"GRU layer {odd[0]} with activation={g.activation!r}, "
+                     f"recurrent_activation={g.recurrent_activation!r}")
+        elif self.pre_layers:
             found = f"a Dense pre-net of {len(self.pre_layers)} layer(s) before the GRU layers"
         elif len(self.head_layers) > 1:
             found = f"a head of {len(self.head_layers)} Dense layers"
         else:
             found = "a relu Dense head"
         raise ValueError(f"model: {what} is not supported yet for {found} (layers: {self.describe_layers()}); "
-                         f"it supports GRU layers followed by at most one Dense head with activation "
-                         f"{OUTPUT_ACTIVATIONS}")
+                         f"it supports GRU layers (tanh, sigmoid) followed by at most one Dense head with "
+                         f"activation {OUTPUT_ACTIVATIONS}")
 
     @property
     def hidden_sizes(self):
@@ -281,7 +301,11 @@ def _layer_repr(layer):
     if isinstance(layer, Dense):
         return f"Dense({layer.units})" if layer.activation is None else \
             f"Dense({layer.units}, {layer.activation!r})"
-    return f"GRU({layer.hidden_size})" if layer.reset_after else f"GRU({layer.hidden_size}, reset_after=False)"
+    opts = "" if layer.reset_after else ", reset_after=False"
+    opts += "" if layer.activation == "tanh" else f", activation={layer.activation!r}"
+    opts += "" if layer.recurrent_activation == "sigmoid" else \
+        f", recurrent_activation={layer.recurrent_activation!r}"
+    return f"GRU({layer.hidden_size}{opts})"
 
 
 def _check_activation(name, activation):
@@ -298,15 +322,17 @@ def _layers_from_dicts(items):
     out = []
     for i, item in enumerate(items):
         kind = item.get("kind") if isinstance(item, dict) else None
-        keys = {"gru": {"kind", "hidden_size", "reset_after"}, "dense": {"kind", "units", "activation"}}
+        keys = {"gru": {"kind", "hidden_size", "reset_after", "activation", "recurrent_activation"},
+                "dense": {"kind", "units", "activation"}}
         if kind not in keys or set(item) != keys[kind]:
-            raise ValueError(f"layers[{i}]: expected {{'kind': 'gru', 'hidden_size', 'reset_after'}} or "
-                             f"{{'kind': 'dense', 'units', 'activation'}}, got {item!r:.120}")
+            raise ValueError(f"layers[{i}]: expected {{'kind': 'gru', 'hidden_size', 'reset_after', 'activation', "
+                             f"'recurrent_activation'}} or {{'kind': 'dense', 'units', 'activation'}}, got "
+                             f"{item!r:.120}")
         if kind == "gru":
             if not isinstance(item["reset_after"], bool):
                 raise ValueError(f"layers[{i}].reset_after: expected a boolean, got {item['reset_after']!r}")
             out.append(GRU(positive_int(f"layers[{i}].hidden_size", item["hidden_size"], MAX_DIM),
-                           item["reset_after"]))
+                           item["reset_after"], item["activation"], item["recurrent_activation"]))
         else:
             out.append(Dense(positive_int(f"layers[{i}].units", item["units"], MAX_DIM), item["activation"]))
     return tuple(out)
@@ -336,7 +362,11 @@ def _check_layers(layers):
     for i, layer in enumerate(layers):
         if isinstance(layer, GRU):
             where = f"hidden_sizes[{g}]" if short else f"layers[{i}].hidden_size"
-            out.append(GRU(positive_int(where, layer.hidden_size, MAX_DIM), bool(layer.reset_after)))
+            for field, allowed in (("activation", GRU_ACTIVATIONS), ("recurrent_activation", RECURRENT_ACTIVATIONS)):
+                if getattr(layer, field) not in allowed:
+                    raise ValueError(f"layers[{i}].{field}: expected one of {allowed}, got {getattr(layer, field)!r}")
+            out.append(GRU(positive_int(where, layer.hidden_size, MAX_DIM), bool(layer.reset_after),
+                           layer.activation, layer.recurrent_activation))
             g += 1
         else:
             units = positive_int("output_size" if short else f"layers[{i}].units", layer.units, MAX_DIM)

@@ -36,7 +36,8 @@ MAX_TEST_VALUES = 1 << 20       # test input + expected output values kept in fl
 DEFAULT_ALIGNMENT = 64  # gru.h GRU_WEIGHT_ALIGN: a cache line (x86 vector loads never straddle two)
 
 ACTIVATION_C = {None: "GRU_ACT_NONE", "sigmoid": "GRU_ACT_SIGMOID", "tanh": "GRU_ACT_TANH",
-                "softmax": "GRU_ACT_SOFTMAX", "relu": "GRU_ACT_RELU"}
+                "softmax": "GRU_ACT_SOFTMAX", "relu": "GRU_ACT_RELU", "hard_sigmoid": "GRU_ACT_HARD_SIGMOID",
+                "hard_sigmoid_keras3": "GRU_ACT_HARD_SIGMOID_KERAS3"}
 
 
 # ---------------------------------------------------------------------- the formats
@@ -274,6 +275,9 @@ def _comment(h):
                        if layer.reset_after else
                        "reset_after=0 (Cho/ONNX: n = tanh(W_in x + b_in + W_hn (r * h) + b_hn))")
             lines.append(f"  layer {key}: {I} -> {layer.hidden_size}, {variant}")
+            if not layer.default:
+                lines.append(f"           n: {layer.activation} instead of tanh, r and z: "
+                             f"{layer.recurrent_activation}")
         else:
             lines.append(f"  {key + ':':8} dense {I} -> {layer.units}, activation {layer.activation or 'none'}")
     if not spec.head_layers:
@@ -408,7 +412,9 @@ def _descriptor(h):
         n = per_layer if isinstance(layer, GRU) else per_dense
         mine, at = names[at:at + n], at + n
         if isinstance(layer, GRU):
-            inits["gru"].append(f"{{{I}, {layer.hidden_size}, {int(layer.reset_after)}, {', '.join(mine)}}}")
+            acts = (f", {ACTIVATION_C[layer.activation]}, {ACTIVATION_C[layer.recurrent_activation]}"
+                    if fmt.kind == "float" else "")
+            inits["gru"].append(f"{{{I}, {layer.hidden_size}, {int(layer.reset_after)}, {', '.join(mine)}{acts}}}")
         else:
             inits["pre" if key.startswith("pre") else "head"].append(_dense_init(mine, layer, I))
     nulls = "{0, 0, GRU_ACT_NONE, " + ", ".join(["NULL"] * per_dense) + "}"

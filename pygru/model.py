@@ -233,7 +233,8 @@ class GRUModel(ConfiguredModel):
             for key, layer, _ in self.spec.named_layers():
                 if isinstance(key, int):
                     layers.append((layer.reset_after, w[f"weight_ih_l{key}"], w[f"weight_hh_l{key}"],
-                                   w[f"bias_ih_l{key}"], w[f"bias_hh_l{key}"]))
+                                   w[f"bias_ih_l{key}"], w[f"bias_hh_l{key}"], layer.activation,
+                                   layer.recurrent_activation))
                 else:
                     dense.append((layer.activation, w[f"{key}.weight"], w[f"{key}.bias"]))
             n_pre = len(self.spec.pre_layers)

@@ -150,6 +150,9 @@ CASES = [
         4, [pygru.GRU(10), pygru.GRU(6, reset_after=False), pygru.Dense(20, "relu"), pygru.Dense(13),
             pygru.Dense(2, "sigmoid")], seed=7), {"float_format": "decimal"}),
     Case("relu1", lambda: pygru.GRUModel(3, [5], 4, output_activation="relu", seed=8)),
+    Case("acts", lambda: pygru.GRUModel.from_layers(
+        3, [pygru.GRU(6, activation="relu", recurrent_activation="hard_sigmoid"),
+            pygru.GRU(5, reset_after=False, recurrent_activation="hard_sigmoid_keras3"), pygru.Dense(2)], seed=9)),
 ]
 
 

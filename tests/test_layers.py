@@ -31,7 +31,9 @@ def dense_st(max_units=24):
 @st.composite
 def layer_lists(draw):
     pre = draw(st.lists(dense_st(), max_size=3))
-    grus = draw(st.lists(st.builds(GRU, st.integers(1, 20), st.booleans()), min_size=1, max_size=3))
+    grus = draw(st.lists(st.builds(GRU, st.integers(1, 20), st.booleans(), st.sampled_from(["tanh", "relu"]),
+                                   st.sampled_from(["sigmoid", "hard_sigmoid", "hard_sigmoid_keras3"])),
+                         min_size=1, max_size=3))
     head = draw(st.lists(dense_st(), max_size=4))
     return pre + grus + head
 
@@ -68,6 +70,40 @@ def test_stream_and_every_batch_lane_give_the_same_bits():
         one = model.predict(X[b], return_sequences=True)
         assert np.array_equal(one.view(np.uint32), Y[b].view(np.uint32))
     assert np.array_equal(model.predict(X), Y[:, -1])
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gru_activations_stream_and_lanes_same_bits(reset_after):
+    model = pygru.GRUModel.from_layers(4, [GRU(9, reset_after, "relu", "hard_sigmoid"),
+                                           GRU(6, reset_after, "tanh", "hard_sigmoid_keras3"),
+                                           GRU(5, reset_after, "relu", "sigmoid")], seed=3)
+    X = (3 * np.random.default_rng(6).standard_normal((7, 10, 4))).astype(np.float32)
+    Y = model.predict(X, return_sequences=True)
+    for b in range(7):
+        s = model.stream()
+        got = np.stack([s.step(x) for x in X[b]])
+        assert np.array_equal(got.view(np.uint32), Y[b].view(np.uint32))
+    want = ref.layered_model(X, model.get_weights(), ref_layers(model.spec), True)
+    np.testing.assert_allclose(Y, want, atol=TOL, rtol=0)
+    with pytest.raises(ValueError, match=r"GRU layer 0 with activation='relu', recurrent_activation='hard_sigmoid'"):
+        model.fit(X, Y[:, -1], epochs=1, progress=False)
+    with pytest.raises(ValueError, match="quantization .* GRU layer 0"):
+        pygru.quantize(model, X)
+
+
+def test_hard_sigmoids_are_the_frameworks_formulas():
+    """One unit whose r, z pre-activations are exactly x: z = hard_sigmoid(x)
+    with W_hh = 0, b = 0, so h' = z * h0 + (1 - z) * n where n = act(0) = 0."""
+    x = np.array([-3.0, -2.5, -1.0, 0.0, 0.7, 2.5, 3.0, 5.0], np.float32)
+    for rec, want in (("hard_sigmoid", np.clip(0.2 * x + 0.5, 0, 1)),
+                      ("hard_sigmoid_keras3", np.clip((x + 3) / 6, 0, 1))):
+        model = pygru.GRUModel.from_layers(1, [GRU(1, recurrent_activation=rec)])
+        w = {k: np.zeros_like(v) for k, v in model.get_weights().items()}
+        w["weight_ih_l0"][:] = [[1.0], [1.0], [0.0]]
+        model.set_weights(w)
+        h0 = np.ones((1, len(x), 1), np.float32)
+        _, h = model.predict(x.reshape(-1, 1, 1), initial_state=h0, return_state=True)
+        np.testing.assert_allclose(h[0, :, 0], want, atol=1e-7, rtol=0)
 
 
 def test_lengths_states_and_final_states_match_reference():
@@ -141,18 +177,27 @@ def test_save_load_and_pickle_round_trip(tmp_path):
     assert ModelConfig.from_dict(json.loads(json.dumps(model.config()))) == model.spec
 
 
+def gru_entry(**changes):
+    return dict({"kind": "gru", "hidden_size": 2, "reset_after": True, "activation": "tanh",
+                 "recurrent_activation": "sigmoid"}, **changes)
+
+
 @pytest.mark.parametrize("config, match", [
     ({"input_size": 3, "layers": [{"kind": "lstm", "units": 3}], "return_sequences": False}, r"layers\[0\]"),
-    ({"input_size": 3, "layers": [{"kind": "gru", "hidden_size": 0, "reset_after": True}],
+    ({"input_size": 3, "layers": [gru_entry(hidden_size=0)],
       "return_sequences": False}, r"layers\[0\]\.hidden_size"),
     ({"input_size": 3, "layers": [{"kind": "dense", "units": 2, "activation": "gelu"},
-                                  {"kind": "gru", "hidden_size": 2, "reset_after": True}],
+                                  gru_entry()],
       "return_sequences": False}, r"layers\[0\]\.activation"),
-    ({"input_size": 3, "layers": [{"kind": "gru", "hidden_size": 2, "reset_after": 1}],
+    ({"input_size": 3, "layers": [gru_entry(reset_after=1)],
       "return_sequences": False}, r"reset_after: expected a boolean"),
-    ({"input_size": 3, "layers": [{"kind": "gru", "hidden_size": 2, "reset_after": True}],
+    ({"input_size": 3, "layers": [gru_entry()],
       "return_sequences": "yes"}, r"return_sequences: expected a boolean"),
     ({"input_size": 3, "layers": "gru", "return_sequences": False}, r"layers: expected a list"),
+    ({"input_size": 3, "layers": [gru_entry(activation="elu")], "return_sequences": False},
+     r"layers\[0\]\.activation: expected one of \('tanh', 'relu'\)"),
+    ({"input_size": 3, "layers": [gru_entry(recurrent_activation="hard")], "return_sequences": False},
+     r"layers\[0\]\.recurrent_activation: expected one of"),
 ])
 def test_forged_layer_configs_are_refused(config, match, tmp_path):
     model = mlp_model(0)

@@ -112,10 +112,16 @@ typedef enum gru_activation {
     GRU_ACT_SIGMOID = 1,
     GRU_ACT_TANH = 2,
     GRU_ACT_SOFTMAX = 3,
-    GRU_ACT_RELU = 4             /* max(x, 0): -0.0 and NaN give +0.0 (float models only) */
+    GRU_ACT_RELU = 4,            /* max(x, 0): -0.0 and NaN give +0.0 (float models only) */
+    GRU_ACT_HARD_SIGMOID = 5,    /* clip(0.2 x + 0.5, 0, 1): Keras 2, ONNX HardSigmoid defaults */
+    GRU_ACT_HARD_SIGMOID_KERAS3 = 6 /* relu6(x + 3) / 6: Keras 3 */
 } gru_activation;
 
-/* One GRU layer. Biases are the 3*hidden_size vectors in gate order r, z, n. */
+/* One GRU layer. Biases are the 3*hidden_size vectors in gate order r, z, n.
+ * The activations (added in 0.3, after the pointers so that 0.2 descriptors
+ * keep their meaning) replace tanh in n and sigmoid in r and z; 0 is the
+ * default. Training (gru_train.h) and the quantized descriptors compute the
+ * defaults only. */
 typedef struct gru_layer {
     int input_size;
     int hidden_size;
@@ -125,6 +131,8 @@ typedef struct gru_layer {
     const float *w_hh_n;           /* packed [H][H]:   rows n of W_hh */
     const float *b_ih;             /* [3H] */
     const float *b_hh;             /* [3H] */
+    int activation;                /* n: 0 or GRU_ACT_TANH; GRU_ACT_RELU (RNNoise) */
+    int recurrent_activation;      /* r, z: 0 or GRU_ACT_SIGMOID; GRU_ACT_HARD_SIGMOID(_KERAS3) */
 } gru_layer;
 
 /* Dense layer y = activation(W x + b). */

@@ -164,6 +164,52 @@ GRU__ENTRY(gru__gemm_lanes, gru__gemm_lanes,
 
 void gru__activate_k(int activation, float *v, int n) { gru__activate(activation, v, n); }
 
+/* The cell of layers with other activations: gru_cell.h's loops, portable
+ * on every target, each activation a constant in its own loop. */
+#define GRU__WITH_GATE(ga, CALL)                                                                  \
+    do {                                                                                          \
+        if ((ga) == GRU_ACT_HARD_SIGMOID)                                                         \
+            CALL(GRU_ACT_HARD_SIGMOID);                                                           \
+        else if ((ga) == GRU_ACT_HARD_SIGMOID_KERAS3)                                             \
+            CALL(GRU_ACT_HARD_SIGMOID_KERAS3);                                                    \
+        else                                                                                      \
+            CALL(GRU_ACT_SIGMOID);                                                                \
+    } while (0)
+#define GRU__WITH_CANDIDATE(ca, CALL)                                                             \
+    do {                                                                                          \
+        if ((ca) == GRU_ACT_RELU)                                                                 \
+            CALL(GRU_ACT_RELU);                                                                   \
+        else                                                                                      \
+            CALL(GRU_ACT_TANH);                                                                   \
+    } while (0)
+
+void gru__cell_rz_act(int n, const float *gi, float *gh, int ga)
+{
+#define GRU__RZ(a) gru__cell_rz_loop_act(n, gi, gh, a)
+    GRU__WITH_GATE(ga, GRU__RZ);
+#undef GRU__RZ
+}
+
+void gru__cell_before_rz_act(int H, const float *gi, float *gh, const float *h, float *rh, int ga)
+{
+#define GRU__BRZ(a) gru__cell_before_rz_loop_act(H, gi, gh, h, rh, NULL, 0, a)
+    GRU__WITH_GATE(ga, GRU__BRZ);
+#undef GRU__BRZ
+}
+
+void gru__cell_n_act(int reset_after, int H, const float *gi, const float *gh, const float *ghn,
+                     float *h, int ca)
+{
+#define GRU__AFTER(a) gru__cell_after_loop_act(H, gi, gh, ghn, h, h, NULL, 0, a)
+#define GRU__BEFORE(a) gru__cell_before_loop_act(H, gi, gh, ghn, h, h, NULL, 0, a)
+    if (reset_after)
+        GRU__WITH_CANDIDATE(ca, GRU__AFTER);
+    else
+        GRU__WITH_CANDIDATE(ca, GRU__BEFORE);
+#undef GRU__AFTER
+#undef GRU__BEFORE
+}
+
 /* The public activations live here too, beside the kernels that inline them
  * (one copy of them in a firmware image). */
 float gru_tanh(float x) { return gru__tanh(x); }

@@ -12,6 +12,8 @@ static void gru__model_step(const gru_model *model, float *state, size_t state_s
                             size_t y_stride, int lanes);
 static void gru__layer_step(const gru_layer *layer, const float *x, size_t x_stride, float *h,
                             size_t h_stride, gru__scratch s, int lanes);
+static void gru__layer_step_act(const gru_layer *layer, float *h, size_t h_stride, gru__scratch s,
+                                int lanes);
 
 /* The model step of one sequence (gru_stream_step, and the rest of a batch). */
 static void gru__stream_step(const gru_model *model, float *state, float *scratch,
@@ -205,6 +207,10 @@ static void gru__layer_step(const gru_layer *layer, const float *x, size_t x_str
 
     gru__gemm_call(layer->w_ih, 3 * H, layer->input_size, x, x_stride, layer->b_ih, s.gi, ss, lanes);
     gru__gemm_call(layer->w_hh_rz, 2 * H, H, h, h_stride, layer->b_hh, s.gh, ss, lanes);
+    if (!gru__layer_default(layer)) {
+        gru__layer_step_act(layer, h, h_stride, s, lanes);
+        return;
+    }
     if (layer->reset_after) {
         for (int l = 0; l < lanes; l++)
             gru__cell_rz(2 * H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss);
@@ -221,4 +227,28 @@ static void gru__layer_step(const gru_layer *layer, const float *x, size_t x_str
             gru__cell_before(H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss, s.ghn + (size_t)l * ss,
                              h + (size_t)l * h_stride, s.rh + (size_t)l * ss);
     }
+}
+
+/* The rest of gru__layer_step for a layer with other activations (the same
+ * order of operations, through the portable *_act cells). */
+static void gru__layer_step_act(const gru_layer *layer, float *h, size_t h_stride, gru__scratch s,
+                                int lanes)
+{
+    const int H = layer->hidden_size, ga = layer->recurrent_activation, ca = layer->activation;
+    const size_t ss = s.stride;
+    const float *b_hn = layer->b_hh + 2 * H;
+    for (int l = 0; l < lanes; l++) {
+        float *gi = s.gi + (size_t)l * ss, *gh = s.gh + (size_t)l * ss;
+        if (layer->reset_after)
+            gru__cell_rz_act(2 * H, gi, gh, ga);
+        else
+            gru__cell_before_rz_act(H, gi, gh, h + (size_t)l * h_stride, s.rh + (size_t)l * ss, ga);
+    }
+    if (layer->reset_after)
+        gru__gemm_call(layer->w_hh_n, H, H, h, h_stride, b_hn, s.ghn, ss, lanes);
+    else
+        gru__gemm_call(layer->w_hh_n, H, H, s.rh, ss, b_hn, s.ghn, ss, lanes);
+    for (int l = 0; l < lanes; l++)
+        gru__cell_n_act(layer->reset_after, H, s.gi + (size_t)l * ss, s.gh + (size_t)l * ss,
+                        s.ghn + (size_t)l * ss, h + (size_t)l * h_stride, ca);
 }

@@ -35,6 +35,23 @@ GRU__DEFINE_MAX_HIDDEN(gru__q8_max_hidden, gru_q8_model)
 GRU__DEFINE_MAX_HIDDEN(gru__qi_max_hidden, gru_qi_model)
 #undef GRU__DEFINE_MAX_HIDDEN
 
+/* 1 if a float layer computes the default activations (tanh, sigmoid). */
+static inline int gru__layer_default(const gru_layer *layer)
+{
+    return (layer->activation == 0 || layer->activation == GRU_ACT_TANH) &&
+           (layer->recurrent_activation == 0 || layer->recurrent_activation == GRU_ACT_SIGMOID);
+}
+
+/* 1 if gru_train.h can train the model: GRU layers of default activations
+ * and a single head that is not relu (no pre or post layers). */
+static inline int gru__trainable(const gru_model *model)
+{
+    for (int l = 0; l < model->num_layers; l++)
+        if (!gru__layer_default(&model->layers[l]))
+            return 0;
+    return !model->num_pre && !model->num_post && !(model->has_head && model->head.activation == GRU_ACT_RELU);
+}
+
 /* The largest output size of a float model's pre, head and post layers when
  * it has pre or post layers (their outputs live in the dense scratch), else 0. */
 static inline int gru__max_dense(const gru_model *model)

@@ -106,6 +106,24 @@ static inline float gru__tanh(float x)
  * every target gives the same bits whichever form of gru__max it compiles. */
 static inline float gru__relu(float x) { return gru__max(x, 0.0f); }
 
+/* Keras 2's and ONNX's hard sigmoid, and Keras 3's, as those frameworks
+ * write them (NaN gives 0). */
+static inline float gru__hard_sigmoid(float x) { return gru__min(gru__max(0.2f * x + 0.5f, 0.0f), 1.0f); }
+static inline float gru__hard_sigmoid_keras3(float x)
+{
+    return gru__min(gru__max(x + 3.0f, 0.0f), 6.0f) / 6.0f;
+}
+
+/* A GRU layer's gate (r, z) and candidate (n) activations; `act` is a
+ * constant at every call, so each loop compiles to one of them. */
+GRU__INLINE float gru__gate(int act, float x)
+{
+    return act == GRU_ACT_HARD_SIGMOID          ? gru__hard_sigmoid(x)
+           : act == GRU_ACT_HARD_SIGMOID_KERAS3 ? gru__hard_sigmoid_keras3(x)
+                                                : gru__sigmoid(x);
+}
+GRU__INLINE float gru__candidate(int act, float x) { return act == GRU_ACT_RELU ? gru__relu(x) : gru__tanh(x); }
+
 /* In-place activation of a dense layer over n values. The softmax sum runs
  * in index order so every target adds in the same order. */
 static inline void gru__activate(int activation, float *v, int n)

@@ -151,11 +151,17 @@ static int gru__dense_chain_ok(const gru_dense *d, int n, int in)
     return GRU_OK;
 }
 
-/* The float model's dense layers around the GRUs (the family check has done
- * the GRU layers and the head). Float weights are the caller's: any value
- * computes. */
+/* The float model's GRU activations and dense layers around the GRUs (the
+ * family check has done the rest of the GRU layers and the head). Float
+ * weights are the caller's: any value computes. */
 static int gru__values_ok(const gru_model *model)
 {
+    for (int l = 0; l < model->num_layers; l++) {
+        const int ca = model->layers[l].activation, ga = model->layers[l].recurrent_activation;
+        if (!(ca == 0 || ca == GRU_ACT_TANH || ca == GRU_ACT_RELU) ||
+            !(ga == 0 || ga == GRU_ACT_SIGMOID || ga == GRU_ACT_HARD_SIGMOID || ga == GRU_ACT_HARD_SIGMOID_KERAS3))
+            return GRU_ERR_ACTIVATION;
+    }
     if (model->num_pre < 0 || model->num_pre > GRU_MAX_DENSE || model->num_post < 0 ||
         model->num_post > GRU_MAX_DENSE || (model->num_post > 0 && !model->has_head))
         return GRU_ERR_LAYERS;

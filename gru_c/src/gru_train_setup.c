@@ -85,8 +85,7 @@ int gru_train_init(gru_train *tr, const gru_model *model, int max_batch, int max
     const int status = gru_model_check(model);
     if (status != GRU_OK)
         return status;
-    /* Backpropagation covers the GRU stack and a single non-relu head only. */
-    if (model->num_pre || model->num_post || (model->has_head && model->head.activation == GRU_ACT_RELU))
+    if (!gru__trainable(model)) /* backpropagation covers the default GRU and one head only */
         return GRU_ERR_ARGUMENT;
     if (max_batch < 1 || max_steps < 1 || (return_sequences != 0 && return_sequences != 1))
         return GRU_ERR_ARGUMENT;
