@@ -496,9 +496,8 @@ def gru_config(**changes):
 
 
 @pytest.mark.parametrize("changes,feature", [
-    ({"recurrent_activation": "hard_sigmoid"}, "recurrent_activation='hard_sigmoid'"),
     ({"recurrent_activation": "tanh"}, "recurrent_activation='tanh'"),
-    ({"activation": "relu"}, "activation='relu'"),
+    ({"activation": "elu"}, "activation='elu'"),
     ({"go_backwards": True}, "go_backwards=True"),
     ({"stateful": True}, "stateful=True"),
     ({"return_state": True}, "return_state=True"),
@@ -508,6 +507,28 @@ def test_from_keras_refuses_gru_features(changes, feature, tmp_path):
     need("h5py")
     with pytest.raises(UnsupportedModelError, match=feature):
         pygru.from_keras(mutated_keras(tmp_path, gru_config(**changes)))
+
+
+def test_from_keras_hard_sigmoid_follows_the_files_keras_version(tmp_path):
+    """Keras 3 files mean relu6(x + 3) / 6 (checked against Keras 3's output in
+    the golden case); a file whose metadata says Keras 2 means Keras 2's
+    clip(0.2 x + 0.5, 0, 1), checked against the float64 reference (no Keras 2
+    here to run)."""
+    need("h5py")
+    src = os.path.join(GOLDEN, "keras_hard_sigmoid.keras")
+    assert pygru.from_keras(src).spec.gru_layers[0].recurrent_activation == "hard_sigmoid_keras3"
+    dst = tmp_path / "keras2.keras"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "metadata.json":
+                data = json.dumps(dict(json.loads(data), keras_version="2.15.0")).encode()
+            zout.writestr(item, data)
+    model = pygru.from_keras(dst)
+    assert model.spec.gru_layers[0].recurrent_activation == "hard_sigmoid"
+    x = np.random.default_rng(0).standard_normal((3, 6, 4)).astype(np.float32) * 3
+    want = layered_model(x, model.get_weights(), reference_layers(model.spec))
+    np.testing.assert_allclose(model.predict(x), want, rtol=0, atol=TOL)
 
 
 def test_from_keras_unroll_is_irrelevant(tmp_path):

@@ -138,10 +138,16 @@ def gen_keras(w):
     hid = layers.Dropout(0.2)(layers.Activation("relu")(layers.Dense(5)(inp)))
     out = layers.Activation("softmax")(layers.Dense(2)(layers.GRU(4, reset_after=False)(hid)))
     save(keras.Model(inp, out), "keras_functional_mlp", "keras_functional_mlp.keras", x)
+    # GRU options: hard_sigmoid (Keras 3's relu6(x + 3) / 6 in a Keras 3 file), relu candidates (RNNoise)
+    save(keras.Sequential([keras.Input((None, 4)), layers.GRU(3, recurrent_activation="hard_sigmoid")]),
+         "keras_hard_sigmoid", "keras_hard_sigmoid.keras keras_hard_sigmoid.h5", x)
+    save(keras.Sequential([keras.Input((None, 4)), layers.Dense(6, activation="tanh"),
+                           layers.GRU(5, activation="relu", return_sequences=True),
+                           layers.GRU(4, activation="relu", recurrent_activation="hard_sigmoid",
+                                      reset_after=False),
+                           layers.Dense(2, activation="sigmoid")]),
+         "keras_rnnoise", "keras_rnnoise.keras", x)
     # files pygru must refuse
-    m = keras.Sequential([keras.Input((None, 4)), layers.GRU(3, recurrent_activation="hard_sigmoid")])
-    m.save(w.path("keras_hard_sigmoid.keras"))
-    w.error_case("keras_hard_sigmoid", "keras", "keras_hard_sigmoid.keras", "hard_sigmoid")
     m = keras.Sequential([keras.Input((None, 4)), layers.Bidirectional(layers.GRU(3))])
     m.save(w.path("keras_bidirectional.h5"))
     w.error_case("keras_bidirectional", "keras", "keras_bidirectional.h5", "Bidirectional")

@@ -77,7 +77,8 @@ def build_model(layers, head=None, output_activation=None, return_sequences=Fals
             weights[f"{key}_l{l}"] = as_float32(f"layer {l} {key}", layer[key])
         weights[f"weight_ih_l{l}"] = as_float32(f"layer {l} weight_ih", layer["weight_ih"])
         weights[f"weight_hh_l{l}"] = as_float32(f"layer {l} weight_hh", layer["weight_hh"])
-        specs.append(GRU(H, bool(layer["reset_after"])))
+        specs.append(GRU(H, bool(layer["reset_after"]), layer.get("activation", "tanh"),
+                         layer.get("recurrent_activation", "sigmoid")))
         size_in = H
     _dense_chain(heads, "head" if len(heads) == 1 else "head.", size_in, weights, specs)
     model = GRUModel.from_layers(input_size, specs, return_sequences=return_sequences)

@@ -22,6 +22,7 @@ from ._common import UnsupportedModelError, build_model, check_file, in_file, re
 
 _DENSE_ACTIVATIONS = {"linear": None, None: None, "relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh",
                       "softmax": "softmax"}
+_VERSION_KEY = "__pygru_keras_major__"   # set on the config by the readers
 _NEAREST = "the nearest supported form is Dense layers, GRU layers, then Dense layers"
 _OUT_OF_SCOPE = {
     "Bidirectional": "pygru runs forward GRU layers only",
@@ -47,14 +48,16 @@ def from_keras(path_or_model):
 
     Supported: a Sequential or a chain-shaped Functional model of Dense
     layers (a pre-net, on every time step), GRU layers (``reset_after`` True
-    or False, ``use_bias`` either way, activation ``tanh``,
-    recurrent_activation ``sigmoid``; ``return_sequences`` on the last GRU
+    or False, ``use_bias`` either way, activation ``tanh`` or ``relu``,
+    recurrent_activation ``sigmoid`` or ``hard_sigmoid``: Keras 2's
+    clip(0.2 x + 0.5, 0, 1) or Keras 3's relu6(x + 3) / 6, as the file's
+    keras_version says; ``return_sequences`` on the last GRU
     makes the head run on every step), then Dense layers (a head). Dense
     activations linear, relu, sigmoid, tanh or softmax; an Activation layer
     may follow a linear Dense; TimeDistributed(Dense) is a Dense. Dropout
     layers and the GRU's dropout / recurrent_dropout only act in training and
     are ignored; ``unroll`` does not change the result. Anything else
-    (hard_sigmoid, go_backwards, stateful, return_state, Bidirectional,
+    (go_backwards, stateful, return_state, Bidirectional,
     masking, LSTM, Conv1D, Embedding, attention, skip connections, mixed
     precision) raises UnsupportedModelError naming it.
     """
@@ -64,6 +67,14 @@ def from_keras(path_or_model):
         return in_file(path, lambda: _convert(config, weights))
     config, weights = _read_live(path_or_model)
     return _convert(config, weights)
+
+
+def _major(version, default):
+    """The major version of a "keras_version" string (default if unreadable)."""
+    try:
+        return int(str(version.decode() if isinstance(version, bytes) else version).split(".")[0])
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return default
 
 
 # ---------------------------------------------------------------------- reading
@@ -85,12 +96,15 @@ def _read_file(path):
                 if {"config.json", "model.weights.h5"} <= names:
                     config = json.loads(z.read("config.json").decode("utf-8"))
                     blob = z.read("model.weights.h5")
+                    meta = json.loads(z.read("metadata.json").decode("utf-8")) if "metadata.json" in names else {}
         except (zipfile.BadZipFile, UnicodeDecodeError, ValueError, OSError, EOFError) as exc:
             raise _bad_file(path, exc) from None
         if not {"config.json", "model.weights.h5"} <= names:
             raise _bad_file(path, f"zip without config.json / model.weights.h5: {sorted(names)[:6]}")
         if not isinstance(config, dict):
             raise _bad_file(path, "config.json is not a JSON object")
+        # The .keras format came with Keras 2.13 / 3: its metadata says which.
+        config[_VERSION_KEY] = _major(meta.get("keras_version") if isinstance(meta, dict) else None, 3)
         try:
             with h5py.File(io.BytesIO(blob), "r") as f:
                 return config, _keras3_weights(f, config)
@@ -126,6 +140,7 @@ def _read_legacy(path, f):
         config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
         if not isinstance(config, dict):
             raise ValueError("not a JSON object")
+        config[_VERSION_KEY] = _major(f.attrs.get("keras_version"), 2)
         return config, _legacy_weights(f["model_weights"])
     except (ValueError, KeyError, OSError) as exc:
         raise _bad_file(path, f"model_config / model_weights: {exc}") from None
@@ -179,7 +194,9 @@ def _legacy_weights(g):
 def _read_live(model):
     if not (hasattr(model, "get_config") and hasattr(model, "layers")):
         raise TypeError(f"path_or_model: expected a .keras/.h5 path or a Keras model, got {type(model).__name__}")
-    config = {"class_name": type(model).__name__, "config": model.get_config()}
+    import keras
+    config = {"class_name": type(model).__name__, "config": model.get_config(),
+              _VERSION_KEY: _major(getattr(keras, "__version__", "3"), 3)}
     layers = _layer_list(config)
     by_name = {layer.name: layer for layer in model.layers}
     weights = {}
@@ -219,19 +236,19 @@ def _dtype_name(dtype):
     return dtype
 
 
-def _check_gru(name, c):
+def _check_gru(name, c, keras_major):
+    """(activation, recurrent_activation) of a Keras GRU layer as pygru names
+    them: Keras 2's hard_sigmoid is clip(0.2 x + 0.5, 0, 1), Keras 3's
+    relu6(x + 3) / 6 (the file's keras_version says which)."""
     def fail(feature):
         raise UnsupportedModelError(f"GRU layer {name!r}: {feature} is not supported")
 
     act = c.get("activation", "tanh")
     rec = c.get("recurrent_activation", "sigmoid")
-    if rec == "hard_sigmoid":
-        fail("recurrent_activation='hard_sigmoid' (the Keras 2 default; pygru computes the exact "
-             "sigmoid, so retrain or re-save with recurrent_activation='sigmoid')")
-    if rec != "sigmoid":
-        fail(f"recurrent_activation={rec!r} (only 'sigmoid')")
-    if act != "tanh":
-        fail(f"activation={act!r} (only 'tanh')")
+    if rec not in ("sigmoid", "hard_sigmoid"):
+        fail(f"recurrent_activation={rec!r} (only 'sigmoid' or 'hard_sigmoid')")
+    if act not in ("tanh", "relu"):
+        fail(f"activation={act!r} (only 'tanh' or 'relu')")
     for flag, why in (("go_backwards", "it reads the sequence in reverse"),
                       ("stateful", "pygru's predict starts every sequence from a zero state; use "
                                    "GRUModel.stream() to carry state"),
@@ -241,6 +258,9 @@ def _check_gru(name, c):
             fail(f"{flag}=True ({why})")
     if _dtype_name(c.get("dtype", "float32")) not in (None, "float32"):
         fail(f"dtype policy {_dtype_name(c.get('dtype'))!r} (pygru computes in float32)")
+    if rec == "hard_sigmoid" and keras_major >= 3:
+        rec = "hard_sigmoid_keras3"
+    return act, rec
 
 
 def _gru_weights(name, c, arrays):
@@ -314,12 +334,13 @@ def _convert(config, weights):
         if cls in _IGNORED_LAYERS:
             continue
         if cls == "GRU" and not heads:
-            _check_gru(name, c)
+            acts = _check_gru(name, c, config.get(_VERSION_KEY, 3))
             if layers and not return_sequences:
                 raise ValueError(f"GRU layer {name!r} follows a GRU without return_sequences=True")
             if name not in weights:
                 raise ValueError(f"GRU layer {name!r}: no weights stored for it")
-            layers.append(_gru_weights(name, c, weights[name]))
+            layers.append(dict(_gru_weights(name, c, weights[name]), activation=acts[0],
+                               recurrent_activation=acts[1]))
             return_sequences = bool(c.get("return_sequences", False))
         elif cls == "Dense":
             (heads if layers else pre).append(_dense_weights(name, c, weights))
