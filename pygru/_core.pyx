@@ -101,7 +101,8 @@ cdef class NativeModel:
     """A gru_model descriptor whose packed weights are numpy arrays it owns.
 
     layers: list of (reset_after, weight_ih [3H,I], weight_hh [3H,H], bias_ih [3H], bias_hh [3H]
-            [, activation name, recurrent activation name])
+            [, activation name, recurrent activation name[, reverse, merge]]), one per C layer
+            slot (a bidirectional layer: its forward half, then its reverse half with merge)
     head:   None or (activation name, weight [O,H], bias [O])
     pre:    dense layers before the GRUs, each (activation name, weight [O,I], bias [O])
     post:   further head layers after `head`, in the same form
@@ -130,7 +131,8 @@ cdef class NativeModel:
         self.c.num_layers = len(layers)
         for l, layer in enumerate(layers):
             reset_after, w_ih, w_hh, b_ih, b_hh = layer[:5]
-            acts = layer[5:] or ("tanh", "sigmoid")
+            acts = layer[5:7] or ("tanh", "sigmoid")
+            flags = layer[7:9] or (False, False)
             H = <int>w_hh.shape[1]
             parts = (pack_matrix(w_ih), pack_matrix(w_hh[:2 * H]), pack_matrix(w_hh[2 * H:]),
                      aligned_copy(b_ih),
@@ -146,6 +148,8 @@ cdef class NativeModel:
             self.c.layers[l].b_hh = _ptr(parts[4])
             self.c.layers[l].activation = ACTIVATIONS[acts[0]]
             self.c.layers[l].recurrent_activation = ACTIVATIONS[acts[1]]
+            self.c.layers[l].reverse = 1 if flags[0] else 0
+            self.c.layers[l].merge = 1 if flags[1] else 0
         self.c.has_head = 0
         if head is not None:
             self.c.has_head = 1
@@ -181,16 +185,19 @@ cdef class NativeModel:
             y = np.empty((batch, steps, self.output_size), dtype=np.float32)
         else:
             y = np.empty((batch, self.output_size), dtype=np.float32)
+        cdef size_t need = gru_sequence_scratch_size_for(&self.c, steps)
+        if need > <size_t>(1 << 40):
+            raise MemoryError("a %d-step sequence needs %d floats of scratch for this model's reverse layers"
+                              % (steps, need))
         state = aligned_empty(self.sequence_state_size)
-        scratch = aligned_empty(self.sequence_scratch_size)
+        scratch = aligned_empty(need)
         cdef float *yp = <float *>cnp.PyArray_DATA(<cnp.ndarray>y)
         cdef float *sp = <float *>cnp.PyArray_DATA(<cnp.ndarray>state)
         cdef float *wp = <float *>cnp.PyArray_DATA(<cnp.ndarray>scratch)
         cdef int status
         with nogil:
             status = gru_sequence(&self.c, &xv[0, 0, 0], batch, steps, return_sequences, init,
-                                  sp, <size_t>self.sequence_state_size, wp,
-                                  <size_t>self.sequence_scratch_size, yp)
+                                  sp, <size_t>self.sequence_state_size, wp, need, yp)
         _check(status)
         return y
 

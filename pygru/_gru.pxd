@@ -28,6 +28,8 @@ cdef extern from "gru.h" nogil:
         const float *b_hh
         int activation
         int recurrent_activation
+        int reverse
+        int merge
 
     ctypedef struct gru_dense:
         int input_size
@@ -61,6 +63,7 @@ cdef extern from "gru.h" nogil:
     size_t gru_scratch_size(const gru_model *model)
     size_t gru_sequence_state_size(const gru_model *model)
     size_t gru_sequence_scratch_size(const gru_model *model)
+    size_t gru_sequence_scratch_size_for(const gru_model *model, int steps)
     int gru_stream_init(gru_stream *stream, const gru_model *model, float *state,
                         size_t state_size, float *scratch, size_t scratch_size)
     void gru_stream_reset(gru_stream *stream)

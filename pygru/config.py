@@ -41,6 +41,7 @@ from ._core import MAX_DENSE, MAX_DIM, MAX_LAYERS  # gru.h's limits, as the exte
 
 
 GRU_ACTIVATIONS = ("tanh", "relu")
+DIRECTIONS = ("forward", "reverse", "bidirectional")
 RECURRENT_ACTIVATIONS = ("sigmoid", "hard_sigmoid", "hard_sigmoid_keras3")
 
 
@@ -50,28 +51,43 @@ class GRU:
     False Cho 2014 / ONNX's. activation (n): "tanh" or "relu" (RNNoise, Keras
     activation="relu"); recurrent_activation (r, z): "sigmoid",
     "hard_sigmoid" = clip(0.2 x + 0.5, 0, 1) (Keras 2, ONNX HardSigmoid's
-    defaults) or "hard_sigmoid_keras3" = relu6(x + 3) / 6 (Keras 3)."""
+    defaults) or "hard_sigmoid_keras3" = relu6(x + 3) / 6 (Keras 3).
+    direction: "forward", "reverse" (reads each sequence from its last valid
+    step, as ONNX's direction="reverse" and Keras' go_backwards, whose output
+    sequence is then in reading order: see the importers) or "bidirectional"
+    (both, separate weights, outputs concatenated [forward, reverse]; its
+    reverse weights are weight_ih_l{k}_reverse ..., PyTorch's names, and a
+    "reverse" layer's weights are named so too)."""
     hidden_size: int
     reset_after: bool = True
     activation: str = "tanh"
     recurrent_activation: str = "sigmoid"
+    direction: str = "forward"
 
     @property
     def default(self):
-        return self.activation == "tanh" and self.recurrent_activation == "sigmoid"
+        return self.activation == "tanh" and self.recurrent_activation == "sigmoid" and self.direction == "forward"
 
     @property
     def output_size(self):
-        return self.hidden_size
+        return 2 * self.hidden_size if self.direction == "bidirectional" else self.hidden_size
+
+    @property
+    def suffixes(self):
+        """The weight-name suffix of each direction it runs (C layer slots)."""
+        return {"forward": ("",), "reverse": ("_reverse",), "bidirectional": ("", "_reverse")}[self.direction]
 
     def weight_shapes(self, index, size_in):
-        H = self.hidden_size
-        return {f"weight_ih_l{index}": (3 * H, size_in), f"weight_hh_l{index}": (3 * H, H),
-                f"bias_ih_l{index}": (3 * H,), f"bias_hh_l{index}": (3 * H,)}
+        H, out = self.hidden_size, {}
+        for sfx in self.suffixes:
+            out.update({f"weight_ih_l{index}{sfx}": (3 * H, size_in), f"weight_hh_l{index}{sfx}": (3 * H, H),
+                        f"bias_ih_l{index}{sfx}": (3 * H,), f"bias_hh_l{index}{sfx}": (3 * H,)})
+        return out
 
     def to_dict(self):
         return {"kind": "gru", "hidden_size": self.hidden_size, "reset_after": self.reset_after,
-                "activation": self.activation, "recurrent_activation": self.recurrent_activation}
+                "activation": self.activation, "recurrent_activation": self.recurrent_activation,
+                "direction": self.direction}
 
 
 @dataclass(frozen=True)
@@ -208,7 +224,7 @@ class ModelConfig:
         if odd:
             g = self.gru_layers[odd[0]]
             found = (f"GRU layer {odd[0]} with activation={g.activation!r}, "
-                     f"recurrent_activation={g.recurrent_activation!r}")
+                     f"recurrent_activation={g.recurrent_activation!r}, direction={g.direction!r}")
         elif self.pre_layers:
             found = f"a Dense pre-net of {len(self.pre_layers)} layer(s) before the GRU layers"
         elif len(self.head_layers) > 1:
@@ -222,6 +238,17 @@ class ModelConfig:
     @property
     def hidden_sizes(self):
         return tuple(layer.hidden_size for layer in self.gru_layers)
+
+    @property
+    def state_sizes(self):
+        """The hidden size of each state vector, in the C state's order: one
+        per GRU layer and direction (a bidirectional layer: forward, reverse)."""
+        return tuple(g.hidden_size for g in self.gru_layers for _ in g.suffixes)
+
+    @property
+    def streams(self):
+        """False when a GRU layer reads its sequences backwards (it cannot stream)."""
+        return all(g.direction == "forward" for g in self.gru_layers)
 
     @property
     def reset_after(self):
@@ -305,6 +332,7 @@ def _layer_repr(layer):
     opts += "" if layer.activation == "tanh" else f", activation={layer.activation!r}"
     opts += "" if layer.recurrent_activation == "sigmoid" else \
         f", recurrent_activation={layer.recurrent_activation!r}"
+    opts += "" if layer.direction == "forward" else f", direction={layer.direction!r}"
     return f"GRU({layer.hidden_size}{opts})"
 
 
@@ -322,17 +350,18 @@ def _layers_from_dicts(items):
     out = []
     for i, item in enumerate(items):
         kind = item.get("kind") if isinstance(item, dict) else None
-        keys = {"gru": {"kind", "hidden_size", "reset_after", "activation", "recurrent_activation"},
+        keys = {"gru": {"kind", "hidden_size", "reset_after", "activation", "recurrent_activation", "direction"},
                 "dense": {"kind", "units", "activation"}}
         if kind not in keys or set(item) != keys[kind]:
             raise ValueError(f"layers[{i}]: expected {{'kind': 'gru', 'hidden_size', 'reset_after', 'activation', "
-                             f"'recurrent_activation'}} or {{'kind': 'dense', 'units', 'activation'}}, got "
-                             f"{item!r:.120}")
+                             f"'recurrent_activation', 'direction'}} or {{'kind': 'dense', 'units', 'activation'}}, "
+                             f"got {item!r:.120}")
         if kind == "gru":
             if not isinstance(item["reset_after"], bool):
                 raise ValueError(f"layers[{i}].reset_after: expected a boolean, got {item['reset_after']!r}")
             out.append(GRU(positive_int(f"layers[{i}].hidden_size", item["hidden_size"], MAX_DIM),
-                           item["reset_after"], item["activation"], item["recurrent_activation"]))
+                           item["reset_after"], item["activation"], item["recurrent_activation"],
+                           item["direction"]))
         else:
             out.append(Dense(positive_int(f"layers[{i}].units", item["units"], MAX_DIM), item["activation"]))
     return tuple(out)
@@ -349,6 +378,10 @@ def _check_layers(layers):
     grus = kinds.count("g")
     if not 1 <= grus <= MAX_LAYERS:
         raise ValueError(f"hidden_sizes: expected 1..{MAX_LAYERS} layer sizes, got {grus}")
+    slots = sum(2 if getattr(l, "direction", None) == "bidirectional" else 1 for l in layers if isinstance(l, GRU))
+    if slots > MAX_LAYERS:
+        raise ValueError(f"layers: expected at most {MAX_LAYERS} GRU layers (a bidirectional one counts twice, "
+                         f"as in gru.h's layers[]), got {slots}")
     if "g" in kinds[n_pre:].lstrip("g"):
         raise ValueError(f"layers: expected Dense layers, then GRU layers, then Dense layers; got "
                          f"{'[' + ', '.join(_layer_repr(l) for l in layers) + ']'} (a skip or a GRU "
@@ -362,11 +395,12 @@ def _check_layers(layers):
     for i, layer in enumerate(layers):
         if isinstance(layer, GRU):
             where = f"hidden_sizes[{g}]" if short else f"layers[{i}].hidden_size"
-            for field, allowed in (("activation", GRU_ACTIVATIONS), ("recurrent_activation", RECURRENT_ACTIVATIONS)):
+            for field, allowed in (("activation", GRU_ACTIVATIONS), ("recurrent_activation", RECURRENT_ACTIVATIONS),
+                                   ("direction", DIRECTIONS)):
                 if getattr(layer, field) not in allowed:
                     raise ValueError(f"layers[{i}].{field}: expected one of {allowed}, got {getattr(layer, field)!r}")
             out.append(GRU(positive_int(where, layer.hidden_size, MAX_DIM), bool(layer.reset_after),
-                           layer.activation, layer.recurrent_activation))
+                           layer.activation, layer.recurrent_activation, layer.direction))
             g += 1
         else:
             units = positive_int("output_size" if short else f"layers[{i}].units", layer.units, MAX_DIM)

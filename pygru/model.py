@@ -232,9 +232,10 @@ class GRUModel(ConfiguredModel):
             layers, dense = [], []
             for key, layer, _ in self.spec.named_layers():
                 if isinstance(key, int):
-                    layers.append((layer.reset_after, w[f"weight_ih_l{key}"], w[f"weight_hh_l{key}"],
-                                   w[f"bias_ih_l{key}"], w[f"bias_hh_l{key}"], layer.activation,
-                                   layer.recurrent_activation))
+                    for half, sfx in enumerate(layer.suffixes):
+                        layers.append((layer.reset_after, w[f"weight_ih_l{key}{sfx}"], w[f"weight_hh_l{key}{sfx}"],
+                                       w[f"bias_ih_l{key}{sfx}"], w[f"bias_hh_l{key}{sfx}"], layer.activation,
+                                       layer.recurrent_activation, sfx == "_reverse", half == 1))
                 else:
                     dense.append((layer.activation, w[f"{key}.weight"], w[f"{key}.bias"]))
             n_pre = len(self.spec.pre_layers)
@@ -273,7 +274,10 @@ class GRUModel(ConfiguredModel):
             Y = run_with_lengths(self._native_model().sequence, X, seq, lengths, self.output_dim)
             return Y[0] if single else Y
         h0 = None if initial_state is None else state_array(
-            "initial_state", initial_state, self.hidden_sizes, X.shape[0], single)
+            "initial_state", initial_state, self.spec.state_sizes, X.shape[0], single)
+        if return_state and not self.spec.streams:
+            raise ValueError("return_state: not supported yet for a model with a reverse or bidirectional GRU "
+                             "layer (gru_sequence does not return final states); predict without it")
         if not self.spec.plain:
             if not return_state:
                 Y = run_with_lengths(self._native_model().sequence, X, seq, lengths, self.output_dim, h0)
@@ -282,7 +286,7 @@ class GRUModel(ConfiguredModel):
         else:
             Y, h = run_stateful(self, X, seq, lengths, h0)
         Y = Y[0] if single else Y
-        return (Y, split_state(h, self.hidden_sizes, single)) if return_state else Y
+        return (Y, split_state(h, self.spec.state_sizes, single)) if return_state else Y
 
     def stream(self, initial_state=None):
         """A batch-1 streaming state: `s.step(x)` for x of shape (input_size,)
@@ -290,9 +294,13 @@ class GRUModel(ConfiguredModel):
         the hidden state of all layers concatenated (layer 0 first), readable
         and assignable. initial_state: where it starts (default zeros), as
         predict's for 2-D X: [num_layers, hidden] or a list of [hidden_l]."""
+        if not self.spec.streams:
+            k = next(i for i, g in enumerate(self.spec.gru_layers) if g.direction != "forward")
+            raise ValueError(f"stream: GRU layer {k} is {self.spec.gru_layers[k].direction}: it reads each sequence "
+                             f"from its end, so the model cannot run one step at a time; use predict")
         s = _core.Stream(self._native_model())
         if initial_state is not None:
-            s.state = state_array("initial_state", initial_state, self.hidden_sizes, 1, True)[0]
+            s.state = state_array("initial_state", initial_state, self.spec.state_sizes, 1, True)[0]
         return s
 
     # ------------------------------------------------------------------ training

@@ -74,25 +74,38 @@ def gru_model(x, weights, num_layers, reset_after, output_activation=None, retur
 
 def layered_model(x, weights, layers, return_sequences=False, h0=None):
     """A model given as a list of ("dense", units, activation) and ("gru",
-    hidden, reset_after[, activation, recurrent_activation]) entries: Dense layers before the first GRU run on
-    every step, those after the last GRU on the last step (or every step with
-    return_sequences). Weights named as PyTorch names the submodules `pre`
+    hidden, reset_after[, activation, recurrent_activation[, direction]])
+    entries: Dense layers before the first GRU run on every step, those after
+    the last GRU on the last step (or every step with return_sequences). A
+    reverse GRU runs over the time-reversed sequence (its outputs put back in
+    time order); a bidirectional one concatenates [forward, reverse]; the
+    "last step" of a reverse run is its state after reading step 0 (Keras'
+    return_sequences=False). Weights named as PyTorch names the submodules `pre`
     (nn.Sequential), GRU layers weight_ih_l{k} ..., and `head` (an nn.Linear
-    for one layer, an nn.Sequential for more). h0: None or one (B, H_k)
-    initial state per GRU layer. float64."""
+    for one layer, an nn.Sequential for more). h0: None or one (B, H)
+    initial state per GRU layer and direction (forward first). float64."""
     x = np.asarray(x, np.float64)
     first = min(i for i, layer in enumerate(layers) if layer[0] == "gru")
     last = max(i for i, layer in enumerate(layers) if layer[0] == "gru")
     n_head = len(layers) - last - 1
-    k = 0
+    k = slot = 0
     for i, layer in enumerate(layers):
         if layer[0] == "gru":
-            x = gru_layer(x, weights[f"weight_ih_l{k}"], weights[f"weight_hh_l{k}"],
-                          weights[f"bias_ih_l{k}"], weights[f"bias_hh_l{k}"], layer[2],
-                          None if h0 is None else h0[k], *layer[3:5])
+            direction = layer[5] if len(layer) > 5 else "forward"
+            suffixes = {"forward": [""], "reverse": ["_reverse"], "bidirectional": ["", "_reverse"]}[direction]
+            outs, finals = [], []
+            for sfx in suffixes:
+                xs = x[:, ::-1] if sfx else x
+                o = gru_layer(xs, weights[f"weight_ih_l{k}{sfx}"], weights[f"weight_hh_l{k}{sfx}"],
+                              weights[f"bias_ih_l{k}{sfx}"], weights[f"bias_hh_l{k}{sfx}"], layer[2],
+                              None if h0 is None else h0[slot], *layer[3:5])
+                slot += 1
+                finals.append(o[:, -1])
+                outs.append(o[:, ::-1] if sfx else o)
+            x = np.concatenate(outs, axis=-1)
             k += 1
             if i == last and not return_sequences:
-                x = x[:, -1]
+                x = np.concatenate(finals, axis=-1)
             continue
         if i < first:
             name = f"pre.{i}"
@@ -105,6 +118,6 @@ def layered_model(x, weights, layers, return_sequences=False, h0=None):
 
 def reference_layers(spec):
     """A pygru ModelConfig's layer list in layered_model's form (structure only)."""
-    return [("gru", layer.hidden_size, layer.reset_after, layer.activation, layer.recurrent_activation)
-            if hasattr(layer, "hidden_size")
+    return [("gru", layer.hidden_size, layer.reset_after, layer.activation, layer.recurrent_activation,
+             layer.direction) if hasattr(layer, "hidden_size")
             else ("dense", layer.units, layer.activation) for layer in spec.layers]

@@ -223,15 +223,31 @@ def test_from_torch_head_as_dict_and_float64():
 # ---------------------------------------------------------------------- PyTorch, errors
 
 
-def test_from_torch_refuses_bidirectional():
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_from_torch_bidirectional_matches_packed_sequences(num_layers):
+    """Bidirectional nn.GRU (now supported): per-step outputs match torch on
+    packed sequences (the reverse direction starts at each sequence's own last
+    valid step), the last step is torch's h_n halves, from the module and its
+    state dict, and to_torch gives the module back."""
     need_torch()
     import torch
 
-    gru = torch.nn.GRU(3, 4, bidirectional=True)
-    with pytest.raises(UnsupportedModelError, match="bidirectional"):
-        pygru.from_torch(gru)
-    with pytest.raises(UnsupportedModelError, match="bidirectional"):
-        pygru.from_torch(gru.state_dict())
+    torch.manual_seed(num_layers)
+    gru = torch.nn.GRU(3, 4, num_layers=num_layers, batch_first=True, bidirectional=True)
+    x = torch.randn(5, 7, 3)
+    lengths = [7, 2, 1, 5, 7]
+    with torch.no_grad():
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, h_n = gru(packed)
+        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=7)
+    seq = pygru.from_torch(gru, return_sequences=True).predict(x.numpy(), lengths=lengths)
+    for b, L in enumerate(lengths):
+        np.testing.assert_allclose(seq[b, :L], out[b, :L].numpy(), rtol=0, atol=TOL)
+    last = pygru.from_torch(gru.state_dict()).predict(x.numpy(), lengths=lengths)
+    np.testing.assert_allclose(last, torch.cat([h_n[-2], h_n[-1]], -1).numpy(), rtol=0, atol=TOL)
+    model = pygru.from_torch(gru)
+    with torch.no_grad():
+        np.testing.assert_allclose(model.to_torch()(x).numpy(), model.predict(x.numpy()), rtol=0, atol=TOL)
 
 
 def test_from_torch_refuses_other_modules_and_features():

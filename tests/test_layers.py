@@ -179,7 +179,7 @@ def test_save_load_and_pickle_round_trip(tmp_path):
 
 def gru_entry(**changes):
     return dict({"kind": "gru", "hidden_size": 2, "reset_after": True, "activation": "tanh",
-                 "recurrent_activation": "sigmoid"}, **changes)
+                 "recurrent_activation": "sigmoid", "direction": "forward"}, **changes)
 
 
 @pytest.mark.parametrize("config, match", [

@@ -64,7 +64,9 @@ typedef enum gru_status {
     GRU_ERR_BUFFER = -5,         /* a caller buffer is smaller than its size query says */
     GRU_ERR_ACTIVATION = -6,     /* unknown activation or flag value */
     GRU_ERR_CHECKSUM = -7,       /* weights do not match their recorded checksum */
-    GRU_ERR_ARGUMENT = -8        /* any other invalid argument (e.g. steps < 1) */
+    GRU_ERR_ARGUMENT = -8,       /* any other invalid argument (e.g. steps < 1) */
+    GRU_ERR_STREAM = -9          /* a layer runs backwards in time: the model cannot stream
+                                    (gru_stream_init); run it with gru_sequence */
 } gru_status;
 
 /* Short, static, human-readable text for a status code. */
@@ -133,6 +135,11 @@ typedef struct gru_layer {
     const float *b_hh;             /* [3H] */
     int activation;                /* n: 0 or GRU_ACT_TANH; GRU_ACT_RELU (RNNoise) */
     int recurrent_activation;      /* r, z: 0 or GRU_ACT_SIGMOID; GRU_ACT_HARD_SIGMOID(_KERAS3) */
+    int reverse;                   /* 1: reads each sequence from its last step to its first */
+    int merge;                     /* 1: the reverse half of a bidirectional layer (reverse = 1,
+                                      after a forward layer): reads that layer's input, and its h
+                                      follows that layer's h in the state and in the output
+                                      ([forward, reverse], hidden sizes added) */
 } gru_layer;
 
 /* Dense layer y = activation(W x + b). */
@@ -217,6 +224,15 @@ size_t gru_scratch_size(const gru_model *model);
 /* Buffers for gru_sequence: GRU_SEQUENCE_LANES times the streaming sizes. */
 size_t gru_sequence_state_size(const gru_model *model);
 size_t gru_sequence_scratch_size(const gru_model *model);
+/* Scratch gru_sequence needs for `steps` steps: gru_sequence_scratch_size for
+ * a model without reverse layers; for one with, gru_scratch_size plus two
+ * [steps][W] buffers (it runs each sequence one layer at a time over all its
+ * steps), W the largest of the first GRU layer's input size and the GRU
+ * layers' output sizes (a bidirectional pair's is the sum). SIZE_MAX if that
+ * does not fit in size_t. GRU_SEQUENCE_REVERSE_SCRATCH_SIZE is its macro. */
+size_t gru_sequence_scratch_size_for(const gru_model *model, int steps);
+#define GRU_SEQUENCE_REVERSE_SCRATCH_SIZE(max_hidden, output_size, max_dense, steps, width) \
+    (GRU_MODEL_SCRATCH_SIZE(max_hidden, output_size, max_dense) + 2 * (size_t)(steps) * (size_t)(width))
 #define GRU_SEQUENCE_STATE_SIZE(total_hidden) (GRU_SEQUENCE_LANES * GRU_STATE_SIZE(total_hidden))
 #define GRU_SEQUENCE_SCRATCH_SIZE(max_hidden, output_size) \
     (GRU_SEQUENCE_LANES * GRU_SCRATCH_SIZE(max_hidden, output_size))
@@ -233,8 +249,8 @@ typedef struct gru_stream {
 } gru_stream;
 
 /* Check the model and the buffer sizes (in floats), wire the pointers and zero
- * the state. Returns GRU_OK or a negative gru_status; on error `stream` is left
- * untouched. */
+ * the state. Returns GRU_OK or a negative gru_status (GRU_ERR_STREAM for a
+ * model with a reverse layer); on error `stream` is left untouched. */
 int gru_stream_init(gru_stream *stream, const gru_model *model, float *state,
                     size_t state_size, float *scratch, size_t scratch_size);
 
@@ -248,13 +264,17 @@ void gru_stream_step(gru_stream *stream, const float *x, float *y);
 /* ---------------------------------------------------------------- sequences */
 
 /* Run `batch` independent sequences of `steps` time steps each. The results
- * are bit-identical to running each sequence through gru_stream_step.
+ * are bit-identical to running each sequence through gru_stream_step (for
+ * models that can stream).
  *   x:      [batch][steps][input_size]
  *   y:      [batch][steps][output_size] if return_sequences, else [batch][output_size]
  *   state:  gru_sequence_state_size floats (working state); every sequence
  *           starts from h = 0 when `initial_state` is NULL, otherwise from
  *           initial_state ([batch][gru_state_size]).
- *   scratch: gru_sequence_scratch_size floats.
+ *   scratch: gru_sequence_scratch_size_for(model, steps) floats.
+ * Without return_sequences, the head reads the last GRU layer's final state:
+ * for a reverse layer, h after reading the first step (Keras'
+ * return_sequences=False; PyTorch's out[:, -1] is its h after one step).
  * Returns GRU_OK or a negative gru_status (the model is checked). */
 int gru_sequence(const gru_model *model, const float *x, int batch, int steps,
                  int return_sequences, const float *initial_state, float *state,

@@ -14,6 +14,13 @@ static void gru__layer_step(const gru_layer *layer, const float *x, size_t x_str
                             size_t h_stride, gru__scratch s, int lanes);
 static void gru__layer_step_act(const gru_layer *layer, float *h, size_t h_stride, gru__scratch s,
                                 int lanes);
+static void gru__sequence_passes(const gru_model *model, const float *x, int batch, int steps,
+                                 int return_sequences, const float *initial_state, float *state,
+                                 float *scratch, float *y);
+static const float *gru__pre_net(const gru_model *model, const float *x, size_t *stride,
+                                 gru__scratch s, int lanes);
+static const float *gru__head(const gru_model *model, const float *input, size_t *stride,
+                              gru__scratch s, int lanes);
 
 /* The model step of one sequence (gru_stream_step, and the rest of a batch). */
 static void gru__stream_step(const gru_model *model, float *state, float *scratch,
@@ -32,6 +39,8 @@ int gru_stream_init(gru_stream *stream, const gru_model *model, float *state,
     const int status = gru_model_check(model);
     if (status != GRU_OK)
         return status;
+    if (gru__has_reverse(model))
+        return GRU_ERR_STREAM;
     if (state_size < gru_state_size(model) || scratch_size < gru_scratch_size(model))
         return GRU_ERR_BUFFER;
     stream->model = model;
@@ -73,10 +82,34 @@ int gru_sequence(const gru_model *model, const float *x, int batch, int steps,
     if (batch < 1 || steps < 1 || (return_sequences != 0 && return_sequences != 1))
         return GRU_ERR_ARGUMENT;
     if (state_size < gru_sequence_state_size(model) ||
-        scratch_size < gru_sequence_scratch_size(model))
+        scratch_size < gru_sequence_scratch_size_for(model, steps))
         return GRU_ERR_BUFFER;
-    gru__sequence(model, x, batch, steps, return_sequences, initial_state, state, scratch, y);
+    if (gru__has_reverse(model))
+        gru__sequence_passes(model, x, batch, steps, return_sequences, initial_state, state, scratch, y);
+    else
+        gru__sequence(model, x, batch, steps, return_sequences, initial_state, state, scratch, y);
     return GRU_OK;
+}
+
+/* W of gru_sequence_scratch_size_for. */
+static size_t gru__pass_width(const gru_model *model)
+{
+    size_t width = (size_t)model->layers[0].input_size;
+    for (int l = 1; l <= model->num_layers; l++)
+        if ((size_t)gru__expected_input(model, l) > width)
+            width = (size_t)gru__expected_input(model, l);
+    return width;
+}
+
+size_t gru_sequence_scratch_size_for(const gru_model *model, int steps)
+{
+    if (!gru__has_reverse(model))
+        return gru_sequence_scratch_size(model);
+    const size_t base = gru_scratch_size(model), width = gru__pass_width(model);
+    const size_t T = steps < 1 ? 1 : (size_t)steps;
+    if (T > (SIZE_MAX - base) / (2 * width))
+        return SIZE_MAX;
+    return base + 2 * T * width;
 }
 
 /* ---------------------------------------------------------------- sequences */
@@ -161,14 +194,8 @@ static void gru__model_step(const gru_model *model, float *state, size_t state_s
     const int out_size = gru_model_output_size(model);
     const gru__scratch s = gru__scratch_split_dense(scratch, gru__max_hidden(model), out_size,
                                                     gru__max_dense(model));
-    const float *input = x;
     size_t input_stride = x_stride;
-    int turn = 0;
-    for (int l = 0; l < model->num_pre; l++, turn ^= 1) {
-        gru__dense_step(&model->pre[l], input, input_stride, s.d[turn], s.stride, lanes);
-        input = s.d[turn];
-        input_stride = s.stride;
-    }
+    const float *input = gru__pre_net(model, x, &input_stride, s, lanes);
     float *h = state;
     for (int l = 0; l < model->num_layers; l++) {
         gru__layer_step(&model->layers[l], input, input_stride, h, state_stride, s, lanes);
@@ -177,18 +204,97 @@ static void gru__model_step(const gru_model *model, float *state, size_t state_s
         h += model->layers[l].hidden_size;
     }
     /* `input` is now the last layer's h. */
-    if (model->has_head) {
-        for (int l = -1; l < model->num_post; l++, turn ^= 1) {
-            float *out = l == model->num_post - 1 ? s.out : s.d[turn];
-            gru__dense_step(l < 0 ? &model->head : &model->post[l], input, input_stride, out,
-                            s.stride, lanes);
-            input = out;
-            input_stride = s.stride;
-        }
-    }
+    input = gru__head(model, input, &input_stride, s, lanes);
     for (int l = 0; l < lanes; l++)
         memcpy(y + (size_t)l * y_stride, input + (size_t)l * input_stride,
                (size_t)out_size * sizeof *y);
+}
+
+/* The pre-net on x (lanes `*stride` apart); returns where its output is and
+ * sets *stride to its lanes' distance (x itself without a pre-net). */
+static const float *gru__pre_net(const gru_model *model, const float *x, size_t *stride,
+                                 gru__scratch s, int lanes)
+{
+    for (int l = 0; l < model->num_pre; l++) {
+        gru__dense_step(&model->pre[l], x, *stride, s.d[l & 1], s.stride, lanes);
+        x = s.d[l & 1];
+        *stride = s.stride;
+    }
+    return x;
+}
+
+/* The head on the last GRU output, in the same way; the last head layer
+ * writes s.out. */
+static const float *gru__head(const gru_model *model, const float *input, size_t *stride,
+                              gru__scratch s, int lanes)
+{
+    if (!model->has_head)
+        return input;
+    for (int l = -1; l < model->num_post; l++) {
+        float *out = l == model->num_post - 1 ? s.out : s.d[(l + 1) & 1];
+        gru__dense_step(l < 0 ? &model->head : &model->post[l], input, *stride, out, s.stride, lanes);
+        input = out;
+        *stride = s.stride;
+    }
+    return input;
+}
+
+/* ---------------------------------------------------------------- layer by layer */
+
+/* gru_sequence for models with a reverse layer, one sequence at a time: the
+ * pre-net on every step into buffer a ([T][W]), then each GRU layer (or
+ * bidirectional pair) over all steps, forward or backward, its h into
+ * buffer b at each step's row (the reverse half beside the forward one),
+ * then a and b swap; the head on every row (return_sequences) or on the last
+ * layer's final states. */
+static void gru__sequence_passes(const gru_model *model, const float *x, int batch, int steps,
+                                 int return_sequences, const float *initial_state, float *state,
+                                 float *scratch, float *y)
+{
+    const size_t n_state = gru_state_size(model), W = gru__pass_width(model), T = (size_t)steps;
+    const size_t n_in = (size_t)gru_model_input_size(model), n_out = (size_t)gru_model_output_size(model);
+    const gru__scratch s = gru__scratch_split_dense(scratch, gru__max_hidden(model), (int)n_out,
+                                                    gru__max_dense(model));
+    float *a = scratch + gru_scratch_size(model), *b = a + T * W;
+    for (size_t q = 0; q < (size_t)batch; q++) {
+        if (initial_state)
+            memcpy(state, initial_state + q * n_state, n_state * sizeof *state);
+        else
+            memset(state, 0, n_state * sizeof *state);
+        const size_t width0 = (size_t)model->layers[0].input_size;
+        for (size_t t = 0; t < T; t++) {
+            size_t stride = 0;
+            memcpy(a + t * W, gru__pre_net(model, x + (q * T + t) * n_in, &stride, s, 1),
+                   width0 * sizeof *a);
+        }
+        float *h = state;
+        size_t column = 0;
+        for (int l = 0; l < model->num_layers; l++) {
+            const gru_layer *layer = &model->layers[l];
+            const size_t H = (size_t)layer->hidden_size;
+            column = layer->merge ? column + (size_t)model->layers[l - 1].hidden_size : 0;
+            for (size_t i = 0; i < T; i++) {
+                const size_t t = layer->reverse ? T - 1 - i : i;
+                gru__layer_step(layer, a + t * W, 0, h, 0, s, 1);
+                memcpy(b + t * W + column, h, H * sizeof *h);
+            }
+            h += H;
+            if (l + 1 == model->num_layers || !model->layers[l + 1].merge) {
+                float *swap = a;
+                a = b;
+                b = swap;
+            }
+        }
+        /* The last layer (or pair)'s final states end the state: its output
+         * without return_sequences. */
+        const size_t top = (size_t)gru__expected_input(model, model->num_layers);
+        for (size_t t = return_sequences ? 0 : T - 1; t < T; t++) {
+            size_t stride = 0;
+            const float *in = return_sequences ? a + t * W : h - top;
+            memcpy(return_sequences ? y + (q * T + t) * n_out : y + q * n_out,
+                   gru__head(model, in, &stride, s, 1), n_out * sizeof *y);
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- layer step */

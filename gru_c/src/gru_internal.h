@@ -35,6 +35,27 @@ GRU__DEFINE_MAX_HIDDEN(gru__q8_max_hidden, gru_q8_model)
 GRU__DEFINE_MAX_HIDDEN(gru__qi_max_hidden, gru_qi_model)
 #undef GRU__DEFINE_MAX_HIDDEN
 
+/* The input size layer l of a float model reads (l = num_layers: what the
+ * head reads): the previous layer's hidden size; the reverse half of a
+ * bidirectional pair reads its partner's input; the layer after a pair reads
+ * both halves' h. Trusts 1 <= l <= num_layers and the merge flags. */
+static inline int gru__expected_input(const gru_model *model, int l)
+{
+    const gru_layer *prev = &model->layers[l - 1];
+    if (l < model->num_layers && model->layers[l].merge)
+        return prev->input_size;
+    return prev->merge && l >= 2 ? prev->hidden_size + model->layers[l - 2].hidden_size : prev->hidden_size;
+}
+
+/* 1 if a float model has a layer that reads its sequences backwards. */
+static inline int gru__has_reverse(const gru_model *model)
+{
+    for (int l = 0; l < model->num_layers; l++)
+        if (model->layers[l].reverse)
+            return 1;
+    return 0;
+}
+
 /* 1 if a float layer computes the default activations (tanh, sigmoid). */
 static inline int gru__layer_default(const gru_layer *layer)
 {
@@ -42,12 +63,12 @@ static inline int gru__layer_default(const gru_layer *layer)
            (layer->recurrent_activation == 0 || layer->recurrent_activation == GRU_ACT_SIGMOID);
 }
 
-/* 1 if gru_train.h can train the model: GRU layers of default activations
- * and a single head that is not relu (no pre or post layers). */
+/* 1 if gru_train.h can train the model: forward GRU layers of default
+ * activations and a single head that is not relu (no pre or post layers). */
 static inline int gru__trainable(const gru_model *model)
 {
     for (int l = 0; l < model->num_layers; l++)
-        if (!gru__layer_default(&model->layers[l]))
+        if (!gru__layer_default(&model->layers[l]) || model->layers[l].reverse || model->layers[l].merge)
             return 0;
     return !model->num_pre && !model->num_post && !(model->has_head && model->head.activation == GRU_ACT_RELU);
 }

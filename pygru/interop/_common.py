@@ -47,7 +47,9 @@ def build_model(layers, head=None, output_activation=None, return_sequences=Fals
     """A GRUModel from canonical weights.
 
     layers: list of dicts with weight_ih [3H, I], weight_hh [3H, H], bias_ih [3H],
-            bias_hh [3H] (gate order r, z, n) and reset_after (bool).
+            bias_hh [3H] (gate order r, z, n) and reset_after (bool); optionally
+            activation, recurrent_activation, direction (pygru.config.GRU's) and,
+            for a bidirectional layer, "reverse": the reverse half's four arrays.
     head:   None or (weight [O, H], bias [O]), with `output_activation`.
     pre:    Dense layers before the GRUs, each (weight [O, I], bias [O], activation).
     post:   further head layers after `head`, in the same form.
@@ -70,16 +72,20 @@ def build_model(layers, head=None, output_activation=None, return_sequences=Fals
     input_size = pre[0][0].shape[1] if pre else size_in
     for l, layer in enumerate(layers):
         H = layer["weight_hh"].shape[1]
-        expect_shape(f"layer {l} weight_ih", layer["weight_ih"], (3 * H, size_in))
-        expect_shape(f"layer {l} weight_hh", layer["weight_hh"], (3 * H, H))
-        for key in ("bias_ih", "bias_hh"):
-            expect_shape(f"layer {l} {key}", layer[key], (3 * H,))
-            weights[f"{key}_l{l}"] = as_float32(f"layer {l} {key}", layer[key])
-        weights[f"weight_ih_l{l}"] = as_float32(f"layer {l} weight_ih", layer["weight_ih"])
-        weights[f"weight_hh_l{l}"] = as_float32(f"layer {l} weight_hh", layer["weight_hh"])
-        specs.append(GRU(H, bool(layer["reset_after"]), layer.get("activation", "tanh"),
-                         layer.get("recurrent_activation", "sigmoid")))
-        size_in = H
+        spec = GRU(H, bool(layer["reset_after"]), layer.get("activation", "tanh"),
+                   layer.get("recurrent_activation", "sigmoid"), layer.get("direction", "forward"))
+        for sfx in spec.suffixes:
+            # a bidirectional layer's reverse half comes as layer["reverse"], a dict of the same keys
+            half = layer["reverse"] if sfx and spec.direction == "bidirectional" else layer
+            name = f"layer {l}{' reverse' if sfx else ''}"
+            expect_shape(f"{name} weight_ih", half["weight_ih"], (3 * H, size_in))
+            expect_shape(f"{name} weight_hh", half["weight_hh"], (3 * H, H))
+            for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                if key.startswith("bias"):
+                    expect_shape(f"{name} {key}", half[key], (3 * H,))
+                weights[f"{key}_l{l}{sfx}"] = as_float32(f"{name} {key}", half[key])
+        specs.append(spec)
+        size_in = spec.output_size
     _dense_chain(heads, "head" if len(heads) == 1 else "head.", size_in, weights, specs)
     model = GRUModel.from_layers(input_size, specs, return_sequences=return_sequences)
     model.set_weights(weights)

@@ -35,8 +35,12 @@ def from_torch(obj, head=None, output_activation=None, return_sequences=False):
 
     Dropout is ignored (it only acts in training). PyTorch's GRU is the
     reset_after variant, so every imported layer has reset_after=True.
-    Bidirectional GRUs, ``proj_size`` weights and non-floating-point weights
-    raise UnsupportedModelError (a ValueError) naming the feature.
+    A bidirectional GRU becomes bidirectional layers (weights *_reverse);
+    without return_sequences the model then returns [forward h at the last
+    step, reverse h after reading the first] (torch's h_n halves, Keras'
+    convention), not torch's out[:, -1]. ``proj_size`` weights and
+    non-floating-point weights raise UnsupportedModelError (a ValueError)
+    naming the feature.
     """
     if isinstance(obj, (list, tuple)) or type(obj).__name__ in ("Sequential", "ModuleList"):
         if head is not None or output_activation is not None:
@@ -158,8 +162,6 @@ def _state_dict(obj):
             raise UnsupportedModelError(
                 f"obj: expected an nn.GRU, got {type(obj).__name__}; for a model that wraps a GRU pass "
                 "model.state_dict() with head='<name of its nn.Linear>'")
-        if obj.bidirectional:
-            raise UnsupportedModelError("obj: bidirectional GRUs are not supported (pygru runs forward only)")
         if getattr(obj, "proj_size", 0):
             raise UnsupportedModelError(f"obj: proj_size={obj.proj_size} is not supported")
         state, source = obj.state_dict(), "nn.GRU"
@@ -187,31 +189,39 @@ def _gru_layers(state, source):
         raise UnsupportedModelError(f"{source}: several GRUs found (key prefixes {starts}); pass one")
     p = starts[0]
     for k in state:
-        if k.startswith(p) and k.endswith("_reverse"):
-            raise UnsupportedModelError(f"{source}: bidirectional GRUs are not supported ({k!r})")
         if k.startswith(p + "weight_hr_l"):
             raise UnsupportedModelError(f"{source}: proj_size is not supported ({k!r})")
     layers, used = [], set()
     while f"{p}weight_ih_l{len(layers)}" in state:
         l = len(layers)
-        names = {key: f"{p}{key}_l{l}" for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-        for key in ("weight_ih", "weight_hh"):
-            if names[key] not in state:
-                raise ValueError(f"{source}: expected {names[key]!r} beside {names['weight_ih']!r}, got no "
-                                 f"{names[key]!r}")
-        w_hh = as_float32(names["weight_hh"], state[names["weight_hh"]])
-        if w_hh.ndim != 2 or w_hh.shape[0] % 3:
-            raise ValueError(f"{names['weight_hh']}: expected shape (3H, H), got {w_hh.shape}")
-        has_bias = [names[key] in state for key in ("bias_ih", "bias_hh")]
-        if any(has_bias) and not all(has_bias):
-            raise ValueError(f"{source}: layer {l} has only one of bias_ih / bias_hh")
-        zeros = np.zeros(w_hh.shape[0], np.float32)  # nn.GRU(bias=False): exactly zero biases
-        layer = {"weight_ih": as_float32(names["weight_ih"], state[names["weight_ih"]]), "weight_hh": w_hh,
-                 "bias_ih": state[names["bias_ih"]] if all(has_bias) else zeros,
-                 "bias_hh": state[names["bias_hh"]] if all(has_bias) else zeros, "reset_after": True}
+        layer, names = _gru_half(state, source, p, l, "")
+        used |= names
+        if f"{p}weight_ih_l{l}_reverse" in state:     # nn.GRU(bidirectional=True)
+            layer["reverse"], names = _gru_half(state, source, p, l, "_reverse")
+            layer["direction"] = "bidirectional"
+            used |= names
         layers.append(layer)
-        used |= {n for n in names.values() if n in state}
     return layers, used
+
+
+def _gru_half(state, source, p, l, sfx):
+    """(canonical weights of layer l's direction `sfx`, the keys used)."""
+    names = {key: f"{p}{key}_l{l}{sfx}" for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    for key in ("weight_ih", "weight_hh"):
+        if names[key] not in state:
+            raise ValueError(f"{source}: expected {names[key]!r} beside {names['weight_ih']!r}, got no "
+                             f"{names[key]!r}")
+    w_hh = as_float32(names["weight_hh"], state[names["weight_hh"]])
+    if w_hh.ndim != 2 or w_hh.shape[0] % 3:
+        raise ValueError(f"{names['weight_hh']}: expected shape (3H, H), got {w_hh.shape}")
+    has_bias = [names[key] in state for key in ("bias_ih", "bias_hh")]
+    if any(has_bias) and not all(has_bias):
+        raise ValueError(f"{source}: layer {l} has only one of bias_ih / bias_hh")
+    zeros = np.zeros(w_hh.shape[0], np.float32)  # nn.GRU(bias=False): exactly zero biases
+    layer = {"weight_ih": as_float32(names["weight_ih"], state[names["weight_ih"]]), "weight_hh": w_hh,
+             "bias_ih": state[names["bias_ih"]] if all(has_bias) else zeros,
+             "bias_hh": state[names["bias_hh"]] if all(has_bias) else zeros, "reset_after": True}
+    return layer, {n for n in names.values() if n in state}
 
 
 def _head_weights(head, state, source):
@@ -261,17 +271,25 @@ def to_torch(model):
         raise UnsupportedModelError(
             f"model: layers {bad} use reset_after=False (the Cho 2014 GRU, r applied before W_hn); "
             "torch.nn.GRU only computes reset_after=True, so it cannot run this model (use to_onnx instead)")
+    odd = [(l, g) for l, g in enumerate(model.spec.gru_layers)
+           if not g.default and (g.activation, g.recurrent_activation, g.direction) != ("tanh", "sigmoid", "bidirectional")]
+    if odd:
+        l, g = odd[0]
+        raise UnsupportedModelError(
+            f"model: GRU layer {l} (activation={g.activation!r}, recurrent_activation={g.recurrent_activation!r}, "
+            f"direction={g.direction!r}): torch.nn.GRU computes tanh and sigmoid, forward or bidirectional only")
     w = model.get_weights()
-    sizes = model.hidden_sizes
-    uniform = len(set(sizes)) == 1
-    if uniform:
-        grus = [torch.nn.GRU(model.spec.layer_input_sizes[0], sizes[0], num_layers=len(sizes), batch_first=True)]
+    sizes, grus_spec = model.hidden_sizes, model.spec.gru_layers
+    bidir = [g.direction == "bidirectional" for g in grus_spec]
+    if len(set(sizes)) == 1 and len(set(bidir)) == 1:
+        grus = [torch.nn.GRU(model.spec.layer_input_sizes[0], sizes[0], num_layers=len(sizes), batch_first=True,
+                             bidirectional=bidir[0])]
         renames = [{k: k for k in w if k.startswith(("weight_", "bias_"))}]
     else:
         ins = model.spec.layer_input_sizes
-        grus = [torch.nn.GRU(i, h, batch_first=True) for i, h in zip(ins, sizes)]
-        renames = [{f"{n}_l0": f"{n}_l{l}" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-                   for l in range(len(sizes))]
+        grus = [torch.nn.GRU(i, h, batch_first=True, bidirectional=b) for i, h, b in zip(ins, sizes, bidir)]
+        renames = [{f"{n}_l0{sfx}": f"{n}_l{l}{sfx}" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+                    for sfx in g.suffixes} for l, g in enumerate(grus_spec)]
     for gru, names in zip(grus, renames):
         gru.load_state_dict({dst: torch.from_numpy(w[src]) for dst, src in names.items()})
     spec = model.spec
@@ -332,9 +350,10 @@ def _module_class():
                 if self.pre is not None:
                     x = self.pre(x)
                 for gru in ([self.gru] if hasattr(self, "gru") else self.grus):
-                    x, _ = gru(x)
+                    x, h_n = gru(x)
                 if not self.return_sequences:
-                    x = x[:, -1]
+                    # a bidirectional top layer: its two final states (pygru's, Keras' last step)
+                    x = torch.cat([h_n[-2], h_n[-1]], dim=-1) if gru.bidirectional else x[:, -1]
                 if self.head is not None:
                     x = self.head(x)
                 if self.activation == "sigmoid":
