@@ -95,8 +95,19 @@ def test_host_program_matches_python_and_reference(inference_case):
     np.testing.assert_allclose(c["host"].view(np.float32), ref, rtol=0, atol=2e-6)
 
 
-def test_layered_host_program_matches_python_and_reference(layered_case):
-    c = layered_case
+@pytest.fixture(scope="module")
+def bidir_case(tmp_path_factory):
+    """Dense -> GRU -> bidirectional GRU -> MLP: gru_sequence on the target
+    (the model cannot stream)."""
+    model = GRUModel.from_layers(7, [pygru.Dense(12, "tanh"), pygru.GRU(17),
+                                     pygru.GRU(9, direction="bidirectional"), pygru.Dense(11, "relu"),
+                                     pygru.Dense(4, "softmax")], return_sequences=True, seed=20261208)
+    return firmware_case(tmp_path_factory, model, "firmware_bidir")
+
+
+@pytest.mark.parametrize("case", ["layered_case", "bidir_case"])
+def test_layered_host_program_matches_python_and_reference(case, request):
+    c = request.getfixturevalue(case)
     assert np.array_equal(c["host"], c["python"]), describe_mismatch(c["host"], c["python"])
     model = c["model"]
     ref = reference.layered_model(c["x"][None], model.get_weights(), reference.reference_layers(model.spec),
@@ -105,7 +116,7 @@ def test_layered_host_program_matches_python_and_reference(layered_case):
 
 
 @pytest.mark.parametrize("target", sorted(fwbuild.TARGETS))
-@pytest.mark.parametrize("case", ["inference_case", "layered_case"])
+@pytest.mark.parametrize("case", ["inference_case", "layered_case", "bidir_case"])
 def test_target_inference_bit_identical(target, case, runtime_lib, request):
     require_target(target)
     c = request.getfixturevalue(case)
