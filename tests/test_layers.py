@@ -32,7 +32,8 @@ def dense_st(max_units=24):
 def layer_lists(draw):
     pre = draw(st.lists(dense_st(), max_size=3))
     grus = draw(st.lists(st.builds(GRU, st.integers(1, 20), st.booleans(), st.sampled_from(["tanh", "relu"]),
-                                   st.sampled_from(["sigmoid", "hard_sigmoid", "hard_sigmoid_keras3"])),
+                                   st.sampled_from(["sigmoid", "hard_sigmoid", "hard_sigmoid_keras3"]),
+                                   st.sampled_from(["forward", "forward", "reverse", "bidirectional"])),
                          min_size=1, max_size=3))
     head = draw(st.lists(dense_st(), max_size=4))
     return pre + grus + head
@@ -318,3 +319,59 @@ def test_from_torch_module_list_refusals():
         pygru.from_torch([torch.nn.GRU(3, 4)], head=torch.nn.Linear(4, 2))
     with pytest.raises(ValueError, match="expected shape"):
         pygru.from_torch([torch.nn.Linear(3, 5), torch.nn.GRU(4, 4)])
+
+
+# ---------------------------------------------------------------------- reverse and bidirectional
+
+
+def bidir_model(seq=False, seed=0):
+    return pygru.GRUModel.from_layers(4, [Dense(6, "tanh"), GRU(5, direction="bidirectional"),
+                                          GRU(3, reset_after=False, direction="reverse"), Dense(2)],
+                                      return_sequences=seq, seed=seed)
+
+
+def test_bidirectional_initial_state_matches_torch_h0():
+    torch = require_module("torch")
+    torch.manual_seed(1)
+    gru = torch.nn.GRU(3, 4, num_layers=2, batch_first=True, bidirectional=True)
+    x, h0 = torch.randn(3, 6, 3), torch.randn(4, 3, 4)
+    with torch.no_grad():
+        out, _ = gru(x, h0)
+    model = pygru.from_torch(gru, return_sequences=True)
+    assert model.spec.state_sizes == (4, 4, 4, 4)
+    got = model.predict(x.numpy(), initial_state=h0.numpy())
+    np.testing.assert_allclose(got, out.numpy(), atol=TOL, rtol=0)
+
+
+def test_reverse_models_refuse_streaming_and_final_states_but_predict_the_rest(tmp_path):
+    model = bidir_model(seq=True)
+    with pytest.raises(ValueError, match=r"stream: GRU layer 0 is bidirectional: it reads each sequence from its end"):
+        model.stream()
+    X = np.random.default_rng(2).standard_normal((3, 5, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match="return_state: not supported yet for a model with a reverse"):
+        model.predict(X, return_state=True)
+    with pytest.raises(ValueError, match="direction='bidirectional'"):
+        model.fit(X, np.zeros((3, 5, 2), np.float32), epochs=1, progress=False)
+    lengths = [5, 2, 4]
+    Y = model.predict(X, lengths=lengths)
+    w, layers = model.get_weights(), ref_layers(model.spec)
+    for b, L in enumerate(lengths):      # each sequence's reverse pass starts at its own last valid step
+        want = ref.layered_model(X[b:b + 1, :L], w, layers, True)[0]
+        np.testing.assert_allclose(Y[b, :L], want, atol=TOL, rtol=0)
+        np.testing.assert_array_equal(Y[b, L:], np.broadcast_to(Y[b, L - 1], Y[b, L:].shape))
+    model.save(tmp_path / "b.npz")
+    back = pygru.load(tmp_path / "b.npz")
+    assert back.spec == model.spec and "weight_ih_l0_reverse" in back.get_weights()
+    np.testing.assert_array_equal(back.predict(X), model.predict(X))
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), model.predict(X))
+
+
+def test_last_step_of_a_bidirectional_model_is_both_final_states():
+    """Without return_sequences the head reads [forward h at the last step,
+    reverse h after reading the first] (Keras), not the sequence's last row."""
+    model = pygru.GRUModel.from_layers(3, [GRU(4, direction="bidirectional")], seed=5)
+    X = np.random.default_rng(3).standard_normal((2, 6, 3)).astype(np.float32)
+    seq = model.predict(X, return_sequences=True)
+    last = model.predict(X)
+    np.testing.assert_array_equal(last[:, :4], seq[:, -1, :4])
+    np.testing.assert_array_equal(last[:, 4:], seq[:, 0, 4:])
