@@ -147,10 +147,20 @@ def gen_keras(w):
                                       reset_after=False),
                            layers.Dense(2, activation="sigmoid")]),
          "keras_rnnoise", "keras_rnnoise.keras", x)
+    # reverse and bidirectional layers: a bidirectional GRU classifier, go_backwards
+    save(keras.Sequential([keras.Input((None, 4)), layers.Dense(6, activation="relu"),
+                           layers.Bidirectional(layers.GRU(5, return_sequences=True)),
+                           layers.Bidirectional(layers.GRU(4, reset_after=False)),
+                           layers.Dense(3, activation="softmax")]),
+         "keras_bidir_classifier", "keras_bidir_classifier.keras keras_bidir_classifier.h5", x)
+    save(keras.Sequential([keras.Input((None, 4)), layers.Bidirectional(layers.GRU(3))]),
+         "keras_bidirectional", "keras_bidirectional.h5", x)
+    save(keras.Sequential([keras.Input((None, 4)), layers.GRU(4, go_backwards=True), layers.Dense(2)]),
+         "keras_go_backwards", "keras_go_backwards.keras", x)
     # files pygru must refuse
-    m = keras.Sequential([keras.Input((None, 4)), layers.Bidirectional(layers.GRU(3))])
-    m.save(w.path("keras_bidirectional.h5"))
-    w.error_case("keras_bidirectional", "keras", "keras_bidirectional.h5", "Bidirectional")
+    m = keras.Sequential([keras.Input((None, 4)), layers.Bidirectional(layers.GRU(3), merge_mode="sum")])
+    m.save(w.path("keras_bidirectional_sum.keras"))
+    w.error_case("keras_bidirectional_sum", "keras", "keras_bidirectional_sum.keras", "merge_mode='sum'")
 
 
 # ---------------------------------------------------------------------- ONNX

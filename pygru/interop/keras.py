@@ -25,7 +25,6 @@ _DENSE_ACTIVATIONS = {"linear": None, None: None, "relu": "relu", "sigmoid": "si
 _VERSION_KEY = "__pygru_keras_major__"   # set on the config by the readers
 _NEAREST = "the nearest supported form is Dense layers, GRU layers, then Dense layers"
 _OUT_OF_SCOPE = {
-    "Bidirectional": "pygru runs forward GRU layers only",
     "LSTM": f"pygru runs GRU layers, not LSTM; {_NEAREST}",
     "SimpleRNN": f"pygru runs GRU layers; {_NEAREST}",
     "GRUCell": "wrap it in a GRU layer", "RNN": "use a GRU layer",
@@ -51,13 +50,16 @@ def from_keras(path_or_model):
     or False, ``use_bias`` either way, activation ``tanh`` or ``relu``,
     recurrent_activation ``sigmoid`` or ``hard_sigmoid``: Keras 2's
     clip(0.2 x + 0.5, 0, 1) or Keras 3's relu6(x + 3) / 6, as the file's
-    keras_version says; ``return_sequences`` on the last GRU
+    keras_version says; ``go_backwards`` (a reverse layer, without
+    return_sequences); Bidirectional(GRU) with merge_mode "concat"
+    (``return_sequences`` False gives [forward final, backward final], as
+    Keras does); ``return_sequences`` on the last GRU
     makes the head run on every step), then Dense layers (a head). Dense
     activations linear, relu, sigmoid, tanh or softmax; an Activation layer
     may follow a linear Dense; TimeDistributed(Dense) is a Dense. Dropout
     layers and the GRU's dropout / recurrent_dropout only act in training and
     are ignored; ``unroll`` does not change the result. Anything else
-    (go_backwards, stateful, return_state, Bidirectional,
+    (stateful, return_state, Bidirectional of other layers or merge modes,
     masking, LSTM, Conv1D, Embedding, attention, skip connections, mixed
     precision) raises UnsupportedModelError naming it.
     """
@@ -154,7 +156,8 @@ def _snake_case(name):
 
 def _keras3_weights(f, config):
     """model.weights.h5 keeps each layer's variables under layers/<key>/vars/<i>
-    (GRU: layers/<key>/cell/vars/<i>, TimeDistributed: layers/<key>/layer/vars/<i>), in the order the layer created them.
+    (GRU: layers/<key>/cell/vars/<i>, TimeDistributed: layers/<key>/layer/vars/<i>,
+    Bidirectional: layers/<key>/{forward,backward}_layer/cell/vars/<i>), in the order the layer created them.
     Keras 3 does not use the layer's name as <key> but its class name in
     snake case, numbered in model order: gru, gru_1, dense, ... (saving_lib's
     _save_container_state); the layer name is tried second."""
@@ -168,13 +171,16 @@ def _keras3_weights(f, config):
             group = f.get(f"{root}/{key}")
             if group is None:
                 continue
-            for inner in ("cell", "layer"):     # GRU: its cell; TimeDistributed: the wrapped layer
-                if inner in group:
-                    group = group[inner]
-                    break
-            if "vars" in group:
-                vars_ = group["vars"]
-                out[name] = [np.asarray(vars_[str(i)]) for i in range(len(vars_))]
+            # Bidirectional: forward then backward layer; GRU: its cell; TimeDistributed: its layer
+            parts = [group[k] for k in ("forward_layer", "backward_layer") if k in group] or [group]
+            out[name] = []
+            for part in parts:
+                for inner in ("cell", "layer"):
+                    if inner in part:
+                        part = part[inner]
+                        break
+                if "vars" in part:
+                    out[name] += [np.asarray(part["vars"][str(i)]) for i in range(len(part["vars"]))]
             break
     return out
 
@@ -249,8 +255,11 @@ def _check_gru(name, c, keras_major):
         fail(f"recurrent_activation={rec!r} (only 'sigmoid' or 'hard_sigmoid')")
     if act not in ("tanh", "relu"):
         fail(f"activation={act!r} (only 'tanh' or 'relu')")
-    for flag, why in (("go_backwards", "it reads the sequence in reverse"),
-                      ("stateful", "pygru's predict starts every sequence from a zero state; use "
+    if c.get("go_backwards") and c.get("return_sequences"):
+        fail("go_backwards=True with return_sequences=True (Keras returns that sequence in reversed time "
+             "order; pygru's reverse layers return theirs in time order: use Bidirectional or "
+             "return_sequences=False)")
+    for flag, why in (("stateful", "pygru's predict starts every sequence from a zero state; use "
                                    "GRUModel.stream() to carry state"),
                       ("return_state", "pygru returns one output"),
                       ("time_major", "pygru takes (batch, time, features)")):
@@ -326,6 +335,33 @@ def _unwrap(entry):
     return cls, c
 
 
+def _recurrent(cls, name, c, arrays, keras_major):
+    """(canonical layer dict, return_sequences) of a GRU or Bidirectional(GRU)."""
+    if cls == "GRU":
+        act, rec = _check_gru(name, c, keras_major)
+        layer = dict(_gru_weights(name, c, arrays), activation=act, recurrent_activation=rec,
+                     direction="reverse" if c.get("go_backwards") else "forward")
+        return layer, bool(c.get("return_sequences", False))
+    inner = c.get("layer", {})
+    back = c.get("backward_layer") or inner
+    if c.get("merge_mode", "concat") != "concat":
+        raise UnsupportedModelError(f"Bidirectional layer {name!r}: merge_mode={c.get('merge_mode')!r} is not "
+                                    f"supported (only 'concat')")
+    if inner.get("class_name") != "GRU" or back.get("class_name") != "GRU":
+        raise UnsupportedModelError(f"Bidirectional layer {name!r}: only Bidirectional(GRU) is supported, got "
+                                    f"{inner.get('class_name')}")
+    fc, bc = inner.get("config", {}), dict(back.get("config", {}), go_backwards=False)
+    if fc.get("go_backwards") or any(fc.get(k) != bc.get(k) for k in ("units", "activation", "recurrent_activation",
+                                                                      "reset_after", "use_bias", "return_sequences")):
+        raise UnsupportedModelError(f"Bidirectional layer {name!r}: forward and backward GRUs must have the same "
+                                    f"settings (and no go_backwards on the forward one)")
+    act, rec = _check_gru(name, fc, keras_major)
+    n = len(arrays) // 2
+    layer = dict(_gru_weights(name, fc, arrays[:n]), activation=act, recurrent_activation=rec,
+                 direction="bidirectional", reverse=_gru_weights(name, bc, arrays[n:]))
+    return layer, bool(fc.get("return_sequences", False))
+
+
 def _convert(config, weights):
     pre, layers, heads, return_sequences = [], [], [], False
     for entry in _layer_list(config):
@@ -333,15 +369,13 @@ def _convert(config, weights):
         name = c.get("name")
         if cls in _IGNORED_LAYERS:
             continue
-        if cls == "GRU" and not heads:
-            acts = _check_gru(name, c, config.get(_VERSION_KEY, 3))
+        if cls in ("GRU", "Bidirectional") and not heads:
             if layers and not return_sequences:
                 raise ValueError(f"GRU layer {name!r} follows a GRU without return_sequences=True")
             if name not in weights:
                 raise ValueError(f"GRU layer {name!r}: no weights stored for it")
-            layers.append(dict(_gru_weights(name, c, weights[name]), activation=acts[0],
-                               recurrent_activation=acts[1]))
-            return_sequences = bool(c.get("return_sequences", False))
+            layer, return_sequences = _recurrent(cls, name, c, weights[name], config.get(_VERSION_KEY, 3))
+            layers.append(layer)
         elif cls == "Dense":
             (heads if layers else pre).append(_dense_weights(name, c, weights))
         elif cls == "Activation" and (heads if layers else pre) and (heads if layers else pre)[-1][2] is None:
