@@ -375,3 +375,76 @@ def test_last_step_of_a_bidirectional_model_is_both_final_states():
     last = model.predict(X)
     np.testing.assert_array_equal(last[:, :4], seq[:, -1, :4])
     np.testing.assert_array_equal(last[:, 4:], seq[:, 0, 4:])
+
+
+# ---------------------------------------------------------------------- ONNX
+
+
+def onnx_model(seq):
+    return pygru.GRUModel.from_layers(4, [Dense(6, "tanh"), GRU(5, direction="bidirectional"),
+                                          GRU(3, False, "relu", "hard_sigmoid", "reverse"),
+                                          GRU(4, recurrent_activation="hard_sigmoid_keras3"), Dense(7, "relu"),
+                                          Dense(2, "softmax")], return_sequences=seq, seed=3)
+
+
+@pytest.mark.parametrize("seq", [False, True])
+def test_to_onnx_runs_in_onnxruntime_and_imports_back(seq, tmp_path):
+    """Dense pre-net, bidirectional / reverse GRU nodes with activations
+    attributes (Relu, HardSigmoid alpha 0.2 and 1/6), MLP head."""
+    ort = require_module("onnxruntime")
+    require_module("onnx")
+    model = onnx_model(seq)
+    model.to_onnx(tmp_path / "m.onnx")
+    X = np.random.default_rng(0).standard_normal((3, 6, 4)).astype(np.float32) * 2
+    got = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"input": X})[0]
+    np.testing.assert_allclose(got, model.predict(X), atol=TOL, rtol=0)
+    back = pygru.from_onnx(tmp_path / "m.onnx")
+    assert back.spec == model.spec
+    for name, value in model.get_weights().items():
+        np.testing.assert_array_equal(back.get_weights()[name], value)
+
+
+class _TorchNet:
+    """Linear -> ReLU -> 2-layer bidirectional GRU -> Linear -> Tanh -> Linear -> Softmax,
+    per step (or torch's out[:, -1] with last=True)."""
+
+    @staticmethod
+    def make(torch, last):
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.pre = torch.nn.Linear(4, 6)
+                self.gru = torch.nn.GRU(6, 5, num_layers=2, batch_first=True, bidirectional=True)
+                self.h1, self.h2 = torch.nn.Linear(10, 7), torch.nn.Linear(7, 3)
+
+            def forward(self, x):
+                y, _ = self.gru(torch.relu(self.pre(x)))
+                y = y[:, -1] if last else y
+                return torch.softmax(self.h2(torch.tanh(self.h1(y))), -1)
+        torch.manual_seed(0)
+        return Net().eval()
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
+def test_from_onnx_of_both_torch_exporters_with_dense_layers_and_bidirectional_gru(dynamo, tmp_path):
+    torch = require_module("torch")
+    require_module("onnx")
+    if dynamo:
+        require_module("onnxscript")
+    import warnings
+    x = torch.randn(2, 7, 4)
+    for last in (False, True):
+        net = _TorchNet.make(torch, last)
+        path = tmp_path / f"n{int(last)}.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(net, (x,), str(path), dynamo=dynamo, input_names=["x"], output_names=["y"],
+                              dynamic_axes=None if dynamo else {"x": {0: "b", 1: "t"}})
+        if last:   # PyTorch's out[:, -1] of a bidirectional GRU is not pygru's last step: refused, saying so
+            with pytest.raises(ValueError, match=r"out\[:, -1\]: its reverse half has read one step"):
+                pygru.from_onnx(path)
+            continue
+        model = pygru.from_onnx(path)
+        assert [type(l).__name__ for l in model.spec.layers] == ["Dense", "GRU", "GRU", "Dense", "Dense"]
+        with torch.no_grad():
+            np.testing.assert_allclose(model.predict(x.numpy()), net(x).numpy(), atol=TOL, rtol=0)
