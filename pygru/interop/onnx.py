@@ -569,6 +569,37 @@ def _onnx_activations(g, D):
     return out
 
 
+def _gru_nodes(helper, nodes, init, axis, inits, model, w, states, x):
+    """One GRU node per layer on the time-major tensor x, its output brought
+    to (T, B, D * H), or (B, D * H) final states after the last layer without
+    return_sequences; returns that tensor's name."""
+    spec = model.spec
+    last = model.num_layers - 1
+    for l, g in enumerate(spec.gru_layers):
+        H, D = g.hidden_size, len(g.suffixes)
+        W = init(f"W{l}", np.stack([rzn_to_zrn(w[f"weight_ih_l{l}{sfx}"]) for sfx in g.suffixes]))
+        R = init(f"R{l}", np.stack([rzn_to_zrn(w[f"weight_hh_l{l}{sfx}"]) for sfx in g.suffixes]))
+        B = init(f"B{l}", np.stack([np.concatenate([rzn_to_zrn(w[f"bias_ih_l{l}{sfx}"]),
+                                                    rzn_to_zrn(w[f"bias_hh_l{l}{sfx}"])]) for sfx in g.suffixes]))
+        ins = [x, W, R, B]
+        if states:
+            nodes.append(helper.make_node("Slice", ["initial_h", axis(l), axis(l + 1), axis(0)], [f"h0_{l}"]))
+            ins += ["", f"h0_{l}"]
+        nodes.append(helper.make_node("GRU", ins, [f"Y{l}", f"Yh{l}"], name=f"gru{l}", hidden_size=H,
+                                      linear_before_reset=int(g.reset_after), direction=g.direction,
+                                      **_onnx_activations(g, D)))
+        if l < last or model.return_sequences:   # Y (T, D, B, H) -> (T, B, D * H)
+            nodes.append(helper.make_node("Transpose", [f"Y{l}"], [f"Yt{l}"], perm=[0, 2, 1, 3]))
+            nodes.append(helper.make_node("Reshape", [f"Yt{l}", init_shape(inits, f"shape{l}", [0, 0, D * H])],
+                                          [f"h{l}"]))
+        else:                                    # Y_h (D, B, H) -> (B, D * H): the final states
+            nodes.append(helper.make_node("Transpose", [f"Yh{l}"], [f"Yht{l}"], perm=[1, 0, 2]))
+            nodes.append(helper.make_node("Reshape", [f"Yht{l}", init_shape(inits, f"shape{l}", [0, D * H])],
+                                          [f"h{l}"]))
+        x = f"h{l}"
+    return x
+
+
 def _dense_nodes(helper, nodes, init, w, named, x):
     """MatMul + Add (+ activation) nodes of the Dense layers [(weight prefix,
     Dense)] applied to tensor x; returns the last output's name."""
@@ -624,29 +655,7 @@ def to_onnx(model, path, opset=OPSET, states=False):
                      "input")
     nodes.append(helper.make_node("Transpose", [x], ["x_tbi"], perm=[1, 0, 2]))
     x = "x_tbi"
-    last = model.num_layers - 1
-    for l, g in enumerate(spec.gru_layers):
-        H, D = g.hidden_size, len(g.suffixes)
-        W = init(f"W{l}", np.stack([rzn_to_zrn(w[f"weight_ih_l{l}{sfx}"]) for sfx in g.suffixes]))
-        R = init(f"R{l}", np.stack([rzn_to_zrn(w[f"weight_hh_l{l}{sfx}"]) for sfx in g.suffixes]))
-        B = init(f"B{l}", np.stack([np.concatenate([rzn_to_zrn(w[f"bias_ih_l{l}{sfx}"]),
-                                                    rzn_to_zrn(w[f"bias_hh_l{l}{sfx}"])]) for sfx in g.suffixes]))
-        ins = [x, W, R, B]
-        if states:
-            nodes.append(helper.make_node("Slice", ["initial_h", axis(l), axis(l + 1), axis(0)], [f"h0_{l}"]))
-            ins += ["", f"h0_{l}"]
-        nodes.append(helper.make_node("GRU", ins, [f"Y{l}", f"Yh{l}"], name=f"gru{l}", hidden_size=H,
-                                      linear_before_reset=int(g.reset_after), direction=g.direction,
-                                      **_onnx_activations(g, D)))
-        if l < last or model.return_sequences:   # Y (T, D, B, H) -> (T, B, D * H)
-            nodes.append(helper.make_node("Transpose", [f"Y{l}"], [f"Yt{l}"], perm=[0, 2, 1, 3]))
-            nodes.append(helper.make_node("Reshape", [f"Yt{l}", init_shape(inits, f"shape{l}", [0, 0, D * H])],
-                                          [f"h{l}"]))
-        else:                                    # Y_h (D, B, H) -> (B, D * H): the final states
-            nodes.append(helper.make_node("Transpose", [f"Yh{l}"], [f"Yht{l}"], perm=[1, 0, 2]))
-            nodes.append(helper.make_node("Reshape", [f"Yht{l}", init_shape(inits, f"shape{l}", [0, D * H])],
-                                          [f"h{l}"]))
-        x = f"h{l}"
+    x = _gru_nodes(helper, nodes, init, axis, inits, model, w, states, x)
     if model.return_sequences:
         nodes.append(helper.make_node("Transpose", [x], ["h_bth"], perm=[1, 0, 2]))
         x = "h_bth"
