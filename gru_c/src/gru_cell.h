@@ -31,9 +31,10 @@
 static inline float gru__cell_h(float z, float n, float h) { return (1.0f - z) * n + z * h; }
 
 /* Each loop takes the layer's gate activation `ga` (r, z: sigmoid or a hard
- * sigmoid) or candidate activation `ca` (n: tanh or relu) as a constant: the
- * wrappers after them pass the defaults (the dispatched kernels, training,
- * the int8 path); gru_dispatch.c's gru__cell_*_act pass the others. */
+ * sigmoid) or candidate activation `ca` (n: tanh or relu): the wrappers after
+ * them pass the defaults as constants (the dispatched kernels, training, the
+ * int8 path: the loops compile as if written for them); gru_dispatch.c's
+ * gru__cell_*_act pass the layer's. */
 
 /* reset_after, r and z: gh[j] = ga(gi[j] + gh[j]) for j < n (n = 2H). */
 GRU__INLINE void gru__cell_rz_loop_act(int n, const float *restrict gi, float *restrict gh, const int ga)

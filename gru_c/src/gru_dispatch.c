@@ -165,49 +165,22 @@ GRU__ENTRY(gru__gemm_lanes, gru__gemm_lanes,
 void gru__activate_k(int activation, float *v, int n) { gru__activate(activation, v, n); }
 
 /* The cell of layers with other activations: gru_cell.h's loops, portable
- * on every target, each activation a constant in its own loop. */
-#define GRU__WITH_GATE(ga, CALL)                                                                  \
-    do {                                                                                          \
-        if ((ga) == GRU_ACT_HARD_SIGMOID)                                                         \
-            CALL(GRU_ACT_HARD_SIGMOID);                                                           \
-        else if ((ga) == GRU_ACT_HARD_SIGMOID_KERAS3)                                             \
-            CALL(GRU_ACT_HARD_SIGMOID_KERAS3);                                                    \
-        else                                                                                      \
-            CALL(GRU_ACT_SIGMOID);                                                                \
-    } while (0)
-#define GRU__WITH_CANDIDATE(ca, CALL)                                                             \
-    do {                                                                                          \
-        if ((ca) == GRU_ACT_RELU)                                                                 \
-            CALL(GRU_ACT_RELU);                                                                   \
-        else                                                                                      \
-            CALL(GRU_ACT_TANH);                                                                   \
-    } while (0)
-
-void gru__cell_rz_act(int n, const float *gi, float *gh, int ga)
-{
-#define GRU__RZ(a) gru__cell_rz_loop_act(n, gi, gh, a)
-    GRU__WITH_GATE(ga, GRU__RZ);
-#undef GRU__RZ
-}
+ * on every target, the activation chosen per element (one copy of each loop:
+ * these layers are rare, firmware flash is not). */
+void gru__cell_rz_act(int n, const float *gi, float *gh, int ga) { gru__cell_rz_loop_act(n, gi, gh, ga); }
 
 void gru__cell_before_rz_act(int H, const float *gi, float *gh, const float *h, float *rh, int ga)
 {
-#define GRU__BRZ(a) gru__cell_before_rz_loop_act(H, gi, gh, h, rh, NULL, 0, a)
-    GRU__WITH_GATE(ga, GRU__BRZ);
-#undef GRU__BRZ
+    gru__cell_before_rz_loop_act(H, gi, gh, h, rh, NULL, 0, ga);
 }
 
 void gru__cell_n_act(int reset_after, int H, const float *gi, const float *gh, const float *ghn,
                      float *h, int ca)
 {
-#define GRU__AFTER(a) gru__cell_after_loop_act(H, gi, gh, ghn, h, h, NULL, 0, a)
-#define GRU__BEFORE(a) gru__cell_before_loop_act(H, gi, gh, ghn, h, h, NULL, 0, a)
     if (reset_after)
-        GRU__WITH_CANDIDATE(ca, GRU__AFTER);
+        gru__cell_after_loop_act(H, gi, gh, ghn, h, h, NULL, 0, ca);
     else
-        GRU__WITH_CANDIDATE(ca, GRU__BEFORE);
-#undef GRU__AFTER
-#undef GRU__BEFORE
+        gru__cell_before_loop_act(H, gi, gh, ghn, h, h, NULL, 0, ca);
 }
 
 /* The public activations live here too, beside the kernels that inline them

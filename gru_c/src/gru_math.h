@@ -114,8 +114,8 @@ static inline float gru__hard_sigmoid_keras3(float x)
     return gru__min(gru__max(x + 3.0f, 0.0f), 6.0f) / 6.0f;
 }
 
-/* A GRU layer's gate (r, z) and candidate (n) activations; `act` is a
- * constant at every call, so each loop compiles to one of them. */
+/* A GRU layer's gate (r, z) and candidate (n) activations; with a constant
+ * `act` a loop compiles to one of them. */
 GRU__INLINE float gru__gate(int act, float x)
 {
     return act == GRU_ACT_HARD_SIGMOID          ? gru__hard_sigmoid(x)
