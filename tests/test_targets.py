@@ -97,10 +97,12 @@ def test_host_program_matches_python_and_reference(inference_case):
 
 @pytest.fixture(scope="module")
 def bidir_case(tmp_path_factory):
-    """Dense -> GRU -> bidirectional GRU -> MLP: gru_sequence on the target
-    (the model cannot stream)."""
-    model = GRUModel.from_layers(7, [pygru.Dense(12, "tanh"), pygru.GRU(17),
-                                     pygru.GRU(9, direction="bidirectional"), pygru.Dense(11, "relu"),
+    """Dense -> GRU (relu, Keras 2's hard_sigmoid) -> bidirectional GRU -> MLP:
+    gru_sequence on the target (the model cannot stream)."""
+    model = GRUModel.from_layers(7, [pygru.Dense(12, "tanh"),
+                                     pygru.GRU(17, activation="relu", recurrent_activation="hard_sigmoid"),
+                                     pygru.GRU(9, direction="bidirectional", recurrent_activation="hard_sigmoid_keras3"),
+                                     pygru.Dense(11, "relu"),
                                      pygru.Dense(4, "softmax")], return_sequences=True, seed=20261208)
     return firmware_case(tmp_path_factory, model, "firmware_bidir")
 
