@@ -69,7 +69,7 @@ int main(int argc, char **argv)
     gru_model model;
     memset(&model, 0, sizeof model);
     model.num_layers = 1;
-    model.layers[0] = (gru_layer){I, H, 1, p_ih, p_rz, p_n, b, b + 3 * H};
+    model.layers[0] = (gru_layer){I, H, 1, p_ih, p_rz, p_n, b, b + 3 * H, GRU_ACT_TANH, GRU_ACT_SIGMOID, 0, 0};
     const size_t n_state = gru_state_size(&model), n_scratch = gru_scratch_size(&model);
     float *state = alloc_floats(n_state), *scratch = alloc_floats(n_scratch);
     /* Step t reads x[i] = ((t + i) mod 7) / 4 - 3/4: 7 distinct vectors, made

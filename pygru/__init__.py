@@ -7,7 +7,7 @@ headers for microcontroller firmware.
 import importlib as _importlib
 import os as _os
 
-from .config import ModelConfig
+from .config import GRU, Dense, ModelConfig
 from .model import FORMAT_VERSION, GRUModel, load
 
 from ._version import __version__
@@ -77,6 +77,6 @@ def c_include_dir():
     return _os.path.join(c_source_dir(), "include")
 
 
-__all__ = ["GRUModel", "ModelConfig", "load", "export_c", "quantize", "QuantizedGRUModel",
+__all__ = ["GRUModel", "ModelConfig", "Dense", "GRU", "load", "export_c", "quantize", "QuantizedGRUModel",
            "load_quantized", "FORMAT_VERSION", "c_source_dir", "c_include_dir", "__version__",
            "from_torch", "from_keras", "from_onnx", "tune"]

@@ -14,9 +14,11 @@ from pygru._gru cimport *
 
 cnp.import_array()
 
-ACTIVATIONS = {None: 0, "none": 0, "sigmoid": 1, "tanh": 2, "softmax": 3}
+ACTIVATIONS = {None: 0, "none": 0, "sigmoid": 1, "tanh": 2, "softmax": 3, "relu": 4, "hard_sigmoid": 5,
+               "hard_sigmoid_keras3": 6}
 C_VERSION = "%d.%d.%d" % (GRU_VERSION_MAJOR, GRU_VERSION_MINOR, GRU_VERSION_PATCH)
 MAX_LAYERS = GRU_MAX_LAYERS
+MAX_DENSE = GRU_MAX_DENSE
 MAX_DIM = GRU_MAX_DIM
 
 
@@ -82,11 +84,28 @@ cdef inline const float *_ptr(object arr):
     return <const float *>cnp.PyArray_DATA(<cnp.ndarray>arr)
 
 
+cdef int _wire_dense(gru_dense *d, object spec, list keep) except -1:
+    """d <- (activation name, weight [O, I], bias [O]); keeps the packed arrays."""
+    activation, weight, bias = spec
+    parts = (pack_matrix(weight), aligned_copy(bias))
+    keep.extend(parts)
+    d.input_size = <int>weight.shape[1]
+    d.output_size = <int>weight.shape[0]
+    d.activation = ACTIVATIONS[activation]
+    d.weight = _ptr(parts[0])
+    d.bias = _ptr(parts[1])
+    return 0
+
+
 cdef class NativeModel:
     """A gru_model descriptor whose packed weights are numpy arrays it owns.
 
-    layers: list of (reset_after, weight_ih [3H,I], weight_hh [3H,H], bias_ih [3H], bias_hh [3H])
+    layers: list of (reset_after, weight_ih [3H,I], weight_hh [3H,H], bias_ih [3H], bias_hh [3H]
+            [, activation name, recurrent activation name[, reverse, merge]]), one per C layer
+            slot (a bidirectional layer: its forward half, then its reverse half with merge)
     head:   None or (activation name, weight [O,H], bias [O])
+    pre:    dense layers before the GRUs, each (activation name, weight [O,I], bias [O])
+    post:   further head layers after `head`, in the same form
     All arrays float32, C-contiguous and already validated by the caller.
     """
     cdef gru_model c
@@ -98,13 +117,22 @@ cdef class NativeModel:
     cdef readonly Py_ssize_t sequence_state_size
     cdef readonly Py_ssize_t sequence_scratch_size
 
-    def __init__(self, list layers, head=None):
+    def __init__(self, list layers, head=None, pre=(), post=()):
         cdef int l, H
         if not 1 <= len(layers) <= GRU_MAX_LAYERS:
             raise ValueError("expected 1..%d layers, got %d" % (GRU_MAX_LAYERS, len(layers)))
+        if len(pre) > GRU_MAX_DENSE or len(post) > GRU_MAX_DENSE or (post and head is None):
+            raise ValueError("expected 0..%d pre and post dense layers (post ones after a head), got "
+                             "%d and %d" % (GRU_MAX_DENSE, len(pre), len(post)))
         self._keep = []
+        self.c.num_pre = len(pre)
+        for l in range(len(pre)):
+            _wire_dense(&self.c.pre[l], pre[l], self._keep)
         self.c.num_layers = len(layers)
-        for l, (reset_after, w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
+        for l, layer in enumerate(layers):
+            reset_after, w_ih, w_hh, b_ih, b_hh = layer[:5]
+            acts = layer[5:7] or ("tanh", "sigmoid")
+            flags = layer[7:9] or (False, False)
             H = <int>w_hh.shape[1]
             parts = (pack_matrix(w_ih), pack_matrix(w_hh[:2 * H]), pack_matrix(w_hh[2 * H:]),
                      aligned_copy(b_ih),
@@ -118,17 +146,17 @@ cdef class NativeModel:
             self.c.layers[l].w_hh_n = _ptr(parts[2])
             self.c.layers[l].b_ih = _ptr(parts[3])
             self.c.layers[l].b_hh = _ptr(parts[4])
+            self.c.layers[l].activation = ACTIVATIONS[acts[0]]
+            self.c.layers[l].recurrent_activation = ACTIVATIONS[acts[1]]
+            self.c.layers[l].reverse = 1 if flags[0] else 0
+            self.c.layers[l].merge = 1 if flags[1] else 0
         self.c.has_head = 0
         if head is not None:
-            activation, weight, bias = head
-            parts = (pack_matrix(weight), aligned_copy(bias))
-            self._keep.extend(parts)
             self.c.has_head = 1
-            self.c.head.input_size = <int>weight.shape[1]
-            self.c.head.output_size = <int>weight.shape[0]
-            self.c.head.activation = ACTIVATIONS[activation]
-            self.c.head.weight = _ptr(parts[0])
-            self.c.head.bias = _ptr(parts[1])
+            _wire_dense(&self.c.head, head, self._keep)
+        self.c.num_post = len(post)
+        for l in range(len(post)):
+            _wire_dense(&self.c.post[l], post[l], self._keep)
         _check(gru_model_check(&self.c))
         self.input_size = gru_model_input_size(&self.c)
         self.output_size = gru_model_output_size(&self.c)
@@ -138,8 +166,10 @@ cdef class NativeModel:
         self.sequence_scratch_size = <Py_ssize_t>gru_sequence_scratch_size(&self.c)
 
     def packed_arrays(self):
-        """The packed arrays in descriptor order (per layer: w_ih, w_hh_rz, w_hh_n,
-        b_ih, b_hh; then head weight, bias), for C header export."""
+        """The packed arrays in the order the model runs them (each pre layer's
+        weight, bias; per GRU layer: w_ih, w_hh_rz, w_hh_n, b_ih, b_hh; then the
+        head's and each post layer's weight, bias), for C header export and
+        gru_model_checksum."""
         return list(self._keep)
 
     def sequence(self, x, bint return_sequences, initial_state=None):
@@ -155,16 +185,19 @@ cdef class NativeModel:
             y = np.empty((batch, steps, self.output_size), dtype=np.float32)
         else:
             y = np.empty((batch, self.output_size), dtype=np.float32)
+        cdef size_t need = gru_sequence_scratch_size_for(&self.c, steps)
+        if need > <size_t>(1 << 40):
+            raise MemoryError("a %d-step sequence needs %d floats of scratch for this model's reverse layers"
+                              % (steps, need))
         state = aligned_empty(self.sequence_state_size)
-        scratch = aligned_empty(self.sequence_scratch_size)
+        scratch = aligned_empty(need)
         cdef float *yp = <float *>cnp.PyArray_DATA(<cnp.ndarray>y)
         cdef float *sp = <float *>cnp.PyArray_DATA(<cnp.ndarray>state)
         cdef float *wp = <float *>cnp.PyArray_DATA(<cnp.ndarray>scratch)
         cdef int status
         with nogil:
             status = gru_sequence(&self.c, &xv[0, 0, 0], batch, steps, return_sequences, init,
-                                  sp, <size_t>self.sequence_state_size, wp,
-                                  <size_t>self.sequence_scratch_size, yp)
+                                  sp, <size_t>self.sequence_state_size, wp, need, yp)
         _check(status)
         return y
 

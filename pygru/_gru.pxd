@@ -5,6 +5,7 @@ cdef extern from "gru.h" nogil:
     enum:
         GRU_OK
         GRU_MAX_LAYERS
+        GRU_MAX_DENSE
         GRU_MAX_DIM
         GRU_PACK_ROWS
         GRU_PACK_BLOCK
@@ -25,6 +26,10 @@ cdef extern from "gru.h" nogil:
         const float *w_hh_n
         const float *b_ih
         const float *b_hh
+        int activation
+        int recurrent_activation
+        int reverse
+        int merge
 
     ctypedef struct gru_dense:
         int input_size
@@ -38,6 +43,10 @@ cdef extern from "gru.h" nogil:
         gru_layer layers[8]
         int has_head
         gru_dense head
+        int num_pre
+        gru_dense pre[4]
+        int num_post
+        gru_dense post[4]
 
     ctypedef struct gru_stream:
         const gru_model *model
@@ -54,6 +63,7 @@ cdef extern from "gru.h" nogil:
     size_t gru_scratch_size(const gru_model *model)
     size_t gru_sequence_state_size(const gru_model *model)
     size_t gru_sequence_scratch_size(const gru_model *model)
+    size_t gru_sequence_scratch_size_for(const gru_model *model, int steps)
     int gru_stream_init(gru_stream *stream, const gru_model *model, float *state,
                         size_t state_size, float *scratch, size_t scratch_size)
     void gru_stream_reset(gru_stream *stream)

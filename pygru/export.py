@@ -36,7 +36,8 @@ MAX_TEST_VALUES = 1 << 20       # test input + expected output values kept in fl
 DEFAULT_ALIGNMENT = 64  # gru.h GRU_WEIGHT_ALIGN: a cache line (x86 vector loads never straddle two)
 
 ACTIVATION_C = {None: "GRU_ACT_NONE", "sigmoid": "GRU_ACT_SIGMOID", "tanh": "GRU_ACT_TANH",
-                "softmax": "GRU_ACT_SOFTMAX"}
+                "softmax": "GRU_ACT_SOFTMAX", "relu": "GRU_ACT_RELU", "hard_sigmoid": "GRU_ACT_HARD_SIGMOID",
+                "hard_sigmoid_keras3": "GRU_ACT_HARD_SIGMOID_KERAS3"}
 
 
 # ---------------------------------------------------------------------- the formats
@@ -54,7 +55,7 @@ class Format:
     head_arrays = ("w", "b")
     packed_size = "GRU_PACKED_SIZE"
     state_macro = "GRU_STATE_SIZE({total})"
-    scratch_macro = "GRU_SCRATCH_SIZE({hidden}, {outputs})"
+    scratch_macro = "GRU_MODEL_SCRATCH_SIZE({hidden}, {outputs}, {dense})"
     layout = (("GRU_PACK_ROWS", 8), ("GRU_PACK_BLOCK", 48))
     arithmetic = ("float32 (IEEE-754 binary32) weights, state and outputs",)
     layout_text = 'packed for gru_c (GRU_PACK_ROWS 8, GRU_PACK_BLOCK 48; see gru.h "Weight layout")'
@@ -73,6 +74,8 @@ class Format:
 
     def test_data(self, model, x):
         """(embedded input, expected outputs) for the float input sequence x."""
+        if not model.spec.streams:                  # gru_sequence over the whole input
+            return x, model.predict(x, return_sequences=True).astype(np.float32)
         stream = model.stream()
         return x, np.stack([stream.step(v) for v in x]).astype(np.float32)
 
@@ -224,28 +227,48 @@ class _Header:
         self.checksum = _cgen.crc32(a for _, a, _ in self.arrays)
         self.weight_count = sum(int(a.size) for _, a, _ in self.arrays)
         self.weight_bytes = sum(int(a.nbytes) for _, a, _ in self.arrays)
-        self.scratch = native.scratch_size + native.output_size   # + the self-test's output vector
+        self.streams = self.spec.streams
+        if self.streams:
+            self.scratch = native.scratch_size + native.output_size   # + the self-test's output vector
+        else:   # gru_sequence's scratch for the self-test's steps, + its outputs
+            self.scratch = native.scratch_size + 2 * self.steps * _pass_width(self.spec) + \
+                self.steps * native.output_size
         self.options = _Options(name, self.steps, given_input, float_format, alignment)
 
 
 def _arrays(fmt, spec, packed, name):
-    """[(C name, packed array, its length as a C expression)], descriptor order."""
+    """[(C name, packed array, its length as a C expression)], in the order
+    the model runs them (NativeModel.packed_arrays)."""
     P = fmt.packed_size
-    out, l = [], 0
-    for layer, I in spec.layer_inputs():
+    out = []
+    for key, layer, I in spec.named_layers():
         if isinstance(layer, GRU):
             H = layer.hidden_size
-            out += [(f"{name}_l{l}_w_ih", f"{P}(3 * {H}, {I})"), (f"{name}_l{l}_w_hh_rz", f"{P}(2 * {H}, {H})"),
-                    (f"{name}_l{l}_w_hh_n", f"{P}({H}, {H})")]
-            out += [(f"{name}_l{l}_{v}", f"3 * {H}") for v in fmt.layer_vectors]
-            l += 1
-        else:                       # the Dense head
-            O = layer.units
-            out.append((f"{name}_head_{fmt.head_arrays[0]}", f"{P}({O}, {I})"))
-            out += [(f"{name}_head_{v}", f"{O}") for v in fmt.head_arrays[1:]]
+            for sfx in layer.suffixes:      # a bidirectional layer: forward, then reverse (l{k}r)
+                l = f"{key}{'r' if sfx else ''}"
+                out += [(f"{name}_l{l}_w_ih", f"{P}(3 * {H}, {I})"),
+                        (f"{name}_l{l}_w_hh_rz", f"{P}(2 * {H}, {H})"), (f"{name}_l{l}_w_hh_n", f"{P}({H}, {H})")]
+                out += [(f"{name}_l{l}_{v}", f"3 * {H}") for v in fmt.layer_vectors]
+        else:                       # a Dense layer: "pre.i", "head" or "head.i"
+            O, c = layer.units, key.replace(".", "")
+            out.append((f"{name}_{c}_{fmt.head_arrays[0]}", f"{P}({O}, {I})"))
+            out += [(f"{name}_{c}_{v}", f"{O}") for v in fmt.head_arrays[1:]]
     if len(out) != len(packed):
         raise RuntimeError(f"{fmt.kind} export: {len(packed)} packed arrays, expected {len(out)}")
     return [(c_name, np.asarray(arr), size) for (c_name, size), arr in zip(out, packed)]
+
+
+def _pass_width(spec):
+    """W of gru_sequence_scratch_size_for: the widest GRU input or output."""
+    return max((spec.layer_input_sizes[0],) + tuple(g.output_size for g in spec.gru_layers))
+
+
+def _max_dense(spec):
+    """gru__max_dense: the largest Dense output size when there are pre or
+    post layers (the dense scratch of GRU_MODEL_SCRATCH_SIZE), else 0."""
+    if not spec.pre_layers and len(spec.head_layers) <= 1:
+        return 0
+    return max(d.units for d in spec.pre_layers + spec.head_layers)
 
 
 # ---------------------------------------------------------------------- the header's sections
@@ -260,13 +283,19 @@ def _comment(h):
     lines += ["", f"Source:     {h.source}", f"Exported:   {_cgen.export_date()}"]
     lines += [("Arithmetic: " if i == 0 else " " * 12) + text for i, text in enumerate(fmt.arithmetic)]
     lines.append("Gate order: r, z, n (PyTorch order; Keras/ONNX z, r, n were reordered on import)")
-    for l, (I, H, ra) in enumerate(zip(spec.layer_input_sizes, spec.hidden_sizes, spec.reset_after)):
-        variant = ("reset_after=1 (PyTorch: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)))" if ra else
-                   "reset_after=0 (Cho/ONNX: n = tanh(W_in x + b_in + W_hn (r * h) + b_hn))")
-        lines.append(f"  layer {l}: {I} -> {H}, {variant}")
-    lines.append(f"  head:    dense {spec.hidden_sizes[-1]} -> {spec.output_size}, activation "
-                 f"{spec.output_activation or 'none'}" if spec.head is not None else
-                 "  head:    none (the output is the last layer's h)")
+    for key, layer, I in spec.named_layers():
+        if isinstance(layer, GRU):
+            variant = ("reset_after=1 (PyTorch: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)))"
+                       if layer.reset_after else
+                       "reset_after=0 (Cho/ONNX: n = tanh(W_in x + b_in + W_hn (r * h) + b_hn))")
+            lines.append(f"  layer {key}: {I} -> {layer.hidden_size}, {variant}")
+            if not layer.default:
+                lines.append(f"           n: {layer.activation} instead of tanh, r and z: "
+                             f"{layer.recurrent_activation}")
+        else:
+            lines.append(f"  {key + ':':8} dense {I} -> {layer.units}, activation {layer.activation or 'none'}")
+    if not spec.head_layers:
+        lines.append("  head:    none (the output is the last layer's h)")
     lines += [f"Sizes:      input {spec.input_size}, output {spec.output_dim}, state {h.native.state_size} "
               f"x {fmt.state_t}, scratch {h.scratch} x {fmt.scratch_t},",
               f"            weights {h.weight_count} values ({h.weight_bytes} bytes)",
@@ -283,10 +312,8 @@ def _comment(h):
               f"  static {fmt.scratch_t} scratch[{N}_SCRATCH_SIZE];",
               f"  if ({name}_check() != GRU_OK ||",
               f"      {name}_selftest(state, {N}_STATE_SIZE, scratch, {N}_SCRATCH_SIZE) != 0)",
-              "      fail();", f"  {fmt.api}_stream s;",
-              f"  {fmt.api}_stream_init(&s, &{name}_model, state, {N}_STATE_SIZE, scratch, {N}_SCRATCH_SIZE);",
-              f"  {fmt.api}_stream_step(&s, x, y);    x: {N}_INPUT_SIZE {fmt.input_t}, "
-              f"y: {N}_OUTPUT_SIZE {fmt.output_t}", "",
+              "      fail();"] + (_stream_use(h) if h.streams else _sequence_use(h)) + [
+              "",
               "Build with the gru_c/src sources and -ffp-contract=off (never -ffast-math) to get",
               "the exact results pygru computed. Define before the include to override:",
               f"  {N}_ALIGNMENT: alignment of the weight arrays in bytes (default {h.alignment});",
@@ -297,12 +324,35 @@ def _comment(h):
     return _cgen.comment(lines)
 
 
+def _stream_use(h):
+    fmt, N, name = h.fmt, h.N, h.name
+    return [f"  {fmt.api}_stream s;",
+            f"  {fmt.api}_stream_init(&s, &{name}_model, state, {N}_STATE_SIZE, scratch, {N}_SCRATCH_SIZE);",
+            f"  {fmt.api}_stream_step(&s, x, y);    x: {N}_INPUT_SIZE {fmt.input_t}, "
+            f"y: {N}_OUTPUT_SIZE {fmt.output_t}"]
+
+
+def _sequence_use(h):
+    N, name = h.N, h.name
+    return ["  A GRU layer reads its sequences backwards: the model cannot stream; run whole",
+            f"  sequences (scratch for {N}_TEST_STEPS steps; gru_sequence_scratch_size_for(&{name}_model,",
+            "  steps) for others):",
+            f"  gru_sequence(&{name}_model, x, batch, steps, return_sequences, NULL, state, {N}_STATE_SIZE,",
+            f"               scratch, gru_sequence_scratch_size_for(&{name}_model, steps), y);"]
+
+
 def _declarations(h):
     fmt, spec, N, name, native = h.fmt, h.spec, h.N, h.name, h.native
     d = _cgen.define
     defines = (d(f"{N}_INPUT_SIZE", spec.input_size) + d(f"{N}_OUTPUT_SIZE", spec.output_dim)
-               + d(f"{N}_NUM_LAYERS", spec.num_layers) + d(f"{N}_MAX_HIDDEN_SIZE", max(spec.hidden_sizes))
-               + d(f"{N}_STATE_SIZE", native.state_size, f"== {fmt.api}_state_size(&{name}_model)")
+               + d(f"{N}_NUM_LAYERS", len(spec.state_sizes), "gru_model layers[] (a bidirectional layer: 2)")
+               + d(f"{N}_MAX_HIDDEN_SIZE", max(spec.hidden_sizes))
+               + (d(f"{N}_STATE_SIZE", native.state_size, f"== {fmt.api}_state_size(&{name}_model)")
+                  if h.streams else
+                  d(f"{N}_STATE_SIZE", f"GRU_SEQUENCE_STATE_SIZE({sum(spec.state_sizes)})",
+                    f"== {fmt.api}_sequence_state_size(&{name}_model)"))
+               + d(f"{N}_STREAMS", int(h.streams),
+                   "1: gru_stream_* runs it; 0: a GRU layer runs backwards, use gru_sequence")
                + d(f"{N}_SCRATCH_SIZE", h.scratch,
                    f"{fmt.api}_scratch_size(&{name}_model) + {N}_OUTPUT_SIZE (self-test)")
                + d(f"{N}_WEIGHT_COUNT", h.weight_count, "values in the packed weight arrays")
@@ -345,7 +395,8 @@ int {name}_selftest({fmt.state_t} *state, size_t state_size, {fmt.scratch_t} *sc
 
 
 def _layout_checks(h):
-    fmt, fname, L = h.fmt, h.fname, h.spec.num_layers
+    fmt, fname, L = h.fmt, h.fname, len(h.spec.state_sizes)
+    D = max(1, len(h.spec.pre_layers), len(h.spec.head_layers) - 1)
     major = _core.C_VERSION.split(".")[0]
     layout = [f"GRU_VERSION_MAJOR != {major}"]
     layout += [f"!defined({macro}) || {macro} != {value}" for macro, value in fmt.layout]
@@ -353,7 +404,10 @@ def _layout_checks(h):
     return (_cgen.error_if(" || ".join(layout), f"{fname} was exported for gru_c {_core.C_VERSION} "
                                                f"({text}); re-export it for this {fmt.header}")
             + _cgen.error_if(f"GRU_MAX_LAYERS < {L}",
-                             f"{fname} has {L} layers: build gru_c and this file with GRU_MAX_LAYERS >= {L}"))
+                             f"{fname} has {L} layers: build gru_c and this file with GRU_MAX_LAYERS >= {L}")
+            + (_cgen.error_if(f"!defined(GRU_MAX_DENSE) || GRU_MAX_DENSE < {D}",
+                              f"{fname} has {D} pre or post dense layers: build gru_c (0.3 or later) and "
+                              f"this file with GRU_MAX_DENSE >= {D}") if fmt.kind == "float" else ""))
 
 
 def _data(h):
@@ -370,35 +424,58 @@ def _data(h):
     conds = [f"sizeof {c} == ({s}) * sizeof({_cgen.c_type(a)})" for c, a, s in h.arrays]
     conds += [f"sizeof {name}_test_input == {N}_TEST_STEPS * {N}_INPUT_SIZE * sizeof({fmt.input_t})",
               f"sizeof {name}_test_output == {N}_TEST_STEPS * {N}_OUTPUT_SIZE * sizeof({fmt.output_t})",
-              f"{N}_STATE_SIZE == " + fmt.state_macro.format(total=sum(h.spec.hidden_sizes)),
-              f"{N}_SCRATCH_SIZE == " + fmt.scratch_macro.format(hidden=max(h.spec.hidden_sizes),
-                                                                 outputs=h.spec.output_dim)
-              + f" + {N}_OUTPUT_SIZE"]
+              f"{N}_STATE_SIZE == " + (fmt.state_macro if h.streams else "GRU_SEQUENCE_STATE_SIZE({total})")
+              .format(total=sum(h.spec.state_sizes))]
+    if h.streams:
+        conds.append(f"{N}_SCRATCH_SIZE == " + fmt.scratch_macro.format(
+            hidden=max(h.spec.hidden_sizes), outputs=h.spec.output_dim, dense=_max_dense(h.spec))
+            + f" + {N}_OUTPUT_SIZE")
+    else:
+        conds.append(f"{N}_SCRATCH_SIZE == GRU_SEQUENCE_REVERSE_SCRATCH_SIZE({max(h.spec.hidden_sizes)}, "
+                     f"{h.spec.output_dim}, {_max_dense(h.spec)}, {N}_TEST_STEPS, {_pass_width(h.spec)})"
+                     f" + {N}_TEST_STEPS * {N}_OUTPUT_SIZE")
     out.append(_cgen.size_checks(f"{name}_sizes_match_{fmt.header[:-2]}_h", conds,
                                  f"this {fmt.header} sizes the model differently"))
     return "".join(out)
 
 
+def _dense_init(names, layer, I):
+    return f"{{{I}, {layer.units}, {ACTIVATION_C[layer.activation]}, {', '.join(names)}}}"
+
+
 def _descriptor(h):
     spec, name, fmt = h.spec, h.name, h.fmt
-    names = [c for c, _, _ in h.arrays]
-    per_layer = 3 + len(fmt.layer_vectors)
-    out = [f"\nconst {fmt.model_t} {name}_model = {{\n    {spec.num_layers}, /* num_layers */\n    {{\n"]
-    for l, (I, H, ra) in enumerate(zip(spec.layer_input_sizes, spec.hidden_sizes, spec.reset_after)):
-        out.append(f"        {{{I}, {H}, {int(ra)}, {', '.join(names[per_layer * l:per_layer * (l + 1)])}}},\n")
-    out.append("    },\n")
-    if spec.head is not None:
-        heads = ", ".join(names[per_layer * spec.num_layers:])
-        out.append(f"    1, /* has_head */\n    {{{spec.hidden_sizes[-1]}, {spec.output_size}, "
-                   f"{ACTIVATION_C[spec.output_activation]}, {heads}}}\n}};\n")
-    else:
-        nulls = ", ".join(["NULL"] * len(fmt.head_arrays))
-        out.append(f"    0, /* has_head */\n    {{0, 0, GRU_ACT_NONE, {nulls}}}\n}};\n")
+    per_layer, per_dense = 3 + len(fmt.layer_vectors), len(fmt.head_arrays)
+    names, inits = [c for c, _, _ in h.arrays], {"pre": [], "gru": [], "head": []}
+    at = 0
+    for key, layer, I in spec.named_layers():
+        n = per_layer * len(layer.suffixes) if isinstance(layer, GRU) else per_dense
+        mine, at = names[at:at + n], at + n
+        if isinstance(layer, GRU):
+            for half, sfx in enumerate(layer.suffixes):
+                acts = (f", {ACTIVATION_C[layer.activation]}, {ACTIVATION_C[layer.recurrent_activation]}, "
+                        f"{int(bool(sfx))}, {half}" if fmt.kind == "float" else "")
+                arrays = ", ".join(mine[half * per_layer:(half + 1) * per_layer])
+                inits["gru"].append(f"{{{I}, {layer.hidden_size}, {int(layer.reset_after)}, {arrays}{acts}}}")
+        else:
+            inits["pre" if key.startswith("pre") else "head"].append(_dense_init(mine, layer, I))
+    nulls = "{0, 0, GRU_ACT_NONE, " + ", ".join(["NULL"] * per_dense) + "}"
+    heads = inits["head"] or [nulls]
+    out = [f"\nconst {fmt.model_t} {name}_model = {{\n    {len(spec.state_sizes)}, /* num_layers */\n    {{\n"]
+    out += [f"        {init},\n" for init in inits["gru"]]
+    out.append(f"    }},\n    {int(bool(inits['head']))}, /* has_head */\n    {heads[0]}")
+    if fmt.kind == "float":
+        for count, layers in ((len(inits["pre"]), inits["pre"]), (len(heads) - 1, heads[1:])):
+            items = "".join(f"        {init},\n" for init in layers) or f"        {nulls},\n"
+            out.append(f",\n    {count},\n    {{\n{items}    }}")
+    out.append("\n};\n")
     return "".join(out)
 
 
 def _selftest(h):
     fmt, name, N, api = h.fmt, h.name, h.N, h.fmt.api
+    if not h.streams:
+        return _sequence_selftest(h)
     return f"""
 int {name}_selftest({fmt.state_t} *state, size_t state_size, {fmt.scratch_t} *scratch, size_t scratch_size)
 {{
@@ -428,6 +505,40 @@ int {name}_selftest({fmt.state_t} *state, size_t state_size, {fmt.scratch_t} *sc
         }}
     }}
     {api}_stream_reset(&stream);
+    return mismatches;
+}}
+"""
+
+
+def _sequence_selftest(h):
+    """The self-test of a model with a reverse layer: one gru_sequence call."""
+    name, N = h.name, h.N
+    return f"""
+int {name}_selftest(float *state, size_t state_size, float *scratch, size_t scratch_size)
+{{
+    size_t need, i;
+    int status, mismatches = 0;
+    float *y;
+    if (!state || !scratch)
+        return GRU_ERR_NULL;
+    status = gru_model_check(&{name}_model);
+    if (status != GRU_OK)
+        return status;
+    need = gru_sequence_scratch_size_for(&{name}_model, {N}_TEST_STEPS);
+    if (scratch_size < need + (size_t){N}_TEST_STEPS * {N}_OUTPUT_SIZE)
+        return GRU_ERR_BUFFER;
+    y = scratch + need;
+    status = gru_sequence(&{name}_model, {name}_test_input, 1, {N}_TEST_STEPS, 1, NULL, state, state_size,
+                          scratch, need, y);
+    if (status != GRU_OK)
+        return status;
+    for (i = 0; i < (size_t){N}_TEST_STEPS * {N}_OUTPUT_SIZE; i++) {{
+        uint32_t got, want;
+        memcpy(&got, &y[i], sizeof got);
+        memcpy(&want, &{name}_test_output[i], sizeof want);
+        mismatches += got != want;
+    }}
+    memset(state, 0, state_size * sizeof *state);
     return mismatches;
 }}
 """

@@ -1,4 +1,4 @@
-"""GRUModel: a stack of GRU layers with an optional dense head, run by gru_c."""
+"""GRUModel: GRU layers with optional Dense layers before and after, run by gru_c."""
 import json
 
 import numpy as np
@@ -6,7 +6,7 @@ import numpy as np
 from . import _core
 from ._io import atomic_write, input_file, read_npz
 from ._validate import float_array, lengths_array, rng
-from .config import OUTPUT_ACTIVATIONS, ConfiguredModel, ModelConfig  # noqa: F401 (OUTPUT_ACTIVATIONS: public)
+from .config import OUTPUT_ACTIVATIONS, GRU, ConfiguredModel, Dense, ModelConfig  # noqa: F401 (public names)
 
 FORMAT_VERSION = 1
 
@@ -104,9 +104,35 @@ def run_stateful(model, X, seq, lengths, h0):
     return np.concatenate(ys), np.concatenate(hs)
 
 
+def run_streams(native, X, seq, lengths, h0):
+    """(outputs, final states [B, S]) one sequence at a time through the
+    streaming step (the kernel behind gru_sequence, so the same bits), for
+    models the training forward cannot run (Dense pre-nets, deeper heads)."""
+    B, T = X.shape[:2]
+    lengths = np.full(B, T) if lengths is None else lengths_array("lengths", lengths, B, T)
+    Y = np.empty((B, T, native.output_size) if seq else (B, native.output_size), np.float32)
+    H = np.empty((B, native.state_size), np.float32)
+    out = np.empty(native.output_size, np.float32)
+    for b in range(B):
+        s = _core.Stream(native)
+        if h0 is not None:
+            s.state = h0[b]
+        for t in range(int(lengths[b])):
+            s.step(X[b, t], out)
+            if seq:
+                Y[b, t] = out
+        if seq:
+            Y[b, int(lengths[b]):] = out
+        else:
+            Y[b] = out
+        H[b] = s.state
+    return Y, H
+
+
 class GRUModel(ConfiguredModel):
     """A GRU network: `len(hidden_sizes)` stacked GRU layers, then (if
-    `output_size` is given) a dense head ``y = activation(W h + b)``.
+    `output_size` is given) a dense head ``y = activation(W h + b)``. Models
+    with Dense layers before the GRUs or a deeper head: GRUModel.from_layers.
 
     Gate order is PyTorch's (r, z, n); `reset_after=True` is the PyTorch / Keras
     default, False the Cho 2014 / ONNX default. It may be a list, one per layer.
@@ -122,6 +148,19 @@ class GRUModel(ConfiguredModel):
                  output_activation=None, return_sequences=False, seed=None):
         self._init(ModelConfig.create(input_size, hidden_sizes, output_size, reset_after,
                                       output_activation, return_sequences), seed)
+
+    @classmethod
+    def from_layers(cls, input_size, layers, return_sequences=False, seed=None):
+        """A model of any supported sequence of layers, with fresh weights:
+        Dense pre-net layers, GRU layers, Dense head layers (pygru.Dense,
+        pygru.GRU; see pygru.config for the limits and the weight names).
+
+        >>> m = GRUModel.from_layers(3, [Dense(8, "tanh"), GRU(16), Dense(4, "relu"), Dense(2)], seed=0)
+        >>> m.predict(np.zeros((1, 5, 3))).shape
+        (1, 2)
+        """
+        return cls.from_config(ModelConfig(input_size, tuple(layers) if isinstance(layers, list) else layers,
+                                           return_sequences), seed)
 
     @classmethod
     def from_config(cls, spec, seed=None):
@@ -146,8 +185,10 @@ class GRUModel(ConfiguredModel):
     def _initial_weights(self, rng):
         # PyTorch's initialisation: U(-1/sqrt(H), 1/sqrt(H)) for GRU and Linear.
         weights = {}
-        for name, shape in self.weight_shapes().items():
-            fan = self.hidden_sizes[-1] if name.startswith("head.") else shape[0] // 3
+        shapes = self.weight_shapes()
+        for name, shape in shapes.items():
+            dense = name.endswith((".weight", ".bias"))    # a Linear: fan_in = its input size
+            fan = shapes[name.rsplit(".", 1)[0] + ".weight"][1] if dense else shape[0] // 3
             bound = 1.0 / np.sqrt(fan)
             weights[name] = rng.uniform(-bound, bound, size=shape).astype(np.float32)
         return weights
@@ -188,12 +229,18 @@ class GRUModel(ConfiguredModel):
         w = self._weights
         cached = self._native
         if cached is None or cached[0] is not w:
-            layers = [(self.reset_after[l], w[f"weight_ih_l{l}"], w[f"weight_hh_l{l}"],
-                       w[f"bias_ih_l{l}"], w[f"bias_hh_l{l}"]) for l in range(self.num_layers)]
-            head = None
-            if self.output_size is not None:
-                head = (self.output_activation, w["head.weight"], w["head.bias"])
-            cached = (w, _core.NativeModel(layers, head))
+            layers, dense = [], []
+            for key, layer, _ in self.spec.named_layers():
+                if isinstance(key, int):
+                    for half, sfx in enumerate(layer.suffixes):
+                        layers.append((layer.reset_after, w[f"weight_ih_l{key}{sfx}"], w[f"weight_hh_l{key}{sfx}"],
+                                       w[f"bias_ih_l{key}{sfx}"], w[f"bias_hh_l{key}{sfx}"], layer.activation,
+                                       layer.recurrent_activation, sfx == "_reverse", half == 1))
+                else:
+                    dense.append((layer.activation, w[f"{key}.weight"], w[f"{key}.bias"]))
+            n_pre = len(self.spec.pre_layers)
+            heads = dense[n_pre:]
+            cached = (w, _core.NativeModel(layers, heads[0] if heads else None, dense[:n_pre], heads[1:]))
             self._native = cached
         return cached[1]
 
@@ -227,10 +274,19 @@ class GRUModel(ConfiguredModel):
             Y = run_with_lengths(self._native_model().sequence, X, seq, lengths, self.output_dim)
             return Y[0] if single else Y
         h0 = None if initial_state is None else state_array(
-            "initial_state", initial_state, self.hidden_sizes, X.shape[0], single)
-        Y, h = run_stateful(self, X, seq, lengths, h0)
+            "initial_state", initial_state, self.spec.state_sizes, X.shape[0], single)
+        if return_state and not self.spec.streams:
+            raise ValueError("return_state: not supported yet for a model with a reverse or bidirectional GRU "
+                             "layer (gru_sequence does not return final states); predict without it")
+        if not self.spec.plain:
+            if not return_state:
+                Y = run_with_lengths(self._native_model().sequence, X, seq, lengths, self.output_dim, h0)
+                return Y[0] if single else Y
+            Y, h = run_streams(self._native_model(), X, seq, lengths, h0)
+        else:
+            Y, h = run_stateful(self, X, seq, lengths, h0)
         Y = Y[0] if single else Y
-        return (Y, split_state(h, self.hidden_sizes, single)) if return_state else Y
+        return (Y, split_state(h, self.spec.state_sizes, single)) if return_state else Y
 
     def stream(self, initial_state=None):
         """A batch-1 streaming state: `s.step(x)` for x of shape (input_size,)
@@ -238,9 +294,13 @@ class GRUModel(ConfiguredModel):
         the hidden state of all layers concatenated (layer 0 first), readable
         and assignable. initial_state: where it starts (default zeros), as
         predict's for 2-D X: [num_layers, hidden] or a list of [hidden_l]."""
+        if not self.spec.streams:
+            k = next(i for i, g in enumerate(self.spec.gru_layers) if g.direction != "forward")
+            raise ValueError(f"stream: GRU layer {k} is {self.spec.gru_layers[k].direction}: it reads each sequence "
+                             f"from its end, so the model cannot run one step at a time; use predict")
         s = _core.Stream(self._native_model())
         if initial_state is not None:
-            s.state = state_array("initial_state", initial_state, self.hidden_sizes, 1, True)[0]
+            s.state = state_array("initial_state", initial_state, self.spec.state_sizes, 1, True)[0]
         return s
 
     # ------------------------------------------------------------------ training
@@ -269,6 +329,7 @@ class GRUModel(ConfiguredModel):
         with bptt_steps, not T). Returns a History
         (dict of per-epoch lists: loss, accuracy, val_loss, val_accuracy; and
         .stopped, .best_epoch, .epochs_run)."""
+        self.spec.require_plain("training (fit)")
         from . import training
         return training.fit(self, X, y, loss=loss, epochs=epochs, batch_size=batch_size,
                             optimizer=optimizer, lr=lr, weight_decay=weight_decay,
@@ -279,6 +340,7 @@ class GRUModel(ConfiguredModel):
 
     def evaluate(self, X, y, loss="mse", batch_size=256, lengths=None):
         """{"loss": mean loss, "accuracy": ... (cross_entropy)} on (X, y)."""
+        self.spec.require_plain("evaluate (it runs the training forward)")
         from . import training
         return training.evaluate(self, X, y, loss=loss, batch_size=batch_size, lengths=lengths)
 
@@ -328,7 +390,10 @@ def load(path):
             parsed = json.loads(str(config_arr[()]))
         except ValueError as exc:
             raise ValueError(f"config: expected a JSON object, got text that does not parse ({exc})") from None
-        spec = ModelConfig.from_dict(check_config("config", parsed, _core.MAX_DIM, _core.MAX_LAYERS))
+        if isinstance(parsed, dict) and "layers" in parsed:
+            spec = ModelConfig.from_dict(parsed)      # checks every field of the layer list
+        else:
+            spec = ModelConfig.from_dict(check_config("config", parsed, _core.MAX_DIM, _core.MAX_LAYERS))
     except (ValueError, TypeError) as exc:
         raise ValueError(f"path: {path!r} has an invalid model config ({exc})") from None
     try:

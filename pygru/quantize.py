@@ -211,6 +211,7 @@ def quantize(model, calibration_X, mode="int8"):
     Returns a QuantizedGRUModel."""
     if not isinstance(model, GRUModel):
         raise TypeError(f"model: expected a pygru.GRUModel, got {type(model).__name__}")
+    model.spec.require_plain("quantization (pygru.quantize)")
     if mode not in MODES:
         raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
     X = float_array("calibration_X", calibration_X, (2, 3), model.input_size)
@@ -266,6 +267,8 @@ class QuantizedGRUModel(ConfiguredModel):
         if mode not in MODES:
             raise ValueError(f"mode: expected one of {MODES}, got {mode!r}")
         spec = config if isinstance(config, ModelConfig) else None
+        if spec is not None:
+            spec.require_plain("QuantizedGRUModel")
         config, input_scale = _check_parts("params", mode, config.to_dict() if spec else config, params,
                                            input_scale)
         self.mode = mode

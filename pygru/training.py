@@ -86,6 +86,7 @@ def make_trainer(model, max_batch, max_steps, return_sequences=None, params=None
     in TRAINABLE (the frozen parameters are never written), low_memory: no
     transposed weight copies in backward (same results)."""
     spec = model.spec
+    spec.require_plain("the C training path")
     seq = spec.return_sequences if return_sequences is None else bool(return_sequences)
     layers = list(zip(spec.layer_input_sizes, spec.hidden_sizes, spec.reset_after))
     head = None

@@ -278,7 +278,7 @@ CASES = [
     Case("ctor-huge-hidden", "GRUModel", "hidden_sizes=10**6 (above GRU_MAX_DIM)", lambda t: pygru.GRUModel(3, 10**6), ValueError, r"hidden_sizes"),
     Case("ctor-too-many-layers", "GRUModel", "9 layers (GRU_MAX_LAYERS is 8)", lambda t: pygru.GRUModel(3, [4] * 9), ValueError, r"hidden_sizes: expected 1\.\.8"),
     Case("ctor-empty-layers", "GRUModel", "hidden_sizes=[]", lambda t: pygru.GRUModel(3, []), ValueError, r"hidden_sizes"),
-    Case("ctor-bad-activation", "GRUModel", "output_activation='relu'", lambda t: pygru.GRUModel(3, 4, output_size=2, output_activation="relu"), ValueError, r"output_activation: expected one of"),
+    Case("ctor-bad-activation", "GRUModel", "output_activation='gelu'", lambda t: pygru.GRUModel(3, 4, output_size=2, output_activation="gelu"), ValueError, r"output_activation: expected one of"),
     # ---------------------------------------------------------------- predict
     Case("predict-wrong-last-dim", "predict", "X of shape (2, 4, 4) for input_size 3", lambda t: _model().predict(_X((2, 4, 4))), ValueError, r"X: expected last dimension 3, got shape \(2, 4, 4\)"),
     Case("predict-1d", "predict", "X of shape (4,)", lambda t: _model().predict(_X((4,))), ValueError, r"X: expected a 2-D or 3-D array"),

@@ -18,7 +18,7 @@ def model():
     (dict(input_size=3, hidden_sizes=[4, -1]), ValueError, "hidden_sizes[1]"),
     (dict(input_size=3, hidden_sizes=[4] * 9), ValueError, "hidden_sizes"),
     (dict(input_size=3, hidden_sizes=10**6), ValueError, "hidden_sizes"),
-    (dict(input_size=3, hidden_sizes=4, output_activation="relu", output_size=2), ValueError, "output_activation"),
+    (dict(input_size=3, hidden_sizes=4, output_activation="gelu", output_size=2), ValueError, "output_activation"),
     (dict(input_size=3, hidden_sizes=4, output_activation="softmax"), ValueError, "output_size"),
     (dict(input_size=3, hidden_sizes=[4, 4], reset_after=[True]), ValueError, "reset_after"),
 ])

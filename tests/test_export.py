@@ -75,7 +75,7 @@ def build_host(cc, header, name, objects, opt="-O2"):
     N = name.upper()
     shim = f'#define {N}_IMPLEMENTATION\n#include "{os.path.basename(str(header))}"\n'
     shim += "".join(f"#define M_{m} {N}_{m}\n"
-                    for m in ("INPUT_SIZE", "OUTPUT_SIZE", "STATE_SIZE", "SCRATCH_SIZE", "CHECKSUM"))
+                    for m in ("INPUT_SIZE", "OUTPUT_SIZE", "STATE_SIZE", "SCRATCH_SIZE", "CHECKSUM", "STREAMS"))
     shim += "".join(f"#define M_{f} {name}_{f}\n" for f in ("model", "check", "selftest"))
     with open(os.path.join(directory, "model_shim.h"), "w") as f:
         f.write(shim)
@@ -143,6 +143,20 @@ CASES = [
          {"self_test_input": np.linspace(-3, 3, 5, dtype=np.float32)[:, None]}),
     Case("lin", lambda: pygru.GRUModel(6, [64, 64], 3, reset_after=[False, True], seed=5),
          {"float_format": "decimal", "alignment": 64}),
+    # Dense layers around the GRUs: a pre-net, a relu head, an MLP head.
+    Case("prenet", lambda: pygru.GRUModel.from_layers(
+        7, [pygru.Dense(12, "tanh"), pygru.Dense(5, "relu"), pygru.GRU(9), pygru.Dense(3, "softmax")], seed=6)),
+    Case("mlp", lambda: pygru.GRUModel.from_layers(
+        4, [pygru.GRU(10), pygru.GRU(6, reset_after=False), pygru.Dense(20, "relu"), pygru.Dense(13),
+            pygru.Dense(2, "sigmoid")], seed=7), {"float_format": "decimal"}),
+    Case("relu1", lambda: pygru.GRUModel(3, [5], 4, output_activation="relu", seed=8)),
+    Case("bidir", lambda: pygru.GRUModel.from_layers(
+        5, [pygru.Dense(8, "tanh"), pygru.GRU(6), pygru.GRU(7, direction="bidirectional"),
+            pygru.GRU(4, reset_after=False, direction="reverse"), pygru.Dense(9, "relu"), pygru.Dense(3, "softmax")],
+        seed=10)),
+    Case("acts", lambda: pygru.GRUModel.from_layers(
+        3, [pygru.GRU(6, activation="relu", recurrent_activation="hard_sigmoid"),
+            pygru.GRU(5, reset_after=False, recurrent_activation="hard_sigmoid_keras3"), pygru.Dense(2)], seed=9)),
 ]
 
 
@@ -152,8 +166,12 @@ def check_host_run(model, out, X):
     crc = expected_checksum(model)
     assert out.checksum == (crc, crc)
     native = model._native_model()
-    assert out.sizes == (native.state_size, native.state_size, native.scratch_size,
-                         native.scratch_size + native.output_size, model.input_size, model.output_dim)
+    if model.spec.streams:
+        assert out.sizes == (native.state_size, native.state_size, native.scratch_size,
+                             native.scratch_size + native.output_size, model.input_size, model.output_dim)
+    else:   # the header's buffers are gru_sequence's (for its self-test's steps)
+        assert out.sizes[:3] == (native.state_size, native.sequence_state_size, native.scratch_size)
+        assert out.sizes[3] > native.scratch_size and out.sizes[4:] == (model.input_size, model.output_dim)
     packed = native.packed_arrays()
     assert len(out.weights) == len(packed)
     for got, want in zip(out.weights, packed):
@@ -185,7 +203,7 @@ def test_bit_identical_across_optimisation_levels(opt, tmp_path, gru_objects):
     check_host_run(model, run_host(exe, X), X)
 
 
-@pytest.mark.parametrize("case", [CASES[0], CASES[2]], ids=["kws", "deep3"])
+@pytest.mark.parametrize("case", [CASES[0], CASES[2], CASES[5], CASES[6]], ids=["kws", "deep3", "prenet", "mlp"])
 def test_header_under_asan_ubsan(case, tmp_path, gru_objects):
     """The exported arrays, descriptor, check and self-test read only inside their buffers."""
     cc = need_tool("gcc")

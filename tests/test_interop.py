@@ -19,7 +19,7 @@ import pytest
 import pygru
 from conftest import pygru_env, require_package
 from pygru.interop import UnsupportedModelError
-from reference import gru_model
+from reference import gru_model, layered_model, reference_layers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN = os.path.join(ROOT, "tests", "golden", "interop")
@@ -80,8 +80,7 @@ def test_golden_matches_framework_output(name):
     skip_unless_readable(case)
     model, x = check_case(GOLDEN, case)
     # the imported weights also agree with the independent float64 reference
-    ref = gru_model(x, model.get_weights(), model.num_layers, list(model.reset_after),
-                    model.output_activation, model.return_sequences)
+    ref = layered_model(x, model.get_weights(), reference_layers(model.spec), model.return_sequences)
     np.testing.assert_allclose(model.predict(x), ref, rtol=0, atol=TOL)
 
 
@@ -224,15 +223,31 @@ def test_from_torch_head_as_dict_and_float64():
 # ---------------------------------------------------------------------- PyTorch, errors
 
 
-def test_from_torch_refuses_bidirectional():
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_from_torch_bidirectional_matches_packed_sequences(num_layers):
+    """Bidirectional nn.GRU (now supported): per-step outputs match torch on
+    packed sequences (the reverse direction starts at each sequence's own last
+    valid step), the last step is torch's h_n halves, from the module and its
+    state dict, and to_torch gives the module back."""
     need_torch()
     import torch
 
-    gru = torch.nn.GRU(3, 4, bidirectional=True)
-    with pytest.raises(UnsupportedModelError, match="bidirectional"):
-        pygru.from_torch(gru)
-    with pytest.raises(UnsupportedModelError, match="bidirectional"):
-        pygru.from_torch(gru.state_dict())
+    torch.manual_seed(num_layers)
+    gru = torch.nn.GRU(3, 4, num_layers=num_layers, batch_first=True, bidirectional=True)
+    x = torch.randn(5, 7, 3)
+    lengths = [7, 2, 1, 5, 7]
+    with torch.no_grad():
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, h_n = gru(packed)
+        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=7)
+    seq = pygru.from_torch(gru, return_sequences=True).predict(x.numpy(), lengths=lengths)
+    for b, L in enumerate(lengths):
+        np.testing.assert_allclose(seq[b, :L], out[b, :L].numpy(), rtol=0, atol=TOL)
+    last = pygru.from_torch(gru.state_dict()).predict(x.numpy(), lengths=lengths)
+    np.testing.assert_allclose(last, torch.cat([h_n[-2], h_n[-1]], -1).numpy(), rtol=0, atol=TOL)
+    model = pygru.from_torch(gru)
+    with torch.no_grad():
+        np.testing.assert_allclose(model.to_torch()(x).numpy(), model.predict(x.numpy()), rtol=0, atol=TOL)
 
 
 def test_from_torch_refuses_other_modules_and_features():
@@ -394,13 +409,13 @@ def set_gru_attr(name, value, node=0):
 
 
 @pytest.mark.parametrize("edit,feature", [
-    (set_gru_attr("direction", "reverse"), "direction='reverse'"),
-    (set_gru_attr("direction", "bidirectional"), "direction='bidirectional'"),
+    (set_gru_attr("direction", "sideways"), "direction='sideways'"),
+    (set_gru_attr("direction", "bidirectional"), r"R: expected shape \(2, 3H, H\)"),
     (set_gru_attr("clip", 3.0), "clip=3.0"),
-    (set_gru_attr("activations", ["HardSigmoid", "Tanh"]), r"activations=\['HardSigmoid', 'Tanh'\]"),
+    (set_gru_attr("activations", ["Elu", "Tanh"]), r"activations=\['Elu', 'Tanh'\]"),
     (set_gru_attr("activation_alpha", [0.2]), "activation_alpha"),
     (set_gru_attr("hidden_size", 9, node=1), "hidden_size=9"),
-], ids=["reverse", "bidirectional", "clip", "activations", "activation_alpha", "hidden_size"])
+], ids=["direction", "bidirectional", "clip", "activations", "activation_alpha", "hidden_size"])
 def test_from_onnx_refuses_gru_features(edit, feature, tmp_path):
     need("onnx")
     with pytest.raises(ValueError, match=feature):
@@ -430,11 +445,14 @@ def test_from_onnx_refuses_graph_features(tmp_path):
     with pytest.raises(UnsupportedModelError, match="sequence_lens computed by a Shape node"):
         pygru.from_onnx(mutated_onnx(tmp_path, seq_lens))
 
-    def relu_head(proto):
-        proto.graph.node[-1].op_type = "Relu"
-        del proto.graph.node[-1].attribute[:]
-    with pytest.raises(UnsupportedModelError, match="Relu node"):
-        pygru.from_onnx(mutated_onnx(tmp_path, relu_head))
+    def head_act(op):
+        def edit(proto):
+            proto.graph.node[-1].op_type = op
+            del proto.graph.node[-1].attribute[:]
+        return edit
+    with pytest.raises(UnsupportedModelError, match="Elu node"):
+        pygru.from_onnx(mutated_onnx(tmp_path, head_act("Elu")))
+    assert pygru.from_onnx(mutated_onnx(tmp_path, head_act("Relu"))).output_activation == "relu"  # supported now
 
     def bad_w(proto):
         w = [t for t in proto.graph.initializer if t.name == "W1"][0]
@@ -497,9 +515,8 @@ def gru_config(**changes):
 
 
 @pytest.mark.parametrize("changes,feature", [
-    ({"recurrent_activation": "hard_sigmoid"}, "recurrent_activation='hard_sigmoid'"),
     ({"recurrent_activation": "tanh"}, "recurrent_activation='tanh'"),
-    ({"activation": "relu"}, "activation='relu'"),
+    ({"activation": "elu"}, "activation='elu'"),
     ({"go_backwards": True}, "go_backwards=True"),
     ({"stateful": True}, "stateful=True"),
     ({"return_state": True}, "return_state=True"),
@@ -509,6 +526,28 @@ def test_from_keras_refuses_gru_features(changes, feature, tmp_path):
     need("h5py")
     with pytest.raises(UnsupportedModelError, match=feature):
         pygru.from_keras(mutated_keras(tmp_path, gru_config(**changes)))
+
+
+def test_from_keras_hard_sigmoid_follows_the_files_keras_version(tmp_path):
+    """Keras 3 files mean relu6(x + 3) / 6 (checked against Keras 3's output in
+    the golden case); a file whose metadata says Keras 2 means Keras 2's
+    clip(0.2 x + 0.5, 0, 1), checked against the float64 reference (no Keras 2
+    here to run)."""
+    need("h5py")
+    src = os.path.join(GOLDEN, "keras_hard_sigmoid.keras")
+    assert pygru.from_keras(src).spec.gru_layers[0].recurrent_activation == "hard_sigmoid_keras3"
+    dst = tmp_path / "keras2.keras"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "metadata.json":
+                data = json.dumps(dict(json.loads(data), keras_version="2.15.0")).encode()
+            zout.writestr(item, data)
+    model = pygru.from_keras(dst)
+    assert model.spec.gru_layers[0].recurrent_activation == "hard_sigmoid"
+    x = np.random.default_rng(0).standard_normal((3, 6, 4)).astype(np.float32) * 3
+    want = layered_model(x, model.get_weights(), reference_layers(model.spec))
+    np.testing.assert_allclose(model.predict(x), want, rtol=0, atol=TOL)
 
 
 def test_from_keras_unroll_is_irrelevant(tmp_path):
@@ -523,10 +562,17 @@ def test_from_keras_unroll_is_irrelevant(tmp_path):
 def test_from_keras_refuses_other_layers_and_shapes(tmp_path):
     need("h5py")
 
-    def dense_relu(config):
-        config["config"]["layers"][-1]["config"]["activation"] = "relu"
-    with pytest.raises(UnsupportedModelError, match="activation='relu'"):
-        pygru.from_keras(mutated_keras(tmp_path, dense_relu))
+    def dense_act(act):
+        def edit(config):
+            config["config"]["layers"][-1]["config"]["activation"] = act
+        return edit
+    with pytest.raises(UnsupportedModelError, match="activation='gelu'"):
+        pygru.from_keras(mutated_keras(tmp_path, dense_act("gelu")))
+    # A relu head (supported since Dense layers anywhere) is relu of the linear head's output.
+    relu, linear = (pygru.from_keras(mutated_keras(tmp_path, dense_act(a))) for a in ("relu", "linear"))
+    assert relu.output_activation == "relu"
+    X = np.random.default_rng(3).standard_normal((2, 5, relu.input_size)).astype(np.float32)
+    np.testing.assert_array_equal(relu.predict(X), np.maximum(linear.predict(X), 0))
 
     def lstm(config):
         config["config"]["layers"][1]["class_name"] = "LSTM"
@@ -909,8 +955,8 @@ def test_onnx_keras2onnx_style_graph(tmp_path):
 
 
 @pytest.mark.parametrize("op,attrs,feature", [
-    ("GRU", {"direction": "reverse"}, "direction='reverse' .forward only"),
-    ("GRU", {"direction": "bidirectional"}, "direction='bidirectional' .forward only"),
+    # reverse GRUs import (tests/test_layers.py, against ONNX Runtime); their Y_h outputs not yet
+    ("GRU", {"direction": "reverse"}, "initial_h or Y_h graph outputs with a reverse or bidirectional GRU"),
     ("LSTM", {}, "LSTM node .*an LSTM layer .nearest supported form: a forward GRU layer"),
     ("Conv", {}, r"Conv node .*Conv1D.*nearest supported form"),
 ])

@@ -65,14 +65,10 @@ def describe_mismatch(got, want):
             f"output {j}: {got[t, j]:08x} vs {want[t, j]:08x}")
 
 
-@pytest.fixture(scope="module")
-def inference_case(tmp_path_factory):
-    """Two layers (reset_after 1 then 0, sizes not multiples of the packing
-    width), a softmax head; the host C program's output lines and Python's."""
-    model = GRUModel(input_size=7, hidden_sizes=[33, 16], output_size=5, reset_after=[True, False],
-                     output_activation="softmax", return_sequences=True, seed=20261126)
-    x = (np.random.default_rng(5).standard_normal((STEPS, 7)) * 1.5).astype(np.float32)
-    work = tmp_path_factory.mktemp("firmware")
+def firmware_case(tmp_path_factory, model, folder):
+    """The model exported as fw_model.h; the host C program's output lines and Python's."""
+    x = (np.random.default_rng(5).standard_normal((STEPS, model.input_size)) * 1.5).astype(np.float32)
+    work = tmp_path_factory.mktemp(folder)
     pygru.export_c(model, str(work / "fw_model.h"), name="fw", self_test_input=x)
     exe = build_host([GRU_INFER], [work], work / "host_infer")
     proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
@@ -80,6 +76,25 @@ def inference_case(tmp_path_factory):
     host = parse_bits(proc.stdout, STEPS, model.output_dim)
     python = model.predict(x).view(np.uint32)
     return dict(model=model, x=x, work=work, host=host, python=python)
+
+
+@pytest.fixture(scope="module")
+def inference_case(tmp_path_factory):
+    """Two layers (reset_after 1 then 0, sizes not multiples of the packing
+    width), a softmax head."""
+    model = GRUModel(input_size=7, hidden_sizes=[33, 16], output_size=5, reset_after=[True, False],
+                     output_activation="softmax", return_sequences=True, seed=20261126)
+    return firmware_case(tmp_path_factory, model, "firmware")
+
+
+@pytest.fixture(scope="module")
+def layered_case(tmp_path_factory):
+    """A Dense pre-net (tanh, relu), two GRU layers, an MLP head (relu, sigmoid, softmax)."""
+    model = GRUModel.from_layers(7, [pygru.Dense(20, "tanh"), pygru.Dense(9, "relu"), pygru.GRU(33),
+                                     pygru.GRU(16, reset_after=False), pygru.Dense(24, "relu"),
+                                     pygru.Dense(10, "sigmoid"), pygru.Dense(5, "softmax")],
+                                 return_sequences=True, seed=20261207)
+    return firmware_case(tmp_path_factory, model, "firmware_layers")
 
 
 def test_host_program_matches_python_and_reference(inference_case):
@@ -92,9 +107,32 @@ def test_host_program_matches_python_and_reference(inference_case):
     np.testing.assert_allclose(c["host"].view(np.float32), ref, rtol=0, atol=2e-6)
 
 
+@pytest.fixture(scope="module")
+def bidir_case(tmp_path_factory):
+    """Dense -> GRU (relu, Keras 2's hard_sigmoid) -> bidirectional GRU -> MLP:
+    gru_sequence on the target (the model cannot stream)."""
+    model = GRUModel.from_layers(7, [pygru.Dense(12, "tanh"),
+                                     pygru.GRU(17, activation="relu", recurrent_activation="hard_sigmoid"),
+                                     pygru.GRU(9, direction="bidirectional", recurrent_activation="hard_sigmoid_keras3"),
+                                     pygru.Dense(11, "relu"),
+                                     pygru.Dense(4, "softmax")], return_sequences=True, seed=20261208)
+    return firmware_case(tmp_path_factory, model, "firmware_bidir")
+
+
+@pytest.mark.parametrize("case", ["layered_case", "bidir_case"])
+def test_layered_host_program_matches_python_and_reference(case, request):
+    c = request.getfixturevalue(case)
+    assert np.array_equal(c["host"], c["python"]), describe_mismatch(c["host"], c["python"])
+    model = c["model"]
+    ref = reference.layered_model(c["x"][None], model.get_weights(), reference.reference_layers(model.spec),
+                                  return_sequences=True)[0]
+    np.testing.assert_allclose(c["host"].view(np.float32), ref, rtol=0, atol=1e-5)
+
+
 @pytest.mark.parametrize("target", sorted(fwbuild.TARGETS))
-def test_target_inference_bit_identical(target, inference_case, runtime_lib):
-    c = inference_case
+@pytest.mark.parametrize("case", ["inference_case", "layered_case", "bidir_case"])
+def test_target_inference_bit_identical(target, case, runtime_lib, request):
+    c = request.getfixturevalue(case)
     got = parse_bits(run_on_target(target, GRU_INFER, c["work"], runtime_lib), STEPS, c["model"].output_dim)
     assert np.array_equal(got, c["host"]), f"{target} vs host: " + describe_mismatch(got, c["host"])
     assert np.array_equal(got, c["python"]), f"{target} vs Python: " + describe_mismatch(got, c["python"])

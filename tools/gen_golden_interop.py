@@ -125,13 +125,42 @@ def gen_keras(w):
     inp = keras.Input((None, 4))
     out = layers.Activation("sigmoid")(layers.Dense(3)(layers.GRU(5, use_bias=False)(inp)))
     save(keras.Model(inp, out), "keras_functional", "keras_functional.keras keras_functional.h5", x)
+    # Dense layers around the GRUs: the kws_streaming head (GRU -> Dense -> Dense(relu) -> Dense),
+    # an RNNoise-style pre-net with a per-step head, a Functional chain with Activation layers
+    save(keras.Sequential([keras.Input((None, 4)), layers.GRU(6), layers.Dense(8),
+                           layers.Dense(7, activation="relu"), layers.Dense(3, activation="softmax")]),
+         "keras_mlp_head", "keras_mlp_head.keras keras_mlp_head.h5", x)
+    save(keras.Sequential([keras.Input((None, 4)), layers.Dense(6, activation="tanh"),
+                           layers.GRU(5, return_sequences=True),
+                           layers.TimeDistributed(layers.Dense(3, activation="sigmoid"))]),
+         "keras_prenet_seq", "keras_prenet_seq.keras", x)
+    inp = keras.Input((None, 4))
+    hid = layers.Dropout(0.2)(layers.Activation("relu")(layers.Dense(5)(inp)))
+    out = layers.Activation("softmax")(layers.Dense(2)(layers.GRU(4, reset_after=False)(hid)))
+    save(keras.Model(inp, out), "keras_functional_mlp", "keras_functional_mlp.keras", x)
+    # GRU options: hard_sigmoid (Keras 3's relu6(x + 3) / 6 in a Keras 3 file), relu candidates (RNNoise)
+    save(keras.Sequential([keras.Input((None, 4)), layers.GRU(3, recurrent_activation="hard_sigmoid")]),
+         "keras_hard_sigmoid", "keras_hard_sigmoid.keras keras_hard_sigmoid.h5", x)
+    save(keras.Sequential([keras.Input((None, 4)), layers.Dense(6, activation="tanh"),
+                           layers.GRU(5, activation="relu", return_sequences=True),
+                           layers.GRU(4, activation="relu", recurrent_activation="hard_sigmoid",
+                                      reset_after=False),
+                           layers.Dense(2, activation="sigmoid")]),
+         "keras_rnnoise", "keras_rnnoise.keras", x)
+    # reverse and bidirectional layers: a bidirectional GRU classifier, go_backwards
+    save(keras.Sequential([keras.Input((None, 4)), layers.Dense(6, activation="relu"),
+                           layers.Bidirectional(layers.GRU(5, return_sequences=True)),
+                           layers.Bidirectional(layers.GRU(4, reset_after=False)),
+                           layers.Dense(3, activation="softmax")]),
+         "keras_bidir_classifier", "keras_bidir_classifier.keras keras_bidir_classifier.h5", x)
+    save(keras.Sequential([keras.Input((None, 4)), layers.Bidirectional(layers.GRU(3))]),
+         "keras_bidirectional", "keras_bidirectional.h5", x)
+    save(keras.Sequential([keras.Input((None, 4)), layers.GRU(4, go_backwards=True), layers.Dense(2)]),
+         "keras_go_backwards", "keras_go_backwards.keras", x)
     # files pygru must refuse
-    m = keras.Sequential([keras.Input((None, 4)), layers.GRU(3, recurrent_activation="hard_sigmoid")])
-    m.save(w.path("keras_hard_sigmoid.keras"))
-    w.error_case("keras_hard_sigmoid", "keras", "keras_hard_sigmoid.keras", "hard_sigmoid")
-    m = keras.Sequential([keras.Input((None, 4)), layers.Bidirectional(layers.GRU(3))])
-    m.save(w.path("keras_bidirectional.h5"))
-    w.error_case("keras_bidirectional", "keras", "keras_bidirectional.h5", "Bidirectional")
+    m = keras.Sequential([keras.Input((None, 4)), layers.Bidirectional(layers.GRU(3), merge_mode="sum")])
+    m.save(w.path("keras_bidirectional_sum.keras"))
+    w.error_case("keras_bidirectional_sum", "keras", "keras_bidirectional_sum.keras", "merge_mode='sum'")
 
 
 # ---------------------------------------------------------------------- ONNX

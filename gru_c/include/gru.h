@@ -22,8 +22,10 @@
  *   n  = tanh(W_in x + b_in + W_hn (r * h) + b_hn)     reset_after = 0 (Cho 2014, ONNX default)
  *   h' = (1 - z) * n + z * h
  *
- * A model is a stack of 1..GRU_MAX_LAYERS GRU layers, optionally followed by a
- * dense head y = act(W_o h + b_o) applied to the last layer's output.
+ * A model is a short sequence of layers: 0..GRU_MAX_DENSE dense layers run on
+ * every time step (a pre-net), then a stack of 1..GRU_MAX_LAYERS GRU layers,
+ * then optionally a head of 1..GRU_MAX_DENSE + 1 dense layers y = act(W x + b)
+ * on the last GRU layer's output (`head`, then `post[0..num_post)`).
  *
  * Weight layout. Matrices are stored "packed": gru_pack_matrix() turns a
  * row-major [rows][cols] matrix (PyTorch's layout, rows = outputs) into blocks of
@@ -47,7 +49,7 @@ extern "C" {
 #endif
 
 #define GRU_VERSION_MAJOR 0
-#define GRU_VERSION_MINOR 2
+#define GRU_VERSION_MINOR 3
 #define GRU_VERSION_PATCH 0
 
 /* ---------------------------------------------------------------- status codes */
@@ -56,12 +58,15 @@ typedef enum gru_status {
     GRU_OK = 0,
     GRU_ERR_NULL = -1,           /* a required pointer is NULL */
     GRU_ERR_SIZE = -2,           /* a dimension is < 1 or > GRU_MAX_DIM */
-    GRU_ERR_LAYERS = -3,         /* num_layers outside 1..GRU_MAX_LAYERS */
-    GRU_ERR_SHAPE = -4,          /* a layer's input size is not the previous layer's hidden size */
+    GRU_ERR_LAYERS = -3,         /* num_layers outside 1..GRU_MAX_LAYERS, num_pre or num_post
+                                    outside 0..GRU_MAX_DENSE, or num_post > 0 without a head */
+    GRU_ERR_SHAPE = -4,          /* a layer's input size is not the previous layer's output size */
     GRU_ERR_BUFFER = -5,         /* a caller buffer is smaller than its size query says */
     GRU_ERR_ACTIVATION = -6,     /* unknown activation or flag value */
     GRU_ERR_CHECKSUM = -7,       /* weights do not match their recorded checksum */
-    GRU_ERR_ARGUMENT = -8        /* any other invalid argument (e.g. steps < 1) */
+    GRU_ERR_ARGUMENT = -8,       /* any other invalid argument (e.g. steps < 1) */
+    GRU_ERR_STREAM = -9          /* a layer runs backwards in time: the model cannot stream
+                                    (gru_stream_init); run it with gru_sequence */
 } gru_status;
 
 /* Short, static, human-readable text for a status code. */
@@ -71,6 +76,11 @@ const char *gru_status_string(int status);
 
 #ifndef GRU_MAX_LAYERS
 #define GRU_MAX_LAYERS 8
+#endif
+
+/* Dense layers before the GRUs (pre[]) and after the head (post[]). */
+#ifndef GRU_MAX_DENSE
+#define GRU_MAX_DENSE 4
 #endif
 
 /* Largest input, hidden or output size; keeps every size computation in range. */
@@ -103,10 +113,17 @@ typedef enum gru_activation {
     GRU_ACT_NONE = 0,
     GRU_ACT_SIGMOID = 1,
     GRU_ACT_TANH = 2,
-    GRU_ACT_SOFTMAX = 3
+    GRU_ACT_SOFTMAX = 3,
+    GRU_ACT_RELU = 4,            /* max(x, 0): -0.0 and NaN give +0.0 (float models only) */
+    GRU_ACT_HARD_SIGMOID = 5,    /* clip(0.2 x + 0.5, 0, 1): Keras 2, ONNX HardSigmoid defaults */
+    GRU_ACT_HARD_SIGMOID_KERAS3 = 6 /* relu6(x + 3) / 6: Keras 3 */
 } gru_activation;
 
-/* One GRU layer. Biases are the 3*hidden_size vectors in gate order r, z, n. */
+/* One GRU layer. Biases are the 3*hidden_size vectors in gate order r, z, n.
+ * The activations (added in 0.3, after the pointers so that 0.2 descriptors
+ * keep their meaning) replace tanh in n and sigmoid in r and z; 0 is the
+ * default. Training (gru_train.h) and the quantized descriptors compute the
+ * defaults only. */
 typedef struct gru_layer {
     int input_size;
     int hidden_size;
@@ -116,11 +133,18 @@ typedef struct gru_layer {
     const float *w_hh_n;           /* packed [H][H]:   rows n of W_hh */
     const float *b_ih;             /* [3H] */
     const float *b_hh;             /* [3H] */
+    int activation;                /* n: 0 or GRU_ACT_TANH; GRU_ACT_RELU (RNNoise) */
+    int recurrent_activation;      /* r, z: 0 or GRU_ACT_SIGMOID; GRU_ACT_HARD_SIGMOID(_KERAS3) */
+    int reverse;                   /* 1: reads each sequence from its last step to its first */
+    int merge;                     /* 1: the reverse half of a bidirectional layer (reverse = 1,
+                                      after a forward layer): reads that layer's input, and its h
+                                      follows that layer's h in the state and in the output
+                                      ([forward, reverse], hidden sizes added) */
 } gru_layer;
 
-/* Dense head y = activation(W h + b). */
+/* Dense layer y = activation(W x + b). */
 typedef struct gru_dense {
-    int input_size;                /* = last layer's hidden_size */
+    int input_size;                /* = the previous layer's output size */
     int output_size;
     int activation;                /* a gru_activation */
     const float *weight;           /* packed [O][H]: GRU_PACKED_SIZE(O, H) floats */
@@ -131,7 +155,14 @@ typedef struct gru_model {
     int num_layers;                /* 1..GRU_MAX_LAYERS */
     gru_layer layers[GRU_MAX_LAYERS];
     int has_head;                  /* 0: the output is the last layer's h */
-    gru_dense head;
+    gru_dense head;                /* first head layer, on the last GRU layer's h */
+    /* Added in 0.3; a descriptor written for 0.2 (zero-initialised past `head`)
+     * has neither. */
+    int num_pre;                   /* 0..GRU_MAX_DENSE dense layers on each input step */
+    gru_dense pre[GRU_MAX_DENSE];  /* pre[0] reads x; layers[0] reads pre[num_pre - 1] */
+    int num_post;                  /* 0..GRU_MAX_DENSE more head layers (needs has_head) */
+    gru_dense post[GRU_MAX_DENSE]; /* post[0] reads head's output; the model's output is
+                                      post[num_post - 1]'s (or head's) */
 } gru_model;
 
 /* ---------------------------------------------------------------- weight packing */
@@ -145,13 +176,14 @@ int gru_unpack_matrix(const float *packed, int rows, int cols, float *w, size_t 
 
 /* ---------------------------------------------------------------- checks and sizes */
 
-/* GRU_OK if the model is consistent: pointers set, sizes in 1..GRU_MAX_DIM,
- * each layer's input_size equal to the previous hidden_size, head sizes match,
- * flags valid. Does not read the weights. */
+/* GRU_OK if the model is consistent: counts in range, pointers set, sizes in
+ * 1..GRU_MAX_DIM, each layer's input_size equal to the previous layer's output
+ * size (pre-net, GRUs, head, post), flags and activations valid. Does not read
+ * the weights. */
 int gru_model_check(const gru_model *model);
 
-/* Input size, output size (head output, or last hidden size) and largest hidden
- * size of a checked model. */
+/* Input size (pre[0]'s, else layers[0]'s) and output size (the last head
+ * layer's, or the last hidden size) of a checked model. */
 int gru_model_input_size(const gru_model *model);
 int gru_model_output_size(const gru_model *model);
 
@@ -163,6 +195,10 @@ size_t gru_scratch_size(const gru_model *model);
 /* Compile-time forms for static buffers:
  *   GRU_STATE_SIZE(sum of hidden sizes)
  *   GRU_SCRATCH_SIZE(largest hidden size, output size)   (output size = hidden size without a head)
+ *     for a model without pre or post layers;
+ *   GRU_MODEL_SCRATCH_SIZE(largest hidden size, output size, largest dense size)
+ *     for any model, where the largest dense size is the largest output size
+ *     of the pre, head and post layers when there are pre or post layers, else 0.
  * They equal (or exceed) the functions above. */
 #define GRU_STATE_SIZE(total_hidden) ((size_t)(total_hidden))
 #define GRU_SCRATCH_SIZE(max_hidden, output_size)                                   \
@@ -170,6 +206,9 @@ size_t gru_scratch_size(const gru_model *model);
      GRU_ROUND_UP(2 * (size_t)(max_hidden), GRU_PACK_ROWS) +                        \
      2 * GRU_ROUND_UP((size_t)(max_hidden), GRU_PACK_ROWS) +                        \
      GRU_ROUND_UP((size_t)(output_size), GRU_PACK_ROWS))
+#define GRU_DENSE_SCRATCH_SIZE(max_dense) (2 * GRU_ROUND_UP((size_t)(max_dense), GRU_PACK_ROWS))
+#define GRU_MODEL_SCRATCH_SIZE(max_hidden, output_size, max_dense) \
+    (GRU_SCRATCH_SIZE(max_hidden, output_size) + GRU_DENSE_SCRATCH_SIZE(max_dense))
 
 /* gru_sequence runs GRU_SEQUENCE_LANES sequences of a batch in lock step, so
  * each weight is read once for all of them. The lane count changes speed and
@@ -185,9 +224,20 @@ size_t gru_scratch_size(const gru_model *model);
 /* Buffers for gru_sequence: GRU_SEQUENCE_LANES times the streaming sizes. */
 size_t gru_sequence_state_size(const gru_model *model);
 size_t gru_sequence_scratch_size(const gru_model *model);
+/* Scratch gru_sequence needs for `steps` steps: gru_sequence_scratch_size for
+ * a model without reverse layers; for one with, gru_scratch_size plus two
+ * [steps][W] buffers (it runs each sequence one layer at a time over all its
+ * steps), W the largest of the first GRU layer's input size and the GRU
+ * layers' output sizes (a bidirectional pair's is the sum). SIZE_MAX if that
+ * does not fit in size_t. GRU_SEQUENCE_REVERSE_SCRATCH_SIZE is its macro. */
+size_t gru_sequence_scratch_size_for(const gru_model *model, int steps);
+#define GRU_SEQUENCE_REVERSE_SCRATCH_SIZE(max_hidden, output_size, max_dense, steps, width) \
+    (GRU_MODEL_SCRATCH_SIZE(max_hidden, output_size, max_dense) + 2 * (size_t)(steps) * (size_t)(width))
 #define GRU_SEQUENCE_STATE_SIZE(total_hidden) (GRU_SEQUENCE_LANES * GRU_STATE_SIZE(total_hidden))
 #define GRU_SEQUENCE_SCRATCH_SIZE(max_hidden, output_size) \
     (GRU_SEQUENCE_LANES * GRU_SCRATCH_SIZE(max_hidden, output_size))
+#define GRU_SEQUENCE_MODEL_SCRATCH_SIZE(max_hidden, output_size, max_dense) \
+    (GRU_SEQUENCE_LANES * GRU_MODEL_SCRATCH_SIZE(max_hidden, output_size, max_dense))
 
 /* ---------------------------------------------------------------- streaming */
 
@@ -199,8 +249,8 @@ typedef struct gru_stream {
 } gru_stream;
 
 /* Check the model and the buffer sizes (in floats), wire the pointers and zero
- * the state. Returns GRU_OK or a negative gru_status; on error `stream` is left
- * untouched. */
+ * the state. Returns GRU_OK or a negative gru_status (GRU_ERR_STREAM for a
+ * model with a reverse layer); on error `stream` is left untouched. */
 int gru_stream_init(gru_stream *stream, const gru_model *model, float *state,
                     size_t state_size, float *scratch, size_t scratch_size);
 
@@ -214,13 +264,17 @@ void gru_stream_step(gru_stream *stream, const float *x, float *y);
 /* ---------------------------------------------------------------- sequences */
 
 /* Run `batch` independent sequences of `steps` time steps each. The results
- * are bit-identical to running each sequence through gru_stream_step.
+ * are bit-identical to running each sequence through gru_stream_step (for
+ * models that can stream).
  *   x:      [batch][steps][input_size]
  *   y:      [batch][steps][output_size] if return_sequences, else [batch][output_size]
  *   state:  gru_sequence_state_size floats (working state); every sequence
  *           starts from h = 0 when `initial_state` is NULL, otherwise from
  *           initial_state ([batch][gru_state_size]).
- *   scratch: gru_sequence_scratch_size floats.
+ *   scratch: gru_sequence_scratch_size_for(model, steps) floats.
+ * Without return_sequences, the head reads the last GRU layer's final state:
+ * for a reverse layer, h after reading the first step (Keras'
+ * return_sequences=False; PyTorch's out[:, -1] is its h after one step).
  * Returns GRU_OK or a negative gru_status (the model is checked). */
 int gru_sequence(const gru_model *model, const float *x, int batch, int steps,
                  int return_sequences, const float *initial_state, float *state,
@@ -234,8 +288,9 @@ int gru_sequence(const gru_model *model, const float *x, int batch, int steps,
 uint32_t gru_checksum(const void *data, size_t size);
 
 /* CRC-32 of a model's weights, the value exported headers record: the packed
- * arrays in descriptor order (per layer w_ih, w_hh_rz, w_hh_n, b_ih, b_hh, then
- * the head's weight and bias), at their packed sizes, each float fed as the 4
+ * arrays in the order the model runs them (each pre layer's weight and bias,
+ * per GRU layer w_ih, w_hh_rz, w_hh_n, b_ih, b_hh, the head's weight and bias,
+ * each post layer's weight and bias), at their packed sizes, each float fed as the 4
  * little-endian bytes of its IEEE-754 bit pattern. The result is therefore the
  * same on little- and big-endian targets, and on little-endian ones equals
  * gru_checksum over the arrays' bytes. Sizes and flags are not included.

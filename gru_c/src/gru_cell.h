@@ -30,22 +30,28 @@
 /* The new state of one unit. */
 static inline float gru__cell_h(float z, float n, float h) { return (1.0f - z) * n + z * h; }
 
-/* reset_after, r and z: gh[j] = sigmoid(gi[j] + gh[j]) for j < n (n = 2H). */
-GRU__HOT void gru__cell_rz_loop(int n, const float *restrict gi, float *restrict gh)
+/* Each loop takes the layer's gate activation `ga` (r, z: sigmoid or a hard
+ * sigmoid) or candidate activation `ca` (n: tanh or relu): the wrappers after
+ * them pass the defaults as constants (the dispatched kernels, training, the
+ * int8 path: the loops compile as if written for them); gru_dispatch.c's
+ * gru__cell_*_act pass the layer's. */
+
+/* reset_after, r and z: gh[j] = ga(gi[j] + gh[j]) for j < n (n = 2H). */
+GRU__INLINE void gru__cell_rz_loop_act(int n, const float *restrict gi, float *restrict gh, const int ga)
 {
     for (int j = 0; j < n; j++) /* vectorize */
-        gh[j] = gru__sigmoid(gi[j] + gh[j]);
+        gh[j] = gru__gate(ga, gi[j] + gh[j]);
 }
 
 /* reset_after, n and h, with r and z from gru__cell_rz_loop in gh. h_out may
  * be h. With save, gates [4H] gets r, z, n and ghn. */
-GRU__HOT void gru__cell_after_loop(int H, const float *restrict gi, const float *restrict gh,
-                                      const float *restrict ghn, const float *h, float *h_out,
-                                      float *restrict gates, const int save)
+GRU__INLINE void gru__cell_after_loop_act(int H, const float *restrict gi, const float *restrict gh,
+                                          const float *restrict ghn, const float *h, float *h_out,
+                                          float *restrict gates, const int save, const int ca)
 {
     for (int j = 0; j < H; j++) { /* vectorize */
         const float r = gh[j], z = gh[H + j];
-        const float n = gru__tanh(gi[2 * H + j] + r * ghn[j]);
+        const float n = gru__candidate(ca, gi[2 * H + j] + r * ghn[j]);
         const float hn = gru__cell_h(z, n, h[j]);
         if (save) {
             gates[j] = r;
@@ -57,15 +63,15 @@ GRU__HOT void gru__cell_after_loop(int H, const float *restrict gi, const float 
     }
 }
 
-/* reset_before, r, z and r*h: z = sigmoid into gh[H..2H), rh = r * h. With
+/* reset_before, r, z and r*h: z = ga into gh[H..2H), rh = r * h. With
  * save, gates gets r, z and rh. */
-GRU__HOT void gru__cell_before_rz_loop(int H, const float *restrict gi, float *gh,
-                                          const float *h, float *restrict rh,
-                                          float *restrict gates, const int save)
+GRU__INLINE void gru__cell_before_rz_loop_act(int H, const float *restrict gi, float *gh,
+                                              const float *h, float *restrict rh,
+                                              float *restrict gates, const int save, const int ga)
 {
     for (int j = 0; j < H; j++) { /* vectorize */
-        const float r = gru__sigmoid(gi[j] + gh[j]);
-        const float z = gru__sigmoid(gi[H + j] + gh[H + j]);
+        const float r = gru__gate(ga, gi[j] + gh[j]);
+        const float z = gru__gate(ga, gi[H + j] + gh[H + j]);
         gh[H + j] = z;
         rh[j] = r * h[j];
         if (save) {
@@ -78,17 +84,43 @@ GRU__HOT void gru__cell_before_rz_loop(int H, const float *restrict gi, float *g
 
 /* reset_before, n and h, z in gh[H..2H). h_out may be h. With save, gates
  * gets n. */
-GRU__HOT void gru__cell_before_loop(int H, const float *restrict gi, const float *restrict gh,
-                                       const float *restrict ghn, const float *h, float *h_out,
-                                       float *restrict gates, const int save)
+GRU__INLINE void gru__cell_before_loop_act(int H, const float *restrict gi, const float *restrict gh,
+                                           const float *restrict ghn, const float *h, float *h_out,
+                                           float *restrict gates, const int save, const int ca)
 {
     for (int j = 0; j < H; j++) { /* vectorize */
-        const float n = gru__tanh(gi[2 * H + j] + ghn[j]);
+        const float n = gru__candidate(ca, gi[2 * H + j] + ghn[j]);
         const float hn = gru__cell_h(gh[H + j], n, h[j]);
         if (save)
             gates[2 * H + j] = n;
         h_out[j] = hn;
     }
+}
+
+/* The default activations (sigmoid gates, tanh candidate). */
+GRU__HOT void gru__cell_rz_loop(int n, const float *restrict gi, float *restrict gh)
+{
+    gru__cell_rz_loop_act(n, gi, gh, GRU_ACT_SIGMOID);
+}
+
+GRU__HOT void gru__cell_after_loop(int H, const float *restrict gi, const float *restrict gh,
+                                   const float *restrict ghn, const float *h, float *h_out,
+                                   float *restrict gates, const int save)
+{
+    gru__cell_after_loop_act(H, gi, gh, ghn, h, h_out, gates, save, GRU_ACT_TANH);
+}
+
+GRU__HOT void gru__cell_before_rz_loop(int H, const float *restrict gi, float *gh, const float *h,
+                                       float *restrict rh, float *restrict gates, const int save)
+{
+    gru__cell_before_rz_loop_act(H, gi, gh, h, rh, gates, save, GRU_ACT_SIGMOID);
+}
+
+GRU__HOT void gru__cell_before_loop(int H, const float *restrict gi, const float *restrict gh,
+                                    const float *restrict ghn, const float *h, float *h_out,
+                                    float *restrict gates, const int save)
+{
+    gru__cell_before_loop_act(H, gi, gh, ghn, h, h_out, gates, save, GRU_ACT_TANH);
 }
 
 /* ---------------------------------------------------------------- integer */

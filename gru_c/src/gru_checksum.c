@@ -45,10 +45,11 @@ uint32_t gru_checksum(const void *data, size_t size)
     return ~crc;
 }
 
-/* The CRC of a model's arrays in descriptor order, each at its size: one
- * function per descriptor, from the list of (pointer, count, element bytes)
- * of each layer and of the head. */
-#define GRU__MODEL_CHECKSUM(P, MODEL, LAYER_ARRAYS, HEAD_ARRAYS)                                  \
+/* The CRC of a model's arrays in the order the model runs them, each at its
+ * size: one function per descriptor, from the list of (pointer, count,
+ * element bytes) of each layer and of the head; PRE(model) and POST(model)
+ * add the float model's dense layers before and after. */
+#define GRU__MODEL_CHECKSUM(P, MODEL, LAYER_ARRAYS, HEAD_ARRAYS, PRE, POST)                       \
     int gru_##P##model_checksum(const MODEL *model, uint32_t *out)                                \
     {                                                                                             \
         if (!out)                                                                                 \
@@ -57,6 +58,7 @@ uint32_t gru_checksum(const void *data, size_t size)
         if (status != GRU_OK)                                                                     \
             return status;                                                                        \
         uint32_t crc = 0xFFFFFFFFu;                                                               \
+        PRE(model)                                                                                \
         for (int l = 0; l < model->num_layers; l++) {                                             \
             const size_t I = (size_t)model->layers[l].input_size;                                 \
             const size_t H = (size_t)model->layers[l].hidden_size;                                \
@@ -67,6 +69,7 @@ uint32_t gru_checksum(const void *data, size_t size)
             const size_t H = (size_t)model->head.input_size;                                      \
             HEAD_ARRAYS(model->head, O, H)                                                        \
         }                                                                                         \
+        POST(model)                                                                               \
         *out = ~crc;                                                                              \
         return GRU_OK;                                                                            \
     }
@@ -94,6 +97,15 @@ uint32_t gru_checksum(const void *data, size_t size)
     GRU__CRC((d).weight, GRU_QI_PACKED_SIZE(O, H)) GRU__CRC((d).mult, O)                          \
     GRU__CRC((d).shift, O) GRU__CRC((d).bias, O)
 
-GRU__MODEL_CHECKSUM(, gru_model, GRU__F_LAYER_CRC, GRU__F_HEAD_CRC)
-GRU__MODEL_CHECKSUM(q8_, gru_q8_model, GRU__Q8_LAYER_CRC, GRU__Q8_HEAD_CRC)
-GRU__MODEL_CHECKSUM(qi_, gru_qi_model, GRU__QI_LAYER_CRC, GRU__QI_HEAD_CRC)
+/* Dense layers d[0..n) of the float model. */
+#define GRU__F_DENSE_CRC(d, n)                                                                    \
+    for (int k = 0; k < (n); k++) {                                                               \
+        GRU__F_HEAD_CRC((d)[k], (size_t)(d)[k].output_size, (size_t)(d)[k].input_size)            \
+    }
+#define GRU__F_PRE_CRC(m) GRU__F_DENSE_CRC((m)->pre, (m)->num_pre)
+#define GRU__F_POST_CRC(m) GRU__F_DENSE_CRC((m)->post, (m)->num_post)
+#define GRU__NO_CRC(m)
+
+GRU__MODEL_CHECKSUM(, gru_model, GRU__F_LAYER_CRC, GRU__F_HEAD_CRC, GRU__F_PRE_CRC, GRU__F_POST_CRC)
+GRU__MODEL_CHECKSUM(q8_, gru_q8_model, GRU__Q8_LAYER_CRC, GRU__Q8_HEAD_CRC, GRU__NO_CRC, GRU__NO_CRC)
+GRU__MODEL_CHECKSUM(qi_, gru_qi_model, GRU__QI_LAYER_CRC, GRU__QI_HEAD_CRC, GRU__NO_CRC, GRU__NO_CRC)

@@ -164,6 +164,25 @@ GRU__ENTRY(gru__gemm_lanes, gru__gemm_lanes,
 
 void gru__activate_k(int activation, float *v, int n) { gru__activate(activation, v, n); }
 
+/* The cell of layers with other activations: gru_cell.h's loops, portable
+ * on every target, the activation chosen per element (one copy of each loop:
+ * these layers are rare, firmware flash is not). */
+void gru__cell_rz_act(int n, const float *gi, float *gh, int ga) { gru__cell_rz_loop_act(n, gi, gh, ga); }
+
+void gru__cell_before_rz_act(int H, const float *gi, float *gh, const float *h, float *rh, int ga)
+{
+    gru__cell_before_rz_loop_act(H, gi, gh, h, rh, NULL, 0, ga);
+}
+
+void gru__cell_n_act(int reset_after, int H, const float *gi, const float *gh, const float *ghn,
+                     float *h, int ca)
+{
+    if (reset_after)
+        gru__cell_after_loop_act(H, gi, gh, ghn, h, h, NULL, 0, ca);
+    else
+        gru__cell_before_loop_act(H, gi, gh, ghn, h, h, NULL, 0, ca);
+}
+
 /* The public activations live here too, beside the kernels that inline them
  * (one copy of them in a firmware image). */
 float gru_tanh(float x) { return gru__tanh(x); }

@@ -39,6 +39,15 @@ void gru__cell_after(int H, const float *gi, const float *gh, float *ghn, float 
 void gru__cell_before_rz(int H, const float *gi, float *gh, const float *h, float *rh);
 void gru__cell_before(int H, const float *gi, const float *gh, float *ghn, float *h, float *tmp);
 
+/* The cell of a layer with other activations (ga: its recurrent_activation,
+ * ca: its activation; gru_cell.h's *_act loops), one sequence, in place,
+ * portable on every target: r and z (reset_after), z and r * h
+ * (reset_before), then n and h (either). */
+void gru__cell_rz_act(int n, const float *gi, float *gh, int ga);
+void gru__cell_before_rz_act(int H, const float *gi, float *gh, const float *h, float *rh, int ga);
+void gru__cell_n_act(int reset_after, int H, const float *gi, const float *gh, const float *ghn,
+                     float *h, int ca);
+
 /* The dense head's activation in place over n values (gru__activate), out
  * of line beside the cell kernels, so that a firmware image holds one copy
  * of the activations. */

@@ -35,21 +35,79 @@ GRU__DEFINE_MAX_HIDDEN(gru__q8_max_hidden, gru_q8_model)
 GRU__DEFINE_MAX_HIDDEN(gru__qi_max_hidden, gru_qi_model)
 #undef GRU__DEFINE_MAX_HIDDEN
 
+/* The input size layer l of a float model reads (l = num_layers: what the
+ * head reads): the previous layer's hidden size; the reverse half of a
+ * bidirectional pair reads its partner's input; the layer after a pair reads
+ * both halves' h. Trusts 1 <= l <= num_layers and the merge flags. */
+static inline int gru__expected_input(const gru_model *model, int l)
+{
+    const gru_layer *prev = &model->layers[l - 1];
+    if (l < model->num_layers && model->layers[l].merge)
+        return prev->input_size;
+    return prev->merge && l >= 2 ? prev->hidden_size + model->layers[l - 2].hidden_size : prev->hidden_size;
+}
+
+/* 1 if a float model has a layer that reads its sequences backwards. */
+static inline int gru__has_reverse(const gru_model *model)
+{
+    for (int l = 0; l < model->num_layers; l++)
+        if (model->layers[l].reverse)
+            return 1;
+    return 0;
+}
+
+/* 1 if a float layer computes the default activations (tanh, sigmoid). */
+static inline int gru__layer_default(const gru_layer *layer)
+{
+    return (layer->activation == 0 || layer->activation == GRU_ACT_TANH) &&
+           (layer->recurrent_activation == 0 || layer->recurrent_activation == GRU_ACT_SIGMOID);
+}
+
+/* 1 if gru_train.h can train the model: forward GRU layers of default
+ * activations and a single head that is not relu (no pre or post layers). */
+static inline int gru__trainable(const gru_model *model)
+{
+    for (int l = 0; l < model->num_layers; l++)
+        if (!gru__layer_default(&model->layers[l]) || model->layers[l].reverse || model->layers[l].merge)
+            return 0;
+    return !model->num_pre && !model->num_post && !(model->has_head && model->head.activation == GRU_ACT_RELU);
+}
+
+/* The largest output size of a float model's pre, head and post layers when
+ * it has pre or post layers (their outputs live in the dense scratch), else 0. */
+static inline int gru__max_dense(const gru_model *model)
+{
+    int max_dense = 0;
+    if (model->num_pre == 0 && model->num_post == 0)
+        return 0;
+    for (int l = 0; l < model->num_pre; l++)
+        if (model->pre[l].output_size > max_dense)
+            max_dense = model->pre[l].output_size;
+    if (model->has_head && model->head.output_size > max_dense)
+        max_dense = model->head.output_size;
+    for (int l = 0; l < model->num_post; l++)
+        if (model->post[l].output_size > max_dense)
+            max_dense = model->post[l].output_size;
+    return max_dense;
+}
+
 /* Scratch layout of one lane of a model step (floats), for the largest hidden
- * size H and output size O (GRU_SCRATCH_SIZE):
+ * size H, output size O and largest dense size D (GRU_MODEL_SCRATCH_SIZE):
  *   gi  [R(3H)]  b_ih + W_ih x           gates r, z, n
  *   gh  [R(2H)]  b_hh + W_hh h           gates r, z  (z kept here, reset_before)
  *   ghn [R(H)]   b_hn + W_hn (h or r*h)  gate n
  *   rh  [R(H)]   r * h                   (reset_before)
  *   out [R(O)]   head output
+ *   d   [2][R(D)] outputs of the pre and inner head layers, alternately
  * R(n) = n rounded up to GRU_PACK_ROWS. Lanes of a batched step follow each
  * other, `stride` floats apart. */
 typedef struct gru__scratch {
-    float *gi, *gh, *ghn, *rh, *out;
+    float *gi, *gh, *ghn, *rh, *out, *d[2];
     size_t stride;
 } gru__scratch;
 
-static inline gru__scratch gru__scratch_split(float *scratch, int max_hidden, int output_size)
+static inline gru__scratch gru__scratch_split_dense(float *scratch, int max_hidden,
+                                                    int output_size, int max_dense)
 {
     gru__scratch s;
     s.gi = scratch;
@@ -57,8 +115,17 @@ static inline gru__scratch gru__scratch_split(float *scratch, int max_hidden, in
     s.ghn = s.gh + gru__round_up(2 * max_hidden, GRU_PACK_ROWS);
     s.rh = s.ghn + gru__round_up(max_hidden, GRU_PACK_ROWS);
     s.out = s.rh + gru__round_up(max_hidden, GRU_PACK_ROWS);
-    s.stride = GRU_SCRATCH_SIZE(max_hidden, output_size);
+    s.d[0] = s.out + gru__round_up(output_size, GRU_PACK_ROWS);
+    s.d[1] = s.d[0] + gru__round_up(max_dense, GRU_PACK_ROWS);
+    s.stride = GRU_MODEL_SCRATCH_SIZE(max_hidden, output_size, max_dense);
     return s;
+}
+
+/* The layout of a model without dense scratch (the quantized and training
+ * paths). */
+static inline gru__scratch gru__scratch_split(float *scratch, int max_hidden, int output_size)
+{
+    return gru__scratch_split_dense(scratch, max_hidden, output_size, 0);
 }
 
 #endif /* GRU_INTERNAL_H */

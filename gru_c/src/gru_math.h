@@ -102,11 +102,36 @@ static inline float gru__tanh(float x)
     return gru__from_bits(gru__bits(t) | sign);
 }
 
-/* In-place output activation of the dense head over n values. The softmax sum
- * runs in index order so every target adds in the same order. */
+/* max(x, 0) with +0.0 for -0.0 and NaN (a NaN or -0.0 compares false), so
+ * every target gives the same bits whichever form of gru__max it compiles. */
+static inline float gru__relu(float x) { return gru__max(x, 0.0f); }
+
+/* Keras 2's and ONNX's hard sigmoid, and Keras 3's, as those frameworks
+ * write them (NaN gives 0). */
+static inline float gru__hard_sigmoid(float x) { return gru__min(gru__max(0.2f * x + 0.5f, 0.0f), 1.0f); }
+static inline float gru__hard_sigmoid_keras3(float x)
+{
+    return gru__min(gru__max(x + 3.0f, 0.0f), 6.0f) / 6.0f;
+}
+
+/* A GRU layer's gate (r, z) and candidate (n) activations; with a constant
+ * `act` a loop compiles to one of them. */
+GRU__INLINE float gru__gate(int act, float x)
+{
+    return act == GRU_ACT_HARD_SIGMOID          ? gru__hard_sigmoid(x)
+           : act == GRU_ACT_HARD_SIGMOID_KERAS3 ? gru__hard_sigmoid_keras3(x)
+                                                : gru__sigmoid(x);
+}
+GRU__INLINE float gru__candidate(int act, float x) { return act == GRU_ACT_RELU ? gru__relu(x) : gru__tanh(x); }
+
+/* In-place activation of a dense layer over n values. The softmax sum runs
+ * in index order so every target adds in the same order. */
 static inline void gru__activate(int activation, float *v, int n)
 {
-    if (activation == GRU_ACT_SIGMOID) {
+    if (activation == GRU_ACT_RELU) {
+        for (int j = 0; j < n; j++) /* vectorize */
+            v[j] = gru__relu(v[j]);
+    } else if (activation == GRU_ACT_SIGMOID) {
         for (int j = 0; j < n; j++) /* vectorize */
             v[j] = gru__sigmoid(v[j]);
     } else if (activation == GRU_ACT_TANH) {

@@ -18,6 +18,7 @@ const char *gru_status_string(int status)
     case GRU_ERR_ACTIVATION: return "unknown activation or flag value";
     case GRU_ERR_CHECKSUM: return "weights do not match their checksum";
     case GRU_ERR_ARGUMENT: return "invalid argument";
+    case GRU_ERR_STREAM: return "a layer runs backwards in time: the model cannot stream (use gru_sequence)";
     default: return "unknown status";
     }
 }
@@ -133,10 +134,50 @@ static int gru__requant_ok(const int32_t *mult, const int8_t *shift, int n)
     return 1;
 }
 
+/* A chain of n dense layers whose first reads `in` values: pointers, sizes,
+ * activations, each input size the previous output size. */
+static int gru__dense_chain_ok(const gru_dense *d, int n, int in)
+{
+    for (int l = 0; l < n; l++) {
+        if (!d[l].weight || !d[l].bias)
+            return GRU_ERR_NULL;
+        if (!gru__dim_ok(d[l].input_size, GRU_MAX_DIM) || !gru__dim_ok(d[l].output_size, GRU_MAX_DIM))
+            return GRU_ERR_SIZE;
+        if (d[l].input_size != in)
+            return GRU_ERR_SHAPE;
+        if (d[l].activation < GRU_ACT_NONE || d[l].activation > GRU_ACT_RELU)
+            return GRU_ERR_ACTIVATION;
+        in = d[l].output_size;
+    }
+    return GRU_OK;
+}
+
+/* The float model's GRU activations and dense layers around the GRUs (the
+ * family check has done the rest of the GRU layers and the head). Float
+ * weights are the caller's: any value computes. */
 static int gru__values_ok(const gru_model *model)
 {
-    (void)model;  /* float weights are the caller's: any value computes */
-    return GRU_OK;
+    for (int l = 0; l < model->num_layers; l++) {
+        const int ca = model->layers[l].activation, ga = model->layers[l].recurrent_activation;
+        const gru_layer *g = &model->layers[l];
+        if (!(ca == 0 || ca == GRU_ACT_TANH || ca == GRU_ACT_RELU) ||
+            !(ga == 0 || ga == GRU_ACT_SIGMOID || ga == GRU_ACT_HARD_SIGMOID || ga == GRU_ACT_HARD_SIGMOID_KERAS3) ||
+            (g->reverse != 0 && g->reverse != 1) || (g->merge != 0 && g->merge != 1))
+            return GRU_ERR_ACTIVATION;
+        /* a merged layer is the reverse half of a pair: after a forward, unmerged layer */
+        if (g->merge && (l == 0 || !g->reverse || model->layers[l - 1].reverse || model->layers[l - 1].merge))
+            return GRU_ERR_SHAPE;
+    }
+    if (model->num_pre < 0 || model->num_pre > GRU_MAX_DENSE || model->num_post < 0 ||
+        model->num_post > GRU_MAX_DENSE || (model->num_post > 0 && !model->has_head))
+        return GRU_ERR_LAYERS;
+    int status = gru__dense_chain_ok(model->pre, model->num_pre,
+                                     model->num_pre ? model->pre[0].input_size : 0);
+    if (status != GRU_OK)
+        return status;
+    if (model->num_pre && model->layers[0].input_size != model->pre[model->num_pre - 1].output_size)
+        return GRU_ERR_SHAPE;
+    return gru__dense_chain_ok(model->post, model->num_post, model->head.output_size);
 }
 
 static int gru__q8_values_ok(const gru_q8_model *model)
@@ -169,10 +210,13 @@ static int gru__qi_values_ok(const gru_qi_model *model)
 
 /* gru_P_model_check: pointers set (LAYER_OK(layer), HEAD_OK(head)), sizes in
  * 1..MAX_DIM, each layer's input_size equal to the previous hidden size, head
- * sizes matching, flags valid; the first fault found, layer by layer; then the
- * values the kernels trust (gru__P_values_ok). Then the size queries, whose
- * scratch size SCRATCH(max_hidden, output_size) is the descriptor's own. */
-#define GRU__MODEL_FAMILY(P, MODEL, LAYER_OK, HEAD_OK, MAX_DIM, STATE, SCRATCH)                   \
+ * sizes matching, flags valid, head activation up to MAX_ACT; the first fault
+ * found, layer by layer; then gru__P_values_ok (the values the quantized
+ * kernels trust; the float model's dense layers). Then the size queries: the
+ * model's input size IN(model), output size OUT(model) and scratch size
+ * SCRATCH(model) are the descriptor's own. */
+#define GRU__MODEL_FAMILY(P, MODEL, LAYER_OK, HEAD_OK, MAX_DIM, MAX_ACT, IN, OUT, STATE, SCRATCH,  \
+                          EXPECT_IN)                                                              \
     int gru_##P##model_check(const MODEL *model)                                                  \
     {                                                                                             \
         if (!model)                                                                               \
@@ -187,7 +231,7 @@ static int gru__qi_values_ok(const gru_qi_model *model)
                 return GRU_ERR_SIZE;                                                              \
             if (model->layers[l].reset_after != 0 && model->layers[l].reset_after != 1)           \
                 return GRU_ERR_ACTIVATION;                                                        \
-            if (l > 0 && in != model->layers[l - 1].hidden_size)                                  \
+            if (l > 0 && in != EXPECT_IN(model, l))                                               \
                 return GRU_ERR_SHAPE;                                                             \
         }                                                                                         \
         if (model->has_head != 0 && model->has_head != 1)                                         \
@@ -198,21 +242,17 @@ static int gru__qi_values_ok(const gru_qi_model *model)
             if (!gru__dim_ok(model->head.input_size, MAX_DIM) ||                                  \
                 !gru__dim_ok(model->head.output_size, MAX_DIM))                                   \
                 return GRU_ERR_SIZE;                                                              \
-            if (model->head.input_size != model->layers[model->num_layers - 1].hidden_size)       \
+            if (model->head.input_size != EXPECT_IN(model, model->num_layers))                    \
                 return GRU_ERR_SHAPE;                                                             \
-            if (model->head.activation < GRU_ACT_NONE || model->head.activation > GRU_ACT_SOFTMAX) \
+            if (model->head.activation < GRU_ACT_NONE || model->head.activation > MAX_ACT)         \
                 return GRU_ERR_ACTIVATION;                                                        \
         }                                                                                         \
         return gru__##P##values_ok(model);                                                        \
     }                                                                                             \
                                                                                                   \
-    int gru_##P##model_input_size(const MODEL *model) { return model->layers[0].input_size; }     \
+    int gru_##P##model_input_size(const MODEL *model) { return IN(model); }                       \
                                                                                                   \
-    int gru_##P##model_output_size(const MODEL *model)                                            \
-    {                                                                                             \
-        return model->has_head ? model->head.output_size                                          \
-                               : model->layers[model->num_layers - 1].hidden_size;                \
-    }                                                                                             \
+    int gru_##P##model_output_size(const MODEL *model) { return OUT(model); }                     \
                                                                                                   \
     size_t gru_##P##state_size(const MODEL *model)                                                \
     {                                                                                             \
@@ -222,10 +262,7 @@ static int gru__qi_values_ok(const gru_qi_model *model)
         return STATE(total);                                                                      \
     }                                                                                             \
                                                                                                   \
-    size_t gru_##P##scratch_size(const MODEL *model)                                              \
-    {                                                                                             \
-        return SCRATCH(gru__##P##max_hidden(model), gru_##P##model_output_size(model));           \
-    }
+    size_t gru_##P##scratch_size(const MODEL *model) { return SCRATCH(model); }
 
 #define GRU__F_LAYER_OK(q) ((q).w_ih && (q).w_hh_rz && (q).w_hh_n && (q).b_ih && (q).b_hh)
 #define GRU__F_HEAD_OK(d) ((d).weight && (d).bias)
@@ -234,11 +271,29 @@ static int gru__qi_values_ok(const gru_qi_model *model)
 #define GRU__QI_LAYER_OK(q)                                                                       \
     (GRU__F_LAYER_OK(q) && (q).m_ih && (q).sh_ih && (q).m_hh && (q).sh_hh)
 #define GRU__QI_HEAD_OK(d) (GRU__F_HEAD_OK(d) && (d).mult && (d).shift)
-#define GRU__QI_SCRATCH(max_hidden, output_size) GRU_QI_SCRATCH_SIZE(max_hidden)
 
-GRU__MODEL_FAMILY(, gru_model, GRU__F_LAYER_OK, GRU__F_HEAD_OK, GRU_MAX_DIM, GRU_STATE_SIZE,
-                  GRU_SCRATCH_SIZE)
-GRU__MODEL_FAMILY(q8_, gru_q8_model, GRU__Q8_LAYER_OK, GRU__Q8_HEAD_OK, GRU_MAX_DIM,
-                  GRU_STATE_SIZE, GRU_SCRATCH_SIZE)
-GRU__MODEL_FAMILY(qi_, gru_qi_model, GRU__QI_LAYER_OK, GRU__QI_HEAD_OK, GRU_QI_MAX_DIM,
-                  GRU_QI_STATE_SIZE, GRU__QI_SCRATCH)
+/* Input and output sizes: the GRU stack and the head, and for the float
+ * model the pre and post layers. */
+#define GRU__IN(m) ((m)->layers[0].input_size)
+#define GRU__OUT(m) ((m)->has_head ? (m)->head.output_size : (m)->layers[(m)->num_layers - 1].hidden_size)
+#define GRU__F_IN(m) ((m)->num_pre ? (m)->pre[0].input_size : GRU__IN(m))
+#define GRU__F_OUT(m)                                                                             \
+    ((m)->num_post  ? (m)->post[(m)->num_post - 1].output_size                                    \
+     : (m)->has_head ? (m)->head.output_size : gru__expected_input(m, (m)->num_layers))
+#define GRU__F_SCRATCH(m) \
+    GRU_MODEL_SCRATCH_SIZE(gru__max_hidden(m), gru_model_output_size(m), gru__max_dense(m))
+#define GRU__Q8_SCRATCH(m) GRU_SCRATCH_SIZE(gru__q8_max_hidden(m), gru_q8_model_output_size(m))
+#define GRU__QI_SCRATCH(m) GRU_QI_SCRATCH_SIZE(gru__qi_max_hidden(m))
+
+/* The input size layer l expects (l = num_layers: the head's): the previous
+ * layer's hidden size; in a float model the reverse half of a pair reads its
+ * partner's input, and the layer after a pair reads both halves. */
+#define GRU__EXPECT_IN(m, l) ((m)->layers[(l) - 1].hidden_size)
+#define GRU__F_EXPECT_IN(m, l) gru__expected_input(m, l)
+
+GRU__MODEL_FAMILY(, gru_model, GRU__F_LAYER_OK, GRU__F_HEAD_OK, GRU_MAX_DIM, GRU_ACT_RELU, GRU__F_IN,
+                  GRU__F_OUT, GRU_STATE_SIZE, GRU__F_SCRATCH, GRU__F_EXPECT_IN)
+GRU__MODEL_FAMILY(q8_, gru_q8_model, GRU__Q8_LAYER_OK, GRU__Q8_HEAD_OK, GRU_MAX_DIM, GRU_ACT_SOFTMAX,
+                  GRU__IN, GRU__OUT, GRU_STATE_SIZE, GRU__Q8_SCRATCH, GRU__EXPECT_IN)
+GRU__MODEL_FAMILY(qi_, gru_qi_model, GRU__QI_LAYER_OK, GRU__QI_HEAD_OK, GRU_QI_MAX_DIM, GRU_ACT_SOFTMAX,
+                  GRU__IN, GRU__OUT, GRU_QI_STATE_SIZE, GRU__QI_SCRATCH, GRU__EXPECT_IN)

@@ -162,6 +162,8 @@ int gru_train_init_config(gru_train *tr, const gru_model *model, const gru_train
     const int status = gru_model_check(model);
     if (status != GRU_OK)
         return status;
+    if (!gru__trainable(model)) /* backpropagation covers the default GRU and one head only */
+        return GRU_ERR_ARGUMENT;
     if (c->max_batch < 1 || c->max_steps < 1 || (c->return_sequences != 0 && c->return_sequences != 1) ||
         (c->low_memory != 0 && c->low_memory != 1) || !gru__trainable_ok(model, c->trainable))
         return GRU_ERR_ARGUMENT;

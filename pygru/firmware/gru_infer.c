@@ -2,7 +2,8 @@
  * gru_infer.c - firmware test program for a model exported by pygru.export_c
  * as "fw_model.h" (name "fw"): verify the weights' checksum, run the header's
  * bit-exact self-test, then run the model over the self-test input with the
- * streaming API and print every output value as the hex of its 32-bit pattern
+ * streaming API (gru_sequence for a model that cannot stream, FW_STREAMS 0)
+ * and print every output value as the hex of its 32-bit pattern
  * (exact, and needs no float printf), one line per step.
  *
  * Output: "check C selftest S" (0 and 0 when all is well), then
@@ -42,6 +43,21 @@ int main(void)
     printf("check %d selftest %d\n", fw_check(),
            fw_selftest(state, FW_STATE_SIZE, scratch, FW_SCRATCH_SIZE));
 #endif
+#if !FW_STREAMS
+    /* A reverse GRU layer: the whole test input through gru_sequence (its
+     * outputs after the scratch it needs). */
+    const size_t need = gru_sequence_scratch_size_for(&fw_model, FW_TEST_STEPS);
+    const int status = gru_sequence(&fw_model, fw_test_input, 1, FW_TEST_STEPS, 1, NULL, state,
+                                    FW_STATE_SIZE, scratch, need, scratch + need);
+    if (status != GRU_OK) {
+        printf("gru_sequence: %s\n", gru_status_string(status));
+        return 2;
+    }
+    for (int t = 0; t < FW_TEST_STEPS; t++)
+        print_floats(scratch + need + t * FW_OUTPUT_SIZE, FW_OUTPUT_SIZE);
+    (void)y;
+    return 0;
+#else
     gru_stream stream;
     const int status = gru_stream_init(&stream, &fw_model, state, FW_STATE_SIZE, scratch,
                                        FW_SCRATCH_SIZE);
@@ -60,4 +76,5 @@ int main(void)
     }
 #endif
     return 0;
+#endif
 }

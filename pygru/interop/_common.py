@@ -43,50 +43,73 @@ def expect_shape(name, arr, shape):
     return arr
 
 
-def build_model(layers, head=None, output_activation=None, return_sequences=False):
+def build_model(layers, head=None, output_activation=None, return_sequences=False, pre=(), post=()):
     """A GRUModel from canonical weights.
 
     layers: list of dicts with weight_ih [3H, I], weight_hh [3H, H], bias_ih [3H],
-            bias_hh [3H] (gate order r, z, n) and reset_after (bool).
-    head:   None or (weight [O, H], bias [O]).
+            bias_hh [3H] (gate order r, z, n) and reset_after (bool); optionally
+            activation, recurrent_activation, direction (pygru.config.GRU's) and,
+            for a bidirectional layer, "reverse": the reverse half's four arrays.
+    head:   None or (weight [O, H], bias [O]), with `output_activation`.
+    pre:    Dense layers before the GRUs, each (weight [O, I], bias [O], activation).
+    post:   further head layers after `head`, in the same form.
     Checks that consecutive layers fit together (a mismatch names the layer)."""
+    from ..config import GRU, Dense
     from ..model import GRUModel
 
     if not layers:
         raise ValueError("model: no GRU layer found")
-    weights, sizes = {}, []
+    if head is None and (post or output_activation is not None):
+        raise UnsupportedModelError(f"output activation {output_activation!r} without a dense head")
+    heads = [] if head is None else [(head[0], head[1], output_activation)] + list(post)
     for l, layer in enumerate(layers):
         for key in ("weight_ih", "weight_hh"):
             if np.ndim(layer[key]) != 2:   # a forged file's 1-D or 0-D "matrix" (the tools/fuzz torch harness)
                 raise ValueError(f"layer {l} {key}: expected a 2-D matrix, got shape {np.shape(layer[key])}")
-    size_in = layers[0]["weight_ih"].shape[1]
+    weights, specs = {}, []
+    size_in = _dense_chain(pre, "pre", None, weights, specs)
+    size_in = layers[0]["weight_ih"].shape[1] if size_in is None else size_in
+    input_size = pre[0][0].shape[1] if pre else size_in
     for l, layer in enumerate(layers):
         H = layer["weight_hh"].shape[1]
-        expect_shape(f"layer {l} weight_ih", layer["weight_ih"], (3 * H, size_in))
-        expect_shape(f"layer {l} weight_hh", layer["weight_hh"], (3 * H, H))
-        for key in ("bias_ih", "bias_hh"):
-            expect_shape(f"layer {l} {key}", layer[key], (3 * H,))
-            weights[f"{key}_l{l}"] = as_float32(f"layer {l} {key}", layer[key])
-        weights[f"weight_ih_l{l}"] = as_float32(f"layer {l} weight_ih", layer["weight_ih"])
-        weights[f"weight_hh_l{l}"] = as_float32(f"layer {l} weight_hh", layer["weight_hh"])
-        sizes.append(H)
-        size_in = H
-    output_size = None
-    if head is not None:
-        w, b = head
-        if w.ndim != 2 or w.shape[1] != sizes[-1]:
-            raise ValueError(f"head weight: expected shape (O, {sizes[-1]}) to follow the last GRU layer "
-                             f"(hidden size {sizes[-1]}), got {tuple(w.shape)}")
-        output_size = w.shape[0]
-        weights["head.weight"] = as_float32("head weight", w)
-        weights["head.bias"] = as_float32("head bias", expect_shape("head bias", np.asarray(b), (output_size,)))
-    elif output_activation is not None:
-        raise UnsupportedModelError(f"output activation {output_activation!r} without a dense head")
-    model = GRUModel(input_size=layers[0]["weight_ih"].shape[1], hidden_sizes=sizes,
-                     output_size=output_size, reset_after=[bool(l["reset_after"]) for l in layers],
-                     output_activation=output_activation, return_sequences=return_sequences)
+        spec = GRU(H, bool(layer["reset_after"]), layer.get("activation", "tanh"),
+                   layer.get("recurrent_activation", "sigmoid"), layer.get("direction", "forward"))
+        for sfx in spec.suffixes:
+            # a bidirectional layer's reverse half comes as layer["reverse"], a dict of the same keys
+            half = layer["reverse"] if sfx and spec.direction == "bidirectional" else layer
+            name = f"layer {l}{' reverse' if sfx else ''}"
+            expect_shape(f"{name} weight_ih", half["weight_ih"], (3 * H, size_in))
+            expect_shape(f"{name} weight_hh", half["weight_hh"], (3 * H, H))
+            for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                if key.startswith("bias"):
+                    expect_shape(f"{name} {key}", half[key], (3 * H,))
+                weights[f"{key}_l{l}{sfx}"] = as_float32(f"{name} {key}", half[key])
+        specs.append(spec)
+        size_in = spec.output_size
+    _dense_chain(heads, "head" if len(heads) == 1 else "head.", size_in, weights, specs)
+    model = GRUModel.from_layers(input_size, specs, return_sequences=return_sequences)
     model.set_weights(weights)
     return model
+
+
+def _dense_chain(dense, prefix, size_in, weights, specs):
+    """Checks and names a chain of (weight, bias, activation) Dense layers
+    reading `size_in` values (None: the first one's input); returns its output
+    size (None for an empty chain)."""
+    from ..config import Dense
+
+    for k, (w, b, act) in enumerate(dense):
+        name = prefix if prefix == "head" else f"{prefix.rstrip('.')}.{k}"
+        w = as_float32(f"{name} weight", w)
+        if w.ndim != 2 or (size_in is not None and w.shape[1] != size_in):
+            raise ValueError(f"{name} weight: expected shape (O, {size_in if size_in is not None else 'I'}) "
+                             f"to follow the previous layer, got {tuple(w.shape)}")
+        weights[f"{name}.weight"] = w
+        weights[f"{name}.bias"] = as_float32(f"{name} bias", expect_shape(f"{name} bias", np.asarray(b),
+                                                                          (w.shape[0],)))
+        specs.append(Dense(w.shape[0], act))
+        size_in = w.shape[0]
+    return size_in
 
 
 def require(module, purpose, pip_name=None):

@@ -20,7 +20,20 @@ import numpy as np
 
 from ._common import UnsupportedModelError, build_model, check_file, in_file, require, zrn_to_rzn
 
-_DENSE_ACTIVATIONS = {"linear": None, None: None, "sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax"}
+_DENSE_ACTIVATIONS = {"linear": None, None: None, "relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh",
+                      "softmax": "softmax"}
+_VERSION_KEY = "__pygru_keras_major__"   # set on the config by the readers
+_NEAREST = "the nearest supported form is Dense layers, GRU layers, then Dense layers"
+_OUT_OF_SCOPE = {
+    "LSTM": f"pygru runs GRU layers, not LSTM; {_NEAREST}",
+    "SimpleRNN": f"pygru runs GRU layers; {_NEAREST}",
+    "GRUCell": "wrap it in a GRU layer", "RNN": "use a GRU layer",
+    "Masking": "pass lengths= to predict instead",
+    "Conv1D": f"{_NEAREST} (a Dense pre-net acts per time step)",
+    "Embedding": f"feed the embedded vectors; {_NEAREST}",
+    "Attention": f"no attention layers; {_NEAREST}", "MultiHeadAttention": f"no attention layers; {_NEAREST}",
+    "Add": f"no skip connections; {_NEAREST}", "Concatenate": f"no skip connections; {_NEAREST}",
+}
 _IGNORED_LAYERS = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise",
                    "AlphaDropout"}  # identity at inference
 
@@ -32,16 +45,23 @@ def from_keras(path_or_model):
         model.weights.h5), a legacy ``.h5`` file (``model.save("m.h5")``, with
         the model config in its attributes), or a Keras model object.
 
-    Supported: a Sequential or a chain-shaped Functional model of GRU layers
-    (``reset_after`` True or False, ``use_bias`` either way, activation
-    ``tanh``, recurrent_activation ``sigmoid``), ``return_sequences`` on the
-    last GRU, then optionally one Dense layer (activation linear, sigmoid,
-    tanh or softmax, optionally followed by an Activation layer). Dropout
+    Supported: a Sequential or a chain-shaped Functional model of Dense
+    layers (a pre-net, on every time step), GRU layers (``reset_after`` True
+    or False, ``use_bias`` either way, activation ``tanh`` or ``relu``,
+    recurrent_activation ``sigmoid`` or ``hard_sigmoid``: Keras 2's
+    clip(0.2 x + 0.5, 0, 1) or Keras 3's relu6(x + 3) / 6, as the file's
+    keras_version says; ``go_backwards`` (a reverse layer, without
+    return_sequences); Bidirectional(GRU) with merge_mode "concat"
+    (``return_sequences`` False gives [forward final, backward final], as
+    Keras does); ``return_sequences`` on the last GRU
+    makes the head run on every step), then Dense layers (a head). Dense
+    activations linear, relu, sigmoid, tanh or softmax; an Activation layer
+    may follow a linear Dense; TimeDistributed(Dense) is a Dense. Dropout
     layers and the GRU's dropout / recurrent_dropout only act in training and
     are ignored; ``unroll`` does not change the result. Anything else
-    (hard_sigmoid, go_backwards, stateful, return_state, Bidirectional,
-    masking, other layers, mixed precision) raises UnsupportedModelError
-    naming it.
+    (stateful, return_state, Bidirectional of other layers or merge modes,
+    masking, LSTM, Conv1D, Embedding, attention, skip connections, mixed
+    precision) raises UnsupportedModelError naming it.
     """
     if isinstance(path_or_model, (str, bytes, os.PathLike)):
         path = check_file(path_or_model, "Keras")
@@ -49,6 +69,14 @@ def from_keras(path_or_model):
         return in_file(path, lambda: _convert(config, weights))
     config, weights = _read_live(path_or_model)
     return _convert(config, weights)
+
+
+def _major(version, default):
+    """The major version of a "keras_version" string (default if unreadable)."""
+    try:
+        return int(str(version.decode() if isinstance(version, bytes) else version).split(".")[0])
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return default
 
 
 # ---------------------------------------------------------------------- reading
@@ -70,12 +98,15 @@ def _read_file(path):
                 if {"config.json", "model.weights.h5"} <= names:
                     config = json.loads(z.read("config.json").decode("utf-8"))
                     blob = z.read("model.weights.h5")
+                    meta = json.loads(z.read("metadata.json").decode("utf-8")) if "metadata.json" in names else {}
         except (zipfile.BadZipFile, UnicodeDecodeError, ValueError, OSError, EOFError) as exc:
             raise _bad_file(path, exc) from None
         if not {"config.json", "model.weights.h5"} <= names:
             raise _bad_file(path, f"zip without config.json / model.weights.h5: {sorted(names)[:6]}")
         if not isinstance(config, dict):
             raise _bad_file(path, "config.json is not a JSON object")
+        # The .keras format came with Keras 2.13 / 3: its metadata says which.
+        config[_VERSION_KEY] = _major(meta.get("keras_version") if isinstance(meta, dict) else None, 3)
         try:
             with h5py.File(io.BytesIO(blob), "r") as f:
                 return config, _keras3_weights(f, config)
@@ -111,6 +142,7 @@ def _read_legacy(path, f):
         config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
         if not isinstance(config, dict):
             raise ValueError("not a JSON object")
+        config[_VERSION_KEY] = _major(f.attrs.get("keras_version"), 2)
         return config, _legacy_weights(f["model_weights"])
     except (ValueError, KeyError, OSError) as exc:
         raise _bad_file(path, f"model_config / model_weights: {exc}") from None
@@ -124,7 +156,8 @@ def _snake_case(name):
 
 def _keras3_weights(f, config):
     """model.weights.h5 keeps each layer's variables under layers/<key>/vars/<i>
-    (GRU: layers/<key>/cell/vars/<i>), in the order the layer created them.
+    (GRU: layers/<key>/cell/vars/<i>, TimeDistributed: layers/<key>/layer/vars/<i>,
+    Bidirectional: layers/<key>/{forward,backward}_layer/cell/vars/<i>), in the order the layer created them.
     Keras 3 does not use the layer's name as <key> but its class name in
     snake case, numbered in model order: gru, gru_1, dense, ... (saving_lib's
     _save_container_state); the layer name is tried second."""
@@ -138,11 +171,16 @@ def _keras3_weights(f, config):
             group = f.get(f"{root}/{key}")
             if group is None:
                 continue
-            if "cell" in group:
-                group = group["cell"]
-            if "vars" in group:
-                vars_ = group["vars"]
-                out[name] = [np.asarray(vars_[str(i)]) for i in range(len(vars_))]
+            # Bidirectional: forward then backward layer; GRU: its cell; TimeDistributed: its layer
+            parts = [group[k] for k in ("forward_layer", "backward_layer") if k in group] or [group]
+            out[name] = []
+            for part in parts:
+                for inner in ("cell", "layer"):
+                    if inner in part:
+                        part = part[inner]
+                        break
+                if "vars" in part:
+                    out[name] += [np.asarray(part["vars"][str(i)]) for i in range(len(part["vars"]))]
             break
     return out
 
@@ -162,7 +200,9 @@ def _legacy_weights(g):
 def _read_live(model):
     if not (hasattr(model, "get_config") and hasattr(model, "layers")):
         raise TypeError(f"path_or_model: expected a .keras/.h5 path or a Keras model, got {type(model).__name__}")
-    config = {"class_name": type(model).__name__, "config": model.get_config()}
+    import keras
+    config = {"class_name": type(model).__name__, "config": model.get_config(),
+              _VERSION_KEY: _major(getattr(keras, "__version__", "3"), 3)}
     layers = _layer_list(config)
     by_name = {layer.name: layer for layer in model.layers}
     weights = {}
@@ -202,21 +242,24 @@ def _dtype_name(dtype):
     return dtype
 
 
-def _check_gru(name, c):
+def _check_gru(name, c, keras_major):
+    """(activation, recurrent_activation) of a Keras GRU layer as pygru names
+    them: Keras 2's hard_sigmoid is clip(0.2 x + 0.5, 0, 1), Keras 3's
+    relu6(x + 3) / 6 (the file's keras_version says which)."""
     def fail(feature):
         raise UnsupportedModelError(f"GRU layer {name!r}: {feature} is not supported")
 
     act = c.get("activation", "tanh")
     rec = c.get("recurrent_activation", "sigmoid")
-    if rec == "hard_sigmoid":
-        fail("recurrent_activation='hard_sigmoid' (the Keras 2 default; pygru computes the exact "
-             "sigmoid, so retrain or re-save with recurrent_activation='sigmoid')")
-    if rec != "sigmoid":
-        fail(f"recurrent_activation={rec!r} (only 'sigmoid')")
-    if act != "tanh":
-        fail(f"activation={act!r} (only 'tanh')")
-    for flag, why in (("go_backwards", "it reads the sequence in reverse"),
-                      ("stateful", "pygru's predict starts every sequence from a zero state; use "
+    if rec not in ("sigmoid", "hard_sigmoid"):
+        fail(f"recurrent_activation={rec!r} (only 'sigmoid' or 'hard_sigmoid')")
+    if act not in ("tanh", "relu"):
+        fail(f"activation={act!r} (only 'tanh' or 'relu')")
+    if c.get("go_backwards") and c.get("return_sequences"):
+        fail("go_backwards=True with return_sequences=True (Keras returns that sequence in reversed time "
+             "order; pygru's reverse layers return theirs in time order: use Bidirectional or "
+             "return_sequences=False)")
+    for flag, why in (("stateful", "pygru's predict starts every sequence from a zero state; use "
                                    "GRUModel.stream() to carry state"),
                       ("return_state", "pygru returns one output"),
                       ("time_major", "pygru takes (batch, time, features)")):
@@ -224,6 +267,9 @@ def _check_gru(name, c):
             fail(f"{flag}=True ({why})")
     if _dtype_name(c.get("dtype", "float32")) not in (None, "float32"):
         fail(f"dtype policy {_dtype_name(c.get('dtype'))!r} (pygru computes in float32)")
+    if rec == "hard_sigmoid" and keras_major >= 3:
+        rec = "hard_sigmoid_keras3"
+    return act, rec
 
 
 def _gru_weights(name, c, arrays):
@@ -254,48 +300,95 @@ def _gru_weights(name, c, arrays):
             "bias_ih": zrn_to_rzn(bias_ih), "bias_hh": zrn_to_rzn(bias_hh), "reset_after": reset_after}
 
 
+def _dense_weights(name, c, weights):
+    """(weight [O, I], bias [O], activation) of a Keras Dense layer."""
+    act = c.get("activation", "linear")
+    if act not in _DENSE_ACTIVATIONS:
+        raise UnsupportedModelError(f"Dense layer {name!r}: activation={act!r} is not supported "
+                                    f"(linear, relu, sigmoid, tanh, softmax)")
+    if _dtype_name(c.get("dtype", "float32")) not in (None, "float32"):
+        raise UnsupportedModelError(f"Dense layer {name!r}: dtype policy "
+                                    f"{_dtype_name(c.get('dtype'))!r} is not supported")
+    arrays = weights.get(name, [])
+    use_bias = c.get("use_bias", True)
+    if len(arrays) != (2 if use_bias else 1):
+        raise ValueError(f"Dense layer {name!r}: expected {2 if use_bias else 1} weight arrays, "
+                         f"got {len(arrays)}")
+    kernel = arrays[0]
+    if kernel.ndim != 2:
+        raise ValueError(f"Dense layer {name!r}: kernel: expected a 2-D array, got shape {kernel.shape}")
+    bias = arrays[1] if use_bias else np.zeros(kernel.shape[1], np.float32)
+    return [kernel.T, bias, _DENSE_ACTIVATIONS[act]]
+
+
+def _unwrap(entry):
+    """(class name, config) of a layer; TimeDistributed(Dense) is a Dense (a
+    Dense on a sequence already acts on every step), with the wrapper's name
+    (under which its weights are stored)."""
+    cls, c = entry.get("class_name"), entry.get("config", {})
+    if cls == "TimeDistributed":
+        inner = c.get("layer", {})
+        if inner.get("class_name") != "Dense":
+            raise UnsupportedModelError(f"layer {c.get('name')!r}: TimeDistributed({inner.get('class_name')}) "
+                                        f"is not supported (only TimeDistributed(Dense))")
+        return "Dense", dict(inner.get("config", {}), name=c.get("name"))
+    return cls, c
+
+
+def _recurrent(cls, name, c, arrays, keras_major):
+    """(canonical layer dict, return_sequences) of a GRU or Bidirectional(GRU)."""
+    if cls == "GRU":
+        act, rec = _check_gru(name, c, keras_major)
+        layer = dict(_gru_weights(name, c, arrays), activation=act, recurrent_activation=rec,
+                     direction="reverse" if c.get("go_backwards") else "forward")
+        return layer, bool(c.get("return_sequences", False))
+    inner = c.get("layer", {})
+    back = c.get("backward_layer") or inner
+    if c.get("merge_mode", "concat") != "concat":
+        raise UnsupportedModelError(f"Bidirectional layer {name!r}: merge_mode={c.get('merge_mode')!r} is not "
+                                    f"supported (only 'concat')")
+    if inner.get("class_name") != "GRU" or back.get("class_name") != "GRU":
+        raise UnsupportedModelError(f"Bidirectional layer {name!r}: only Bidirectional(GRU) is supported, got "
+                                    f"{inner.get('class_name')}")
+    fc, bc = inner.get("config", {}), dict(back.get("config", {}), go_backwards=False)
+    if fc.get("go_backwards") or any(fc.get(k) != bc.get(k) for k in ("units", "activation", "recurrent_activation",
+                                                                      "reset_after", "use_bias", "return_sequences")):
+        raise UnsupportedModelError(f"Bidirectional layer {name!r}: forward and backward GRUs must have the same "
+                                    f"settings (and no go_backwards on the forward one)")
+    act, rec = _check_gru(name, fc, keras_major)
+    n = len(arrays) // 2
+    layer = dict(_gru_weights(name, fc, arrays[:n]), activation=act, recurrent_activation=rec,
+                 direction="bidirectional", reverse=_gru_weights(name, bc, arrays[n:]))
+    return layer, bool(fc.get("return_sequences", False))
+
+
 def _convert(config, weights):
-    layers, head, activation, return_sequences = [], None, None, False
-    stage = "gru"  # then "dense", then "done"
+    pre, layers, heads, return_sequences = [], [], [], False
     for entry in _layer_list(config):
-        cls, c = entry.get("class_name"), entry.get("config", {})
+        cls, c = _unwrap(entry)
         name = c.get("name")
         if cls in _IGNORED_LAYERS:
             continue
-        if cls == "GRU" and stage == "gru":
-            _check_gru(name, c)
+        if cls in ("GRU", "Bidirectional") and not heads:
             if layers and not return_sequences:
                 raise ValueError(f"GRU layer {name!r} follows a GRU without return_sequences=True")
             if name not in weights:
                 raise ValueError(f"GRU layer {name!r}: no weights stored for it")
-            layers.append(_gru_weights(name, c, weights[name]))
-            return_sequences = bool(c.get("return_sequences", False))
-        elif cls == "Dense" and stage == "gru" and layers:
-            act = c.get("activation", "linear")
-            if act not in _DENSE_ACTIVATIONS:
-                raise UnsupportedModelError(f"Dense layer {name!r}: activation={act!r} is not supported "
-                                            f"(linear, sigmoid, tanh, softmax)")
-            if _dtype_name(c.get("dtype", "float32")) not in (None, "float32"):
-                raise UnsupportedModelError(f"Dense layer {name!r}: dtype policy "
-                                            f"{_dtype_name(c.get('dtype'))!r} is not supported")
-            arrays = weights.get(name, [])
-            use_bias = c.get("use_bias", True)
-            if len(arrays) != (2 if use_bias else 1):
-                raise ValueError(f"Dense layer {name!r}: expected {2 if use_bias else 1} weight arrays, "
-                                 f"got {len(arrays)}")
-            kernel = arrays[0]
-            if kernel.ndim != 2:
-                raise ValueError(f"Dense layer {name!r}: kernel: expected a 2-D array, got shape {kernel.shape}")
-            bias = arrays[1] if use_bias else np.zeros(kernel.shape[1], np.float32)
-            head, activation, stage = (kernel.T, bias), _DENSE_ACTIVATIONS[act], "dense"
-        elif cls == "Activation" and stage == "dense" and activation is None:
+            layer, return_sequences = _recurrent(cls, name, c, weights[name], config.get(_VERSION_KEY, 3))
+            layers.append(layer)
+        elif cls == "Dense":
+            (heads if layers else pre).append(_dense_weights(name, c, weights))
+        elif cls == "Activation" and (heads if layers else pre) and (heads if layers else pre)[-1][2] is None:
             act = c.get("activation")
             if act not in _DENSE_ACTIVATIONS:
                 raise UnsupportedModelError(f"Activation layer {name!r}: activation={act!r} is not supported")
-            activation, stage = _DENSE_ACTIVATIONS[act], "done"
-        elif cls in ("Bidirectional", "GRUCell", "RNN", "LSTM", "SimpleRNN", "Masking"):
-            raise UnsupportedModelError(f"layer {name!r}: {cls} is not supported (pygru runs forward GRU layers)")
+            (heads if layers else pre)[-1][2] = _DENSE_ACTIVATIONS[act]
+        elif cls in _OUT_OF_SCOPE:
+            raise UnsupportedModelError(f"layer {name!r}: {cls} is not supported ({_OUT_OF_SCOPE[cls]})")
         else:
             raise UnsupportedModelError(f"layer {name!r}: {cls} at this position is not supported "
-                                        f"(expected GRU layers, then one Dense head)")
-    return build_model(layers, head, activation, return_sequences)
+                                        f"(expected Dense layers, GRU layers, then Dense layers; an "
+                                        f"Activation only after a linear Dense)")
+    head = heads[0] if heads else None
+    return build_model(layers, None if head is None else head[:2], None if head is None else head[2],
+                       return_sequences, pre=[tuple(d) for d in pre], post=[tuple(d) for d in heads[1:]])

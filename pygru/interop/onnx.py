@@ -12,7 +12,10 @@ from ._common import UnsupportedModelError, build_model, check_file, in_file, re
 
 OPSET = 14
 _PASS_THROUGH = {"Identity", "Dropout"}  # identity at inference
-_ACTIVATIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax"}
+_ACTIVATIONS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax", "Relu": "relu"}
+# GRU activations attribute: (f for r and z, g for n) -> pygru's names
+_GATE_ACTS = {"sigmoid": "sigmoid", "hardsigmoid": "hard_sigmoid"}
+_CANDIDATE_ACTS = {"tanh": "tanh", "relu": "relu"}
 # Layers outside pygru's model family, named with the nearest form it runs.
 _OUT_OF_SCOPE = {
     "LSTM": "an LSTM layer (nearest supported form: a forward GRU layer)",
@@ -320,8 +323,9 @@ class _Walker:
         self.input_name = self._sequence_input()
         out_name = self.output_name
         name, labels = self.input_name, ("x0", "x1", "F")  # graph input: (?, ?, features)
-        layers, head_w, head_b, activation, n_states = [], None, None, None, 0
+        layers, pre, heads, n_states = [], [], [], 0
         while name != out_name:
+            dense = heads if layers else pre      # [weight, bias, activation] of each Dense layer
             users = self.data_consumers(name)
             if len(users) != 1:
                 raise self.fail(f"tensor {name!r} used by {len(users)} nodes "
@@ -331,48 +335,48 @@ class _Walker:
             if node.input[0] != name and op != "Add" and id(node) not in self.state_concats:
                 raise self.fail(f"{op} node {node.name!r} taking the sequence as input #"
                                 f"{list(node.input).index(name)}")
-            if activation is not None and op not in _PASS_THROUGH:
-                raise self.fail(f"{op} node {node.name!r} after the output activation")
             if op in _PASS_THROUGH:
                 pass
             elif op in ("Transpose", "Squeeze", "Gather"):
                 labels = self._axes(node, op, attrs, labels, n_states)
             elif op == "Reshape" and "D" in labels and labels.index("D") == len(labels) - 2:
-                # torch's dynamo exporter: (..., D=1, H) -> (..., H)
+                # (..., D, H) -> (..., D * H): torch's exporters (D = 1, and [forward, reverse] for 2)
                 shape = np.atleast_1d(self.const(node.input[1], "Reshape shape"))
-                if len(shape) != len(labels) - 1 or shape[-1] not in (-1, layers[-1]["weight_hh"].shape[1]):
+                width = layers[-1]["weight_hh"].shape[1] * (2 if layers[-1].get("direction") == "bidirectional" else 1)
+                if len(shape) != len(labels) - 1 or shape[-1] not in (-1, width):
                     raise self.fail(f"Reshape node {node.name!r} to {shape.tolist()} (only folding the "
                                     "direction axis into the features)")
                 labels = labels[:-2] + labels[-1:]
             elif op == "Concat" and id(node) in self.state_concats and labels == ("D", "B", "F"):
                 labels, n_states = ("L", "B", "F"), len(node.input)
             elif op == "GRU":
-                if head_w is not None:
+                if heads:
                     raise self.fail(f"GRU node {node.name!r} after the dense head")
                 layer, labels, name = self._gru(node, attrs, labels, first=not layers)
                 layers.append(layer)
                 continue
             elif op in ("MatMul", "Gemm"):
-                if not layers or head_w is not None or labels[-1] != "F":
-                    raise self.fail(f"{op} node {node.name!r} at this position (one dense head after the GRUs)")
-                head_w, head_b = self._head(node, op, attrs, labels)
-            elif op == "Add" and head_w is not None and head_b is None:
+                if labels[-1] != "F" or (not layers and len(labels) != 3):
+                    raise self.fail(f"{op} node {node.name!r} at this position (Dense layers before or after "
+                                    "the GRUs)")
+                dense.append(list(self._head(node, op, attrs, labels)) + [None])
+            elif op == "Add" and dense and dense[-1][1] is None and dense[-1][2] is None:
                 other = [i for i in node.input if i != name]
                 if len(other) != 1:
                     raise self.fail(f"Add node {node.name!r} adding the sequence to itself")
-                b = np.asarray(self.const(other[0], "head bias"), np.float32)
-                if b.size != head_w.shape[0] or b.shape[-1:] != (head_w.shape[0],):
-                    raise ValueError(f"{self.where}: head bias {other[0]!r}: expected shape "
-                                     f"({head_w.shape[0]},), got {b.shape}")
-                head_b = b.reshape(-1)
+                b = np.asarray(self.const(other[0], "dense bias"), np.float32)
+                O = dense[-1][0].shape[0]
+                if b.size != O or b.shape[-1:] != (O,):
+                    raise ValueError(f"{self.where}: dense bias {other[0]!r}: expected shape ({O},), got {b.shape}")
+                dense[-1][1] = b.reshape(-1)
             elif op in _ACTIVATIONS:
-                if head_w is None:
-                    raise self.fail(f"{op} node {node.name!r} without a dense head before it")
+                if not dense or dense[-1][2] is not None:
+                    raise self.fail(f"{op} node {node.name!r} without a dense layer (MatMul/Gemm) right before it")
                 if op == "Softmax":
                     axis = attrs.get("axis", -1 if self.opset >= 13 else 1) % len(labels)
                     if axis != len(labels) - 1:
                         raise self.fail(f"Softmax node {node.name!r} over axis {axis} (only the last axis)")
-                activation = _ACTIVATIONS[op]
+                dense[-1][2] = _ACTIVATIONS[op]
             else:
                 raise self.fail(f"{op} node {node.name!r} on the data path")
             name = node.output[0]
@@ -382,10 +386,14 @@ class _Walker:
             raise self.fail(f"graph output with axes {labels} (expected (batch, features) or "
                             "(batch, time, features) in either order)")
         self.output_axes = labels
-        head = None
-        if head_w is not None:
-            head = (head_w, np.zeros(head_w.shape[0], np.float32) if head_b is None else head_b)
-        return build_model(layers, head, activation, return_sequences="T" in labels)
+        if any(l.get("direction", "forward") != "forward" for l in layers) and (self._states or self.initial_h):
+            raise self.fail("initial_h or Y_h graph outputs with a reverse or bidirectional GRU (not yet; "
+                            "the Y output alone is)")
+        for d in pre + heads:
+            d[1] = np.zeros(d[0].shape[0], np.float32) if d[1] is None else d[1]
+        head = tuple(heads[0][:2]) if heads else None
+        return build_model(layers, head, heads[0][2] if heads else None, return_sequences="T" in labels,
+                           pre=[tuple(d) for d in pre], post=[tuple(d) for d in heads[1:]])
 
     def _sequence_input(self):
         """The one graph input that is neither a weight (initializer or
@@ -428,6 +436,10 @@ class _Walker:
             idx = self.const(node.input[1], "Gather indices")
             # the last time step, or the (only / last) layer of a final state
             last = {"T": (-1,), "D": (-1, 0), "L": (-1, n_states - 1)}
+            if labels[axis] == "T" and self.gru_layer and self._last_direction != "forward":
+                raise self.fail(f"Gather node {node.name!r} of the last step of a {self._last_direction} GRU's Y "
+                                "(PyTorch's out[:, -1]: its reverse half has read one step; pygru's last step "
+                                "is both directions' final states, the Y_h)")
             if labels[axis] not in last or idx.shape != () or int(idx) not in last[labels[axis]]:
                 raise self.fail(f"Gather node {node.name!r} of {labels[axis]}[{idx.tolist()}] (only the last "
                                 "time step, or the last layer's final state)")
@@ -438,17 +450,13 @@ class _Walker:
         nm = f"GRU node {node.name!r}"
         direction = a.get("direction", b"forward")
         direction = direction.decode() if isinstance(direction, bytes) else direction
-        if direction != "forward":
-            raise self.fail(f"{nm}: direction={direction!r} (forward only for now; nearest supported form: "
-                            "a forward GRU, with X reversed in time for 'reverse')")
+        if direction not in ("forward", "reverse", "bidirectional"):
+            raise self.fail(f"{nm}: direction={direction!r}")
+        self._last_direction = direction
+        D = 2 if direction == "bidirectional" else 1
         if "clip" in a:
             raise self.fail(f"{nm}: clip={a['clip']}")
-        acts = [s.decode() if isinstance(s, bytes) else s for s in a.get("activations", [])]
-        if acts and [s.lower() for s in acts] != ["sigmoid", "tanh"]:
-            raise self.fail(f"{nm}: activations={acts} (only the default Sigmoid, Tanh)")
-        for key in ("activation_alpha", "activation_beta"):
-            if key in a:
-                raise self.fail(f"{nm}: {key}")
+        gate, cand = self._gru_activations(nm, a, D)
         layout = a.get("layout", 0)
         want = ("T", "B") if layout == 0 else ("B", "T")
         if labels[2] != "F" or (labels[:2] != want and not (first and set(labels[:2]) == {"x0", "x1"})):
@@ -469,19 +477,22 @@ class _Walker:
             self.initial_h[layer_index] = (kind, src, layout, index)
         W = np.asarray(self.const(ins[1], f"{nm} W"), np.float32)
         R = np.asarray(self.const(ins[2], f"{nm} R"), np.float32)
-        if R.ndim != 3 or R.shape[0] != 1 or R.shape[1] != 3 * R.shape[2]:
-            raise ValueError(f"{self.where}: {nm}: R: expected shape (1, 3H, H), got {R.shape}")
+        if R.ndim != 3 or R.shape[0] != D or R.shape[1] != 3 * R.shape[2]:
+            raise ValueError(f"{self.where}: {nm}: R: expected shape ({D}, 3H, H), got {R.shape}")
         H = R.shape[2]
         if a.get("hidden_size", H) != H:
             raise ValueError(f"{self.where}: {nm}: hidden_size={a['hidden_size']} but R has shape {R.shape}")
-        if W.ndim != 3 or W.shape[:2] != (1, 3 * H):
-            raise ValueError(f"{self.where}: {nm}: W: expected shape (1, {3 * H}, input_size), got {W.shape}")
-        B = np.zeros((1, 6 * H), np.float32) if not ins[3] else np.asarray(self.const(ins[3], f"{nm} B"), np.float32)
-        if B.shape != (1, 6 * H):
-            raise ValueError(f"{self.where}: {nm}: B: expected shape (1, {6 * H}), got {B.shape}")
-        layer = {"weight_ih": zrn_to_rzn(W[0]), "weight_hh": zrn_to_rzn(R[0]),
-                 "bias_ih": zrn_to_rzn(B[0, :3 * H]), "bias_hh": zrn_to_rzn(B[0, 3 * H:]),
-                 "reset_after": bool(a.get("linear_before_reset", 0))}
+        if W.ndim != 3 or W.shape[:2] != (D, 3 * H):
+            raise ValueError(f"{self.where}: {nm}: W: expected shape ({D}, {3 * H}, input_size), got {W.shape}")
+        B = np.zeros((D, 6 * H), np.float32) if not ins[3] else np.asarray(self.const(ins[3], f"{nm} B"), np.float32)
+        if B.shape != (D, 6 * H):
+            raise ValueError(f"{self.where}: {nm}: B: expected shape ({D}, {6 * H}), got {B.shape}")
+        halves = [{"weight_ih": zrn_to_rzn(W[d]), "weight_hh": zrn_to_rzn(R[d]),
+                   "bias_ih": zrn_to_rzn(B[d, :3 * H]), "bias_hh": zrn_to_rzn(B[d, 3 * H:])} for d in range(D)]
+        layer = dict(halves[0], reset_after=bool(a.get("linear_before_reset", 0)), direction=direction,
+                     activation=cand, recurrent_activation=gate)
+        if D == 2:
+            layer["reverse"] = halves[1]
         outs = list(node.output) + [""] * (2 - len(node.output))
         used = [i for i, o in enumerate(outs) if o and (self.data_consumers(o) or o == self.output_name)]
         if len(used) != 1:
@@ -491,6 +502,30 @@ class _Walker:
         else:
             out_labels = ("D", "B", "F") if layout == 0 else ("B", "D", "F")
         return layer, out_labels, outs[used[0]]
+
+    def _gru_activations(self, nm, a, D):
+        """(recurrent_activation, activation) from a GRU node's activations
+        (f, g per direction; both directions alike) and their alpha/beta
+        (HardSigmoid: 0.2, 0.5 is Keras 2's; 1/6, 0.5 Keras 3's)."""
+        acts = [s.decode() if isinstance(s, bytes) else s for s in a.get("activations", [])] or ["Sigmoid", "Tanh"] * D
+        alpha, beta = list(a.get("activation_alpha", [])), list(a.get("activation_beta", []))
+        low = [s.lower() for s in acts]
+        if len(low) != 2 * D or low[:2] * D != low or low[0] not in _GATE_ACTS or low[1] not in _CANDIDATE_ACTS:
+            raise self.fail(f"{nm}: activations={acts} (f in Sigmoid, HardSigmoid; g in Tanh, Relu; the same "
+                            "for both directions)")
+        gate = _GATE_ACTS[low[0]]
+        if gate == "hard_sigmoid":
+            a0 = alpha[0] if alpha else 0.2
+            b0 = beta[0] if beta else 0.5
+            if len(set(alpha)) > 1 or len(set(beta)) > 1 or abs(b0 - 0.5) > 1e-7:
+                raise self.fail(f"{nm}: HardSigmoid alpha={alpha} beta={beta} (only alpha 0.2 or 1/6, beta 0.5)")
+            if abs(a0 - 1 / 6) < 1e-7:
+                gate = "hard_sigmoid_keras3"
+            elif abs(a0 - 0.2) > 1e-7:
+                raise self.fail(f"{nm}: HardSigmoid alpha={a0} (only 0.2, Keras 2 / ONNX's default, or 1/6)")
+        elif alpha or beta:
+            raise self.fail(f"{nm}: activation_alpha / activation_beta for activations {acts}")
+        return gate, _CANDIDATE_ACTS[low[1]]
 
     def _head(self, node, op, a, labels):
         W = np.asarray(self.const(node.input[1], f"{op} weight"), np.float32)
@@ -513,6 +548,71 @@ class _Walker:
 
 
 # ---------------------------------------------------------------------- export
+
+
+def init_shape(inits, name, shape):
+    from onnx import numpy_helper
+
+    inits.append(numpy_helper.from_array(np.array(shape, np.int64), name))
+    return name
+
+
+def _onnx_activations(g, D):
+    """A GRU node's activations attributes for a layer's non-default ones."""
+    if g.activation == "tanh" and g.recurrent_activation == "sigmoid":
+        return {}
+    f = "Sigmoid" if g.recurrent_activation == "sigmoid" else "HardSigmoid"
+    out = {"activations": [f, "Tanh" if g.activation == "tanh" else "Relu"] * D}
+    if f == "HardSigmoid":
+        out["activation_alpha"] = [0.2 if g.recurrent_activation == "hard_sigmoid" else 1 / 6] * D
+        out["activation_beta"] = [0.5] * D
+    return out
+
+
+def _gru_nodes(helper, nodes, init, axis, inits, model, w, states, x):
+    """One GRU node per layer on the time-major tensor x, its output brought
+    to (T, B, D * H), or (B, D * H) final states after the last layer without
+    return_sequences; returns that tensor's name."""
+    spec = model.spec
+    last = model.num_layers - 1
+    for l, g in enumerate(spec.gru_layers):
+        H, D = g.hidden_size, len(g.suffixes)
+        W = init(f"W{l}", np.stack([rzn_to_zrn(w[f"weight_ih_l{l}{sfx}"]) for sfx in g.suffixes]))
+        R = init(f"R{l}", np.stack([rzn_to_zrn(w[f"weight_hh_l{l}{sfx}"]) for sfx in g.suffixes]))
+        B = init(f"B{l}", np.stack([np.concatenate([rzn_to_zrn(w[f"bias_ih_l{l}{sfx}"]),
+                                                    rzn_to_zrn(w[f"bias_hh_l{l}{sfx}"])]) for sfx in g.suffixes]))
+        ins = [x, W, R, B]
+        if states:
+            nodes.append(helper.make_node("Slice", ["initial_h", axis(l), axis(l + 1), axis(0)], [f"h0_{l}"]))
+            ins += ["", f"h0_{l}"]
+        nodes.append(helper.make_node("GRU", ins, [f"Y{l}", f"Yh{l}"], name=f"gru{l}", hidden_size=H,
+                                      linear_before_reset=int(g.reset_after), direction=g.direction,
+                                      **_onnx_activations(g, D)))
+        if l < last or model.return_sequences:   # Y (T, D, B, H) -> (T, B, D * H)
+            nodes.append(helper.make_node("Transpose", [f"Y{l}"], [f"Yt{l}"], perm=[0, 2, 1, 3]))
+            nodes.append(helper.make_node("Reshape", [f"Yt{l}", init_shape(inits, f"shape{l}", [0, 0, D * H])],
+                                          [f"h{l}"]))
+        else:                                    # Y_h (D, B, H) -> (B, D * H): the final states
+            nodes.append(helper.make_node("Transpose", [f"Yh{l}"], [f"Yht{l}"], perm=[1, 0, 2]))
+            nodes.append(helper.make_node("Reshape", [f"Yht{l}", init_shape(inits, f"shape{l}", [0, D * H])],
+                                          [f"h{l}"]))
+        x = f"h{l}"
+    return x
+
+
+def _dense_nodes(helper, nodes, init, w, named, x):
+    """MatMul + Add (+ activation) nodes of the Dense layers [(weight prefix,
+    Dense)] applied to tensor x; returns the last output's name."""
+    for key, d in named:
+        c = key.replace(".", "_")
+        nodes.append(helper.make_node("MatMul", [x, init(f"{c}_WT", w[f"{key}.weight"].T)], [f"{c}_mm"]))
+        nodes.append(helper.make_node("Add", [f"{c}_mm", init(f"{c}_b", w[f"{key}.bias"])], [f"{c}_out"]))
+        x = f"{c}_out"
+        if d.activation is not None:
+            op = {v: k for k, v in _ACTIVATIONS.items()}[d.activation]
+            nodes.append(helper.make_node(op, [x], [f"{c}_act"], **({"axis": -1} if op == "Softmax" else {})))
+            x = f"{c}_act"
+    return x
 
 
 def to_onnx(model, path, opset=OPSET, states=False):
@@ -548,35 +648,18 @@ def to_onnx(model, path, opset=OPSET, states=False):
             inits.append(numpy_helper.from_array(np.array([a], np.int64), f"axis{a}"))
         return f"axis{a}"
 
-    nodes.append(helper.make_node("Transpose", ["input"], ["x_tbi"], perm=[1, 0, 2]))
+    spec = model.spec
+    if states and not spec.streams:
+        raise ValueError("states: initial_h / h_n are not written for reverse or bidirectional GRU layers yet")
+    x = _dense_nodes(helper, nodes, init, w, [(k, d) for k, d, _ in spec.named_layers() if str(k).startswith("pre")],
+                     "input")
+    nodes.append(helper.make_node("Transpose", [x], ["x_tbi"], perm=[1, 0, 2]))
     x = "x_tbi"
-    last = model.num_layers - 1
-    for l, H in enumerate(model.hidden_sizes):
-        W = init(f"W{l}", rzn_to_zrn(w[f"weight_ih_l{l}"])[None])
-        R = init(f"R{l}", rzn_to_zrn(w[f"weight_hh_l{l}"])[None])
-        B = init(f"B{l}", np.concatenate([rzn_to_zrn(w[f"bias_ih_l{l}"]), rzn_to_zrn(w[f"bias_hh_l{l}"])])[None])
-        ins = [x, W, R, B]
-        if states:
-            nodes.append(helper.make_node("Slice", ["initial_h", axis(l), axis(l + 1), axis(0)], [f"h0_{l}"]))
-            ins += ["", f"h0_{l}"]
-        nodes.append(helper.make_node("GRU", ins, [f"Y{l}", f"Yh{l}"], name=f"gru{l}", hidden_size=H,
-                                      linear_before_reset=int(model.reset_after[l])))
-        if l < last or model.return_sequences:
-            nodes.append(helper.make_node("Squeeze", [f"Y{l}", axis(1)], [f"h{l}"]))  # (T, B, H)
-        else:
-            nodes.append(helper.make_node("Squeeze", [f"Yh{l}", axis(0)], [f"h{l}"]))  # (B, H)
-        x = f"h{l}"
+    x = _gru_nodes(helper, nodes, init, axis, inits, model, w, states, x)
     if model.return_sequences:
         nodes.append(helper.make_node("Transpose", [x], ["h_bth"], perm=[1, 0, 2]))
         x = "h_bth"
-    if model.output_size is not None:
-        nodes.append(helper.make_node("MatMul", [x, init("head_WT", w["head.weight"].T)], ["head_mm"]))
-        nodes.append(helper.make_node("Add", ["head_mm", init("head_b", w["head.bias"])], ["head_out"]))
-        x = "head_out"
-        if model.output_activation is not None:
-            op = {v: k for k, v in _ACTIVATIONS.items()}[model.output_activation]
-            nodes.append(helper.make_node(op, [x], ["act_out"], **({"axis": -1} if op == "Softmax" else {})))
-            x = "act_out"
+    x = _dense_nodes(helper, nodes, init, w, [(k, d) for k, d, _ in spec.named_layers() if str(k).startswith("head")], x)
     nodes.append(helper.make_node("Identity", [x], ["output"]))
     out_shape = ["batch", "time", model.output_dim] if model.return_sequences else ["batch", model.output_dim]
     inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", "time", model.input_size])]

@@ -14,7 +14,12 @@ from ._common import UnsupportedModelError, as_float32, build_model, check_file,
 def from_torch(obj, head=None, output_activation=None, return_sequences=False):
     """A GRUModel with the weights of a PyTorch GRU.
 
-    obj: an ``nn.GRU`` (any ``num_layers``, ``batch_first`` either way: pygru
+    obj: a list (or nn.Sequential / nn.ModuleList) of modules applied in
+        order: ``nn.Linear`` layers, each optionally followed by ReLU / Tanh /
+        Sigmoid / Softmax(dim=-1), on every time step; ``nn.GRU`` modules;
+        then Linear layers (with activations) on the last GRU output, at the
+        last step (or every step with return_sequences); Dropout ignored.
+        Or an ``nn.GRU`` (any ``num_layers``, ``batch_first`` either way: pygru
         always takes (batch, time, features)), its ``state_dict()``, or the path
         of a ``.pt``/``.pth`` file holding such a state dict (read with
         ``torch.load(weights_only=True)``, so nothing is unpickled) or of a
@@ -30,9 +35,18 @@ def from_torch(obj, head=None, output_activation=None, return_sequences=False):
 
     Dropout is ignored (it only acts in training). PyTorch's GRU is the
     reset_after variant, so every imported layer has reset_after=True.
-    Bidirectional GRUs, ``proj_size`` weights and non-floating-point weights
-    raise UnsupportedModelError (a ValueError) naming the feature.
+    A bidirectional GRU becomes bidirectional layers (weights *_reverse);
+    without return_sequences the model then returns [forward h at the last
+    step, reverse h after reading the first] (torch's h_n halves, Keras'
+    convention), not torch's out[:, -1]. ``proj_size`` weights and
+    non-floating-point weights raise UnsupportedModelError (a ValueError)
+    naming the feature.
     """
+    if isinstance(obj, (list, tuple)) or type(obj).__name__ in ("Sequential", "ModuleList"):
+        if head is not None or output_activation is not None:
+            raise ValueError("head, output_activation: expected None with a list of modules (put the "
+                             "nn.Linear and its activation module in the list)")
+        return _from_modules(list(obj), return_sequences)
     state, source = _state_dict(obj)
     path = os.fspath(obj) if isinstance(obj, (str, bytes, os.PathLike)) else None
     return in_file(os.fsdecode(path) if path is not None else None,
@@ -51,6 +65,46 @@ def _convert(state, source, head, output_activation, return_sequences):
             f"{source}: keys pygru does not know how to run: {unused[:8]}{' ...' if len(unused) > 8 else ''}; "
             "pass only the GRU weights, and the dense head with head=")
     return build_model(layers, head_w, output_activation, return_sequences)
+
+
+_ACTIVATION_MODULES = {"ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "Softmax": "softmax"}
+_NEAREST = "the nearest supported form is Linear layers, GRU layers, then Linear layers"
+
+
+def _from_modules(modules, return_sequences):
+    """from_torch of a list of modules applied in order: Linear layers (each
+    optionally followed by ReLU / Tanh / Sigmoid / Softmax(dim=-1)) on every
+    time step, nn.GRU modules, then Linear layers on the last GRU output (the
+    last step, or every step with return_sequences). Dropout is ignored."""
+    import torch
+
+    pre, layers, heads = [], [], []
+    for i, m in enumerate(modules):
+        where, kind = f"obj[{i}]", type(m).__name__
+        dense = heads if layers else pre
+        if isinstance(m, torch.nn.Dropout):
+            continue
+        if isinstance(m, torch.nn.Linear):
+            w = _to_numpy(f"{where}.weight", m.weight)
+            b = np.zeros(w.shape[0], np.float32) if m.bias is None else _to_numpy(f"{where}.bias", m.bias)
+            dense.append([w, b, None])
+        elif kind in _ACTIVATION_MODULES and isinstance(m, torch.nn.Module):
+            if not dense or dense[-1][2] is not None:
+                raise UnsupportedModelError(f"{where}: {kind} is only supported right after an nn.Linear")
+            if kind == "Softmax" and m.dim not in (-1,):
+                raise UnsupportedModelError(f"{where}: Softmax(dim={m.dim}) is not supported (dim=-1 only)")
+            dense[-1][2] = _ACTIVATION_MODULES[kind]
+        elif isinstance(m, torch.nn.GRU):
+            if heads:
+                raise UnsupportedModelError(f"{where}: a GRU after the Linear head is not supported "
+                                            f"({_NEAREST})")
+            state, source = _state_dict(m)
+            layers += _gru_layers(state, f"{where} ({source})")[0]
+        else:
+            raise UnsupportedModelError(f"{where}: {kind} is not supported ({_NEAREST}; Dropout ignored)")
+    head = heads[0] if heads else None
+    return build_model(layers, None if head is None else head[:2], None if head is None else head[2],
+                       return_sequences, pre=[tuple(d) for d in pre], post=[tuple(d) for d in heads[1:]])
 
 
 def _to_numpy(name, value):
@@ -108,8 +162,6 @@ def _state_dict(obj):
             raise UnsupportedModelError(
                 f"obj: expected an nn.GRU, got {type(obj).__name__}; for a model that wraps a GRU pass "
                 "model.state_dict() with head='<name of its nn.Linear>'")
-        if obj.bidirectional:
-            raise UnsupportedModelError("obj: bidirectional GRUs are not supported (pygru runs forward only)")
         if getattr(obj, "proj_size", 0):
             raise UnsupportedModelError(f"obj: proj_size={obj.proj_size} is not supported")
         state, source = obj.state_dict(), "nn.GRU"
@@ -137,31 +189,39 @@ def _gru_layers(state, source):
         raise UnsupportedModelError(f"{source}: several GRUs found (key prefixes {starts}); pass one")
     p = starts[0]
     for k in state:
-        if k.startswith(p) and k.endswith("_reverse"):
-            raise UnsupportedModelError(f"{source}: bidirectional GRUs are not supported ({k!r})")
         if k.startswith(p + "weight_hr_l"):
             raise UnsupportedModelError(f"{source}: proj_size is not supported ({k!r})")
     layers, used = [], set()
     while f"{p}weight_ih_l{len(layers)}" in state:
         l = len(layers)
-        names = {key: f"{p}{key}_l{l}" for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-        for key in ("weight_ih", "weight_hh"):
-            if names[key] not in state:
-                raise ValueError(f"{source}: expected {names[key]!r} beside {names['weight_ih']!r}, got no "
-                                 f"{names[key]!r}")
-        w_hh = as_float32(names["weight_hh"], state[names["weight_hh"]])
-        if w_hh.ndim != 2 or w_hh.shape[0] % 3:
-            raise ValueError(f"{names['weight_hh']}: expected shape (3H, H), got {w_hh.shape}")
-        has_bias = [names[key] in state for key in ("bias_ih", "bias_hh")]
-        if any(has_bias) and not all(has_bias):
-            raise ValueError(f"{source}: layer {l} has only one of bias_ih / bias_hh")
-        zeros = np.zeros(w_hh.shape[0], np.float32)  # nn.GRU(bias=False): exactly zero biases
-        layer = {"weight_ih": as_float32(names["weight_ih"], state[names["weight_ih"]]), "weight_hh": w_hh,
-                 "bias_ih": state[names["bias_ih"]] if all(has_bias) else zeros,
-                 "bias_hh": state[names["bias_hh"]] if all(has_bias) else zeros, "reset_after": True}
+        layer, names = _gru_half(state, source, p, l, "")
+        used |= names
+        if f"{p}weight_ih_l{l}_reverse" in state:     # nn.GRU(bidirectional=True)
+            layer["reverse"], names = _gru_half(state, source, p, l, "_reverse")
+            layer["direction"] = "bidirectional"
+            used |= names
         layers.append(layer)
-        used |= {n for n in names.values() if n in state}
     return layers, used
+
+
+def _gru_half(state, source, p, l, sfx):
+    """(canonical weights of layer l's direction `sfx`, the keys used)."""
+    names = {key: f"{p}{key}_l{l}{sfx}" for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    for key in ("weight_ih", "weight_hh"):
+        if names[key] not in state:
+            raise ValueError(f"{source}: expected {names[key]!r} beside {names['weight_ih']!r}, got no "
+                             f"{names[key]!r}")
+    w_hh = as_float32(names["weight_hh"], state[names["weight_hh"]])
+    if w_hh.ndim != 2 or w_hh.shape[0] % 3:
+        raise ValueError(f"{names['weight_hh']}: expected shape (3H, H), got {w_hh.shape}")
+    has_bias = [names[key] in state for key in ("bias_ih", "bias_hh")]
+    if any(has_bias) and not all(has_bias):
+        raise ValueError(f"{source}: layer {l} has only one of bias_ih / bias_hh")
+    zeros = np.zeros(w_hh.shape[0], np.float32)  # nn.GRU(bias=False): exactly zero biases
+    layer = {"weight_ih": as_float32(names["weight_ih"], state[names["weight_ih"]]), "weight_hh": w_hh,
+             "bias_ih": state[names["bias_ih"]] if all(has_bias) else zeros,
+             "bias_hh": state[names["bias_hh"]] if all(has_bias) else zeros, "reset_after": True}
+    return layer, {n for n in names.values() if n in state}
 
 
 def _head_weights(head, state, source):
@@ -196,9 +256,11 @@ def _head_weights(head, state, source):
 
 
 def to_torch(model):
-    """An ``nn.Module`` computing what `model` computes: ``nn.GRU(batch_first=True)``
-    (one per layer when the hidden sizes differ), then the optional
-    ``nn.Linear`` head and its activation. Input (B, T, I) float32.
+    """An ``nn.Module`` computing what `model` computes: a Dense pre-net
+    (``nn.Sequential`` of Linear and activation modules, on every step) if
+    any, ``nn.GRU(batch_first=True)`` (one per layer when the hidden sizes
+    differ), then the optional ``nn.Linear`` head and its activation (an
+    ``nn.Sequential`` for a deeper or relu head). Input (B, T, I) float32.
 
     Only reset_after layers exist in PyTorch; a model with any reset_after=False
     (Cho 2014) layer raises UnsupportedModelError instead of being approximated."""
@@ -209,25 +271,56 @@ def to_torch(model):
         raise UnsupportedModelError(
             f"model: layers {bad} use reset_after=False (the Cho 2014 GRU, r applied before W_hn); "
             "torch.nn.GRU only computes reset_after=True, so it cannot run this model (use to_onnx instead)")
+    odd = [(l, g) for l, g in enumerate(model.spec.gru_layers)
+           if not g.default and (g.activation, g.recurrent_activation, g.direction) != ("tanh", "sigmoid", "bidirectional")]
+    if odd:
+        l, g = odd[0]
+        raise UnsupportedModelError(
+            f"model: GRU layer {l} (activation={g.activation!r}, recurrent_activation={g.recurrent_activation!r}, "
+            f"direction={g.direction!r}): torch.nn.GRU computes tanh and sigmoid, forward or bidirectional only")
     w = model.get_weights()
-    sizes = model.hidden_sizes
-    uniform = len(set(sizes)) == 1
-    if uniform:
-        grus = [torch.nn.GRU(model.input_size, sizes[0], num_layers=len(sizes), batch_first=True)]
-        renames = [{k: k for k in w if not k.startswith("head.")}]
+    sizes, grus_spec = model.hidden_sizes, model.spec.gru_layers
+    bidir = [g.direction == "bidirectional" for g in grus_spec]
+    if len(set(sizes)) == 1 and len(set(bidir)) == 1:
+        grus = [torch.nn.GRU(model.spec.layer_input_sizes[0], sizes[0], num_layers=len(sizes), batch_first=True,
+                             bidirectional=bidir[0])]
+        renames = [{k: k for k in w if k.startswith(("weight_", "bias_"))}]
     else:
-        ins = (model.input_size,) + sizes[:-1]
-        grus = [torch.nn.GRU(i, h, batch_first=True) for i, h in zip(ins, sizes)]
-        renames = [{f"{n}_l0": f"{n}_l{l}" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-                   for l in range(len(sizes))]
+        ins = model.spec.layer_input_sizes
+        grus = [torch.nn.GRU(i, h, batch_first=True, bidirectional=b) for i, h, b in zip(ins, sizes, bidir)]
+        renames = [{f"{n}_l0{sfx}": f"{n}_l{l}{sfx}" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+                    for sfx in g.suffixes} for l, g in enumerate(grus_spec)]
     for gru, names in zip(grus, renames):
         gru.load_state_dict({dst: torch.from_numpy(w[src]) for dst, src in names.items()})
-    linear = None
-    if model.output_size is not None:
-        linear = torch.nn.Linear(sizes[-1], model.output_size)
-        linear.load_state_dict({"weight": torch.from_numpy(w["head.weight"]),
-                                "bias": torch.from_numpy(w["head.bias"])})
-    return _module_class()(grus, linear, model.output_activation, model.return_sequences).eval()
+    spec = model.spec
+    if spec.plain:
+        linear = None
+        if model.output_size is not None:
+            linear = _linear(torch, w, "head")
+        return _module_class()(grus, linear, model.output_activation, model.return_sequences).eval()
+    pre = _dense_stack(torch, w, [(k, l) for k, l, _ in spec.named_layers() if str(k).startswith("pre")])
+    head = _dense_stack(torch, w, [(k, l) for k, l, _ in spec.named_layers() if str(k).startswith("head")])
+    return _module_class()(grus, head, None, model.return_sequences, pre).eval()
+
+
+def _linear(torch, w, key):
+    weight = w[f"{key}.weight"]
+    linear = torch.nn.Linear(weight.shape[1], weight.shape[0])
+    linear.load_state_dict({"weight": torch.from_numpy(weight), "bias": torch.from_numpy(w[f"{key}.bias"])})
+    return linear
+
+
+def _dense_stack(torch, w, named):
+    """nn.Sequential of Linear and activation modules for the Dense layers
+    [(weight prefix, Dense)], or None."""
+    acts = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid,
+            "softmax": lambda: torch.nn.Softmax(dim=-1)}
+    mods = []
+    for key, layer in named:
+        mods.append(_linear(torch, w, key))
+        if layer.activation is not None:
+            mods.append(acts[layer.activation]())
+    return torch.nn.Sequential(*mods) if mods else None
 
 
 _MODULE = None
@@ -239,10 +332,12 @@ def _module_class():
         import torch
 
         class PyGRUTorch(torch.nn.Module):
-            """GRU stack (batch_first) + optional Linear head + activation, made by GRUModel.to_torch()."""
+            """Optional pre-net (nn.Sequential, every step), GRU stack (batch_first), optional
+            head (nn.Linear + activation, or nn.Sequential), made by GRUModel.to_torch()."""
 
-            def __init__(self, grus, head, activation, return_sequences):
+            def __init__(self, grus, head, activation, return_sequences, pre=None):
                 super().__init__()
+                self.pre = pre
                 if len(grus) == 1:
                     self.gru = grus[0]
                 else:
@@ -252,10 +347,13 @@ def _module_class():
                 self.return_sequences = return_sequences
 
             def forward(self, x):
+                if self.pre is not None:
+                    x = self.pre(x)
                 for gru in ([self.gru] if hasattr(self, "gru") else self.grus):
-                    x, _ = gru(x)
+                    x, h_n = gru(x)
                 if not self.return_sequences:
-                    x = x[:, -1]
+                    # a bidirectional top layer: its two final states (pygru's, Keras' last step)
+                    x = torch.cat([h_n[-2], h_n[-1]], dim=-1) if gru.bidirectional else x[:, -1]
                 if self.head is not None:
                     x = self.head(x)
                 if self.activation == "sigmoid":

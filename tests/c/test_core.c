@@ -249,6 +249,166 @@ static void test_guarded_runs(void)
             }
 }
 
+/* One edit of the valid model t.m, and the status gru_model_check returns. */
+#define EXPECT_STATUS(edit, status, what)                                         \
+    do {                                                                          \
+        gru_model m = t.m;                                                        \
+        edit;                                                                     \
+        CHECK(gru_model_check(&m) == (status), what);                             \
+    } while (0)
+
+/* Dense layer d: in -> out, random guarded weights. */
+static void make_dense(test_model *t, gru_dense *d, int in, int out, int activation)
+{
+    d->input_size = in;
+    d->output_size = out;
+    d->activation = activation;
+    d->weight = add(t, GRU_PACKED_SIZE(out, in), 1.0f);
+    d->bias = add(t, (size_t)out, 0.5f);
+}
+
+/* A model with a pre-net of two layers (I -> p0 -> p1) and a head of
+ * 1 + posts layers. */
+static void make_dense_model(test_model *t, int I, int p0, int p1, int H, int posts, int O)
+{
+    const int hidden[2] = {H, H % 5 + 2};
+    make_model(t, p1, hidden, 2, 2, p0 + 1, GRU_ACT_RELU);
+    t->m.num_pre = 2;
+    make_dense(t, &t->m.pre[0], I, p0, GRU_ACT_TANH);
+    make_dense(t, &t->m.pre[1], p0, p1, GRU_ACT_RELU);
+    t->m.num_post = posts;
+    for (int k = 0; k < posts; k++)
+        make_dense(t, &t->m.post[k], k ? p1 + k : p0 + 1, k == posts - 1 ? O : p1 + k + 1,
+                   k == posts - 1 ? GRU_ACT_SOFTMAX : (k % 2 ? GRU_ACT_SIGMOID : GRU_ACT_NONE));
+}
+
+static void test_dense_checks(void)
+{
+    test_model t;
+    make_dense_model(&t, 3, 6, 4, 5, 2, 3);
+    CHECK(gru_model_check(&t.m) == GRU_OK, "valid dense model");
+    CHECK(gru_model_input_size(&t.m) == 3 && gru_model_output_size(&t.m) == 3, "dense model sizes");
+    const size_t nw = gru_scratch_size(&t.m);
+    CHECK(nw == GRU_MODEL_SCRATCH_SIZE(5, 3, 7), "dense scratch %zu", nw);
+    CHECK(gru_sequence_scratch_size(&t.m) == GRU_SEQUENCE_MODEL_SCRATCH_SIZE(5, 3, 7), "sequence dense scratch");
+    EXPECT_STATUS(m.num_pre = GRU_MAX_DENSE + 1, GRU_ERR_LAYERS, "too many pre layers");
+    EXPECT_STATUS(m.num_pre = -1, GRU_ERR_LAYERS, "negative pre count");
+    EXPECT_STATUS(m.num_post = GRU_MAX_DENSE + 1, GRU_ERR_LAYERS, "too many post layers");
+    EXPECT_STATUS(m.has_head = 0, GRU_ERR_LAYERS, "post layers without a head");
+    EXPECT_STATUS(m.pre[1].bias = NULL, GRU_ERR_NULL, "null pre bias");
+    EXPECT_STATUS(m.post[0].weight = NULL, GRU_ERR_NULL, "null post weight");
+    EXPECT_STATUS(m.pre[1].input_size = 5, GRU_ERR_SHAPE, "pre chain shape");
+    EXPECT_STATUS(m.layers[0].input_size = 6, GRU_ERR_SHAPE, "pre -> GRU shape");
+    EXPECT_STATUS(m.post[0].input_size = 4, GRU_ERR_SHAPE, "head -> post shape");
+    EXPECT_STATUS(m.post[1].output_size = 0, GRU_ERR_SIZE, "post size 0");
+    EXPECT_STATUS(m.pre[0].output_size = GRU_MAX_DIM + 1, GRU_ERR_SIZE, "pre size too big");
+    EXPECT_STATUS(m.pre[0].activation = GRU_ACT_RELU + 1, GRU_ERR_ACTIVATION, "pre activation");
+    EXPECT_STATUS(m.post[1].activation = -1, GRU_ERR_ACTIVATION, "post activation");
+    /* the checksum covers the pre and post arrays */
+    uint32_t crc0 = 0, crc1 = 0, crc2 = 0;
+    CHECK(gru_model_checksum(&t.m, &crc0) == GRU_OK, "checksum");
+    float *pre_bias = t.bufs[t.count - 2 * (2 + 2) + 1]; /* pre[0].bias */
+    CHECK(pre_bias == t.m.pre[0].bias, "pre bias buffer");
+    pre_bias[0] += 1.0f;
+    CHECK(gru_model_checksum(&t.m, &crc1) == GRU_OK && crc1 != crc0, "checksum covers pre");
+    pre_bias[0] -= 1.0f;
+    ((float *)t.bufs[t.count - 1])[0] += 1.0f; /* post[1].bias */
+    CHECK(gru_model_checksum(&t.m, &crc2) == GRU_OK && crc2 != crc0 && crc2 != crc1, "checksum covers post");
+    free_model(&t);
+}
+
+/* Stream and sequence agree bit for bit through pre and post layers, and
+ * nothing is touched outside its buffer. */
+static void test_dense_guarded_runs(void)
+{
+    const int steps = 3, batch = GRU_SEQUENCE_LANES + 2;
+    for (int size = 1; size <= 40; size += 13)
+        for (int posts = 0; posts <= GRU_MAX_DENSE; posts++) {
+            test_model t;
+            make_dense_model(&t, size % 4 + 1, size + 2, size % 9 + 1, size, posts, size % 6 + 1);
+            CHECK(gru_model_check(&t.m) == GRU_OK, "check dense size=%d posts=%d", size, posts);
+            const size_t ns = gru_state_size(&t.m), nw = gru_scratch_size(&t.m);
+            const size_t no = (size_t)gru_model_output_size(&t.m), ni = (size_t)gru_model_input_size(&t.m);
+            const size_t nss = gru_sequence_state_size(&t.m), nsw = gru_sequence_scratch_size(&t.m);
+            float *state = guarded(ns), *scratch = guarded(nw), *seq_state = guarded(nss);
+            float *seq_scratch = guarded(nsw), *x = random_guarded((size_t)(batch * steps) * ni, 3.0f);
+            float *y_seq = guarded((size_t)(batch * steps) * no), *y = guarded(no);
+            CHECK(gru_sequence(&t.m, x, batch, steps, 1, NULL, seq_state, nss, seq_scratch, nsw, y_seq) == GRU_OK,
+                  "dense sequence");
+            gru_stream s;
+            CHECK(gru_stream_init(&s, &t.m, state, ns, scratch, nw) == GRU_OK, "dense init");
+            for (int b = 0; b < batch; b++) {
+                gru_stream_reset(&s);
+                for (int k = 0; k < steps; k++) {
+                    gru_stream_step(&s, x + (size_t)(b * steps + k) * ni, y);
+                    CHECK(memcmp(y, y_seq + (size_t)(b * steps + k) * no, no * sizeof *y) == 0,
+                          "dense stream == sequence size=%d posts=%d", size, posts);
+                }
+            }
+            CHECK(guard_intact(state, ns) && guard_intact(scratch, nw) && guard_intact(seq_state, nss) &&
+                  guard_intact(seq_scratch, nsw) && guard_intact(y_seq, (size_t)(batch * steps) * no) &&
+                  guard_intact(y, no) && model_guards_intact(&t), "dense guards size=%d posts=%d", size, posts);
+            release(state); release(scratch); release(seq_state); release(seq_scratch); release(x);
+            release(y_seq); release(y);
+            free_model(&t);
+        }
+}
+
+/* Reverse and bidirectional layers: checks, GRU_ERR_STREAM, the sequence
+ * scratch, a reverse layer on the reversed input is the forward layer read
+ * backwards (bit for bit), and guarded layer-by-layer runs. */
+static void test_reverse_layers(void)
+{
+    const int hidden[3] = {6, 5, 4}, T = 5, I = 3;
+    test_model t;
+    make_model(&t, I, hidden, 3, 0, 2, GRU_ACT_NONE);
+    t.m.layers[1].input_size = I; /* layer 1: the reverse half of layer 0 */
+    t.m.layers[1].reverse = t.m.layers[1].merge = 1;
+    t.m.layers[2].input_size = 11;
+    t.m.layers[2].reverse = 1;
+    t.m.head.input_size = 4;
+    t.m.layers[1].w_ih = add(&t, GRU_LAYER_W_IH_SIZE(I, 5), 1.0f);
+    t.m.layers[2].w_ih = add(&t, GRU_LAYER_W_IH_SIZE(11, 4), 1.0f);
+    CHECK(gru_model_check(&t.m) == GRU_OK, "bidirectional model");
+    float state[64], scratch[1024];
+    gru_stream s;
+    CHECK(gru_stream_init(&s, &t.m, state, 64, scratch, 1024) == GRU_ERR_STREAM, "reverse cannot stream");
+    const size_t need = gru_sequence_scratch_size_for(&t.m, T);
+    CHECK(need == gru_scratch_size(&t.m) + 2 * (size_t)T * 11, "reverse scratch %zu", need);
+    CHECK(need == GRU_SEQUENCE_REVERSE_SCRATCH_SIZE(6, 2, 0, T, 11), "reverse scratch macro");
+    CHECK(gru_sequence_scratch_size_for(&t.m, 1 << 30) == SIZE_MAX || sizeof(size_t) > 4, "overflow");
+    EXPECT_STATUS(m.layers[1].input_size = 6, GRU_ERR_SHAPE, "reverse half reads its partner's input");
+    EXPECT_STATUS(m.layers[2].input_size = 5, GRU_ERR_SHAPE, "after a pair: both halves");
+    EXPECT_STATUS(m.head.input_size = 9, GRU_ERR_SHAPE, "head after the last layer");
+    EXPECT_STATUS(m.layers[0].merge = 1, GRU_ERR_SHAPE, "merge on layer 0");
+    EXPECT_STATUS(m.layers[2].merge = 1, GRU_ERR_SHAPE, "merge after a merged layer");
+    EXPECT_STATUS(m.layers[1].reverse = 0, GRU_ERR_SHAPE, "merge of a forward layer");
+    EXPECT_STATUS(m.layers[2].reverse = 2, GRU_ERR_ACTIVATION, "reverse flag 2");
+    float *x = random_guarded((size_t)(3 * T * I), 2.0f), *y = guarded((size_t)(3 * T * 2));
+    float *work = guarded(need), *st = guarded(gru_sequence_state_size(&t.m));
+    const size_t nss = gru_sequence_state_size(&t.m);
+    CHECK(gru_sequence(&t.m, x, 3, T, 1, NULL, st, nss, work, need - 1, y) == GRU_ERR_BUFFER, "small scratch");
+    CHECK(gru_sequence(&t.m, x, 3, T, 1, NULL, st, nss, work, need, y) == GRU_OK, "bidirectional run");
+    CHECK(gru_sequence(&t.m, x, 3, T, 0, NULL, st, nss, work, need, y) == GRU_OK, "last step run");
+    CHECK(guard_intact(x, (size_t)(3 * T * I)) && guard_intact(y, (size_t)(3 * T * 2)) && guard_intact(work, need) &&
+          guard_intact(st, nss) && model_guards_intact(&t), "reverse guards");
+    /* one layer: reverse on the reversed input == forward read backwards */
+    gru_model fwd = t.m, rev;
+    fwd.num_layers = 1;
+    fwd.has_head = 0;
+    rev = fwd;
+    rev.layers[0].reverse = 1;
+    float xr[5 * 3], yf[5 * 6], yr[5 * 6], st1[64], work1[512];
+    for (int k = 0; k < T; k++)
+        memcpy(xr + k * I, x + (T - 1 - k) * I, (size_t)I * sizeof *x);
+    CHECK(gru_sequence(&fwd, x, 1, T, 1, NULL, st1, 64, work1, 512, yf) == GRU_OK, "forward");
+    CHECK(gru_sequence(&rev, xr, 1, T, 1, NULL, st1, 64, work1, 512, yr) == GRU_OK, "reverse");
+    for (int k = 0; k < T; k++)
+        CHECK(memcmp(yr + k * 6, yf + (T - 1 - k) * 6, 6 * sizeof *yr) == 0, "reverse step %d", k);
+    release(x); release(y); release(work); release(st);
+    free_model(&t);
+}
+
 static void test_activations(void)
 {
     for (int i = -4000; i <= 4000; i++) {
@@ -268,6 +428,9 @@ int main(void)
     test_pack_roundtrip();
     test_checks();
     test_guarded_runs();
+    test_dense_checks();
+    test_dense_guarded_runs();
+    test_reverse_layers();
     test_activations();
     printf("%d checks: %d passed, %d failed\n", checks, checks - failures, failures);
     return failures ? 1 : 0;
