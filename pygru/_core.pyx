@@ -7,7 +7,7 @@ releasing the GIL around work that scales with the input.
 """
 import numpy as np
 cimport numpy as cnp
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from libc.math cimport isfinite
 
 from pygru._gru cimport *

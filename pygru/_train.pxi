@@ -35,7 +35,10 @@ cdef inline const int32_t *_ip(object arr):
 
 
 cdef void _describe(gru_model *m, list layers, head):
+    # Zero first: fields this binding does not set (pre-nets, post layers, GRU
+    # options) must read as their defaults, not as stack garbage.
     cdef int l
+    memset(m, 0, sizeof(gru_model))
     m.num_layers = len(layers)
     for l, (input_size, hidden_size, reset_after) in enumerate(layers):
         m.layers[l].input_size = input_size

@@ -308,7 +308,7 @@ class GRUModel(ConfiguredModel):
     def fit(self, X, y, loss="mse", epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
             weight_decay=0.0, clip_norm=None, lengths=None, validation_data=None, shuffle=True,
             seed=None, early_stopping=None, progress=True, momentum=0.9, checkpoint=None,
-            resume=False, bptt_steps=None):
+            resume=False, bptt_steps=None, trainable="all", micro_batch=None):
         """Train in place (forward, BPTT and optimizer all in gru_c).
 
         X (N, T, input_size); y float (N, output_dim) / (N, T, output_dim) for
@@ -326,7 +326,11 @@ class GRUModel(ConfiguredModel):
         models: each batch runs in chunks of that many steps, each chunk starts
         from the state the previous one ended in, gradients stop at chunk
         boundaries and the weights update after every chunk (memory then grows
-        with bptt_steps, not T). Returns a History
+        with bptt_steps, not T). trainable: "all", "last" (the last GRU layer
+        and the head) or "head"; the rest stays frozen and gets no backward
+        pass (the same C step as on-device fine-tuning). micro_batch: sum the
+        gradients of micro-batches of that many sequences into one update per
+        batch, in C (as firmware does when a batch does not fit). Returns a History
         (dict of per-epoch lists: loss, accuracy, val_loss, val_accuracy; and
         .stopped, .best_epoch, .epochs_run)."""
         self.spec.require_plain("training (fit)")
@@ -336,7 +340,8 @@ class GRUModel(ConfiguredModel):
                             clip_norm=clip_norm, lengths=lengths, validation_data=validation_data,
                             shuffle=shuffle, seed=seed, early_stopping=early_stopping,
                             progress=progress, momentum=momentum, checkpoint=checkpoint,
-                            resume=resume, bptt_steps=bptt_steps)
+                            resume=resume, bptt_steps=bptt_steps, trainable=trainable,
+                            micro_batch=micro_batch)
 
     def evaluate(self, X, y, loss="mse", batch_size=256, lengths=None):
         """{"loss": mean loss, "accuracy": ... (cross_entropy)} on (X, y)."""
