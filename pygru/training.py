@@ -504,6 +504,10 @@ def _load_checkpoint(path, model, settings, trainer, rng, history):
         raise ValueError(f"checkpoint: {path!r} was written by a fit with other settings ({', '.join(diff)}: "
                          f"{[saved.get(k) for k in diff]} there, {[settings.get(k) for k in diff]} here)")
     n = trainer.params.shape
+    if trainer.opt_state.size == 0 and opt_state.shape == n and settings.get("momentum") == 0:
+        # Written before SGD without momentum kept no state: its saved velocity
+        # was always the last gradient, which such a step never reads.
+        opt_state = opt_state[:0]
     for key, arr, shape in (("params", params, n), ("best_params", best_params, n),
                             ("opt_state", opt_state, trainer.opt_state.shape), ("opt_progress", progress, (3,))):
         if arr.dtype.kind != "f" or arr.shape != shape or not np.isfinite(arr).all():

@@ -138,3 +138,26 @@ def test_non_finite_loss_after_good_epochs_keeps_their_weights(monkeypatch):
     ref.fit(X, y, **dict(FIT, epochs=best))
     for name, w in ref.get_weights().items():
         np.testing.assert_array_equal(model.get_weights()[name], w)
+
+
+def test_resume_reads_a_plain_sgd_checkpoint_of_earlier_versions(tmp_path):
+    """Before SGD without momentum kept no optimizer state, its checkpoints
+    carried a velocity the size of the parameters; they still resume, to the
+    bits of an uninterrupted run."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 5, 3)).astype(np.float32)
+    y = rng.standard_normal((16, 2)).astype(np.float32)
+    kw = dict(optimizer="sgd", momentum=0.0, lr=0.05, seed=3, progress=False)
+    straight = pygru.GRUModel(3, [4], output_size=2, seed=1)
+    straight.fit(X, y, epochs=3, **kw)
+    resumed = pygru.GRUModel(3, [4], output_size=2, seed=1)
+    path = str(tmp_path / "ck.npz")
+    resumed.fit(X, y, epochs=1, checkpoint=path, **kw)
+    with np.load(path, allow_pickle=False) as f:
+        arrays = dict(f)
+    assert arrays["opt_state"].size == 0
+    arrays["opt_state"] = rng.standard_normal(arrays["params"].shape).astype(np.float32)  # the old form
+    np.savez(path, **arrays)
+    resumed.fit(X, y, epochs=3, checkpoint=path, resume=True, **kw)
+    for name, w in straight.get_weights().items():
+        assert np.array_equal(w, resumed.get_weights()[name]), name
