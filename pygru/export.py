@@ -407,7 +407,15 @@ def _layout_checks(h):
                              f"{fname} has {L} layers: build gru_c and this file with GRU_MAX_LAYERS >= {L}")
             + (_cgen.error_if(f"!defined(GRU_MAX_DENSE) || GRU_MAX_DENSE < {D}",
                               f"{fname} has {D} pre or post dense layers: build gru_c (0.3 or later) and "
-                              f"this file with GRU_MAX_DENSE >= {D}") if fmt.kind == "float" else ""))
+                              f"this file with GRU_MAX_DENSE >= {D}") if fmt.kind == "float" else "")
+            + (_cgen.error_if("GRU_PLAIN_MODELS", f"{fname} has layers beyond GRU stacks with one head: build gru_c "
+                                                  f"and this file without GRU_PLAIN_MODELS")
+               if fmt.kind == "float" and not _c_plain(h.spec) else ""))
+
+
+def _c_plain(spec):
+    """What a GRU_PLAIN_MODELS runtime runs (gru_internal.h's gru__plain)."""
+    return not spec.pre_layers and len(spec.head_layers) <= 1 and all(g.default for g in spec.gru_layers)
 
 
 def _data(h):

@@ -27,7 +27,7 @@ STRICT = WARNINGS + ["-ffp-contract=off"]
 COMPILERS = ["gcc", "clang"]
 
 # Status codes from gru_c/include/gru.h.
-GRU_OK, GRU_ERR_BUFFER, GRU_ERR_CHECKSUM = 0, -5, -7
+GRU_OK, GRU_ERR_LAYERS, GRU_ERR_BUFFER, GRU_ERR_CHECKSUM = 0, -3, -5, -7
 
 
 # ---------------------------------------------------------------------- helpers
@@ -695,3 +695,38 @@ def test_header_refuses_a_runtime_with_another_packed_layout(kind, macro, value,
                          capture_output=True, text=True)
     assert res.returncode != 0
     assert "m.h was exported for gru_c" in res.stderr and "re-export it" in res.stderr
+
+
+def test_plain_models_runtime(tmp_path):
+    """A GRU_PLAIN_MODELS runtime (gru.h) runs the plain family bit for bit
+    like the full one, refuses the rest in gru_model_check, and the header of
+    a model beyond it stops the build."""
+    cc = need_tool("gcc")
+    out = tmp_path / "plain_objs"
+    out.mkdir()
+    objs = []
+    for src in C_SOURCES:
+        objs.append(str(out / (os.path.basename(src)[:-2] + ".o")))
+        run([cc, *STRICT, "-O2", "-DGRU_PLAIN_MODELS=1", *INCLUDES, "-c", src, "-o", objs[-1]])
+    plain = CASES[0]
+    header = tmp_path / f"{plain.name}.h"
+    pygru.export_c(plain.make(), header, name=plain.name, **plain.kwargs)
+    model = plain.make()
+    X = (2 * np.random.default_rng(7).standard_normal((3, 6, model.input_size))).astype(np.float32)
+    check_host_run(model, run_host(build_host(cc, header, plain.name, objs), X), X)
+    layered = next(c for c in CASES if c.name == "prenet")
+    header = tmp_path / "prenet.h"
+    pygru.export_c(layered.make(), header, name="prenet")
+    main = tmp_path / "main.c"
+    main.write_text('#define PRENET_IMPLEMENTATION\n#include "prenet.h"\nint main(void) { return 0; }\n')
+    res = subprocess.run([cc, "-std=c99", "-fsyntax-only", "-DGRU_PLAIN_MODELS=1", *INCLUDES, "-I",
+                          str(tmp_path), str(main)], capture_output=True, text=True)
+    assert res.returncode != 0 and "build gru_c and this file without GRU_PLAIN_MODELS" in res.stderr
+    # The same model described by hand to a plain runtime: refused by the check.
+    check = tmp_path / "check.c"
+    check.write_text('#include "prenet.h"\n#include <stdio.h>\n'
+                     'int main(void) { printf("%d\\n", gru_model_check(&prenet_model)); return 0; }\n')
+    exe = str(tmp_path / "check")
+    run([cc, "-std=c99", *INCLUDES, "-I", str(tmp_path), "-DPRENET_IMPLEMENTATION", str(check), *objs,
+         "-o", exe, "-lm"])
+    assert subprocess.run([exe], capture_output=True, text=True).stdout.strip() == str(GRU_ERR_LAYERS)

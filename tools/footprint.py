@@ -122,10 +122,12 @@ def measure(target_name, work, plugin, opt, defines, steps=10):
     t = fwbuild.get_target(target_name)
     support = support_symbols(t)
     sizes = []
-    for kind in ("size", "train"):
-        elf = fwbuild.build_image(target_name, [os.path.join(work, f"{kind}_main.c")],
+    # "plain": the same inference image from a GRU_PLAIN_MODELS runtime (gru.h).
+    for kind, extra in (("size", []), ("train", []), ("plain", ["GRU_PLAIN_MODELS=1"])):
+        main = "size" if kind == "plain" else kind
+        elf = fwbuild.build_image(target_name, [os.path.join(work, f"{main}_main.c")],
                                   os.path.join(work, f"{target_name}-{kind}.elf"),
-                                  include_dirs=[work], opt="-Os", defines=defines)
+                                  include_dirs=[work], opt="-Os", defines=defines + extra)
         sizes.append(text_sizes(t, elf, support))
     counts = []
     for n in (steps, 2 * steps):
@@ -159,7 +161,7 @@ def main(argv=None):
     print(f"model: input {args.input}, hidden {list(model.hidden_sizes)}, head {args.output or 'none'}; "
           f"{macs} MAC/step; RAM (state + scratch) {ram} B; weights {weights} B flash; "
           f"text at -Os, instructions at {args.opt}")
-    print(f"{'target':11s} {'text':>6s} {'+supp':>6s} {'train':>6s} {'+supp':>6s} {'ram':>6s} "
+    print(f"{'target':11s} {'text':>6s} {'+supp':>6s} {'plain':>6s} {'train':>6s} {'+supp':>6s} {'ram':>6s} "
           f"{'weights':>8s} {'insn/step':>10s} {'insn/MAC':>8s}")
     status = 0
     with tempfile.TemporaryDirectory() as work:
@@ -178,8 +180,8 @@ def main(argv=None):
                 status = 1
                 continue
             sizes, per_step = measure(name, work, plugin, args.opt, defines, args.steps)
-            (text, supp), (train, train_supp) = sizes
-            print(f"{name:11s} {text:6d} {supp:6d} {train:6d} {train_supp:6d} {ram:6d} {weights:8d} "
+            (text, supp), (train, train_supp), (plain, _) = sizes
+            print(f"{name:11s} {text:6d} {supp:6d} {plain:6d} {train:6d} {train_supp:6d} {ram:6d} {weights:8d} "
                   f"{per_step:10.0f} {per_step / macs:8.2f}", flush=True)
     return status
 

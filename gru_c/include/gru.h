@@ -59,7 +59,8 @@ typedef enum gru_status {
     GRU_ERR_NULL = -1,           /* a required pointer is NULL */
     GRU_ERR_SIZE = -2,           /* a dimension is < 1 or > GRU_MAX_DIM */
     GRU_ERR_LAYERS = -3,         /* num_layers outside 1..GRU_MAX_LAYERS, num_pre or num_post
-                                    outside 0..GRU_MAX_DENSE, or num_post > 0 without a head */
+                                    outside 0..GRU_MAX_DENSE, num_post > 0 without a head, or
+                                    a model beyond the plain family in a GRU_PLAIN_MODELS build */
     GRU_ERR_SHAPE = -4,          /* a layer's input size is not the previous layer's output size */
     GRU_ERR_BUFFER = -5,         /* a caller buffer is smaller than its size query says */
     GRU_ERR_ACTIVATION = -6,     /* unknown activation or flag value */
@@ -81,6 +82,16 @@ const char *gru_status_string(int status);
 /* Dense layers before the GRUs (pre[]) and after the head (post[]). */
 #ifndef GRU_MAX_DENSE
 #define GRU_MAX_DENSE 4
+#endif
+
+/* Define GRU_PLAIN_MODELS to 1, for gru_c and the firmware alike, for a
+ * runtime of the 0.2 model family only: forward GRU layers with the default
+ * activations and at most one dense head. The code for pre-nets, further head
+ * layers, GRU activation options and reverse layers is then never referenced,
+ * so the linker leaves it out; gru_model_check refuses such models
+ * (GRU_ERR_LAYERS), and their exported headers stop the build. */
+#ifndef GRU_PLAIN_MODELS
+#define GRU_PLAIN_MODELS 0
 #endif
 
 /* Largest input, hidden or output size; keeps every size computation in range. */

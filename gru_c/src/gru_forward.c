@@ -215,7 +215,7 @@ static void gru__model_step(const gru_model *model, float *state, size_t state_s
 static const float *gru__pre_net(const gru_model *model, const float *x, size_t *stride,
                                  gru__scratch s, int lanes)
 {
-    for (int l = 0; l < model->num_pre; l++) {
+    for (int l = 0; l < gru__num_pre(model); l++) {
         gru__dense_step(&model->pre[l], x, *stride, s.d[l & 1], s.stride, lanes);
         x = s.d[l & 1];
         *stride = s.stride;
@@ -230,8 +230,9 @@ static const float *gru__head(const gru_model *model, const float *input, size_t
 {
     if (!model->has_head)
         return input;
-    for (int l = -1; l < model->num_post; l++) {
-        float *out = l == model->num_post - 1 ? s.out : s.d[(l + 1) & 1];
+    const int num_post = gru__num_post(model);
+    for (int l = -1; l < num_post; l++) {
+        float *out = l == num_post - 1 ? s.out : s.d[(l + 1) & 1];
         gru__dense_step(l < 0 ? &model->head : &model->post[l], input, *stride, out, s.stride, lanes);
         input = out;
         *stride = s.stride;
@@ -313,7 +314,7 @@ static void gru__layer_step(const gru_layer *layer, const float *x, size_t x_str
 
     gru__gemm_call(layer->w_ih, 3 * H, layer->input_size, x, x_stride, layer->b_ih, s.gi, ss, lanes);
     gru__gemm_call(layer->w_hh_rz, 2 * H, H, h, h_stride, layer->b_hh, s.gh, ss, lanes);
-    if (!gru__layer_default(layer)) {
+    if (!GRU_PLAIN_MODELS && !gru__layer_default(layer)) {
         gru__layer_step_act(layer, h, h_stride, s, lanes);
         return;
     }

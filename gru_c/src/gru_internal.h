@@ -50,6 +50,8 @@ static inline int gru__expected_input(const gru_model *model, int l)
 /* 1 if a float model has a layer that reads its sequences backwards. */
 static inline int gru__has_reverse(const gru_model *model)
 {
+    if (GRU_PLAIN_MODELS)
+        return 0;
     for (int l = 0; l < model->num_layers; l++)
         if (model->layers[l].reverse)
             return 1;
@@ -63,14 +65,25 @@ static inline int gru__layer_default(const gru_layer *layer)
            (layer->recurrent_activation == 0 || layer->recurrent_activation == GRU_ACT_SIGMOID);
 }
 
-/* 1 if gru_train.h can train the model: forward GRU layers of default
- * activations and a single head that is not relu (no pre or post layers). */
-static inline int gru__trainable(const gru_model *model)
+/* 1 for the 0.2 model family (what a GRU_PLAIN_MODELS build runs): forward
+ * GRU layers of default activations, at most one head (no pre or post layers). */
+static inline int gru__plain(const gru_model *model)
 {
     for (int l = 0; l < model->num_layers; l++)
         if (!gru__layer_default(&model->layers[l]) || model->layers[l].reverse || model->layers[l].merge)
             return 0;
-    return !model->num_pre && !model->num_post && !(model->has_head && model->head.activation == GRU_ACT_RELU);
+    return !model->num_pre && !model->num_post;
+}
+
+/* The pre and post layer counts the forward pass runs: constant 0 in a
+ * GRU_PLAIN_MODELS build (its check refuses others), so their code drops out. */
+static inline int gru__num_pre(const gru_model *model) { return GRU_PLAIN_MODELS ? 0 : model->num_pre; }
+static inline int gru__num_post(const gru_model *model) { return GRU_PLAIN_MODELS ? 0 : model->num_post; }
+
+/* 1 if gru_train.h can train the model: a plain one whose head is not relu. */
+static inline int gru__trainable(const gru_model *model)
+{
+    return gru__plain(model) && !(model->has_head && model->head.activation == GRU_ACT_RELU);
 }
 
 /* The largest output size of a float model's pre, head and post layers when
@@ -78,7 +91,7 @@ static inline int gru__trainable(const gru_model *model)
 static inline int gru__max_dense(const gru_model *model)
 {
     int max_dense = 0;
-    if (model->num_pre == 0 && model->num_post == 0)
+    if (gru__num_pre(model) == 0 && gru__num_post(model) == 0)
         return 0;
     for (int l = 0; l < model->num_pre; l++)
         if (model->pre[l].output_size > max_dense)

@@ -157,6 +157,8 @@ static int gru__dense_chain_ok(const gru_dense *d, int n, int in)
  * weights are the caller's: any value computes. */
 static int gru__values_ok(const gru_model *model)
 {
+    if (GRU_PLAIN_MODELS) /* and the checks below drop out */
+        return gru__plain(model) ? GRU_OK : GRU_ERR_LAYERS;
     for (int l = 0; l < model->num_layers; l++) {
         const int ca = model->layers[l].activation, ga = model->layers[l].recurrent_activation;
         const gru_layer *g = &model->layers[l];
