@@ -233,13 +233,13 @@ def test_each_x86_kernel_forced_and_bit_exact(tmp_path, build, macros, kernel, n
 
 
 def _qi_pack_reference(w):
-    """gru_quant.h's packed layout built with numpy: zero-pad to (16k, 2m),
-    then blocks of 16 rows, within a block column pairs, within a pair the 16
-    rows' two weights."""
+    """gru_quant.h's packed layout built with numpy: zero-pad to (16k, 8m),
+    then blocks of 16 rows, within a block groups of 8 columns, within a group
+    the 16 rows' 8 weights each."""
     R, C = w.shape
-    P = np.zeros((-(-R // 16) * 16, -(-C // 2) * 2), np.int8)
+    P = np.zeros((-(-R // 16) * 16, -(-C // 8) * 8), np.int8)
     P[:R, :C] = w
-    return P.reshape(-1, 16, P.shape[1] // 2, 2).transpose(0, 2, 1, 3).ravel()
+    return P.reshape(-1, 16, P.shape[1] // 8, 8).transpose(0, 2, 1, 3).ravel()
 
 
 @pytest.mark.parametrize("rows,cols", [(1, 1), (16, 2), (17, 3), (45, 37), (384, 40), (7, 511)])
@@ -346,6 +346,9 @@ def test_weight_flash_quarter_of_float():
 
 # ------------------------------------------------------------------ QEMU targets
 
+TARGET_INTEGER_KERNEL = {"cortex-m4f": "arm-dsp", "cortex-m7": "arm-dsp", "cortex-m55": "helium"}
+
+
 @pytest.mark.parametrize("target", list(fwbuild.TARGETS))
 def test_targets_bit_exact(tmp_path, target):
     """The same program cross-built for each firmware target and run under QEMU
@@ -358,6 +361,8 @@ def test_targets_bit_exact(tmp_path, target):
                               str(tmp_path / "prog.elf"), include_dirs=[str(tmp_path)])
     res = fwbuild.run_image(target, elf)
     assert res.returncode == 0, res.stdout + res.stderr
+    # each target runs the integer kernel written for its core (and says so)
+    assert res.stdout.splitlines()[0].split() == ["kernels", "portable", TARGET_INTEGER_KERNEL.get(target, "portable")]
     y8, yi = quant_case.parse_output(res.stdout, B, T, q8.output_dim)
     want8 = q8.predict(X, return_sequences=True)
     assert np.array_equal(y8.view(np.uint32), want8.view(np.uint32))

@@ -61,53 +61,41 @@ GRU__AVX2 void gru__q8_gemv_avx2(const int8_t *restrict w, int rows, int cols,
 
 /* ---------------------------------------------------------------- integer product, AVX2 */
 
-/* x as int16 column pairs for the packed kernels: x16 itself when cols is
- * even, else a copy in buf (GRU_QI_MAX_DIM + 1 values) with a 0 after the last
- * column; an int32 x (reset_before's rnd(r h, 15), |v| <= 32767) is narrowed
- * into buf the same way. */
-static inline const int16_t *gru__qi_pairs(const int16_t *x16, const int32_t *x32, int cols,
-                                           int16_t *buf)
+/* The sums of one packed 16-row block (gru__qi_block_fn), 8 rows at a time:
+ * per group, the 16 bytes of two rows widened to int16 and vpmaddwd'ed with
+ * the group's 8 x (in both 128-bit lanes): acc[i] holds rows 2i and 2i + 1
+ * of the 8, four partial sums each, added up at the end by three vphaddd and
+ * a vpermd. (All 16 rows at once needs more than 16 registers.) */
+GRU__AVX2 static void gru__qi_block_avx2(const int8_t *restrict w, int groups, const void *restrict xv,
+                                         int32_t *restrict y, int n)
 {
-    if (x16 && cols % 2 == 0)
-        return x16;
-    for (int k = 0; k < cols; k++)
-        buf[k] = x16 ? x16[k] : (int16_t)x32[k];
-    buf[cols] = 0;
-    return buf;
-}
-
-/* The int32 word holding x[2p] (low half) and x[2p + 1]: the multiplier of
- * one 32-byte pair group of a packed block. */
-static inline int32_t gru__qi_pair(const int16_t *x, int p)
-{
-    int32_t v;
-    memcpy(&v, x + 2 * p, sizeof v);
-    return v;
-}
-
-/* The sums of nb (1..4, a constant after inlining) consecutive packed 16-row
- * blocks: acc[2b] rows 0-7 of block b, acc[2b + 1] rows 8-15. Per column pair,
- * each 16-byte half of the block's 32 bytes is widened to int16 and vpmaddwd
- * multiplies it by the broadcast pair: lane r gets w[r][2p] x[2p] +
- * w[r][2p+1] x[2p+1], the row's own partial sum (no horizontal sums). */
-GRU__AVX2_INLINE void gru__qi_blocks_avx2(const int8_t *w, size_t block, int pairs, const int16_t *x,
-                                          __m256i *out, const int nb)
-{
-    __m256i acc[8];
-    for (int i = 0; i < 2 * nb; i++)
-        acc[i] = _mm256_setzero_si256();
-    for (int p = 0; p < pairs; p++) {
-        const __m256i xv = _mm256_set1_epi32(gru__qi_pair(x, p));
-        for (int b = 0; b < nb; b++) {
-            const int8_t *wb = w + (size_t)b * block + 32 * (size_t)p;
-            const __m256i lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)wb));
-            const __m256i hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(wb + 16)));
-            acc[2 * b] = _mm256_add_epi32(acc[2 * b], _mm256_madd_epi16(lo, xv));
-            acc[2 * b + 1] = _mm256_add_epi32(acc[2 * b + 1], _mm256_madd_epi16(hi, xv));
+    const int16_t *x = (const int16_t *)xv;
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int h = 0; h < 2 && 8 * h < n; h++) { /* rows 8h .. 8h + 7 */
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        const int8_t *p = w + 64 * h;
+        const int16_t *xk = x, *end = x + 8 * groups;
+        do { /* groups >= 1 */
+            const __m256i xg = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)xk));
+#define GRU__QI_MADD(i) _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * (i)))), xg)
+            a0 = _mm256_add_epi32(a0, GRU__QI_MADD(0));
+            a1 = _mm256_add_epi32(a1, GRU__QI_MADD(1));
+            a2 = _mm256_add_epi32(a2, GRU__QI_MADD(2));
+            a3 = _mm256_add_epi32(a3, GRU__QI_MADD(3));
+#undef GRU__QI_MADD
+            p += GRU__QI_GROUP_BYTES, xk += 8;
+        } while (xk < end);
+        const __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+        const __m256i r = _mm256_permutevar8x32_epi32(s, order);
+        if (n - 8 * h >= 8) {
+            _mm256_storeu_si256((__m256i *)(void *)(y + 8 * h), r);
+        } else {
+            int32_t t[8];
+            _mm256_storeu_si256((__m256i *)(void *)t, r);
+            for (int k = 0; k < n - 8 * h; k++)
+                y[8 * h + k] = t[k];
         }
     }
-    for (int i = 0; i < 2 * nb; i++)
-        out[i] = acc[i];
 }
 
 /* clamp(rnd(acc * mult, shift) + bias, +-GRU_QI_PRE_MAX) for 4 rows in 64-bit
@@ -159,33 +147,18 @@ GRU__AVX2_INLINE void gru__qi_requant8_avx2(__m256i acc, int n, const int32_t *m
     _mm_storeu_si128((__m128i *)(void *)(y + 4), r1);
 }
 
-/* gru__qi_gemv: four 16-row blocks per pass over x (8 accumulators). */
-GRU__AVX2 void gru__qi_gemv_avx2(const int8_t *restrict w, int rows, int cols,
-                                        const int16_t *restrict x16, const int32_t *restrict x32,
-                                        const int32_t *restrict mult, const int8_t *restrict shift,
-                                        const int32_t *restrict bias, int32_t *restrict y)
+/* gru__qi_requant_rows over y in place, 8 rows at a time. */
+GRU__AVX2 static void gru__qi_requant_rows_avx2(int rows, const int32_t *restrict mult, const int8_t *restrict shift,
+                                                const int32_t *restrict bias, int32_t *restrict y)
 {
-    int16_t buf[GRU_QI_MAX_DIM + 1];
-    const int16_t *x = gru__qi_pairs(x16, x32, cols, buf);
-    const size_t block = gru__qi_block_size(cols);
-    const int pairs = (cols + 1) / 2;
-    for (int j = 0; j < rows; j += 4 * GRU_QI_BLOCK_ROWS) {
-        __m256i acc[8];
-        const int left = rows - j, nb = left > 48 ? 4 : left > 32 ? 3 : left > 16 ? 2 : 1;
-        const int8_t *wj = w + (size_t)(j / GRU_QI_BLOCK_ROWS) * block;
-        switch (nb) {
-        case 4: gru__qi_blocks_avx2(wj, block, pairs, x, acc, 4); break;
-        case 3: gru__qi_blocks_avx2(wj, block, pairs, x, acc, 3); break;
-        case 2: gru__qi_blocks_avx2(wj, block, pairs, x, acc, 2); break;
-        default: gru__qi_blocks_avx2(wj, block, pairs, x, acc, 1); break;
-        }
-        for (int i = 0; i < 2 * nb && 8 * i < left; i++) {
-            const int r = j + 8 * i, n = rows - r < 8 ? rows - r : 8;
-            gru__qi_requant8_avx2(acc[i], n, mult + r, shift + r, bias + r, y + r);
-        }
+    for (int j = 0; j < rows; j += 8) {
+        __m256i acc = _mm256_setzero_si256();
+        memcpy(&acc, y + j, sizeof(int32_t) * (size_t)(rows - j < 8 ? rows - j : 8));
+        gru__qi_requant8_avx2(acc, rows - j, mult + j, shift + j, bias + j, y + j);
     }
 }
 
+GRU__QI_GEMV(GRU__AVX2, gru__qi_gemv_avx2, gru__qi_block_avx2, gru__qi_requant_rows_avx2)
 
 /* ---------------------------------------------------------------- integer gate loops, AVX2 */
 
@@ -262,28 +235,34 @@ GRU__AVX2 void gru__qi_cell_before_avx2(int H, const int32_t *gi, int32_t *gh, i
 /* ---------------------------------------------------------------- integer product, AVX-512 VNNI */
 
 
-/* gru__qi_blocks_avx2 with 512-bit vectors: one vpmovsxbw widens a pair
- * group's 32 bytes (16 rows) and one vpdpwssd adds the 16 rows' pair products;
- * nb (1..8) blocks share each broadcast of x: 8 independent accumulators
- * hide vpdpwssd's latency (measured at (40,128): 8 blocks 1.55 us per step, 4
- * blocks 1.80, 12 no better than 8). */
-#define GRU__QI_VNNI_BLOCKS 8
-GRU__AVX512_INLINE void gru__qi_blocks_vnni(const int8_t *w, size_t block, int pairs, const int16_t *x,
-                                            __m512i *out, const int nb)
+/* gru__qi_block_avx2 with 512-bit vectors: one vpmovsxbw widens 4 rows' 8
+ * columns, one vpdpwssd adds their pair products against the group's x in
+ * all four 128-bit lanes; even and odd groups in separate accumulators (8
+ * chains hide vpdpwssd's latency). acc[i] holds rows 4i .. 4i + 3, four
+ * partial sums each, added up by three rounds of vpermt2d pairs. */
+GRU__AVX512 static void gru__qi_block_vnni(const int8_t *restrict w, int groups, const void *restrict xv,
+                                           int32_t *restrict y, int n)
 {
-    __m512i acc[GRU__QI_VNNI_BLOCKS];
-    for (int b = 0; b < nb; b++)
-        acc[b] = _mm512_setzero_si512();
-    for (int p = 0; p < pairs; p++) {
-        const __m512i xv = _mm512_set1_epi32(gru__qi_pair(x, p));
-        for (int b = 0; b < nb; b++) {
-            const int8_t *wb = w + (size_t)b * block + 32 * (size_t)p;
-            const __m512i w16 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)wb));
-            acc[b] = _mm512_dpwssd_epi32(acc[b], w16, xv);
+    const int16_t *x = (const int16_t *)xv;
+    __m512i acc[8];
+    for (int i = 0; i < 8; i++)
+        acc[i] = _mm512_setzero_si512();
+    for (int g = 0; g < groups; g++, w += GRU__QI_GROUP_BYTES) {
+        const __m512i xg = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)(x + 8 * g)));
+        __m512i *a = acc + 4 * (g & 1);
+        for (int i = 0; i < 4; i++) {
+            const __m512i w16 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(w + 32 * i)));
+            a[i] = _mm512_dpwssd_epi32(a[i], w16, xg);
         }
     }
-    for (int b = 0; b < nb; b++)
-        out[b] = acc[b];
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+#define GRU__PAIRS(u, v) _mm512_add_epi32(_mm512_permutex2var_epi32(u, even, v), _mm512_permutex2var_epi32(u, odd, v))
+    for (int i = 0; i < 4; i++)
+        acc[i] = _mm512_add_epi32(acc[i], acc[4 + i]);
+    const __m512i s = GRU__PAIRS(GRU__PAIRS(acc[0], acc[1]), GRU__PAIRS(acc[2], acc[3]));
+#undef GRU__PAIRS
+    _mm512_mask_storeu_epi32(y, (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u), s);
 }
 
 /* gru__qi_requant in the 64-bit lanes of p = acc * mult (the even or the odd
@@ -320,38 +299,18 @@ GRU__AVX512_INLINE void gru__qi_requant16_avx512(__m512i acc, int n, const int32
     _mm512_mask_storeu_epi32(y, k, _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32)));
 }
 
-/* gru__qi_gemv_avx2 with the kernels above. */
-GRU__AVX512 void gru__qi_gemv_avx512(const int8_t *restrict w, int rows, int cols,
-                                            const int16_t *restrict x16, const int32_t *restrict x32,
-                                            const int32_t *restrict mult, const int8_t *restrict shift,
-                                            const int32_t *restrict bias, int32_t *restrict y)
+/* gru__qi_requant_rows over y in place, 16 rows at a time. */
+GRU__AVX512 static void gru__qi_requant_rows_avx512(int rows, const int32_t *restrict mult, const int8_t *restrict shift,
+                                                    const int32_t *restrict bias, int32_t *restrict y)
 {
-    int16_t buf[GRU_QI_MAX_DIM + 1];
-    const int16_t *x = gru__qi_pairs(x16, x32, cols, buf);
-    const size_t block = gru__qi_block_size(cols);
-    const int pairs = (cols + 1) / 2, step = GRU__QI_VNNI_BLOCKS * GRU_QI_BLOCK_ROWS;
-    for (int j = 0; j < rows; j += step) {
-        __m512i acc[GRU__QI_VNNI_BLOCKS];
-        const int left = rows - j;
-        const int nb = left >= step ? GRU__QI_VNNI_BLOCKS : (left + GRU_QI_BLOCK_ROWS - 1) / GRU_QI_BLOCK_ROWS;
-        const int8_t *wj = w + (size_t)(j / GRU_QI_BLOCK_ROWS) * block;
-        switch (nb) {
-        case 8: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 8); break;
-        case 7: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 7); break;
-        case 6: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 6); break;
-        case 5: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 5); break;
-        case 4: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 4); break;
-        case 3: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 3); break;
-        case 2: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 2); break;
-        default: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 1); break;
-        }
-        for (int b = 0; b < nb; b++) {
-            const int r = j + GRU_QI_BLOCK_ROWS * b, n = rows - r;
-            gru__qi_requant16_avx512(acc[b], n, mult + r, shift + r, bias + r, y + r);
-        }
+    for (int j = 0; j < rows; j += 16) {
+        const int n = rows - j;
+        const __m512i acc = _mm512_maskz_loadu_epi32((__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u), y + j);
+        gru__qi_requant16_avx512(acc, n, mult + j, shift + j, bias + j, y + j);
     }
 }
 
+GRU__QI_GEMV(GRU__AVX512, gru__qi_gemv_avx512, gru__qi_block_vnni, gru__qi_requant_rows_avx512)
 
 /* ---------------------------------------------------------------- integer gate loops, AVX-512 */
 

@@ -149,11 +149,23 @@ static inline int32_t gru__qi_clamp(int64_t v, int32_t bound)
     return v > bound ? bound : v < -bound ? -bound : (int32_t)v;
 }
 
-/* Gate pre-activation of one row: clamp(rnd(acc * mult, shift) + bias). */
+/* Gate pre-activation of one row: clamp(rnd(acc * mult, shift) + bias), the
+ * rounding on the magnitude |acc| |mult| < 2^62 (an unsigned 32 x 32 -> 64
+ * product). For shift > 32, the usual case, the rounding bit and every bit
+ * kept lie in the high word (< 2^30), so 32-bit operations give the same
+ * value as the 64-bit ones: rnd(m, s) = (hi(m) + 2^(s-33)) >> (s - 32). */
 static inline int32_t gru__qi_requant(int32_t acc, int32_t mult, int shift, int32_t bias)
 {
     shift = shift < 1 ? 1 : shift > 62 ? 62 : shift;
-    return gru__qi_clamp(gru__qi_rshift64((int64_t)acc * mult, shift) + bias, GRU_QI_PRE_MAX);
+    const uint32_t a = acc < 0 ? 0u - (uint32_t)acc : (uint32_t)acc;
+    const uint32_t m = mult < 0 ? 0u - (uint32_t)mult : (uint32_t)mult;
+    const uint64_t mag = (uint64_t)a * m;
+    int64_t q;
+    if (shift > 32)
+        q = (int64_t)(((uint32_t)(mag >> 32) + (1u << (shift - 33))) >> (shift - 32));
+    else
+        q = (int64_t)((mag + ((uint64_t)1 << (shift - 1))) >> shift);
+    return gru__qi_clamp(((acc < 0) != (mult < 0) ? -q : q) + bias, GRU_QI_PRE_MAX);
 }
 
 /* tanh of a magnitude `a` with `frac` fractional bits (12 for tanh, 13 for the
