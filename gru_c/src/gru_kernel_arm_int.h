@@ -11,7 +11,9 @@
  *                        the same order; 4 rows at a time.
  *   gru__qi_gemv_helium  Helium (Cortex-M55, M85): per row and group one
  *                        VLDRB.S16 (8 int8 -> 8 int16 lanes) and one
- *                        VMLADAVA.S16 against the group's 8 x; 4 rows at a time.
+ *                        VMLADAVA.S16 against the group's 8 x; 4 rows at a time
+ *                        (VMLADAVA accumulates in even registers: 8 rows
+ *                        spill); the requantization in 64-bit form.
  *
  * Integer sums are exact (bounds: gru_kernel_qi.h), so both equal the
  * portable product bit for bit (tests/test_targets.py). -DGRU_PORTABLE_KERNEL
@@ -46,7 +48,15 @@ static void gru__qi_block_helium(const int8_t *restrict w, int groups, const voi
     }
 }
 
-GRU__QI_GEMV(static, gru__qi_gemv_helium, gru__qi_block_helium, gru__qi_requant_rows)
+static void gru__qi_requant_rows_helium(int rows, const int32_t *restrict mult,
+                                        const int8_t *restrict shift, const int32_t *restrict bias,
+                                        int32_t *restrict y)
+{
+    for (int j = 0; j < rows; j++)
+        y[j] = gru__qi_requant64(y[j], mult[j], shift[j], bias[j]);
+}
+
+GRU__QI_GEMV(static, gru__qi_gemv_helium, gru__qi_block_helium, gru__qi_requant_rows_helium)
 
 #elif defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(GRU_PORTABLE_KERNEL)
 #define GRU__QI_HELIUM 0

@@ -125,7 +125,7 @@ static inline void gru__qi_block_portable(const int8_t *restrict w, int groups, 
 #endif
 /* GCC's scheduler before register allocation hoists all 32 weight loads of a
  * group and spills the accumulators (RV32): this loop is in load order already. */
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__riscv)
 #define GRU__QI_NO_SCHED __attribute__((optimize("no-schedule-insns")))
 #else
 #define GRU__QI_NO_SCHED

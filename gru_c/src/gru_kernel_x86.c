@@ -78,11 +78,12 @@ GRU__AVX2 static void gru__qi_block_avx2(const int8_t *restrict w, int groups, c
         do { /* groups >= 1 */
             const __m256i xg = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)xk));
 #define GRU__QI_MADD(i) _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * (i)))), xg)
-            a0 = _mm256_add_epi32(a0, GRU__QI_MADD(0));
-            a1 = _mm256_add_epi32(a1, GRU__QI_MADD(1));
-            a2 = _mm256_add_epi32(a2, GRU__QI_MADD(2));
-            a3 = _mm256_add_epi32(a3, GRU__QI_MADD(3));
+            const __m256i m0 = GRU__QI_MADD(0), m1 = GRU__QI_MADD(1), m2 = GRU__QI_MADD(2), m3 = GRU__QI_MADD(3);
 #undef GRU__QI_MADD
+            a0 = _mm256_add_epi32(m0, a0);
+            a1 = _mm256_add_epi32(m1, a1);
+            a2 = _mm256_add_epi32(m2, a2);
+            a3 = _mm256_add_epi32(m3, a3);
             p += GRU__QI_GROUP_BYTES, xk += 8;
         } while (xk < end);
         const __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
@@ -151,11 +152,12 @@ GRU__AVX2_INLINE void gru__qi_requant8_avx2(__m256i acc, int n, const int32_t *m
 GRU__AVX2 static void gru__qi_requant_rows_avx2(int rows, const int32_t *restrict mult, const int8_t *restrict shift,
                                                 const int32_t *restrict bias, int32_t *restrict y)
 {
-    for (int j = 0; j < rows; j += 8) {
-        __m256i acc = _mm256_setzero_si256();
-        memcpy(&acc, y + j, sizeof(int32_t) * (size_t)(rows - j < 8 ? rows - j : 8));
-        gru__qi_requant8_avx2(acc, rows - j, mult + j, shift + j, bias + j, y + j);
-    }
+    int j = 0;
+    for (; j + 8 <= rows; j += 8)
+        gru__qi_requant8_avx2(_mm256_loadu_si256((const __m256i *)(const void *)(y + j)), 8, mult + j, shift + j,
+                              bias + j, y + j);
+    for (; j < rows; j++)
+        y[j] = gru__qi_requant(y[j], mult[j], shift[j], bias[j]);
 }
 
 GRU__QI_GEMV(GRU__AVX2, gru__qi_gemv_avx2, gru__qi_block_avx2, gru__qi_requant_rows_avx2)

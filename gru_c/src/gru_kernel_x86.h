@@ -109,23 +109,29 @@ GRU__AVX2_INLINE __m256i gru__qi_sigmoid8_avx2(__m256i x)
     return _mm256_srli_epi32(_mm256_add_epi32(t, _mm256_set1_epi32(32768)), 1);
 }
 
-/* gru__qi_rshift(v, 15) of 8 values, |v| < 2^31 - 2^14. */
-GRU__AVX2_INLINE __m256i gru__qi_rshift15_avx2(__m256i v)
-{
-    const __m256i q = _mm256_srli_epi32(_mm256_add_epi32(_mm256_abs_epi32(v), _mm256_set1_epi32(1 << 14)), 15);
-    return _mm256_sign_epi32(q, v);
-}
-
-/* gru__qi_rshift64((int64_t)r * v, 15) for 8 r in [0, 32768] and |v| < 2^31. */
-GRU__AVX2_INLINE __m256i gru__qi_mul_rshift15_avx2(__m256i r, __m256i v)
-{
-    const __m256i a = _mm256_abs_epi32(v), half = _mm256_set1_epi64x(1 << 14);
-    const __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epu32(r, a), half), 15);
-    const __m256i odd = _mm256_srli_epi64(
-        _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(r, 32), _mm256_srli_epi64(a, 32)), half), 15);
-    /* each 64-bit result is below 2^32: the low dwords of even, odd */
-    return _mm256_sign_epi32(_mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xaa), v);
-}
+/* gru__qi_rshift(v, 15) of the lanes of v (|v| < 2^31 - 2^14), and
+ * gru__qi_rshift64((int64_t)r * v, 15) for r in [0, 32768] and |v| < 2^31,
+ * for the vectors V of intrinsics prefix P: SIGN(q, v) negates q where v < 0,
+ * BLEND(even, odd) takes the odd dwords of `odd`. Each 64-bit product
+ * rounded is below 2^32: the low dwords of even, odd. */
+#define GRU__QI_RSHIFT15(INLINE, V, P, sfx, SET1_64, SIGN, BLEND)                                 \
+    INLINE V gru__qi_rshift15_##sfx(V v)                                                          \
+    {                                                                                             \
+        const V q = P##_srli_epi32(P##_add_epi32(P##_abs_epi32(v), P##_set1_epi32(1 << 14)), 15); \
+        return SIGN(q, v);                                                                        \
+    }                                                                                             \
+    INLINE V gru__qi_mul_rshift15_##sfx(V r, V v)                                                 \
+    {                                                                                             \
+        const V a = P##_abs_epi32(v), half = SET1_64(1 << 14);                                    \
+        const V even = P##_srli_epi64(P##_add_epi64(P##_mul_epu32(r, a), half), 15);              \
+        const V odd = P##_srli_epi64(                                                             \
+            P##_add_epi64(P##_mul_epu32(P##_srli_epi64(r, 32), P##_srli_epi64(a, 32)), half), 15); \
+        return SIGN(BLEND(even, P##_slli_epi64(odd, 32)), v);                                     \
+    }
+#define GRU__BLEND_ODD8(e, o) _mm256_blend_epi32(e, o, 0xaa)
+GRU__QI_RSHIFT15(GRU__AVX2_INLINE, __m256i, _mm256, avx2, _mm256_set1_epi64x, _mm256_sign_epi32,
+                 GRU__BLEND_ODD8)
+#undef GRU__BLEND_ODD8
 
 /* ---------------------------------------------------------------- AVX-512 integer activations */
 
@@ -204,24 +210,11 @@ GRU__AVX512_INLINE void gru__qi_act32_avx512(const gru__qi_table512 *tab, __m512
     }
 }
 
-/* gru__qi_rshift(v, 15) of 16 values, |v| < 2^31 - 2^14. */
-GRU__AVX512_INLINE __m512i gru__qi_rshift15_avx512(__m512i v)
-{
-    const __m512i q = _mm512_srli_epi32(_mm512_add_epi32(_mm512_abs_epi32(v), _mm512_set1_epi32(1 << 14)), 15);
-    return gru__qi_sign16(q, v);
-}
-
-/* gru__qi_rshift64((int64_t)r * v, 15) for 16 r in [0, 32768] and |v| < 2^31. */
-GRU__AVX512_INLINE __m512i gru__qi_mul_rshift15_avx512(__m512i r, __m512i v)
-{
-    const __m512i a = _mm512_abs_epi32(v), half = _mm512_set1_epi64(1 << 14);
-    const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epu32(r, a), half), 15);
-    const __m512i odd = _mm512_srli_epi64(
-        _mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(r, 32), _mm512_srli_epi64(a, 32)), half), 15);
-    /* each 64-bit result is below 2^32: the low dwords of even, odd */
-    return gru__qi_sign16(_mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32)), v);
-}
-
+#define GRU__BLEND_ODD16(e, o) _mm512_mask_blend_epi32(0xaaaa, e, o)
+GRU__QI_RSHIFT15(GRU__AVX512_INLINE, __m512i, _mm512, avx512, _mm512_set1_epi64, gru__qi_sign16,
+                 GRU__BLEND_ODD16)
+#undef GRU__BLEND_ODD16
+#undef GRU__QI_RSHIFT15
 
 #else
 #define GRU__X86 0

@@ -149,6 +149,14 @@ static inline int32_t gru__qi_clamp(int64_t v, int32_t bound)
     return v > bound ? bound : v < -bound ? -bound : (int32_t)v;
 }
 
+/* gru__qi_requant in 64-bit arithmetic throughout: the shorter code where
+ * 64-bit shifts are instructions (Armv8.1-M LSLL / ASRL: Helium cores). */
+static inline int32_t gru__qi_requant64(int32_t acc, int32_t mult, int shift, int32_t bias)
+{
+    shift = shift < 1 ? 1 : shift > 62 ? 62 : shift;
+    return gru__qi_clamp(gru__qi_rshift64((int64_t)acc * mult, shift) + bias, GRU_QI_PRE_MAX);
+}
+
 /* Gate pre-activation of one row: clamp(rnd(acc * mult, shift) + bias), the
  * rounding on the magnitude |acc| |mult| < 2^62 (an unsigned 32 x 32 -> 64
  * product). For shift > 32, the usual case, the rounding bit and every bit
