@@ -229,6 +229,32 @@ def test_each_x86_kernel_forced_and_bit_exact(tmp_path, build, macros, kernel, n
                                       err_msg=f"{build} {name}")
 
 
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 kernels are only built for x86-64")
+@pytest.mark.parametrize("build,macros,kernel,needs", X86_BUILDS, ids=[b[0] for b in X86_BUILDS])
+def test_each_x86_integer_product_against_the_contract(tmp_path, build, macros, kernel, needs):
+    """tests/c/qi_gemv_check.c: the integer product of each x86 build against
+    a scalar model of gru_quant.h's contract, random shapes, weights, inputs,
+    multipliers, every shift, extreme biases."""
+    require_cpu(*sorted(needs))
+    exe = cbuild.build([os.path.join(C_TESTS, "qi_gemv_check.c")] + list(cbuild.C_SOURCES),
+                       str(tmp_path / "prog"), ["-O2"] + macros)
+    out = cbuild.run([exe]).decode().split("\n")
+    assert out[0] == f"kernel {kernel}" and out[1].startswith("checked "), out
+
+
+@pytest.mark.parametrize("target", list(fwbuild.TARGETS))
+def test_target_integer_product_against_the_contract(tmp_path, target):
+    """The same check cross-built for each QEMU target: the Arm DSP and Helium
+    kernels and the portable one on M0, M3, RV32, RV64."""
+    require_target(target)
+    elf = fwbuild.build_image(target, [os.path.join(C_TESTS, "qi_gemv_check.c")], str(tmp_path / "prog.elf"))
+    res = fwbuild.run_image(target, elf)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == f"kernel {TARGET_INTEGER_KERNEL.get(target, 'portable')}", lines
+    assert lines[1].startswith("checked "), lines
+
+
 # ------------------------------------------------------------------ integer weight layout
 
 

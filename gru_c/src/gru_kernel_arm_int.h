@@ -13,7 +13,7 @@
  *                        VLDRB.S16 (8 int8 -> 8 int16 lanes) and one
  *                        VMLADAVA.S16 against the group's 8 x; 4 rows at a time
  *                        (VMLADAVA accumulates in even registers: 8 rows
- *                        spill); the requantization in 64-bit form.
+ *                        spill); the requantization 4 rows per vector.
  *
  * Integer sums are exact (bounds: gru_kernel_qi.h), so both equal the
  * portable product bit for bit (tests/test_targets.py). -DGRU_PORTABLE_KERNEL
@@ -48,11 +48,35 @@ static void gru__qi_block_helium(const int8_t *restrict w, int groups, const voi
     }
 }
 
+/* gru__qi_requant of 4 rows with every shift in 33..62 (the usual case):
+ * the formula's shift > 32 form in vector lanes: VMULH.U32 gives the high
+ * word of |acc| |mult|, VRSHL.U32 by 32 - shift its rounding shift right
+ * (hi + 2^(s-33)) >> (s-32); the sign applied, the bias added saturating (a
+ * sum beyond int32 is beyond +-GRU_QI_PRE_MAX with the same sign), the
+ * clamp. Other shifts: the scalar form. */
 static void gru__qi_requant_rows_helium(int rows, const int32_t *restrict mult,
                                         const int8_t *restrict shift, const int32_t *restrict bias,
                                         int32_t *restrict y)
 {
-    for (int j = 0; j < rows; j++)
+    int j = 0;
+    for (; j + 4 <= rows; j += 4) {
+        const int32x4_t s = vminq_s32(vmaxq_s32(vldrbq_s32(shift + j), vdupq_n_s32(1)),
+                                      vdupq_n_s32(62));
+        if (vminvq_s32(INT32_MAX, s) <= 32) {
+            for (int k = j; k < j + 4; k++)
+                y[k] = gru__qi_requant64(y[k], mult[k], shift[k], bias[k]);
+            continue;
+        }
+        const int32x4_t acc = vld1q_s32(y + j), m = vld1q_s32(mult + j);
+        const uint32x4_t hi = vmulhq_u32(vreinterpretq_u32_s32(vabsq_s32(acc)),
+                                         vreinterpretq_u32_s32(vabsq_s32(m)));
+        const int32x4_t q = vreinterpretq_s32_u32(vrshlq_u32(hi, vsubq_s32(vdupq_n_s32(32), s)));
+        const int32x4_t neg = vshrq_n_s32(veorq_s32(acc, m), 31); /* -1 where the product < 0 */
+        const int32x4_t v = vqaddq_s32(vsubq_s32(veorq_s32(q, neg), neg), vld1q_s32(bias + j));
+        vst1q_s32(y + j, vminq_s32(vmaxq_s32(v, vdupq_n_s32(-GRU_QI_PRE_MAX)),
+                                   vdupq_n_s32(GRU_QI_PRE_MAX)));
+    }
+    for (; j < rows; j++)
         y[j] = gru__qi_requant64(y[j], mult[j], shift[j], bias[j]);
 }
 
