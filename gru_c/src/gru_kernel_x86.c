@@ -61,43 +61,46 @@ GRU__AVX2 void gru__q8_gemv_avx2(const int8_t *restrict w, int rows, int cols,
 
 /* ---------------------------------------------------------------- integer product, AVX2 */
 
-/* The sums of one packed 16-row block (gru__qi_block_fn), 8 rows at a time:
- * per group, the 16 bytes of two rows widened to int16 and vpmaddwd'ed with
- * the group's 8 x (in both 128-bit lanes): acc[i] holds rows 2i and 2i + 1
- * of the 8, four partial sums each, added up at the end by three vphaddd and
- * a vpermd. (All 16 rows at once needs more than 16 registers.) */
+/* The sums of one packed 16-row block (gru__qi_block_fn): per group, the 16
+ * bytes of two rows widened to int16 (vpmovsxbw) and multiplied by the
+ * group's 8 x in both 128-bit lanes (vpmaddwd): a[i] holds rows 2i and
+ * 2i + 1, four partial sums each, added up at the end by three vphaddd and a
+ * vpermd per 8 rows. The loop is written in assembly: GCC's allocation of
+ * the 8 accumulators adds a register copy per product (a third more
+ * instructions). */
+#define GRU__QI_ROWS2(off, acc)                                                                   \
+    "vpmovsxbw " #off "(%[p]), %[t]\n\t"                                                          \
+    "vpmaddwd %[xg], %[t], %[t]\n\t"                                                             \
+    "vpaddd %[t], %[" #acc "], %[" #acc "]\n\t"
 GRU__AVX2 static void gru__qi_block_avx2(const int8_t *restrict w, int groups, const void *restrict xv,
                                          int32_t *restrict y, int n)
 {
-    const int16_t *x = (const int16_t *)xv;
+    const int16_t *x = (const int16_t *)xv, *end = x + 8 * groups;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    __m256i t, xg;
+    __asm__("1:\n\t"
+            "vbroadcasti128 (%[x]), %[xg]\n\t"
+            GRU__QI_ROWS2(0, a0) GRU__QI_ROWS2(16, a1) GRU__QI_ROWS2(32, a2) GRU__QI_ROWS2(48, a3)
+            GRU__QI_ROWS2(64, a4) GRU__QI_ROWS2(80, a5) GRU__QI_ROWS2(96, a6) GRU__QI_ROWS2(112, a7)
+            "add $16, %[x]\n\t"
+            "sub $-128, %[p]\n\t"
+            "cmp %[end], %[x]\n\t"
+            "jb 1b\n\t"
+            : [p] "+r"(w), [x] "+r"(x), [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3),
+              [a4] "+x"(a4), [a5] "+x"(a5), [a6] "+x"(a6), [a7] "+x"(a7), [t] "=&x"(t), [xg] "=&x"(xg)
+            : [end] "r"(end)
+            : "cc", "memory");
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    for (int h = 0; h < 2 && 8 * h < n; h++) { /* rows 8h .. 8h + 7 */
-        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-        const int8_t *p = w + 64 * h;
-        const int16_t *xk = x, *end = x + 8 * groups;
-        do { /* groups >= 1 */
-            const __m256i xg = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)xk));
-#define GRU__QI_MADD(i) _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * (i)))), xg)
-            const __m256i m0 = GRU__QI_MADD(0), m1 = GRU__QI_MADD(1), m2 = GRU__QI_MADD(2), m3 = GRU__QI_MADD(3);
-#undef GRU__QI_MADD
-            a0 = _mm256_add_epi32(m0, a0);
-            a1 = _mm256_add_epi32(m1, a1);
-            a2 = _mm256_add_epi32(m2, a2);
-            a3 = _mm256_add_epi32(m3, a3);
-            p += GRU__QI_GROUP_BYTES, xk += 8;
-        } while (xk < end);
-        const __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
-        const __m256i r = _mm256_permutevar8x32_epi32(s, order);
-        if (n - 8 * h >= 8) {
-            _mm256_storeu_si256((__m256i *)(void *)(y + 8 * h), r);
-        } else {
-            int32_t t[8];
-            _mm256_storeu_si256((__m256i *)(void *)t, r);
-            for (int k = 0; k < n - 8 * h; k++)
-                y[8 * h + k] = t[k];
-        }
-    }
+    const __m256i lo = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    const __m256i hi = _mm256_hadd_epi32(_mm256_hadd_epi32(a4, a5), _mm256_hadd_epi32(a6, a7));
+    int32_t r[GRU_QI_BLOCK_ROWS];
+    int32_t *out = n >= GRU_QI_BLOCK_ROWS ? y : r; /* a short last block: through r */
+    _mm256_storeu_si256((__m256i *)(void *)out, _mm256_permutevar8x32_epi32(lo, order));
+    _mm256_storeu_si256((__m256i *)(void *)(out + 8), _mm256_permutevar8x32_epi32(hi, order));
+    for (int k = 0; out == r && k < n; k++)
+        y[k] = r[k];
 }
+#undef GRU__QI_ROWS2
 
 /* clamp(rnd(acc * mult, shift) + bias, +-GRU_QI_PRE_MAX) for 4 rows in 64-bit
  * lanes: acc_mag, mult_mag and shift (1..62) zero-extended, neg an all-ones
@@ -239,33 +242,52 @@ GRU__AVX2 void gru__qi_cell_before_avx2(int H, const int32_t *gi, int32_t *gh, i
 
 /* gru__qi_block_avx2 with 512-bit vectors: one vpmovsxbw widens 4 rows' 8
  * columns, one vpdpwssd adds their pair products against the group's x in
- * all four 128-bit lanes; even and odd groups in separate accumulators (8
- * chains hide vpdpwssd's latency). acc[i] holds rows 4i .. 4i + 3, four
- * partial sums each, added up by three rounds of vpermt2d pairs. */
+ * all four 128-bit lanes; two groups per iteration in separate accumulators
+ * (8 chains hide vpdpwssd's latency), in assembly for the reason of
+ * gru__qi_block_avx2. a[i] holds rows 4i .. 4i + 3, four partial sums each,
+ * added up by three rounds of vpermt2d pairs. */
+#define GRU__QI_ROWS4(off, acc, xr)                                                               \
+    "vpmovsxbw " #off "(%[p]), %[t]\n\t"                                                          \
+    "vpdpwssd %[" #xr "], %[t], %[" #acc "]\n\t"
 GRU__AVX512 static void gru__qi_block_vnni(const int8_t *restrict w, int groups, const void *restrict xv,
                                            int32_t *restrict y, int n)
 {
     const int16_t *x = (const int16_t *)xv;
-    __m512i acc[8];
-    for (int i = 0; i < 8; i++)
-        acc[i] = _mm512_setzero_si512();
-    for (int g = 0; g < groups; g++, w += GRU__QI_GROUP_BYTES) {
-        const __m512i xg = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)(x + 8 * g)));
-        __m512i *a = acc + 4 * (g & 1);
-        for (int i = 0; i < 4; i++) {
-            const __m512i w16 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(w + 32 * i)));
-            a[i] = _mm512_dpwssd_epi32(a[i], w16, xg);
-        }
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    if (groups >= 2) {
+        const int16_t *end = x + 2 * GRU_QI_GROUP_COLS * (groups / 2);
+        __m512i t, xg, xh;
+        __asm__("1:\n\t"
+                "vbroadcasti32x4 (%[x]), %[xg]\n\t"
+                "vbroadcasti32x4 16(%[x]), %[xh]\n\t"
+                GRU__QI_ROWS4(0, a0, xg) GRU__QI_ROWS4(32, a1, xg) GRU__QI_ROWS4(64, a2, xg)
+                GRU__QI_ROWS4(96, a3, xg) GRU__QI_ROWS4(128, b0, xh) GRU__QI_ROWS4(160, b1, xh)
+                GRU__QI_ROWS4(192, b2, xh) GRU__QI_ROWS4(224, b3, xh)
+                "add $32, %[x]\n\t"
+                "add $256, %[p]\n\t"
+                "cmp %[end], %[x]\n\t"
+                "jb 1b\n\t"
+                : [p] "+r"(w), [x] "+r"(x), [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3),
+                  [b0] "+x"(b0), [b1] "+x"(b1), [b2] "+x"(b2), [b3] "+x"(b3), [t] "=&x"(t),
+                  [xg] "=&x"(xg), [xh] "=&x"(xh)
+                : [end] "r"(end)
+                : "cc", "memory");
+    }
+    if (groups % 2) {
+        const __m512i xg = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)x));
+#define GRU__QI_DP(i) _mm512_dpwssd_epi32(b##i, _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(w + 32 * (i)))), xg)
+        b0 = GRU__QI_DP(0), b1 = GRU__QI_DP(1), b2 = GRU__QI_DP(2), b3 = GRU__QI_DP(3);
+#undef GRU__QI_DP
     }
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
 #define GRU__PAIRS(u, v) _mm512_add_epi32(_mm512_permutex2var_epi32(u, even, v), _mm512_permutex2var_epi32(u, odd, v))
-    for (int i = 0; i < 4; i++)
-        acc[i] = _mm512_add_epi32(acc[i], acc[4 + i]);
-    const __m512i s = GRU__PAIRS(GRU__PAIRS(acc[0], acc[1]), GRU__PAIRS(acc[2], acc[3]));
+    const __m512i s = GRU__PAIRS(GRU__PAIRS(_mm512_add_epi32(a0, b0), _mm512_add_epi32(a1, b1)),
+                                 GRU__PAIRS(_mm512_add_epi32(a2, b2), _mm512_add_epi32(a3, b3)));
 #undef GRU__PAIRS
     _mm512_mask_storeu_epi32(y, (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u), s);
 }
+#undef GRU__QI_ROWS4
 
 /* gru__qi_requant in the 64-bit lanes of p = acc * mult (the even or the odd
  * rows of 16), s the shift (1..62) and bias sign-extended in the same lanes;

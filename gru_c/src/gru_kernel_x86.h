@@ -13,19 +13,21 @@
  *                      output (acc += x[k] * (float)q; then bias + scale * acc;
  *                      no FMA), so the results are bit-identical.
  *   gru__qi_gemv_avx2  integer sums in another order, over the packed layout
- *                      of gru_qi_pack_matrix: per column pair, the 32 bytes of
- *                      a 16-row block widened to int16 and multiplied by the
- *                      broadcast pair (x[2p], x[2p+1]) with vpmaddwd, so each
- *                      int32 lane is one row's partial sum (no horizontal
- *                      sums). Integer addition is exact while nothing
- *                      overflows, and every partial sum is bounded by the
- *                      row's sum of |q| * |x| < 2^31 (GRU_QI_MAX_DIM), so the
- *                      sums are equal. The requantization runs in 64-bit
- *                      lanes with the formula of gru__qi_requant.
+ *                      of gru_qi_pack_matrix (gru_kernel_qi.h's driver): per
+ *                      8-column group, two rows' 16 bytes widened to int16
+ *                      and multiplied by the group's 8 x with vpmaddwd,
+ *                      eight accumulators per 16-row block, added up
+ *                      horizontally at the end of the block. Integer addition
+ *                      is exact while nothing overflows, and every partial sum
+ *                      is bounded by the row's sum of |q| * |x| < 2^31
+ *                      (GRU_QI_MAX_DIM), so the sums are equal. The
+ *                      requantization runs in 64-bit lanes with the formula
+ *                      of gru__qi_requant.
  *   gru__qi_gemv_avx512  the same with vpmovsxbw + vpdpwssd (AVX-512 VNNI):
- *                      16 rows per instruction, 8 blocks per pass over x,
- *                      masked loads / stores for the last rows, and the
- *                      requantization in eight 64-bit lanes (vpsravq).
+ *                      four rows' group per instruction, even and odd groups
+ *                      in separate accumulators, masked stores for the last
+ *                      rows, and the requantization in eight 64-bit lanes
+ *                      (vpsravq).
  *   gru__qi_cell_*     the integer gate loops, 8 units at a time (one gather
  *                      reads both table entries of the interpolation); on
  *                      AVX-512 CPUs 32 units at a time, the table held in 16
