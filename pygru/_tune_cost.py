@@ -113,7 +113,7 @@ def _matrix(precision, rows, cols):
     # included, with a fixed cost per block.
     if precision == "integer":
         blocks = -(-rows // 16)
-        return blocks * 16 * (cols + (cols & 1)), blocks
+        return blocks * 16 * (-(-cols // 8) * 8), blocks
     blocks = -(-rows // 8)
     return blocks * 8 * cols, blocks
 

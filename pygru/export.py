@@ -127,11 +127,11 @@ class _Integer(_Quantized):
     packed_size = "GRU_QI_PACKED_SIZE"
     state_macro = "GRU_QI_STATE_SIZE({total})"
     scratch_macro = "GRU_QI_SCRATCH_SIZE({hidden})"
-    layout = (("GRU_QI_BLOCK_ROWS", 16),)
+    layout = (("GRU_QI_BLOCK_ROWS", 16), ("GRU_QI_GROUP_COLS", 8))
     arithmetic = ("int8 weights, int16 Q0.15 state, int32 accumulators, no float in a step",
                   "(contract: gru_quant.h)")
-    layout_text = ("matrices packed by gru_qi_pack_matrix: 16-row blocks, per column pair p "
-                   "w[r][2p], w[r][2p+1]")
+    layout_text = ("matrices packed by gru_qi_pack_matrix: 16-row blocks, per group g of 8 columns "
+                   "each row's w[r][8g..8g+7]")
     checksum_text = "gru_qi_model_checksum"
 
     def default_test_input(self, model, steps):

@@ -16,7 +16,7 @@ Modes (the C contract, with every formula, is in gru_c/include/gru_quant.h):
 `emulate_integer` is a numpy model of the integer kernel, bit-exact with the C
 code (int64 numpy arithmetic on the same integers). `params` and saved files
 hold the weight matrices row-major; the binding packs them for C (mode int8:
-gru_q8_pack_matrix, integer: gru_qi_pack_matrix's 16-row column-pair blocks).
+gru_q8_pack_matrix, integer: gru_qi_pack_matrix's 16-row blocks of 8-column groups).
 
 Measured (tests/test_quant.py, tools/quant_accuracy.py): fixed-point tanh /
 sigmoid within 4.7e-5 / 3.9e-5 of float64; on random PyTorch-initialised

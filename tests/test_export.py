@@ -666,6 +666,7 @@ def test_firmware_example_builds_and_matches_python(cc, tmp_path):
 @pytest.mark.parametrize("kind, macro, value", [
     ("float", "GRU_PACK_BLOCK", "40"),
     ("integer", "GRU_QI_BLOCK_ROWS", "8"),
+    ("integer", "GRU_QI_GROUP_COLS", "2"),
     ("int8", "GRU_PACK_ROWS", "4"),
 ])
 def test_header_refuses_a_runtime_with_another_packed_layout(kind, macro, value, tmp_path):

@@ -11,7 +11,7 @@ from conftest import cpu_flags, pygru_env
 from pygru import _core
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KNOWN = {"portable", "portable-avx2", "portable-avx512f", "avx2", "avx512-vnni", "arm-vmla", "helium"}
+KNOWN = {"portable", "portable-avx2", "portable-avx512f", "avx2", "avx512-vnni", "arm-vmla", "arm-dsp", "helium"}
 
 
 def test_kernel_names_are_known_kernels():

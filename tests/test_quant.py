@@ -229,17 +229,43 @@ def test_each_x86_kernel_forced_and_bit_exact(tmp_path, build, macros, kernel, n
                                       err_msg=f"{build} {name}")
 
 
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="x86-64 kernels are only built for x86-64")
+@pytest.mark.parametrize("build,macros,kernel,needs", X86_BUILDS, ids=[b[0] for b in X86_BUILDS])
+def test_each_x86_integer_product_against_the_contract(tmp_path, build, macros, kernel, needs):
+    """tests/c/qi_gemv_check.c: the integer product of each x86 build against
+    a scalar model of gru_quant.h's contract, random shapes, weights, inputs,
+    multipliers, every shift, extreme biases."""
+    require_cpu(*sorted(needs))
+    exe = cbuild.build([os.path.join(C_TESTS, "qi_gemv_check.c")] + list(cbuild.C_SOURCES),
+                       str(tmp_path / "prog"), ["-O2"] + macros)
+    out = cbuild.run([exe]).decode().split("\n")
+    assert out[0] == f"kernel {kernel}" and out[1].startswith("checked "), out
+
+
+@pytest.mark.parametrize("target", list(fwbuild.TARGETS))
+def test_target_integer_product_against_the_contract(tmp_path, target):
+    """The same check cross-built for each QEMU target: the Arm DSP and Helium
+    kernels and the portable one on M0, M3, RV32, RV64."""
+    require_target(target)
+    elf = fwbuild.build_image(target, [os.path.join(C_TESTS, "qi_gemv_check.c")], str(tmp_path / "prog.elf"))
+    res = fwbuild.run_image(target, elf)
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == f"kernel {TARGET_INTEGER_KERNEL.get(target, 'portable')}", lines
+    assert lines[1].startswith("checked "), lines
+
+
 # ------------------------------------------------------------------ integer weight layout
 
 
 def _qi_pack_reference(w):
-    """gru_quant.h's packed layout built with numpy: zero-pad to (16k, 2m),
-    then blocks of 16 rows, within a block column pairs, within a pair the 16
-    rows' two weights."""
+    """gru_quant.h's packed layout built with numpy: zero-pad to (16k, 8m),
+    then blocks of 16 rows, within a block groups of 8 columns, within a group
+    the 16 rows' 8 weights each."""
     R, C = w.shape
-    P = np.zeros((-(-R // 16) * 16, -(-C // 2) * 2), np.int8)
+    P = np.zeros((-(-R // 16) * 16, -(-C // 8) * 8), np.int8)
     P[:R, :C] = w
-    return P.reshape(-1, 16, P.shape[1] // 2, 2).transpose(0, 2, 1, 3).ravel()
+    return P.reshape(-1, 16, P.shape[1] // 8, 8).transpose(0, 2, 1, 3).ravel()
 
 
 @pytest.mark.parametrize("rows,cols", [(1, 1), (16, 2), (17, 3), (45, 37), (384, 40), (7, 511)])
@@ -346,6 +372,9 @@ def test_weight_flash_quarter_of_float():
 
 # ------------------------------------------------------------------ QEMU targets
 
+TARGET_INTEGER_KERNEL = {"cortex-m4f": "arm-dsp", "cortex-m7": "arm-dsp", "cortex-m55": "helium"}
+
+
 @pytest.mark.parametrize("target", list(fwbuild.TARGETS))
 def test_targets_bit_exact(tmp_path, target):
     """The same program cross-built for each firmware target and run under QEMU
@@ -358,6 +387,8 @@ def test_targets_bit_exact(tmp_path, target):
                               str(tmp_path / "prog.elf"), include_dirs=[str(tmp_path)])
     res = fwbuild.run_image(target, elf)
     assert res.returncode == 0, res.stdout + res.stderr
+    # each target runs the integer kernel written for its core (and says so)
+    assert res.stdout.splitlines()[0].split() == ["kernels", "portable", TARGET_INTEGER_KERNEL.get(target, "portable")]
     y8, yi = quant_case.parse_output(res.stdout, B, T, q8.output_dim)
     want8 = q8.predict(X, return_sequences=True)
     assert np.array_equal(y8.view(np.uint32), want8.view(np.uint32))

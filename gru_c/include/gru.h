@@ -319,7 +319,8 @@ int gru_model_checksum(const gru_model *model, uint32_t *out);
  * gru_kernel_name returns a static string: "portable"; "portable-avx2" or
  * "portable-avx512f" (the portable float source compiled for that ISA);
  * "avx2", "avx512-vnni" (x86-64 quantized kernels); "arm-vmla" (Cortex-M4F /
- * M7); "helium" (Cortex-M55). NULL for an unknown kind. Every kernel gives the
+ * M7 float); "arm-dsp" (Cortex-M4 / M7 integer, SXTB16 / SMLAD); "helium"
+ * (Cortex-M55). NULL for an unknown kind. Every kernel gives the
  * same bits. */
 #define GRU_KERNEL_FLOAT 0
 #define GRU_KERNEL_INT8 1

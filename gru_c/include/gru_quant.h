@@ -28,12 +28,13 @@
  *
  *   weights      int8, packed by gru_qi_pack_matrix into GRU_QI_PACKED_SIZE
  *                bytes: rows padded with zeros to a multiple of GRU_QI_BLOCK_ROWS
- *                (16), columns to a multiple of 2; blocks of 16 rows, each
- *                holding, for every column pair p, 32 bytes:
- *                  w[r][2p], w[r][2p+1] for r = 0..15
- *                so one 32-byte load feeds 16 rows' pair products (x86: one
- *                vpdpwssd / two vpmaddwd, no horizontal sums). Integer sums do
- *                not depend on their order, so the layout changes no result.
+ *                (16), columns to a multiple of GRU_QI_GROUP_COLS (8); blocks of
+ *                16 rows, each holding, for every group g of 8 columns, 128 bytes:
+ *                  w[r][8g], ..., w[r][8g+7] for r = 0..15
+ *                so each row's 8 columns of a group are contiguous (Arm: one
+ *                LDRD for SXTB16 / SMLAD, or one VLDRB.S16 for VMLADAVA; x86:
+ *                two rows per vpmovsxbw + vpmaddwd). Integer sums do not depend
+ *                on their order, so the layout changes no result.
  *   x            int16; its scale is folded into layer 0's W_ih multipliers
  *   h (state)    int16, Q0.15: h = h_q / 32768 (tanh bounds |h_q| <= 32767)
  *   accumulators int32: sum_k q[j][k] * v[k]. |q| <= 128 and |v| <= 32768, so
@@ -155,11 +156,12 @@ int gru_q8_sequence(const gru_q8_model *model, const float *x, int batch, int st
 #define GRU_QI_PRE_MAX ((int32_t)1 << 24) /* |pre-activation| bound, 4096.0 */
 #define GRU_QI_TABLE_SIZE 513          /* tanh on [0, 8], step 1/64 */
 #define GRU_QI_BLOCK_ROWS 16           /* rows per block of a packed matrix */
+#define GRU_QI_GROUP_COLS 8            /* columns per group of a block */
 
 /* int8 elements of a packed [rows][cols] matrix: rows rounded up to 16,
- * columns to 2 (the padding is zeros). */
+ * columns to 8 (the padding is zeros). */
 #define GRU_QI_PACKED_SIZE(rows, cols) \
-    (GRU_ROUND_UP((size_t)(rows), GRU_QI_BLOCK_ROWS) * GRU_ROUND_UP((size_t)(cols), 2))
+    (GRU_ROUND_UP((size_t)(rows), GRU_QI_BLOCK_ROWS) * GRU_ROUND_UP((size_t)(cols), GRU_QI_GROUP_COLS))
 
 typedef struct gru_qi_layer {
     int input_size;

@@ -20,6 +20,7 @@
 #include "gru_dispatch.h"
 #include "gru_kernels.h"
 #include "gru_kernel_x86.h"
+#include "gru_kernel_arm_int.h"
 
 #if GRU__DISPATCH_X86
 #define GRU__RESOLVER __attribute__((used)) /* Clang counts no ifunc as a use */
@@ -221,16 +222,29 @@ static void gru__qi_cell_before_portable(int H, const int32_t *gi, int32_t *gh, 
 
 /* ---------------------------------------------------------------- quantized: the map */
 
-/* Row r of the map: the kernels of each quantized kind and their names.
+/* Row r of the map: the names of the int8 and integer kernels, then the
+ * suffixes of the int8 product, the integer product and the integer cell.
  * gru__q_row() is the row this build runs on this CPU. */
 #define GRU__Q_ROWS(ROW)                                                                          \
-    ROW(0, "portable", "portable", portable, portable)                                           \
-    GRU__X86_ROWS(ROW)
+    ROW(0, "portable", "portable", portable, portable, portable)                                 \
+    GRU__X86_ROWS(ROW)                                                                            \
+    GRU__ARM_ROWS(ROW)
+
+#if GRU__QI_HELIUM
+#define GRU__ARM_ROWS(ROW) ROW(3, "portable", "helium", portable, helium, portable)
+#define GRU__ARM_ROW 3
+#elif GRU__QI_ARM_DSP
+#define GRU__ARM_ROWS(ROW) ROW(3, "portable", "arm-dsp", portable, dsp, portable)
+#define GRU__ARM_ROW 3
+#else
+#define GRU__ARM_ROWS(ROW)
+#define GRU__ARM_ROW 0
+#endif
 
 #if GRU__X86
 #define GRU__X86_ROWS(ROW)                                                                        \
-    ROW(1, "avx2", "avx2", avx2, avx2)                                                            \
-    ROW(2, "avx2", "avx512-vnni", avx2, avx512)
+    ROW(1, "avx2", "avx2", avx2, avx2, avx2)                                                      \
+    ROW(2, "avx2", "avx512-vnni", avx2, avx512, avx512)
 
 #if defined(GRU_NO_AVX512_KERNEL) /* tests: the AVX2 kernels on an AVX-512 machine */
 #define GRU__X86_AVX512_OK 0
@@ -256,7 +270,7 @@ static int gru__q_row(void)
 }
 #else
 #define GRU__X86_ROWS(ROW)
-static int gru__q_row(void) { return 0; }
+static int gru__q_row(void) { return GRU__ARM_ROW; }
 #endif
 
 /* One resolver per entry point: the kernel of the map's row. With
@@ -264,11 +278,11 @@ static int gru__q_row(void) { return 0; }
  * point calls what it returns, a constant the compiler folds. */
 #define GRU__Q_PICK(name, ...)                                                                    \
     GRU__PICK(name, GRU__Q_ROWS, gru__q_row, GRU__PICK_CASE_##name, void, __VA_ARGS__)
-#define GRU__PICK_CASE_gru__q8_gemv(r, n8, ni, q8, qi) case r: return gru__q8_gemv_##q8;
-#define GRU__PICK_CASE_gru__qi_gemv(r, n8, ni, q8, qi) case r: return gru__qi_gemv_##qi;
-#define GRU__PICK_CASE_gru__qi_cell_after(r, n8, ni, q8, qi) case r: return gru__qi_cell_after_##qi;
-#define GRU__PICK_CASE_gru__qi_cell_before_rz(r, n8, ni, q8, qi) case r: return gru__qi_cell_before_rz_##qi;
-#define GRU__PICK_CASE_gru__qi_cell_before(r, n8, ni, q8, qi) case r: return gru__qi_cell_before_##qi;
+#define GRU__PICK_CASE_gru__q8_gemv(r, n8, ni, q8, qi, cell) case r: return gru__q8_gemv_##q8;
+#define GRU__PICK_CASE_gru__qi_gemv(r, n8, ni, q8, qi, cell) case r: return gru__qi_gemv_##qi;
+#define GRU__PICK_CASE_gru__qi_cell_after(r, n8, ni, q8, qi, cell) case r: return gru__qi_cell_after_##cell;
+#define GRU__PICK_CASE_gru__qi_cell_before_rz(r, n8, ni, q8, qi, cell) case r: return gru__qi_cell_before_rz_##cell;
+#define GRU__PICK_CASE_gru__qi_cell_before(r, n8, ni, q8, qi, cell) case r: return gru__qi_cell_before_##cell;
 GRU__Q_PICK(gru__q8_gemv, const int8_t *, int, int, const float *, const float *, const float *,
           float *)
 GRU__Q_PICK(gru__qi_gemv, const int8_t *, int, int, const int16_t *, const int32_t *,
@@ -299,7 +313,7 @@ GRU__ENTRY(gru__qi_cell_before_k, gru__qi_cell_before,
 const char *gru_kernel_name(int kind)
 {
 #define GRU__F_NAME(r, n, sfx) case r: return n;
-#define GRU__Q_NAME(r, n8, ni, q8, qi) case r: return kind == GRU_KERNEL_INT8 ? n8 : ni;
+#define GRU__Q_NAME(r, n8, ni, q8, qi, cell) case r: return kind == GRU_KERNEL_INT8 ? n8 : ni;
     switch (kind) {
     case GRU_KERNEL_FLOAT:
         switch (gru__float_row()) {

@@ -61,54 +61,46 @@ GRU__AVX2 void gru__q8_gemv_avx2(const int8_t *restrict w, int rows, int cols,
 
 /* ---------------------------------------------------------------- integer product, AVX2 */
 
-/* x as int16 column pairs for the packed kernels: x16 itself when cols is
- * even, else a copy in buf (GRU_QI_MAX_DIM + 1 values) with a 0 after the last
- * column; an int32 x (reset_before's rnd(r h, 15), |v| <= 32767) is narrowed
- * into buf the same way. */
-static inline const int16_t *gru__qi_pairs(const int16_t *x16, const int32_t *x32, int cols,
-                                           int16_t *buf)
+/* The sums of one packed 16-row block (gru__qi_block_fn): per group, the 16
+ * bytes of two rows widened to int16 (vpmovsxbw) and multiplied by the
+ * group's 8 x in both 128-bit lanes (vpmaddwd): a[i] holds rows 2i and
+ * 2i + 1, four partial sums each, added up at the end by three vphaddd and a
+ * vpermd per 8 rows. The loop is written in assembly: GCC's allocation of
+ * the 8 accumulators adds a register copy per product (a third more
+ * instructions). */
+#define GRU__QI_ROWS2(off, acc)                                                                   \
+    "vpmovsxbw " #off "(%[p]), %[t]\n\t"                                                          \
+    "vpmaddwd %[xg], %[t], %[t]\n\t"                                                             \
+    "vpaddd %[t], %[" #acc "], %[" #acc "]\n\t"
+GRU__AVX2 static void gru__qi_block_avx2(const int8_t *restrict w, int groups, const void *restrict xv,
+                                         int32_t *restrict y, int n)
 {
-    if (x16 && cols % 2 == 0)
-        return x16;
-    for (int k = 0; k < cols; k++)
-        buf[k] = x16 ? x16[k] : (int16_t)x32[k];
-    buf[cols] = 0;
-    return buf;
+    const int16_t *x = (const int16_t *)xv, *end = x + 8 * groups;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    __m256i t, xg;
+    __asm__("1:\n\t"
+            "vbroadcasti128 (%[x]), %[xg]\n\t"
+            GRU__QI_ROWS2(0, a0) GRU__QI_ROWS2(16, a1) GRU__QI_ROWS2(32, a2) GRU__QI_ROWS2(48, a3)
+            GRU__QI_ROWS2(64, a4) GRU__QI_ROWS2(80, a5) GRU__QI_ROWS2(96, a6) GRU__QI_ROWS2(112, a7)
+            "add $16, %[x]\n\t"
+            "sub $-128, %[p]\n\t"
+            "cmp %[end], %[x]\n\t"
+            "jb 1b\n\t"
+            : [p] "+r"(w), [x] "+r"(x), [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3),
+              [a4] "+x"(a4), [a5] "+x"(a5), [a6] "+x"(a6), [a7] "+x"(a7), [t] "=&x"(t), [xg] "=&x"(xg)
+            : [end] "r"(end)
+            : "cc", "memory");
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256i lo = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    const __m256i hi = _mm256_hadd_epi32(_mm256_hadd_epi32(a4, a5), _mm256_hadd_epi32(a6, a7));
+    int32_t r[GRU_QI_BLOCK_ROWS];
+    int32_t *out = n >= GRU_QI_BLOCK_ROWS ? y : r; /* a short last block: through r */
+    _mm256_storeu_si256((__m256i *)(void *)out, _mm256_permutevar8x32_epi32(lo, order));
+    _mm256_storeu_si256((__m256i *)(void *)(out + 8), _mm256_permutevar8x32_epi32(hi, order));
+    for (int k = 0; out == r && k < n; k++)
+        y[k] = r[k];
 }
-
-/* The int32 word holding x[2p] (low half) and x[2p + 1]: the multiplier of
- * one 32-byte pair group of a packed block. */
-static inline int32_t gru__qi_pair(const int16_t *x, int p)
-{
-    int32_t v;
-    memcpy(&v, x + 2 * p, sizeof v);
-    return v;
-}
-
-/* The sums of nb (1..4, a constant after inlining) consecutive packed 16-row
- * blocks: acc[2b] rows 0-7 of block b, acc[2b + 1] rows 8-15. Per column pair,
- * each 16-byte half of the block's 32 bytes is widened to int16 and vpmaddwd
- * multiplies it by the broadcast pair: lane r gets w[r][2p] x[2p] +
- * w[r][2p+1] x[2p+1], the row's own partial sum (no horizontal sums). */
-GRU__AVX2_INLINE void gru__qi_blocks_avx2(const int8_t *w, size_t block, int pairs, const int16_t *x,
-                                          __m256i *out, const int nb)
-{
-    __m256i acc[8];
-    for (int i = 0; i < 2 * nb; i++)
-        acc[i] = _mm256_setzero_si256();
-    for (int p = 0; p < pairs; p++) {
-        const __m256i xv = _mm256_set1_epi32(gru__qi_pair(x, p));
-        for (int b = 0; b < nb; b++) {
-            const int8_t *wb = w + (size_t)b * block + 32 * (size_t)p;
-            const __m256i lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)wb));
-            const __m256i hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(wb + 16)));
-            acc[2 * b] = _mm256_add_epi32(acc[2 * b], _mm256_madd_epi16(lo, xv));
-            acc[2 * b + 1] = _mm256_add_epi32(acc[2 * b + 1], _mm256_madd_epi16(hi, xv));
-        }
-    }
-    for (int i = 0; i < 2 * nb; i++)
-        out[i] = acc[i];
-}
+#undef GRU__QI_ROWS2
 
 /* clamp(rnd(acc * mult, shift) + bias, +-GRU_QI_PRE_MAX) for 4 rows in 64-bit
  * lanes: acc_mag, mult_mag and shift (1..62) zero-extended, neg an all-ones
@@ -159,33 +151,19 @@ GRU__AVX2_INLINE void gru__qi_requant8_avx2(__m256i acc, int n, const int32_t *m
     _mm_storeu_si128((__m128i *)(void *)(y + 4), r1);
 }
 
-/* gru__qi_gemv: four 16-row blocks per pass over x (8 accumulators). */
-GRU__AVX2 void gru__qi_gemv_avx2(const int8_t *restrict w, int rows, int cols,
-                                        const int16_t *restrict x16, const int32_t *restrict x32,
-                                        const int32_t *restrict mult, const int8_t *restrict shift,
-                                        const int32_t *restrict bias, int32_t *restrict y)
+/* gru__qi_requant_rows over y in place, 8 rows at a time. */
+GRU__AVX2 static void gru__qi_requant_rows_avx2(int rows, const int32_t *restrict mult, const int8_t *restrict shift,
+                                                const int32_t *restrict bias, int32_t *restrict y)
 {
-    int16_t buf[GRU_QI_MAX_DIM + 1];
-    const int16_t *x = gru__qi_pairs(x16, x32, cols, buf);
-    const size_t block = gru__qi_block_size(cols);
-    const int pairs = (cols + 1) / 2;
-    for (int j = 0; j < rows; j += 4 * GRU_QI_BLOCK_ROWS) {
-        __m256i acc[8];
-        const int left = rows - j, nb = left > 48 ? 4 : left > 32 ? 3 : left > 16 ? 2 : 1;
-        const int8_t *wj = w + (size_t)(j / GRU_QI_BLOCK_ROWS) * block;
-        switch (nb) {
-        case 4: gru__qi_blocks_avx2(wj, block, pairs, x, acc, 4); break;
-        case 3: gru__qi_blocks_avx2(wj, block, pairs, x, acc, 3); break;
-        case 2: gru__qi_blocks_avx2(wj, block, pairs, x, acc, 2); break;
-        default: gru__qi_blocks_avx2(wj, block, pairs, x, acc, 1); break;
-        }
-        for (int i = 0; i < 2 * nb && 8 * i < left; i++) {
-            const int r = j + 8 * i, n = rows - r < 8 ? rows - r : 8;
-            gru__qi_requant8_avx2(acc[i], n, mult + r, shift + r, bias + r, y + r);
-        }
-    }
+    int j = 0;
+    for (; j + 8 <= rows; j += 8)
+        gru__qi_requant8_avx2(_mm256_loadu_si256((const __m256i *)(const void *)(y + j)), 8, mult + j, shift + j,
+                              bias + j, y + j);
+    for (; j < rows; j++)
+        y[j] = gru__qi_requant(y[j], mult[j], shift[j], bias[j]);
 }
 
+GRU__QI_GEMV(GRU__AVX2, gru__qi_gemv_avx2, gru__qi_block_avx2, gru__qi_requant_rows_avx2)
 
 /* ---------------------------------------------------------------- integer gate loops, AVX2 */
 
@@ -262,29 +240,54 @@ GRU__AVX2 void gru__qi_cell_before_avx2(int H, const int32_t *gi, int32_t *gh, i
 /* ---------------------------------------------------------------- integer product, AVX-512 VNNI */
 
 
-/* gru__qi_blocks_avx2 with 512-bit vectors: one vpmovsxbw widens a pair
- * group's 32 bytes (16 rows) and one vpdpwssd adds the 16 rows' pair products;
- * nb (1..8) blocks share each broadcast of x: 8 independent accumulators
- * hide vpdpwssd's latency (measured at (40,128): 8 blocks 1.55 us per step, 4
- * blocks 1.80, 12 no better than 8). */
-#define GRU__QI_VNNI_BLOCKS 8
-GRU__AVX512_INLINE void gru__qi_blocks_vnni(const int8_t *w, size_t block, int pairs, const int16_t *x,
-                                            __m512i *out, const int nb)
+/* gru__qi_block_avx2 with 512-bit vectors: one vpmovsxbw widens 4 rows' 8
+ * columns, one vpdpwssd adds their pair products against the group's x in
+ * all four 128-bit lanes; two groups per iteration in separate accumulators
+ * (8 chains hide vpdpwssd's latency), in assembly for the reason of
+ * gru__qi_block_avx2. a[i] holds rows 4i .. 4i + 3, four partial sums each,
+ * added up by three rounds of vpermt2d pairs. */
+#define GRU__QI_ROWS4(off, acc, xr)                                                               \
+    "vpmovsxbw " #off "(%[p]), %[t]\n\t"                                                          \
+    "vpdpwssd %[" #xr "], %[t], %[" #acc "]\n\t"
+GRU__AVX512 static void gru__qi_block_vnni(const int8_t *restrict w, int groups, const void *restrict xv,
+                                           int32_t *restrict y, int n)
 {
-    __m512i acc[GRU__QI_VNNI_BLOCKS];
-    for (int b = 0; b < nb; b++)
-        acc[b] = _mm512_setzero_si512();
-    for (int p = 0; p < pairs; p++) {
-        const __m512i xv = _mm512_set1_epi32(gru__qi_pair(x, p));
-        for (int b = 0; b < nb; b++) {
-            const int8_t *wb = w + (size_t)b * block + 32 * (size_t)p;
-            const __m512i w16 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)wb));
-            acc[b] = _mm512_dpwssd_epi32(acc[b], w16, xv);
-        }
+    const int16_t *x = (const int16_t *)xv;
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    if (groups >= 2) {
+        const int16_t *end = x + 2 * GRU_QI_GROUP_COLS * (groups / 2);
+        __m512i t, xg, xh;
+        __asm__("1:\n\t"
+                "vbroadcasti32x4 (%[x]), %[xg]\n\t"
+                "vbroadcasti32x4 16(%[x]), %[xh]\n\t"
+                GRU__QI_ROWS4(0, a0, xg) GRU__QI_ROWS4(32, a1, xg) GRU__QI_ROWS4(64, a2, xg)
+                GRU__QI_ROWS4(96, a3, xg) GRU__QI_ROWS4(128, b0, xh) GRU__QI_ROWS4(160, b1, xh)
+                GRU__QI_ROWS4(192, b2, xh) GRU__QI_ROWS4(224, b3, xh)
+                "add $32, %[x]\n\t"
+                "add $256, %[p]\n\t"
+                "cmp %[end], %[x]\n\t"
+                "jb 1b\n\t"
+                : [p] "+r"(w), [x] "+r"(x), [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3),
+                  [b0] "+x"(b0), [b1] "+x"(b1), [b2] "+x"(b2), [b3] "+x"(b3), [t] "=&x"(t),
+                  [xg] "=&x"(xg), [xh] "=&x"(xh)
+                : [end] "r"(end)
+                : "cc", "memory");
     }
-    for (int b = 0; b < nb; b++)
-        out[b] = acc[b];
+    if (groups % 2) {
+        const __m512i xg = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)x));
+#define GRU__QI_DP(i) _mm512_dpwssd_epi32(b##i, _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(w + 32 * (i)))), xg)
+        b0 = GRU__QI_DP(0), b1 = GRU__QI_DP(1), b2 = GRU__QI_DP(2), b3 = GRU__QI_DP(3);
+#undef GRU__QI_DP
+    }
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+#define GRU__PAIRS(u, v) _mm512_add_epi32(_mm512_permutex2var_epi32(u, even, v), _mm512_permutex2var_epi32(u, odd, v))
+    const __m512i s = GRU__PAIRS(GRU__PAIRS(_mm512_add_epi32(a0, b0), _mm512_add_epi32(a1, b1)),
+                                 GRU__PAIRS(_mm512_add_epi32(a2, b2), _mm512_add_epi32(a3, b3)));
+#undef GRU__PAIRS
+    _mm512_mask_storeu_epi32(y, (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u), s);
 }
+#undef GRU__QI_ROWS4
 
 /* gru__qi_requant in the 64-bit lanes of p = acc * mult (the even or the odd
  * rows of 16), s the shift (1..62) and bias sign-extended in the same lanes;
@@ -320,38 +323,18 @@ GRU__AVX512_INLINE void gru__qi_requant16_avx512(__m512i acc, int n, const int32
     _mm512_mask_storeu_epi32(y, k, _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32)));
 }
 
-/* gru__qi_gemv_avx2 with the kernels above. */
-GRU__AVX512 void gru__qi_gemv_avx512(const int8_t *restrict w, int rows, int cols,
-                                            const int16_t *restrict x16, const int32_t *restrict x32,
-                                            const int32_t *restrict mult, const int8_t *restrict shift,
-                                            const int32_t *restrict bias, int32_t *restrict y)
+/* gru__qi_requant_rows over y in place, 16 rows at a time. */
+GRU__AVX512 static void gru__qi_requant_rows_avx512(int rows, const int32_t *restrict mult, const int8_t *restrict shift,
+                                                    const int32_t *restrict bias, int32_t *restrict y)
 {
-    int16_t buf[GRU_QI_MAX_DIM + 1];
-    const int16_t *x = gru__qi_pairs(x16, x32, cols, buf);
-    const size_t block = gru__qi_block_size(cols);
-    const int pairs = (cols + 1) / 2, step = GRU__QI_VNNI_BLOCKS * GRU_QI_BLOCK_ROWS;
-    for (int j = 0; j < rows; j += step) {
-        __m512i acc[GRU__QI_VNNI_BLOCKS];
-        const int left = rows - j;
-        const int nb = left >= step ? GRU__QI_VNNI_BLOCKS : (left + GRU_QI_BLOCK_ROWS - 1) / GRU_QI_BLOCK_ROWS;
-        const int8_t *wj = w + (size_t)(j / GRU_QI_BLOCK_ROWS) * block;
-        switch (nb) {
-        case 8: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 8); break;
-        case 7: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 7); break;
-        case 6: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 6); break;
-        case 5: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 5); break;
-        case 4: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 4); break;
-        case 3: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 3); break;
-        case 2: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 2); break;
-        default: gru__qi_blocks_vnni(wj, block, pairs, x, acc, 1); break;
-        }
-        for (int b = 0; b < nb; b++) {
-            const int r = j + GRU_QI_BLOCK_ROWS * b, n = rows - r;
-            gru__qi_requant16_avx512(acc[b], n, mult + r, shift + r, bias + r, y + r);
-        }
+    for (int j = 0; j < rows; j += 16) {
+        const int n = rows - j;
+        const __m512i acc = _mm512_maskz_loadu_epi32((__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u), y + j);
+        gru__qi_requant16_avx512(acc, n, mult + j, shift + j, bias + j, y + j);
     }
 }
 
+GRU__QI_GEMV(GRU__AVX512, gru__qi_gemv_avx512, gru__qi_block_vnni, gru__qi_requant_rows_avx512)
 
 /* ---------------------------------------------------------------- integer gate loops, AVX-512 */
 

@@ -13,19 +13,21 @@
  *                      output (acc += x[k] * (float)q; then bias + scale * acc;
  *                      no FMA), so the results are bit-identical.
  *   gru__qi_gemv_avx2  integer sums in another order, over the packed layout
- *                      of gru_qi_pack_matrix: per column pair, the 32 bytes of
- *                      a 16-row block widened to int16 and multiplied by the
- *                      broadcast pair (x[2p], x[2p+1]) with vpmaddwd, so each
- *                      int32 lane is one row's partial sum (no horizontal
- *                      sums). Integer addition is exact while nothing
- *                      overflows, and every partial sum is bounded by the
- *                      row's sum of |q| * |x| < 2^31 (GRU_QI_MAX_DIM), so the
- *                      sums are equal. The requantization runs in 64-bit
- *                      lanes with the formula of gru__qi_requant.
+ *                      of gru_qi_pack_matrix (gru_kernel_qi.h's driver): per
+ *                      8-column group, two rows' 16 bytes widened to int16
+ *                      and multiplied by the group's 8 x with vpmaddwd,
+ *                      eight accumulators per 16-row block, added up
+ *                      horizontally at the end of the block. Integer addition
+ *                      is exact while nothing overflows, and every partial sum
+ *                      is bounded by the row's sum of |q| * |x| < 2^31
+ *                      (GRU_QI_MAX_DIM), so the sums are equal. The
+ *                      requantization runs in 64-bit lanes with the formula
+ *                      of gru__qi_requant.
  *   gru__qi_gemv_avx512  the same with vpmovsxbw + vpdpwssd (AVX-512 VNNI):
- *                      16 rows per instruction, 8 blocks per pass over x,
- *                      masked loads / stores for the last rows, and the
- *                      requantization in eight 64-bit lanes (vpsravq).
+ *                      four rows' group per instruction, even and odd groups
+ *                      in separate accumulators, masked stores for the last
+ *                      rows, and the requantization in eight 64-bit lanes
+ *                      (vpsravq).
  *   gru__qi_cell_*     the integer gate loops, 8 units at a time (one gather
  *                      reads both table entries of the interpolation); on
  *                      AVX-512 CPUs 32 units at a time, the table held in 16
@@ -109,23 +111,29 @@ GRU__AVX2_INLINE __m256i gru__qi_sigmoid8_avx2(__m256i x)
     return _mm256_srli_epi32(_mm256_add_epi32(t, _mm256_set1_epi32(32768)), 1);
 }
 
-/* gru__qi_rshift(v, 15) of 8 values, |v| < 2^31 - 2^14. */
-GRU__AVX2_INLINE __m256i gru__qi_rshift15_avx2(__m256i v)
-{
-    const __m256i q = _mm256_srli_epi32(_mm256_add_epi32(_mm256_abs_epi32(v), _mm256_set1_epi32(1 << 14)), 15);
-    return _mm256_sign_epi32(q, v);
-}
-
-/* gru__qi_rshift64((int64_t)r * v, 15) for 8 r in [0, 32768] and |v| < 2^31. */
-GRU__AVX2_INLINE __m256i gru__qi_mul_rshift15_avx2(__m256i r, __m256i v)
-{
-    const __m256i a = _mm256_abs_epi32(v), half = _mm256_set1_epi64x(1 << 14);
-    const __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epu32(r, a), half), 15);
-    const __m256i odd = _mm256_srli_epi64(
-        _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(r, 32), _mm256_srli_epi64(a, 32)), half), 15);
-    /* each 64-bit result is below 2^32: the low dwords of even, odd */
-    return _mm256_sign_epi32(_mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xaa), v);
-}
+/* gru__qi_rshift(v, 15) of the lanes of v (|v| < 2^31 - 2^14), and
+ * gru__qi_rshift64((int64_t)r * v, 15) for r in [0, 32768] and |v| < 2^31,
+ * for the vectors V of intrinsics prefix P: SIGN(q, v) negates q where v < 0,
+ * BLEND(even, odd) takes the odd dwords of `odd`. Each 64-bit product
+ * rounded is below 2^32: the low dwords of even, odd. */
+#define GRU__QI_RSHIFT15(INLINE, V, P, sfx, SET1_64, SIGN, BLEND)                                 \
+    INLINE V gru__qi_rshift15_##sfx(V v)                                                          \
+    {                                                                                             \
+        const V q = P##_srli_epi32(P##_add_epi32(P##_abs_epi32(v), P##_set1_epi32(1 << 14)), 15); \
+        return SIGN(q, v);                                                                        \
+    }                                                                                             \
+    INLINE V gru__qi_mul_rshift15_##sfx(V r, V v)                                                 \
+    {                                                                                             \
+        const V a = P##_abs_epi32(v), half = SET1_64(1 << 14);                                    \
+        const V even = P##_srli_epi64(P##_add_epi64(P##_mul_epu32(r, a), half), 15);              \
+        const V odd = P##_srli_epi64(                                                             \
+            P##_add_epi64(P##_mul_epu32(P##_srli_epi64(r, 32), P##_srli_epi64(a, 32)), half), 15); \
+        return SIGN(BLEND(even, P##_slli_epi64(odd, 32)), v);                                     \
+    }
+#define GRU__BLEND_ODD8(e, o) _mm256_blend_epi32(e, o, 0xaa)
+GRU__QI_RSHIFT15(GRU__AVX2_INLINE, __m256i, _mm256, avx2, _mm256_set1_epi64x, _mm256_sign_epi32,
+                 GRU__BLEND_ODD8)
+#undef GRU__BLEND_ODD8
 
 /* ---------------------------------------------------------------- AVX-512 integer activations */
 
@@ -204,24 +212,11 @@ GRU__AVX512_INLINE void gru__qi_act32_avx512(const gru__qi_table512 *tab, __m512
     }
 }
 
-/* gru__qi_rshift(v, 15) of 16 values, |v| < 2^31 - 2^14. */
-GRU__AVX512_INLINE __m512i gru__qi_rshift15_avx512(__m512i v)
-{
-    const __m512i q = _mm512_srli_epi32(_mm512_add_epi32(_mm512_abs_epi32(v), _mm512_set1_epi32(1 << 14)), 15);
-    return gru__qi_sign16(q, v);
-}
-
-/* gru__qi_rshift64((int64_t)r * v, 15) for 16 r in [0, 32768] and |v| < 2^31. */
-GRU__AVX512_INLINE __m512i gru__qi_mul_rshift15_avx512(__m512i r, __m512i v)
-{
-    const __m512i a = _mm512_abs_epi32(v), half = _mm512_set1_epi64(1 << 14);
-    const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epu32(r, a), half), 15);
-    const __m512i odd = _mm512_srli_epi64(
-        _mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(r, 32), _mm512_srli_epi64(a, 32)), half), 15);
-    /* each 64-bit result is below 2^32: the low dwords of even, odd */
-    return gru__qi_sign16(_mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32)), v);
-}
-
+#define GRU__BLEND_ODD16(e, o) _mm512_mask_blend_epi32(0xaaaa, e, o)
+GRU__QI_RSHIFT15(GRU__AVX512_INLINE, __m512i, _mm512, avx512, _mm512_set1_epi64, gru__qi_sign16,
+                 GRU__BLEND_ODD16)
+#undef GRU__BLEND_ODD16
+#undef GRU__QI_RSHIFT15
 
 #else
 #define GRU__X86 0

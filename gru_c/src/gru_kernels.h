@@ -1,8 +1,9 @@
 /*
  * gru_kernels.h - the portable packed-matrix products of the three
  * arithmetics (gru__ prefix, private): float (gru__gemm), int8 weights with
- * float math (gru__q8_gemv) and integer-only (gru__qi_gemv), over the layouts
- * of gru_pack_matrix, gru_q8_pack_matrix and gru_qi_pack_matrix. The
+ * float math (gru__q8_gemv) and integer-only (gru__qi_gemv, in
+ * gru_kernel_qi.h), over the layouts of gru_pack_matrix, gru_q8_pack_matrix
+ * and gru_qi_pack_matrix. The
  * per-architecture block kernels they call on small cores come from
  * gru_kernel_arm.h; whole replacements (x86) are in gru_kernel_x86.c, and
  * gru_dispatch.c decides which one runs.
@@ -12,6 +13,7 @@
 
 #include "gru_math.h"
 #include "gru_kernel_arm.h"
+#include "gru_kernel_qi.h"
 
 /* ---------------------------------------------------------------- float */
 
@@ -230,93 +232,6 @@ GRU__HOT void gru__q8_gemv(const int8_t *restrict w, int rows, int cols, const f
     }
     for (int j = 0; j < rows; j++)
         y[j] = bias[j] + scale[j] * y[j];
-}
-
-/* ---------------------------------------------------------------- integer only */
-
-/* Integer dot product of one row of a packed matrix (gru_qi_pack_matrix) with
- * an int16 or int32 vector (exactly one of x16, x32 non-NULL). w points at the
- * row's first column pair (its block + 2 * its row in the block); successive
- * pairs are 2 * GRU_QI_BLOCK_ROWS bytes apart. An odd last column is summed
- * alone (x has no element past it). Integer addition is associative, so any
- * summation order (and any vector width) gives the same result. */
-GRU__HOT int32_t gru__qi_dot(const int8_t *restrict w, const int16_t *restrict x16,
-                             const int32_t *restrict x32, int cols)
-{
-    int32_t acc = 0;
-    int k = 0;
-    if (x16) {
-        for (; k + 1 < cols; k += 2, w += 2 * GRU_QI_BLOCK_ROWS)
-            acc += (int32_t)w[0] * x16[k] + (int32_t)w[1] * x16[k + 1];
-        if (k < cols)
-            acc += (int32_t)w[0] * x16[k];
-    } else {
-        for (; k + 1 < cols; k += 2, w += 2 * GRU_QI_BLOCK_ROWS)
-            acc += (int32_t)w[0] * x32[k] + (int32_t)w[1] * x32[k + 1];
-        if (k < cols)
-            acc += (int32_t)w[0] * x32[k];
-    }
-    return acc;
-}
-
-/* int8s in one 16-row block of a packed matrix with `cols` columns. */
-static inline size_t gru__qi_block_size(int cols)
-{
-    return (size_t)GRU_QI_BLOCK_ROWS * (size_t)gru__round_up(cols, 2);
-}
-
-#if GRU_KERNEL_ROWS == 48
-/* Wide-vector hosts (x86-64 and AArch64 builds without the x86 kernels): the
- * sums of a whole 16-row block, column pair by column pair, so that the
- * compiler vectorizes across the rows. One row at a time (gru__qi_dot, right
- * for a Cortex-M0's few registers) leaves a strided scalar loop: 60 us
- * instead of 6 us per (40, 128) step on x86-64 built portable. */
-GRU__HOT void gru__qi_block16(const int8_t *restrict w, int cols, const int16_t *restrict x,
-                              int32_t *restrict y)
-{
-    /* Even and odd columns in separate sums (acc[2r], acc[2r + 1]), added at
-     * the end: a plain multiply-accumulate over 32 int8s per column pair. */
-    int32_t acc[2 * GRU_QI_BLOCK_ROWS] = {0}, xp[2 * GRU_QI_BLOCK_ROWS];
-    for (int k = 0; k < cols; k += 2, w += 2 * GRU_QI_BLOCK_ROWS) {
-        const int32_t x1 = k + 1 < cols ? x[k + 1] : 0; /* the padding column's weights are 0 */
-        for (int i = 0; i < 2 * GRU_QI_BLOCK_ROWS; i += 2)
-            xp[i] = x[k], xp[i + 1] = x1;
-        for (int i = 0; i < 2 * GRU_QI_BLOCK_ROWS; i++)
-            acc[i] += (int32_t)w[i] * xp[i];
-    }
-    for (int r = 0; r < GRU_QI_BLOCK_ROWS; r++)
-        y[r] = acc[2 * r] + acc[2 * r + 1];
-}
-#endif
-
-/* y[j] = requant(W[j] . x) for the rows j of a packed int8 matrix (padding
- * rows are not computed; y holds `rows` values). */
-GRU__HOT void gru__qi_gemv(const int8_t *restrict w, int rows, int cols,
-                           const int16_t *restrict x16, const int32_t *restrict x32,
-                           const int32_t *restrict mult, const int8_t *restrict shift,
-                           const int32_t *restrict bias, int32_t *restrict y)
-{
-    const size_t block = gru__qi_block_size(cols);
-    int j = 0;
-#if GRU_KERNEL_ROWS == 48
-    int16_t xb[GRU_QI_MAX_DIM];
-    if (!x16) { /* r * h of reset_before: |rnd(r h, 15)| <= 32767 fits int16 */
-        for (int k = 0; k < cols; k++)
-            xb[k] = (int16_t)x32[k];
-        x16 = xb;
-        x32 = NULL;
-    }
-    for (; j + GRU_QI_BLOCK_ROWS <= rows; j += GRU_QI_BLOCK_ROWS)
-        gru__qi_block16(w + (size_t)(j / GRU_QI_BLOCK_ROWS) * block, cols, x16, y + j);
-#endif
-    for (; j < rows; j++) {
-        const int8_t *row = w + (size_t)(j / GRU_QI_BLOCK_ROWS) * block
-                            + 2 * (size_t)(j % GRU_QI_BLOCK_ROWS);
-        y[j] = gru__qi_dot(row, x16, x32, cols);
-    }
-    /* Requantize in a separate loop over rows (vectorizable). */
-    for (j = 0; j < rows; j++)
-        y[j] = gru__qi_requant(y[j], mult[j], shift[j], bias[j]);
 }
 
 #endif /* GRU_KERNELS_H */

@@ -174,11 +174,43 @@ static inline int32_t gru__qi_clamp(int64_t v, int32_t bound)
     return v > bound ? bound : v < -bound ? -bound : (int32_t)v;
 }
 
-/* Gate pre-activation of one row: clamp(rnd(acc * mult, shift) + bias). */
-static inline int32_t gru__qi_requant(int32_t acc, int32_t mult, int shift, int32_t bias)
+/* gru__qi_requant in 64-bit arithmetic throughout: the shorter code where
+ * 64-bit shifts are instructions (Armv8.1-M LSLL / ASRL: Helium cores). */
+static inline int32_t gru__qi_requant64(int32_t acc, int32_t mult, int shift, int32_t bias)
 {
     shift = shift < 1 ? 1 : shift > 62 ? 62 : shift;
     return gru__qi_clamp(gru__qi_rshift64((int64_t)acc * mult, shift) + bias, GRU_QI_PRE_MAX);
+}
+
+/* The high word of a * m. Armv6-M has no 32 x 32 -> 64 multiply (a library
+ * call): there, from four 16 x 16 products, exactly. */
+static inline uint32_t gru__qi_mulhi(uint32_t a, uint32_t m)
+{
+#if defined(__ARM_ARCH_6M__)
+    const uint32_t ah = a >> 16, al = a & 0xffffu, mh = m >> 16, ml = m & 0xffffu;
+    const uint32_t mid1 = ah * ml + ((al * ml) >> 16), mid2 = al * mh, mid = mid1 + mid2;
+    return ah * mh + (mid >> 16) + ((uint32_t)(mid < mid2) << 16);
+#else
+    return (uint32_t)(((uint64_t)a * m) >> 32);
+#endif
+}
+
+/* Gate pre-activation of one row: clamp(rnd(acc * mult, shift) + bias), the
+ * rounding on the magnitude |acc| |mult| < 2^62 (an unsigned 32 x 32 -> 64
+ * product). For shift > 32, the usual case, the rounding bit and every bit
+ * kept lie in the high word (< 2^30), so 32-bit operations give the same
+ * value as the 64-bit ones: rnd(m, s) = (hi(m) + 2^(s-33)) >> (s - 32). */
+static inline int32_t gru__qi_requant(int32_t acc, int32_t mult, int shift, int32_t bias)
+{
+    shift = shift < 1 ? 1 : shift > 62 ? 62 : shift;
+    const uint32_t a = acc < 0 ? 0u - (uint32_t)acc : (uint32_t)acc;
+    const uint32_t m = mult < 0 ? 0u - (uint32_t)mult : (uint32_t)mult;
+    int64_t q;
+    if (shift > 32)
+        q = (int64_t)((gru__qi_mulhi(a, m) + (1u << (shift - 33))) >> (shift - 32));
+    else
+        q = (int64_t)(((uint64_t)a * m + ((uint64_t)1 << (shift - 1))) >> shift);
+    return gru__qi_clamp(((acc < 0) != (mult < 0) ? -q : q) + bias, GRU_QI_PRE_MAX);
 }
 
 /* tanh of a magnitude `a` with `frac` fractional bits (12 for tanh, 13 for the

@@ -29,7 +29,7 @@ static int gru__dim_ok(int n, int max) { return n >= 1 && n <= max; }
 
 /* The packed layouts, as a walk over the packed elements in memory order:
  * blocks of rows (gru__block_split's widths for float and int8, 16 rows for
- * integer), then groups of `pair` columns (1, or 2 for integer), then the
+ * integer), then groups of `pair` columns (1, or GRU_QI_GROUP_COLS for integer), then the
  * block's rows, then the group's columns. Element (row, col) of the
  * row-major matrix, or padding (0) past its rows or columns. */
 typedef struct gru__layout {
@@ -41,7 +41,7 @@ typedef struct gru__layout {
 static void gru__walk(gru__layout f, int rows, int cols, const unsigned char *from,
                       unsigned char *to, int unpack)
 {
-    const int pair = f.qi ? 2 : 1;
+    const int pair = f.qi ? GRU_QI_GROUP_COLS : 1;
     const int padded = gru__round_up(rows, f.qi ? GRU_QI_BLOCK_ROWS : GRU_PACK_ROWS);
     gru__blocks g = gru__block_split(padded);
     if (f.qi) { /* equal blocks of 16 rows */

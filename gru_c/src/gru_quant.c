@@ -89,6 +89,20 @@ int gru_qi_output_frac_bits(const gru_qi_model *model)
     return GRU_QI_STATE_FRAC;
 }
 
+/* The layers of a model step: `input` (declared by DECL) runs from x
+ * through each layer's h (consecutive in state, of type H_T) and ends at
+ * the last layer's h. */
+#define GRU__LAYERS(DECL, H_T, layer_step, s)                                                     \
+    DECL = x;                                                                                     \
+    do {                                                                                          \
+        H_T *h_ = state;                                                                          \
+        for (int l_ = 0; l_ < model->num_layers; l_++) {                                          \
+            layer_step(&model->layers[l_], input, h_, s);                                         \
+            input = h_;                                                                           \
+            h_ += model->layers[l_].hidden_size;                                                  \
+        }                                                                                         \
+    } while (0)
+
 /* ---------------------------------------------------------------- int8 weights, float math */
 
 /* h <- GRU(x, h) for one layer: the float layer step (gru_forward.c) with
@@ -116,13 +130,7 @@ static void gru__q8_model_step(const gru_q8_model *model, float *state, float *s
 {
     const int max_hidden = gru__q8_max_hidden(model);
     const gru__scratch s = gru__scratch_split(scratch, max_hidden, gru_q8_model_output_size(model));
-    const float *input = x;
-    float *h = state;
-    for (int l = 0; l < model->num_layers; l++) {
-        gru__q8_layer_step(&model->layers[l], input, h, s);
-        input = h;
-        h += model->layers[l].hidden_size;
-    }
+    GRU__LAYERS(const float *input, float, gru__q8_layer_step, s);
     if (model->has_head) {
         const gru_q8_dense *head = &model->head;
         gru__q8_gemv_k(head->weight, head->output_size, head->input_size, input, head->scale,
@@ -160,13 +168,7 @@ static void gru__qi_layer_step(const gru_qi_layer *q, const int16_t *x, int16_t 
 static void gru__qi_model_step(const gru_qi_model *model, int16_t *state, int32_t *scratch,
                                const int16_t *x, int32_t *y)
 {
-    const int16_t *input = x;
-    int16_t *h = state;
-    for (int l = 0; l < model->num_layers; l++) {
-        gru__qi_layer_step(&model->layers[l], input, h, scratch);
-        input = h;
-        h += model->layers[l].hidden_size;
-    }
+    GRU__LAYERS(const int16_t *input, int16_t, gru__qi_layer_step, scratch);
     if (model->has_head) {
         const gru_qi_dense *head = &model->head;
         const int O = head->output_size;

@@ -6,7 +6,8 @@
  * outputs must agree bit for bit. Static buffers only.
  *
  * Default output: per sequence and step, a line "q8" + the float outputs as
- * hex bit patterns, then a line "qi" + the int32 outputs in decimal.
+ * hex bit patterns, then a line "qi" + the int32 outputs in decimal; first a
+ * line "kernels" + the int8 and integer kernels' names (gru_kernel_name).
  *
  *   -DQH_RUN_STEPS=N -DQH_MODE=M   run N steps of sequence 0 (inputs cycle) in
  *       mode M (0: float gru_stream, 1: gru_q8, 2: gru_qi) and print only the
@@ -71,6 +72,7 @@ int main(void)
     print_q8();
     print_qi();
 #else
+    printf("kernels %s %s\n", gru_kernel_name(GRU_KERNEL_INT8), gru_kernel_name(GRU_KERNEL_INTEGER));
     for (int b = 0; b < CASE_B; b++) {
         gru_q8_stream_reset(&s8);
         gru_qi_stream_reset(&si);

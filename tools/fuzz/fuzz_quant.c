@@ -230,16 +230,16 @@ static void fuzz_q8(fz *f, uint8_t mode, pool *pl)
 /* A packed integer-path matrix from arbitrary row-major bytes, through
  * gru_qi_pack_matrix into a buffer of exactly GRU_QI_PACKED_SIZE: a short
  * buffer is refused, and every packed byte is checked against the layout of
- * gru_quant.h (16-row blocks of column pairs, zero padding). */
+ * gru_quant.h (16-row blocks of 8-column groups, zero padding). */
 static int8_t *qi_packed(fz *f, pool *pl, int rows, int cols)
 {
-    const size_t n = GRU_QI_PACKED_SIZE(rows, cols), C = (size_t)(cols + 1) / 2 * 2;
+    const size_t n = GRU_QI_PACKED_SIZE(rows, cols), C = (size_t)(cols + 7) / 8 * 8;
     int8_t *w = (int8_t *)fz_bytes(f, (size_t)rows * (size_t)cols);
     int8_t *p = keep(pl, fz_alloc(n));
     FZ_CHECK(gru_qi_pack_matrix(w, rows, cols, p, n - 1) == GRU_ERR_BUFFER);
     FZ_CHECK(gru_qi_pack_matrix(w, rows, cols, p, n) == GRU_OK);
     for (size_t i = 0; i < n; i++) {
-        const size_t block = i / (16 * C), pair = i % (16 * C) / 32, r = i % 32 / 2, c = 2 * pair + i % 2;
+        const size_t block = i / (16 * C), group = i % (16 * C) / 128, r = i % 128 / 8, c = 8 * group + i % 8;
         const size_t row = 16 * block + r;
         FZ_CHECK(p[i] == (row < (size_t)rows && c < (size_t)cols ? w[row * (size_t)cols + c] : 0));
     }
