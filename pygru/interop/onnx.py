@@ -373,6 +373,10 @@ class _Walker:
         while name != out_name:
             dense = heads if layers else pre      # [weight, bias, activation] of each Dense layer
             users = self.data_consumers(name)
+            halves = self._direction_halves(name, users, labels)
+            if halves is not None:     # [forward, reverse] along the features: torch's cat(h_n[-2], h_n[-1])
+                name, labels = halves.output[0], tuple(lab for lab in labels if lab != "D")
+                continue
             if len(users) != 1:
                 raise self.fail(f"tensor {name!r} used by {len(users)} nodes "
                                 f"{[n.op_type for n in users]} (expected a single chain)")
@@ -440,6 +444,29 @@ class _Walker:
         head = tuple(heads[0][:2]) if heads else None
         return build_model(layers, head, heads[0][2] if heads else None, return_sequences="T" in labels,
                            pre=[tuple(d) for d in pre], post=[tuple(d) for d in heads[1:]])
+
+    def _direction_halves(self, name, users, labels):
+        """The Concat node when `name` (axes `labels` with a direction axis of 2)
+        feeds only Gather(D=0) and Gather(D=1), concatenated in that order along
+        the features: the same as folding D into the features. Else None."""
+        if len(users) != 2 or "D" not in labels or any(u.op_type != "Gather" for u in users):
+            return None
+        d = labels.index("D")
+        idx = []
+        for u in users:
+            value = self.consts.get(u.input[1]) if len(u.input) > 1 else None
+            if self._attrs(u).get("axis", 0) % len(labels) != d or value is None or np.shape(value) != ():
+                return None
+            idx.append(int(value) % 2)
+        cats = [self.data_consumers(u.output[0]) for u in users]
+        if sorted(idx) != [0, 1] or any(len(c) != 1 for c in cats) or cats[0][0] is not cats[1][0]:
+            return None
+        cat = cats[0][0]
+        order = {u.output[0]: i for u, i in zip(users, idx)}
+        if (cat.op_type != "Concat" or [order.get(i) for i in cat.input] != [0, 1]
+                or self._attrs(cat).get("axis") % (len(labels) - 1) != len(labels) - 2 or labels[-1] != "F"):
+            return None
+        return cat
 
     def _sequence_input(self):
         """The one graph input that is neither a weight (initializer or
