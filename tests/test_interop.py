@@ -833,6 +833,36 @@ def test_onnx_torch_exporters_with_h0_and_h_n(dynamo, batch_first, head, tmp_pat
     assert np.abs(hn - h_n.numpy()).max() <= 1e-5
 
 
+def test_onnx_dynamo_export_of_a_large_gru_folds_the_weight_reordering(tmp_path):
+    """torch's dynamo exporter leaves the gate reordering of a large weight_hh
+    (Slice, Concat, Unsqueeze of the initializer) in the graph: the importer
+    computes it from the constants (it refused such a GRU(64) before)."""
+    need_torch()
+    need("onnx")
+    import warnings
+
+    import onnx
+    import torch
+    torch.manual_seed(3)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru, self.fc = torch.nn.GRU(10, 64, batch_first=True), torch.nn.Linear(64, 12)
+
+        def forward(self, x):
+            return self.fc(self.gru(x)[0][:, -1])
+    x = torch.randn(2, 9, 10)
+    path = tmp_path / "big.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Net().eval(), (x,), str(path), dynamo=True, input_names=["x"], output_names=["y"])
+    graph = onnx.load(str(path)).graph
+    gru = next(n for n in graph.node if n.op_type == "GRU")
+    assert gru.input[2] not in {t.name for t in graph.initializer}, "R folded by the exporter: test moot"
+    assert max(_ort_vs_pygru(path, {"x": x.numpy()}).values()) <= 1e-5
+
+
 def _conformance_gru(tmp_path, *, layout=0, bias=False, lens=False, init_h=False, outputs=("", "Y_h"),
                      lbr=0, T=3, B=3, I=2, H=5, seed=0):
     """A graph in the form of ONNX's backend cases test_gru_defaults /

@@ -448,3 +448,39 @@ def test_from_onnx_of_both_torch_exporters_with_dense_layers_and_bidirectional_g
         assert [type(l).__name__ for l in model.spec.layers] == ["Dense", "GRU", "GRU", "Dense", "Dense"]
         with torch.no_grad():
             np.testing.assert_allclose(model.predict(x.numpy()), net(x).numpy(), atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
+def test_from_onnx_of_a_bidirectional_classifier_on_h_n_halves(dynamo, tmp_path):
+    """torch's bidirectional classifier head on cat(h_n[-2], h_n[-1]) is pygru's
+    last step ([forward final state, reverse final state]); the halves in the
+    other order are refused, not read as that."""
+    torch = require_module("torch")
+    require_module("onnx")
+    if dynamo:
+        require_module("onnxscript")
+    import warnings
+
+    class Net(torch.nn.Module):
+        def __init__(self, order):
+            super().__init__()
+            self.order = order
+            self.gru, self.fc = torch.nn.GRU(4, 6, batch_first=True, bidirectional=True), torch.nn.Linear(12, 3)
+
+        def forward(self, x):
+            h = self.gru(x)[1]
+            return torch.softmax(self.fc(torch.cat([h[i] for i in self.order], -1)), -1)
+    torch.manual_seed(1)
+    x = torch.randn(2, 7, 4)
+    for order in ((-2, -1), (-1, -2)):
+        net = Net(order).eval()
+        path = tmp_path / f"c{order[0]}.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(net, (x,), str(path), dynamo=dynamo, input_names=["x"], output_names=["y"])
+        if order == (-1, -2):
+            with pytest.raises(ValueError, match=r"used by 2 nodes \['Gather', 'Gather'\]"):
+                pygru.from_onnx(path)
+            continue
+        with torch.no_grad():
+            np.testing.assert_allclose(pygru.from_onnx(path).predict(x.numpy()), net(x).numpy(), atol=TOL, rtol=0)

@@ -135,6 +135,48 @@ class OnnxGraph:
         return out
 
 
+_FOLDABLE = {"Identity", "Cast", "Concat", "Slice", "Unsqueeze", "Squeeze", "Transpose", "Reshape"}
+
+
+def _fold(walker, name, depth=0):
+    """The value of tensor `name` when it is computed from constants alone by
+    the shape ops above, else None: torch's dynamo exporter leaves the gate
+    reordering of a large GRU weight (Slice, Concat, Unsqueeze of the
+    initializer) unfolded."""
+    if walker.consts.get(name) is not None:
+        return walker.consts[name]
+    node = walker.producer.get(name)
+    if node is None or node.op_type not in _FOLDABLE or depth > 64:
+        return None
+    args = [_fold(walker, i, depth + 1) if i else None for i in node.input]
+    if any(a is None for a, i in zip(args, node.input) if i):
+        return None
+    op, a, x = node.op_type, walker._attrs(node), args[0]
+    if op == "Concat":
+        return np.concatenate(args, axis=a["axis"])
+    if op in ("Unsqueeze", "Squeeze"):
+        axes = a.get("axes", args[1] if len(args) > 1 else None)
+        axes = None if axes is None else tuple(int(v) for v in np.atleast_1d(axes))
+        return np.expand_dims(x, axes) if op == "Unsqueeze" else np.squeeze(x, axes)
+    if op == "Transpose":
+        return np.transpose(x, a.get("perm"))
+    if op == "Reshape":
+        return x.reshape([x.shape[i] if v == 0 and not a.get("allowzero") else int(v) for i, v in enumerate(args[1])])
+    if op == "Cast":
+        from onnx import helper
+        return x.astype(helper.tensor_dtype_to_np_dtype(a["to"]))
+    if op == "Slice":
+        if a or len(args) < 3:    # opset < 10: starts/ends as attributes
+            return None
+        ax = args[3] if len(args) > 3 and args[3] is not None else range(len(args[1]))
+        st = args[4] if len(args) > 4 and args[4] is not None else [1] * len(args[1])
+        index = [slice(None)] * x.ndim
+        for k, b, e, s in zip(ax, args[1], args[2], st):
+            index[int(k)] = slice(int(b), int(e), int(s))
+        return x[tuple(index)]
+    return x
+
+
 def _arrange(arr, have, want):
     """arr with axes `have` laid out as `want`: a stack of layers' states (D)
     becomes L where the graph concatenated them; size-1 axes are added or
@@ -295,6 +337,10 @@ class _Walker:
         return None
 
     def const(self, name, what):
+        if self.consts.get(name) is None and self.producer.get(name) is not None:
+            folded = _fold(self, name)
+            if folded is not None:
+                self.consts[name] = folded
         if name not in self.consts or self.consts[name] is None:
             raise self.fail(f"{what} computed at run time (tensor {name!r}); only initializers/Constant nodes")
         return self.consts[name]
@@ -327,6 +373,10 @@ class _Walker:
         while name != out_name:
             dense = heads if layers else pre      # [weight, bias, activation] of each Dense layer
             users = self.data_consumers(name)
+            halves = self._direction_halves(name, users, labels)
+            if halves is not None:     # [forward, reverse] along the features: torch's cat(h_n[-2], h_n[-1])
+                name, labels = halves.output[0], tuple(lab for lab in labels if lab != "D")
+                continue
             if len(users) != 1:
                 raise self.fail(f"tensor {name!r} used by {len(users)} nodes "
                                 f"{[n.op_type for n in users]} (expected a single chain)")
@@ -394,6 +444,29 @@ class _Walker:
         head = tuple(heads[0][:2]) if heads else None
         return build_model(layers, head, heads[0][2] if heads else None, return_sequences="T" in labels,
                            pre=[tuple(d) for d in pre], post=[tuple(d) for d in heads[1:]])
+
+    def _direction_halves(self, name, users, labels):
+        """The Concat node when `name` (axes `labels` with a direction axis of 2)
+        feeds only Gather(D=0) and Gather(D=1), concatenated in that order along
+        the features: the same as folding D into the features. Else None."""
+        if len(users) != 2 or "D" not in labels or any(u.op_type != "Gather" for u in users):
+            return None
+        d = labels.index("D")
+        idx = []
+        for u in users:
+            value = self.consts.get(u.input[1]) if len(u.input) > 1 else None
+            if self._attrs(u).get("axis", 0) % len(labels) != d or value is None or np.shape(value) != ():
+                return None
+            idx.append(int(value) % 2)
+        cats = [self.data_consumers(u.output[0]) for u in users]
+        if sorted(idx) != [0, 1] or any(len(c) != 1 for c in cats) or cats[0][0] is not cats[1][0]:
+            return None
+        cat = cats[0][0]
+        order = {u.output[0]: i for u, i in zip(users, idx)}
+        if (cat.op_type != "Concat" or [order.get(i) for i in cat.input] != [0, 1]
+                or self._attrs(cat).get("axis") % (len(labels) - 1) != len(labels) - 2 or labels[-1] != "F"):
+            return None
+        return cat
 
     def _sequence_input(self):
         """The one graph input that is neither a weight (initializer or
