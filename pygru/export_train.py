@@ -17,8 +17,8 @@ runs the whole demo under QEMU.
 """
 import numpy as np
 
-from . import _cgen, _core, training
-from ._io import atomic_write, fspath
+from . import _cgen, _core, export, training
+from ._io import atomic_write
 from ._validate import positive_int
 
 FLOAT_BYTES = 4
@@ -26,8 +26,7 @@ FLOAT_BYTES = 4
 
 def _sizes(model, trainable, max_batch, max_steps, low_memory):
     spec = model.spec
-    layers = list(zip(spec.layer_input_sizes, spec.hidden_sizes, spec.reset_after))
-    head = None if spec.head is None else (spec.output_activation, spec.hidden_sizes[-1], spec.output_size)
+    layers, head = training.c_training_layers(spec)
     offset, n, ws = _core.training_sizes(layers, head, trainable, max_batch, max_steps,
                                          bool(spec.return_sequences), bool(low_memory))
     if n == 0 or ws == 0:
@@ -53,10 +52,8 @@ def training_memory(model, trainable="all", optimizer="sgd", momentum=0.9, max_b
     training._check_choice("optimizer", optimizer, training.OPTIMIZERS)
     _, n, ws = _sizes(model, trainable, max_batch, max_steps, low_memory)
     state_floats = (n if momentum else 0) if optimizer == "sgd" else 2 * n
-    spec = model.spec
-    H, O = max(spec.hidden_sizes), spec.output_dim
-    r8 = lambda v: -(-v // _core.PACK_ROWS) * _core.PACK_ROWS  # noqa: E731
-    infer = sum(spec.hidden_sizes) + r8(3 * H) + r8(2 * H) + 2 * r8(H) + r8(O)
+    native = model._native_model()
+    infer = native.state_size + native.scratch_size  # gru_c's own queries
     out = {"trainable_params": n, "grad": n, "optimizer_state": state_floats, "workspace": ws}
     out = {k: v * FLOAT_BYTES for k, v in out.items()}
     out["beyond_inference"] = sum(out.values())
@@ -147,9 +144,7 @@ def export_train_c(model, path, name="ft", trainable="head", max_batch=1, max_st
     """Write render_train_header(...) to `path` (atomically). max_steps
     defaults to 16; low_memory (default) drops backward's transposed weight
     copies (same results). Returns the path."""
-    path = fspath("path", path)
-    if not path.lower().endswith(".h"):
-        raise ValueError(f"path: expected a C header file name ending in '.h', got {path!r}")
+    path = export._check_path(path)
     text = render_train_header(model, name, trainable, max_batch, max_steps, low_memory, float_format)
     atomic_write(path, lambda f: f.write(text), binary=False)
     return path

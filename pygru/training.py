@@ -80,18 +80,25 @@ def unflatten_weights(model, flat):
     return out
 
 
+def c_training_layers(spec):
+    """The model as the training binding describes it to gru_c: ([(input,
+    hidden, reset_after)], None or (activation, hidden, output)). Refuses, by
+    layer, what the C training path cannot train (pre-nets, further head
+    layers, GRU options, reverse layers)."""
+    spec.require_plain("the C training path")
+    layers = list(zip(spec.layer_input_sizes, spec.hidden_sizes, spec.reset_after))
+    head = None if spec.head is None else (spec.output_activation, spec.hidden_sizes[-1], spec.output_size)
+    return layers, head
+
+
 def make_trainer(model, max_batch, max_steps, return_sequences=None, params=None, trainable="all",
                  low_memory=False):
     """A pygru._train.Trainer over a copy of the model's parameters; trainable
     in TRAINABLE (the frozen parameters are never written), low_memory: no
     transposed weight copies in backward (same results)."""
     spec = model.spec
-    spec.require_plain("the C training path")
     seq = spec.return_sequences if return_sequences is None else bool(return_sequences)
-    layers = list(zip(spec.layer_input_sizes, spec.hidden_sizes, spec.reset_after))
-    head = None
-    if spec.head is not None:
-        head = (spec.output_activation, spec.hidden_sizes[-1], spec.output_size)
+    layers, head = c_training_layers(spec)
     flat = _core.aligned_copy(flatten_weights(model) if params is None else params)
     return _train.Trainer(layers, head, flat, int(max_batch), int(max_steps), seq, trainable,
                           bool(low_memory))

@@ -18,6 +18,7 @@ import pytest
 from conftest import require_module, require_target
 from train_helpers import torch_loss_and_grads
 
+import pygru
 from pygru import GRUModel, export_train, training
 from pygru.firmware import cbuild, finetune, fwbuild
 
@@ -288,3 +289,14 @@ def test_power_loss_resumes_to_the_same_bits(tmp_path, target, trainable, power_
                                      tag="fresh")
         assert rc == 0 and fresh["resume"] == 0, out[-2000:]
         assert np.array_equal(fresh["params"], full["params"])
+
+
+def test_export_for_training_refuses_layers_training_cannot_run(tmp_path):
+    # A pre-net (or any layer beyond GRU stacks and one head) is refused by
+    # name, not exported as the GRU part alone.
+    model = GRUModel.from_layers(4, [pygru.Dense(8, "tanh"), pygru.GRU(6), pygru.Dense(3)])
+    with pytest.raises(ValueError, match="Dense pre-net"):
+        export_train.training_memory(model, "head")
+    with pytest.raises(ValueError, match="Dense pre-net"):
+        export_train.export_train_c(model, tmp_path / "m.h", trainable="head")
+    assert not (tmp_path / "m.h").exists()
