@@ -1025,3 +1025,34 @@ def test_to_onnx_states_round_trip(seq, tmp_path):
     assert np.abs(Y - y).max() <= 1e-5 and np.abs(hn - h_n).max() <= 1e-5
     with pytest.raises(ValueError, match=r"states: .* need one hidden size, got hidden sizes \[4, 3\]"):
         pygru.GRUModel(3, [4, 3]).to_onnx(tmp_path / "x.onnx", states=True)
+
+
+@pytest.mark.parametrize("forgery", ["bad_axis", "doubling_chain"])
+def test_onnx_weight_folding_refuses_forged_graphs(tmp_path, forgery):
+    """A GRU weight computed from constants by nodes numpy cannot evaluate, or
+    by a chain whose every node reads the one before twice (2^60 paths, sizes
+    doubling), is refused as computed at run time: no numpy error, no
+    exponential walk, no unbounded allocation."""
+    need("onnx")
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    H, I = 4, 3
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.standard_normal((1, 3 * H, I)).astype(np.float32), "W"),
+             numpy_helper.from_array(rng.standard_normal((1, 3 * H, H)).astype(np.float32), "R0")]
+    nodes = []
+    if forgery == "bad_axis":
+        nodes.append(helper.make_node("Concat", ["R0", "R0"], ["R"], axis=7))
+    else:
+        prev = "R0"
+        for k in range(60):
+            nodes.append(helper.make_node("Concat", [prev, prev], [f"c{k}"], axis=0))
+            prev = f"c{k}"
+        nodes.append(helper.make_node("Identity", [prev], ["R"]))
+    nodes.append(helper.make_node("GRU", ["X", "W", "R"], ["Y", "Y_h"], hidden_size=H))
+    graph = helper.make_graph(nodes, "forged", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [5, 1, I])],
+                              [helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, 1, H])], inits)
+    path = tmp_path / "forged.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]), str(path))
+    with pytest.raises(ValueError, match="computed at run time"):
+        pygru.from_onnx(path)

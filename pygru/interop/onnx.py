@@ -138,21 +138,41 @@ class OnnxGraph:
 _FOLDABLE = {"Identity", "Cast", "Concat", "Slice", "Unsqueeze", "Squeeze", "Transpose", "Reshape"}
 
 
-def _fold(walker, name, depth=0):
+_FOLD_MAX = 1 << 28  # elements: far beyond any GRU weight gru_c accepts
+
+
+def _fold(walker, name, depth=0, memo=None):
     """The value of tensor `name` when it is computed from constants alone by
     the shape ops above, else None: torch's dynamo exporter leaves the gate
     reordering of a large GRU weight (Slice, Concat, Unsqueeze of the
-    initializer) unfolded."""
+    initializer) unfolded. Each node is folded once (`memo`: a forged graph's
+    shared inputs cannot make it exponential), and a node that numpy cannot
+    evaluate (a forged graph's shapes or attributes) folds to None."""
+    memo = {} if memo is None else memo
     if walker.consts.get(name) is not None:
         return walker.consts[name]
+    if name in memo:
+        return memo[name]
+    memo[name] = None
     node = walker.producer.get(name)
     if node is None or node.op_type not in _FOLDABLE or depth > 64:
         return None
-    args = [_fold(walker, i, depth + 1) if i else None for i in node.input]
+    args = [_fold(walker, i, depth + 1, memo) if i else None for i in node.input]
     if any(a is None for a, i in zip(args, node.input) if i):
         return None
-    op, a, x = node.op_type, walker._attrs(node), args[0]
+    try:
+        memo[name] = _fold_op(node.op_type, walker._attrs(node), args)
+    except (ValueError, IndexError, TypeError, KeyError):
+        pass
+    return memo[name]
+
+
+def _fold_op(op, a, args):
+    """One _FOLDABLE node on constant inputs (numpy errors for bad ones)."""
+    x = args[0]
     if op == "Concat":
+        if sum(np.asarray(v).size for v in args) > _FOLD_MAX:
+            raise ValueError("too large")
         return np.concatenate(args, axis=a["axis"])
     if op in ("Unsqueeze", "Squeeze"):
         axes = a.get("axes", args[1] if len(args) > 1 else None)
